@@ -1,0 +1,1 @@
+"""Command-line interface (typer + rich). Commands parse, call a service, and render."""

@@ -1,0 +1,63 @@
+"""Settings read from the environment (prefix ``DATAFAIR_``) with pydantic-settings.
+
+One data directory, ``DATAFAIR_HOME`` (default ``./.datafair``), holds everything a node keeps:
+the SQLite database, the content-addressed blobs, the keystore files and the embedded chain.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where datafair keeps its state and how it reaches its services."""
+
+    model_config = SettingsConfigDict(env_prefix="DATAFAIR_", extra="ignore")
+
+    home: Path = Field(default=Path(".datafair"), description="data directory")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default: SQLite file datafair.db inside the home",
+    )
+    password: str | None = Field(
+        default=None, description="keystore password used instead of a prompt"
+    )
+    chain_id: int = Field(default=31337, description="chain id of the embedded chain")
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to ``sqlite:///HOME/datafair.db``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'datafair.db').resolve()}"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.home / "blobs"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+    @property
+    def chain_dir(self) -> Path:
+        return self.home / "chain"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.home / "exports"
+
+    def ensure_home(self) -> Path:
+        """Create the home and its sub-directories if missing; return the home."""
+        for path in (self.home, self.blobs_dir, self.keys_dir, self.chain_dir):
+            path.mkdir(parents=True, exist_ok=True)
+        return self.home
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit overrides (``None`` values ignored)."""
+    clean = {key: value for key, value in overrides.items() if value is not None}
+    return Settings(**clean)  # type: ignore[arg-type]
