@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 import traceback
 
-import click
 import typer
+from typer._click import exceptions as click_errors
 from rich.console import Console
 
 from datafair import __version__
@@ -59,18 +59,16 @@ def main(argv: list[str] | None = None) -> int:
     STATE.debug = "--debug" in args
     try:
         command.main(args=args, prog_name="datafair", standalone_mode=False)
-    except click.exceptions.Exit as done:
+    except typer.Exit as done:
         return int(done.exit_code or 0)
-    except click.exceptions.Abort:
+    except typer.Abort:
         err.print("error: aborted")
         return 1
-    except click.UsageError as usage:
-        hint = f" (see 'datafair {usage.ctx.command_path.partition(' ')[2]} --help')".replace(
-            "  ", " "
-        ) if usage.ctx else ""
+    except click_errors.UsageError as usage:
+        hint = f" (see '{usage.ctx.command_path} --help')" if usage.ctx else ""
         err.print(f"error: {usage.format_message()}{hint}", markup=False)
         return 2
-    except click.ClickException as failure:
+    except click_errors.ClickException as failure:
         err.print(f"error: {failure.format_message()}", markup=False)
         return failure.exit_code
     except DatafairError as failure:
