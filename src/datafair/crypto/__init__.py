@@ -1,1 +1,1 @@
-"""datafair.crypto."""
+"""Pure cryptography: content ids, EIP-712 typed signatures, Merkle trees."""
