@@ -1,7 +1,77 @@
-"""`datafair account` commands."""
+"""`datafair account`: wallets as encrypted keystore v3 files in the data directory."""
 
 from __future__ import annotations
 
-import typer
+from pathlib import Path
 
-app = typer.Typer(help="account commands.", no_args_is_help=True)
+import typer
+from rich.table import Table
+
+from datafair.cli.common import HOME_OPTION, console, read_password, settings_for
+from datafair.store.keystore import KeyStore
+
+app = typer.Typer(
+    help="Create, import and list wallets (encrypted keystore v3 files).", no_args_is_help=True
+)
+
+
+def _keystore(home: Path | None) -> tuple[KeyStore, str | None]:
+    settings = settings_for(home)
+    return KeyStore(settings.keys_dir), settings.password
+
+
+@app.command("new")
+def new(
+    name: str = typer.Argument(..., help="Account name (lowercase letters, digits, . _ -)."),
+    home: Path | None = HOME_OPTION,
+) -> None:
+    """Create a new key pair, encrypted with a password ($DATAFAIR_PASSWORD or a prompt)."""
+    settings = settings_for(home)
+    password = read_password(settings, confirm=True)
+    info = KeyStore(settings.keys_dir).new(name, password)
+    console.print(f"created account [bold]{info.name}[/] {info.address}")
+    console.print(f"keystore: {info.path}")
+
+
+@app.command("import")
+def import_(
+    name: str = typer.Argument(..., help="Account name for the imported key."),
+    keystore_file: Path | None = typer.Option(
+        None, "--keystore", exists=True, dir_okay=False, help="A keystore v3 JSON file to import."
+    ),
+    private_key_file: Path | None = typer.Option(
+        None,
+        "--private-key-file",
+        exists=True,
+        dir_okay=False,
+        help="A file holding a hex private key (never pass keys on the command line).",
+    ),
+    home: Path | None = HOME_OPTION,
+) -> None:
+    """Import a key from a keystore v3 file or a hex private key file."""
+    if (keystore_file is None) == (private_key_file is None):
+        raise typer.BadParameter("give exactly one of --keystore or --private-key-file")
+    settings = settings_for(home)
+    store = KeyStore(settings.keys_dir)
+    if keystore_file is not None:
+        password = read_password(settings, prompt="Keystore password")
+        info = store.import_keystore(name, keystore_file, password)
+    else:
+        assert private_key_file is not None
+        password = read_password(settings, confirm=True)
+        info = store.import_key(name, private_key_file.read_text().strip(), password)
+    console.print(f"imported account [bold]{info.name}[/] {info.address}")
+
+
+@app.command("list")
+def list_(home: Path | None = HOME_OPTION) -> None:
+    """List the accounts stored in the data directory."""
+    store, _ = _keystore(home)
+    accounts = store.list()
+    if not accounts:
+        console.print("no accounts yet; create one with 'datafair account new NAME'")
+        return
+    table = Table("name", "address", "keystore")
+    for info in accounts:
+        table.add_row(info.name, info.address, str(info.path))
+    console.print(table)
