@@ -1,0 +1,9 @@
+"""Dataset file formats: importers that turn files into content-addressed items, and exporters
+that write labelled datasets in the formats trainers load (JSONL, Parquet, Hugging Face
+``datasets``, COCO, CoNLL).
+"""
+
+from datafair.formats.importers import detect_format, parse_dataset
+from datafair.formats.items import ParsedDataset, ParsedItem
+
+__all__ = ["ParsedDataset", "ParsedItem", "detect_format", "parse_dataset"]

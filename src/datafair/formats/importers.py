@@ -1,0 +1,91 @@
+"""``parse_dataset``: read a dataset from a path, whatever its supported format.
+
+================================  ==============================================================
+input                             detected by
+================================  ==============================================================
+folder of PNG/JPEG images         the path is a directory (``datafair.formats.images``)
+CSV of texts or pairs             ``.csv`` (``datafair.formats.tabular``)
+JSONL of texts or pairs           ``.jsonl``/``.ndjson``, or ``.json`` starting with ``{``
+Label Studio tasks export         ``.json`` starting with ``[`` (``datafair.formats.labelstudio``)
+================================  ==============================================================
+
+A file with another name is sniffed: ``[`` → Label Studio, ``{`` → JSONL; anything else is
+refused. Every problem raises one ``InvalidInput`` that names the file and the line, list index
+or image file, and says how to fix it. Nothing is written anywhere.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from datafair.core.errors import InvalidInput
+from datafair.formats.images import looks_like_image, parse_image_folder
+from datafair.formats.items import ParsedDataset
+from datafair.formats.labelstudio import parse_labelstudio
+from datafair.formats.tabular import parse_csv, parse_jsonl
+
+PARSERS: dict[str, Callable[[Path], ParsedDataset]] = {
+    "csv": parse_csv,
+    "jsonl": parse_jsonl,
+    "labelstudio": parse_labelstudio,
+    "images": parse_image_folder,
+}
+_SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_SUPPORTED = (
+    "give a folder of PNG/JPEG images, a .csv or .jsonl of texts, "
+    "or a Label Studio tasks .json export"
+)
+
+
+def _first_char(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    return head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
+
+
+def detect_format(path: Path) -> str:
+    """The format name of ``path`` (a key of ``PARSERS``); ``InvalidInput`` if unsupported."""
+    if path.is_dir():
+        return "images"
+    if not path.is_file():
+        raise InvalidInput(str(path), "does not exist", "check the path")
+    suffix = path.suffix.lower()
+    if suffix in _SUFFIXES:
+        return _SUFFIXES[suffix]
+    first = _first_char(path)
+    if first == b"[":
+        return "labelstudio"
+    if first == b"{":
+        return "jsonl"
+    with path.open("rb") as handle:
+        head = handle.read(16)
+    if looks_like_image(head, path.name):
+        raise InvalidInput(
+            path.name, "is a single image", "put the images in a folder and import the folder"
+        )
+    if not first:
+        raise InvalidInput(path.name, "is empty", _SUPPORTED)
+    raise InvalidInput(path.name, "is not a supported dataset file", _SUPPORTED)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while many acyclic objects are created."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def parse_dataset(path: Path) -> ParsedDataset:
+    """Detect the format of ``path`` and read its items (see the module docs)."""
+    path = Path(path)
+    parser = PARSERS[detect_format(path)]
+    with _gc_paused():
+        return parser(path)
