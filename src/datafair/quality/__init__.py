@@ -1,1 +1,69 @@
-"""datafair.quality."""
+"""Truth inference, worker skills, spam detection and agreement metrics (pure numpy/scipy).
+
+Categorical aggregators follow the scikit-learn contract (see :mod:`datafair.quality.base`);
+:func:`get_aggregator` builds one by name. ``"auto"`` is :class:`BayesianDawidSkene` with its
+crowd-level prior: it keeps Dawid-Skene's per-class confusion matrices where the data support
+them and shrinks workers with few answers toward the average worker, so it needs no tuning and
+never looks at the truth.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from datafair.core.errors import InvalidInput
+from datafair.quality.agreement import (
+    agreement_with_aggregate,
+    cohen_kappa,
+    fleiss_kappa,
+    krippendorff_alpha,
+)
+from datafair.quality.base import CategoricalAggregator
+from datafair.quality.bayesian_dawid_skene import BayesianDawidSkene
+from datafair.quality.dawid_skene import DawidSkene, OneCoin
+from datafair.quality.majority_vote import MajorityVote, WeightedMajorityVote
+from datafair.quality.skills import SPAM_THRESHOLD, WorkerSkill
+
+METHODS = ("auto", "mv", "wmv", "ds", "onecoin", "bds")
+"""Names accepted by :func:`get_aggregator`."""
+
+
+def get_aggregator(method: str = "auto", **params: Any) -> CategoricalAggregator:
+    """A categorical aggregator by name, with ``params`` passed to its constructor.
+
+    ``auto`` → :class:`BayesianDawidSkene` (crowd prior), ``mv`` → :class:`MajorityVote`,
+    ``wmv`` → :class:`WeightedMajorityVote`, ``ds`` → :class:`DawidSkene`,
+    ``onecoin`` → :class:`OneCoin`, ``bds`` → :class:`BayesianDawidSkene`.
+    """
+    key = method.strip().lower()
+    factories: dict[str, type[CategoricalAggregator]] = {
+        "auto": BayesianDawidSkene,
+        "mv": MajorityVote,
+        "wmv": WeightedMajorityVote,
+        "ds": DawidSkene,
+        "onecoin": OneCoin,
+        "bds": BayesianDawidSkene,
+    }
+    if key not in factories:
+        raise InvalidInput(
+            "method", f"unknown method {method!r}", f"choose one of {', '.join(METHODS)}"
+        )
+    return factories[key](**params)
+
+
+__all__ = [
+    "METHODS",
+    "SPAM_THRESHOLD",
+    "BayesianDawidSkene",
+    "CategoricalAggregator",
+    "DawidSkene",
+    "MajorityVote",
+    "OneCoin",
+    "WeightedMajorityVote",
+    "WorkerSkill",
+    "agreement_with_aggregate",
+    "cohen_kappa",
+    "fleiss_kappa",
+    "get_aggregator",
+    "krippendorff_alpha",
+]

@@ -1,0 +1,200 @@
+"""Shared numerics for the EM-style categorical aggregators.
+
+Answers are held as a sparse item × (worker, answered class) indicator matrix ``A`` so that the
+E-step is one sparse-dense product ``A @ log_pi`` and the M-step's soft confusion counts are
+``A.T @ T``: no per-answer Python loop, float64 throughout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from datafair.quality._encode import EncodedAnswers
+
+FloatArray = NDArray[np.float64]
+_EPS = 1e-12
+
+
+@dataclass(frozen=True, eq=False)
+class AnswerMatrix:
+    """``forward`` is item × (worker·K + label) with ones; ``backward`` is its transpose (CSR)."""
+
+    forward: sp.csr_matrix
+    backward: sp.csr_matrix
+    n_workers: int
+    n_classes: int
+
+
+def answer_matrix(data: EncodedAnswers) -> AnswerMatrix:
+    """The indicator matrix of the answers and its transpose, both in CSR form."""
+    k = data.n_classes
+    columns = data.worker_idx * k + data.label_idx
+    ones = np.ones(data.n_answers, dtype=np.float64)
+    shape = (data.n_items, data.n_workers * k)
+    forward = sp.csr_matrix((ones, (data.item_idx, columns)), shape=shape)
+    backward = sp.csr_matrix((ones, (columns, data.item_idx)), shape=(shape[1], shape[0]))
+    return AnswerMatrix(forward, backward, data.n_workers, k)
+
+
+def soft_counts(matrix: AnswerMatrix, posteriors: FloatArray) -> FloatArray:
+    """``counts[w, c, k]``: expected answers ``k`` by worker ``w`` on items of true class ``c``."""
+    w, k = matrix.n_workers, matrix.n_classes
+    flat = np.asarray(matrix.backward @ posteriors)  # (w·k_answered, c_true)
+    return np.ascontiguousarray(flat.reshape(w, k, k).transpose(0, 2, 1))
+
+
+def item_log_likelihood(matrix: AnswerMatrix, log_confusion: FloatArray) -> FloatArray:
+    """``L[i, c] = Σ_answers on i log π_worker[c, answer]`` for ``log_confusion[w, c, k]``."""
+    w, k = matrix.n_workers, matrix.n_classes
+    table = np.ascontiguousarray(log_confusion.transpose(0, 2, 1)).reshape(w * k, k)
+    return np.asarray(matrix.forward @ table)
+
+
+def normalise_log(log_joint: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Row-wise posteriors and log normalisers of unnormalised log probabilities."""
+    peak = log_joint.max(axis=1, keepdims=True)
+    shifted = np.exp(log_joint - peak)
+    total = shifted.sum(axis=1, keepdims=True)
+    posteriors = shifted / total
+    log_norm = (np.log(total) + peak).reshape(-1)
+    return posteriors, log_norm
+
+
+def vote_shares(data: EncodedAnswers, weights: FloatArray | None = None) -> FloatArray:
+    """Each item's (weighted) share of votes per class; ties stay split."""
+    k = data.n_classes
+    w = np.ones(data.n_answers) if weights is None else weights[data.worker_idx]
+    votes = np.bincount(
+        data.item_idx * k + data.label_idx, weights=w, minlength=data.n_items * k
+    ).reshape(data.n_items, k)
+    total = votes.sum(axis=1, keepdims=True)
+    flat = np.full_like(votes, 1.0 / max(k, 1))
+    shares: FloatArray = np.divide(votes, total, out=flat, where=total > _EPS)
+    return shares
+
+
+def clamp_gold(posteriors: FloatArray, gold: NDArray[np.intp]) -> FloatArray:
+    """Set the posterior of every gold item to its gold class (in place; returns it)."""
+    known = np.flatnonzero(gold >= 0)
+    if known.shape[0]:
+        posteriors[known] = 0.0
+        posteriors[known, gold[known]] = 1.0
+    return posteriors
+
+
+@dataclass(frozen=True, eq=False)
+class EMResult:
+    """Outcome of :func:`run_em`: final posteriors and counts, and the per-answer loss trace."""
+
+    posteriors: FloatArray
+    counts: FloatArray
+    log_confusion: FloatArray
+    history: list[float]
+    converged: bool
+
+
+class MStep:
+    """Interface of a model's M-step: confusion and class prior from soft counts."""
+
+    def __call__(
+        self, counts: FloatArray, class_counts: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """Return ``(log_confusion[w, c, k], log_prior[c])``."""
+        raise NotImplementedError
+
+
+def run_em(
+    data: EncodedAnswers,
+    matrix: AnswerMatrix,
+    initial: FloatArray,
+    m_step: MStep,
+    *,
+    max_iter: int,
+    tol: float,
+) -> EMResult:
+    """Alternate M- and E-steps from ``initial`` item posteriors.
+
+    The loss is the negative log marginal likelihood of the answers (plus the model's prior
+    terms, for Bayesian variants) divided by the number of answers; iteration stops after
+    ``max_iter`` rounds, or earlier once the loss moves by at most ``tol``. Gold items keep
+    their gold class throughout.
+    """
+    posteriors = clamp_gold(initial.copy(), data.gold)
+    history: list[float] = []
+    converged = False
+    n = max(data.n_answers, 1)
+    k = data.n_classes
+    log_confusion = np.zeros((data.n_workers, k, k))
+    for _ in range(max_iter):
+        counts = soft_counts(matrix, posteriors)
+        log_confusion, log_prior = m_step(counts, posteriors.sum(axis=0))
+        log_joint = item_log_likelihood(matrix, log_confusion)
+        log_joint += log_prior
+        posteriors, log_norm = normalise_log(log_joint)
+        clamp_gold(posteriors, data.gold)
+        loss = -float(log_norm.sum()) / n
+        done = bool(history) and abs(history[-1] - loss) <= tol
+        history.append(loss)
+        if done:
+            converged = True
+            break
+    return EMResult(posteriors, soft_counts(matrix, posteriors), log_confusion, history, converged)
+
+
+_CHUNK = 1 << 20
+
+
+def leave_one_out_counts(
+    data: EncodedAnswers, posteriors: FloatArray, log_confusion: FloatArray
+) -> FloatArray:
+    """Soft confusion counts where each answer is scored against the *other* answers.
+
+    For answer ``a`` by worker ``w`` on item ``i``, the truth posterior without it is
+    ``T[i] / π_w[:, label_a]`` renormalised; the counts ``counts[w, c, k]`` sum these. This keeps
+    a worker's own answers from vouching for them (a spammer alone on an item would otherwise
+    agree with "the truth" it created). Processed in chunks to bound memory.
+    """
+    k = data.n_classes
+    total = np.zeros(data.n_workers * k * k)
+    log_post = np.log(np.maximum(posteriors, 1e-300))
+    for start in range(0, data.n_answers, _CHUNK):
+        stop = min(start + _CHUNK, data.n_answers)
+        item = data.item_idx[start:stop]
+        worker = data.worker_idx[start:stop]
+        label = data.label_idx[start:stop]
+        own = log_confusion[worker, :, label]  # (n, c)
+        loo, _ = normalise_log(log_post[item] - own)
+        cell = (worker * k + label) * k  # row (w, answered k), column c
+        for c in range(k):
+            total += np.bincount(cell + c, weights=loo[:, c], minlength=total.shape[0])
+    return np.ascontiguousarray(total.reshape(data.n_workers, k, k).transpose(0, 2, 1))
+
+
+def leave_one_out_vote_counts(data: EncodedAnswers, weights: FloatArray | None) -> FloatArray:
+    """Like :func:`leave_one_out_counts` for vote-based aggregators: the other answers' shares."""
+    k = data.n_classes
+    w = np.ones(data.n_answers) if weights is None else weights[data.worker_idx]
+    votes = (
+        np.bincount(data.item_idx * k + data.label_idx, weights=w, minlength=data.n_items * k)
+        .astype(np.float64)
+        .reshape(data.n_items, k)
+    )
+    total = np.zeros(data.n_workers * k * k)
+    for start in range(0, data.n_answers, _CHUNK):
+        stop = min(start + _CHUNK, data.n_answers)
+        item = data.item_idx[start:stop]
+        worker = data.worker_idx[start:stop]
+        label = data.label_idx[start:stop]
+        others = votes[item].copy()
+        others[np.arange(stop - start), label] -= w[start:stop]
+        others = np.maximum(others, 0.0)
+        mass = others.sum(axis=1, keepdims=True)
+        shares = np.divide(others, mass, out=np.full_like(others, 1.0 / k), where=mass > _EPS)
+        cell = (worker * k + label) * k
+        for c in range(k):
+            total += np.bincount(cell + c, weights=shares[:, c], minlength=total.shape[0])
+    return np.ascontiguousarray(total.reshape(data.n_workers, k, k).transpose(0, 2, 1))

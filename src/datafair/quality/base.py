@@ -1,0 +1,135 @@
+"""The fit contract shared by every categorical aggregator (scikit-learn style).
+
+``fit(items, workers, labels, *, gold=None, classes=None)`` takes one row per answer (strings or
+ints), an optional ``{item: gold label}`` map and an optional declared class list, and returns
+the estimator. Fitted attributes (all aligned, numpy arrays unless noted):
+
+- ``items_``: item keys (sorted); ``classes_``: class keys; ``workers_``: worker keys (sorted)
+- ``labels_``: inferred class per item; ``probas_``: item × class posterior (float64)
+- ``skills_``: list of :class:`~datafair.quality.skills.WorkerSkill`, aligned with ``workers_``
+- ``spam_scores_``; ``is_spammer_`` (``spam_scores_ > spam_threshold``)
+- ``loss_history_`` (list of float); ``converged_`` (bool); ``n_iter_`` (int)
+
+Empty input yields empty arrays (``probas_`` of shape ``(0, len(classes))``) and
+``converged_ = True``. Ties in ``probas_`` resolve to the first class in ``classes_``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Self
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from datafair.quality._em import (
+    answer_matrix,
+    clamp_gold,
+    leave_one_out_counts,
+    leave_one_out_vote_counts,
+    soft_counts,
+)
+from datafair.quality._encode import EncodedAnswers, encode_answers
+from datafair.quality.skills import SPAM_THRESHOLD, WorkerSkill, build_skills
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
+class FitOutcome:
+    """What a subclass's ``_fit_encoded`` returns."""
+
+    posteriors: FloatArray
+    log_confusion: FloatArray | None = None
+    vote_weights: FloatArray | None = None
+    confusion: FloatArray | None = None
+    history: tuple[float, ...] = ()
+    converged: bool = True
+
+
+class CategoricalAggregator:
+    """Base class: validation, encoding, gold clamping and skill reporting."""
+
+    items_: NDArray[Any]
+    classes_: NDArray[Any]
+    workers_: NDArray[Any]
+    labels_: NDArray[Any]
+    probas_: FloatArray
+    skills_: list[WorkerSkill]
+    spam_scores_: FloatArray
+    is_spammer_: NDArray[np.bool_]
+    loss_history_: list[float]
+    converged_: bool
+    n_iter_: int
+
+    def __init__(self, *, spam_threshold: float = SPAM_THRESHOLD) -> None:
+        self.spam_threshold = spam_threshold
+
+    def fit(
+        self,
+        items: ArrayLike | Sequence[Any],
+        workers: ArrayLike | Sequence[Any],
+        labels: ArrayLike | Sequence[Any],
+        *,
+        gold: Mapping[Any, Any] | None = None,
+        classes: Sequence[Any] | ArrayLike | None = None,
+    ) -> Self:
+        """Infer item labels and worker skills from one row per answer; returns ``self``."""
+        data = encode_answers(items, workers, labels, gold=gold, classes=classes)
+        if data.n_answers == 0:
+            outcome = FitOutcome(np.zeros((0, data.n_classes), dtype=np.float64))
+        else:
+            outcome = self._fit_encoded(data)
+        self._store(data, outcome)
+        return self
+
+    def fit_predict(
+        self,
+        items: ArrayLike | Sequence[Any],
+        workers: ArrayLike | Sequence[Any],
+        labels: ArrayLike | Sequence[Any],
+        *,
+        gold: Mapping[Any, Any] | None = None,
+        classes: Sequence[Any] | ArrayLike | None = None,
+    ) -> NDArray[Any]:
+        """``fit`` then return ``labels_``."""
+        return self.fit(items, workers, labels, gold=gold, classes=classes).labels_
+
+    def _fit_encoded(self, data: EncodedAnswers) -> FitOutcome:
+        raise NotImplementedError
+
+    def _store(self, data: EncodedAnswers, outcome: FitOutcome) -> None:
+        posteriors = clamp_gold(outcome.posteriors, data.gold)
+        k = data.n_classes
+        if not data.n_answers:
+            counts = np.zeros((data.n_workers, k, k))
+        elif outcome.log_confusion is not None:
+            counts = leave_one_out_counts(data, posteriors, outcome.log_confusion)
+        else:
+            counts = leave_one_out_vote_counts(data, outcome.vote_weights)
+        confusion = outcome.confusion
+        if confusion is None and data.n_answers:
+            confusion = _row_normalise(soft_counts(answer_matrix(data), posteriors) + 1.0 / k)
+        n_answers = np.bincount(data.worker_idx, minlength=data.n_workers).astype(np.intp)
+        skills, scores = build_skills(data.workers, counts, n_answers, confusion)
+        self.items_ = data.items
+        self.classes_ = data.classes
+        self.workers_ = data.workers
+        self.probas_ = posteriors
+        self.labels_ = data.classes[np.argmax(posteriors, axis=1)] if k else data.classes[:0].copy()
+        self.skills_ = skills
+        self.spam_scores_ = scores
+        self.is_spammer_ = scores > self.spam_threshold
+        self.loss_history_ = list(outcome.history)
+        self.converged_ = outcome.converged
+        self.n_iter_ = len(outcome.history)
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor parameters, as scikit-learn estimators report them."""
+        return {name: value for name, value in vars(self).items() if not name.endswith("_")}
+
+
+def _row_normalise(counts: FloatArray) -> FloatArray:
+    rows: FloatArray = counts / counts.sum(axis=-1, keepdims=True)
+    return rows

@@ -1,0 +1,86 @@
+"""Every categorical aggregator, through the same contract."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from datafair.quality import METHODS, MajorityVote, WorkerSkill, get_aggregator
+from datafair.quality.base import CategoricalAggregator
+
+from ._data import accuracy, small_crowd
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_fit_contract_and_accuracy(method: str) -> None:
+    crowd = small_crowd()
+    est = get_aggregator(method)
+    assert isinstance(est, CategoricalAggregator)
+    assert est.fit(crowd.items, crowd.workers, crowd.labels) is est
+
+    n_items, k = 300, 3
+    assert est.items_.tolist() == list(range(n_items))
+    assert est.classes_.tolist() == [0, 1, 2]
+    assert est.probas_.shape == (n_items, k) and est.probas_.dtype == np.float64
+    np.testing.assert_allclose(est.probas_.sum(axis=1), 1.0)
+    assert np.array_equal(est.labels_, est.classes_[est.probas_.argmax(axis=1)])
+    assert len(est.skills_) == len(est.workers_) == est.spam_scores_.shape[0] == 20
+    assert all(isinstance(s, WorkerSkill) for s in est.skills_)
+    assert [s.worker for s in est.skills_] == est.workers_.tolist()
+    assert sum(s.n_answers for s in est.skills_) == len(
+        set(zip(crowd.items, crowd.workers, strict=True))
+    )
+    for s in est.skills_:
+        assert 0.0 <= s.low <= s.accuracy <= s.high <= 1.0
+        assert s.confusion.shape == (k, k)
+        np.testing.assert_allclose(s.confusion.sum(axis=1), 1.0)
+    assert np.array_equal(est.is_spammer_, est.spam_scores_ > est.spam_threshold)
+    assert isinstance(est.converged_, bool) and isinstance(est.loss_history_, list)
+
+    truth = crowd.truth[est.items_]
+    mv = accuracy(MajorityVote().fit_predict(crowd.items, crowd.workers, crowd.labels), truth)
+    assert accuracy(est.labels_, truth) >= mv - 0.02
+    assert accuracy(est.labels_, truth) > 0.85
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_string_keys_and_determinism(method: str) -> None:
+    crowd = small_crowd(seed=1)
+    items = [f"item-{i}" for i in crowd.items]
+    workers = [f"w{w}" for w in crowd.workers]
+    labels = np.array(["cat", "dog", "eel"])[crowd.labels]
+    first = get_aggregator(method).fit(items, workers, labels)
+    second = get_aggregator(method).fit(np.array(items), np.array(workers), list(labels))
+    assert np.array_equal(first.labels_, second.labels_)
+    np.testing.assert_array_equal(first.probas_, second.probas_)
+    assert first.classes_.tolist() == ["cat", "dog", "eel"]
+    by_int = get_aggregator(method).fit(crowd.items, crowd.workers, crowd.labels)
+    order = np.argsort([f"item-{i}" for i in by_int.items_])
+    names = np.array(["cat", "dog", "eel"])
+    assert np.array_equal(first.labels_, names[by_int.labels_[order]])
+    np.testing.assert_allclose(first.probas_, by_int.probas_[order], atol=1e-9)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_gold_items_are_clamped_and_help(method: str) -> None:
+    crowd = small_crowd(seed=2)
+    gold = {int(i): int(crowd.truth[i]) for i in range(0, 300, 10)}
+    est = get_aggregator(method).fit(crowd.items, crowd.workers, crowd.labels, gold=gold)
+    for item, label in gold.items():
+        assert est.labels_[item] == label
+        assert est.probas_[item, label] == 1.0
+
+
+def test_unknown_method_is_rejected() -> None:
+    from datafair.core.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="method"):
+        get_aggregator("glad")
+
+
+def test_params_reach_the_estimator() -> None:
+    est = get_aggregator("ds", max_iter=3, tol=0.0)
+    crowd = small_crowd()
+    est.fit(crowd.items, crowd.workers, crowd.labels)
+    assert est.n_iter_ == 3 and not est.converged_
+    assert est.get_params()["max_iter"] == 3
