@@ -1,0 +1,442 @@
+"""Signed submissions: verify each answer and its EIP-712 signature, store it, list them.
+
+Inputs: an open ``Session``; one ``SubmissionInput`` per answer (task id, item CID, the
+contributor's address, the answer as a JSON value, nonce, time spent in ms, the 65-byte
+signature, and optionally the answer hash the contributor signed); a clock (Unix seconds).
+
+An answer is accepted only if, in this order:
+
+1. the task exists (``NotFound``), is open and not past its deadline (``Conflict``);
+2. the item exists (``NotFound``) and is part of the task (``InvalidInput``);
+3. nonce, duration and address fit their EIP-712 types (``InvalidInput``);
+4. the answer is valid for the task's schema and the item, e.g. a known class, spans inside the
+   text (``InvalidInput``); it is then canonicalised (``datafair.core.schemas``);
+5. ``answer_hash``, when given, equals keccak256 of the canonical answer's canonical JSON
+   (``InvalidInput``): clients sign the hash of the *canonical* answer;
+6. the signature recovers to the contributor under the domain of the task's chain id, over
+   this task, item, answer hash, nonce and duration (``SignatureError``);
+7. the nonce was not used before by this contributor in this task (replay, ``Conflict``), the
+   contributor has not answered this item yet (``Conflict``), and the item has a free slot: a
+   slot the contributor holds through an assignment, or one not held by anyone (``Conflict``
+   when it already has its k answers).
+
+Accepted answers are stored with their canonical JSON and signature for public audit, and
+committed before ``submit``/``submit_many`` return: an acknowledged submission survives a crash.
+Rejected answers are never stored. ``submit_many`` is the throughput path: it reads the tasks and
+items of a chunk at once, checks answers and signatures outside any write lock, then takes the
+locks, re-checks state and writes the accepted rows with multi-row statements, one transaction
+per chunk; each entry gets its own result.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from datafair.core.canonical import canonical_json, keccak256
+from datafair.core.errors import Conflict, DatafairError, InvalidInput, NotFound
+from datafair.core.schemas import LabelSchema
+from datafair.core.task import TaskSpec
+from datafair.crypto.cid import is_cid
+from datafair.crypto.eip712 import SubmissionDomain, SubmissionMessage, verify_submission
+from datafair.services.tasks import (
+    Clock,
+    TaskInfo,
+    checksum_address,
+    deadline_passed,
+    get_task,
+    load_task,
+    now_ms,
+    parse_task_id,
+)
+from datafair.store.models import TASK_CLOSED
+from datafair.store.repositories import (
+    AssignmentRepository,
+    ItemRepository,
+    Slot,
+    SubmissionColumns,
+    SubmissionRepository,
+    TaskRepository,
+)
+
+CHUNK_SIZE = 1000
+_ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class SubmissionInput:
+    """One signed answer as a contributor sends it.
+
+    ``task_id``: 32 bytes or hex; ``signature``: 65 bytes ``r || s || v`` or its hex;
+    ``answer_hash``: the 32-byte hash the contributor signed (optional; checked when given).
+    """
+
+    task_id: bytes | str
+    item_cid: str
+    contributor: str
+    answer: Any
+    nonce: int
+    duration_ms: int
+    signature: bytes | str
+    answer_hash: bytes | None = None
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """The outcome of one entry of ``submit_many``: a submission id, or the error."""
+
+    index: int
+    submission_id: int | None
+    error: DatafairError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class _TaskContext:
+    """The immutable facts of a task the checks need (copied out of the ORM row)."""
+
+    pk: int
+    task_id: bytes
+    deadline: int
+    schema: LabelSchema
+    domain: SubmissionDomain
+
+
+@dataclass
+class _Checked:
+    """An entry whose answer and signature verified; state checks come next."""
+
+    index: int
+    context: _TaskContext
+    slot: Slot
+    contributor: str
+    nonce: int
+    duration_ms: int
+    answer_json: str
+    answer_hash: bytes
+    signature: bytes
+
+
+def submit(session: Session, entry: SubmissionInput, *, clock: Clock = time.time) -> int:
+    """Verify and store one submission, committed; its id. Raises the entry's error."""
+    (result,) = submit_many(session, [entry], clock=clock)
+    if result.error is not None:
+        raise result.error
+    assert result.submission_id is not None
+    return result.submission_id
+
+
+def submit_many(
+    session: Session,
+    entries: Iterable[SubmissionInput],
+    *,
+    clock: Clock = time.time,
+    chunk_size: int = CHUNK_SIZE,
+) -> list[SubmitResult]:
+    """Verify and store many submissions; one result per entry, in order.
+
+    Each bad entry is rejected on its own (and not stored); the good ones are committed, one
+    transaction per chunk of ``chunk_size`` entries, before this returns.
+    """
+    batch = list(entries)
+    results: list[SubmitResult] = []
+    for start in range(0, len(batch), chunk_size):
+        results.extend(_submit_chunk(session, batch[start : start + chunk_size], start, clock))
+    return results
+
+
+def _submit_chunk(
+    session: Session, entries: Sequence[SubmissionInput], offset: int, clock: Clock
+) -> list[SubmitResult]:
+    errors: dict[int, DatafairError] = {}
+    ids: dict[int, int] = {}
+    try:
+        checked = _check_entries(session, entries, offset, errors)
+    finally:
+        session.rollback()  # ends the read transaction; the checks copied what they need
+    for attempt in range(_ATTEMPTS):
+        state_errors: dict[int, DatafairError] = {}
+        try:
+            ids = _store(session, checked, state_errors, clock)
+            session.commit()
+            break
+        except (IntegrityError, OperationalError):
+            # A concurrent writer stored the same nonce/answer first, or a deadlock was broken:
+            # nothing of this chunk is stored; re-read the state and decide again.
+            session.rollback()
+            if attempt == _ATTEMPTS - 1:
+                raise
+        except BaseException:
+            session.rollback()
+            raise
+    errors.update(state_errors)
+    return [
+        SubmitResult(index, ids.get(index), errors.get(index))
+        for index in range(offset, offset + len(entries))
+    ]
+
+
+def _check_entries(
+    session: Session,
+    entries: Sequence[SubmissionInput],
+    offset: int,
+    errors: dict[int, DatafairError],
+) -> list[_Checked]:
+    """Everything that depends only on the request and on immutable stored data."""
+    task_ids: dict[int, bytes] = {}
+    for position, entry in enumerate(entries):
+        try:
+            task_ids[offset + position] = parse_task_id(entry.task_id)
+        except InvalidInput as error:
+            errors[offset + position] = error
+    tasks = TaskRepository(session)
+    contexts: dict[bytes, _TaskContext] = {}
+    for task_id, task in tasks.by_task_ids(sorted(set(task_ids.values()))).items():
+        spec = TaskSpec.from_dict(task.spec)
+        contexts[task_id] = _TaskContext(
+            task.id, task.task_id, task.deadline, spec.schema, SubmissionDomain(task.chain_id)
+        )
+    wanted: dict[bytes, set[str]] = defaultdict(set)
+    for position, entry in enumerate(entries):
+        wanted_id = task_ids.get(offset + position)
+        if wanted_id is not None and wanted_id in contexts and isinstance(entry.item_cid, str):
+            wanted[wanted_id].add(entry.item_cid)
+    slots = {
+        task_id: tasks.slots(contexts[task_id].pk, sorted(cids)) for task_id, cids in wanted.items()
+    }
+    unknown_items = _unknown_items(session, entries, task_ids, slots)
+    checked: list[_Checked] = []
+    for position, entry in enumerate(entries):
+        index = offset + position
+        if index in errors:
+            continue
+        try:
+            checked.append(
+                _check_entry(index, entry, contexts.get(task_ids[index]), slots, unknown_items)
+            )
+        except DatafairError as error:
+            errors[index] = error
+    return checked
+
+
+def _unknown_items(
+    session: Session,
+    entries: Sequence[SubmissionInput],
+    task_ids: dict[int, bytes],
+    slots: dict[bytes, dict[str, Slot]],
+) -> set[str]:
+    outside = {
+        entry.item_cid
+        for entry in entries
+        if isinstance(entry.item_cid, str)
+        and is_cid(entry.item_cid)
+        and not any(entry.item_cid in found for found in slots.values())
+    }
+    if not outside:
+        return set()
+    return outside - ItemRepository(session).existing(sorted(outside))
+
+
+def _check_entry(
+    index: int,
+    entry: SubmissionInput,
+    context: _TaskContext | None,
+    slots: dict[bytes, dict[str, Slot]],
+    unknown_items: set[str],
+) -> _Checked:
+    if context is None:
+        raise NotFound(
+            f"task_id: no task {_hex(entry.task_id)} (list tasks with `datafair task list`)"
+        )
+    task = context
+    if not isinstance(entry.item_cid, str) or not is_cid(entry.item_cid):
+        raise InvalidInput(
+            "item_cid", f"{entry.item_cid!r} is not a CIDv1 raw sha2-256 id", "use 'bafkrei...'"
+        )
+    slot = slots.get(task.task_id, {}).get(entry.item_cid)
+    if slot is None:
+        if entry.item_cid in unknown_items:
+            raise NotFound(f"item_cid: no item {entry.item_cid}")
+        raise InvalidInput(
+            "item_cid",
+            f"item {entry.item_cid} is not part of task 0x{task.task_id.hex()}",
+            "answer items of this task only",
+        )
+    contributor = checksum_address(entry.contributor)
+    for name in ("nonce", "duration_ms"):
+        value = getattr(entry, name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInput(name, f"must be an integer, got {value!r}")
+    canonical = context.schema.validate(entry.answer, slot.context)
+    answer_json = canonical_json(canonical)
+    answer_hash = keccak256(answer_json)
+    if entry.answer_hash is not None and entry.answer_hash != answer_hash:
+        raise InvalidInput(
+            "answer_hash",
+            f"0x{bytes(entry.answer_hash).hex()} is not the hash of the canonical answer "
+            f"0x{answer_hash.hex()}",
+            "sign keccak256 of the canonical JSON of the canonical answer",
+        )
+    signature = _signature_bytes(entry.signature)
+    message = SubmissionMessage(
+        task_id=task.task_id,
+        item_cid=entry.item_cid,
+        answer_hash=answer_hash,
+        contributor=contributor,
+        nonce=entry.nonce,
+        duration_ms=entry.duration_ms,
+    )
+    verify_submission(context.domain, message, signature)
+    return _Checked(
+        index=index,
+        context=context,
+        slot=slot,
+        contributor=contributor,
+        nonce=entry.nonce,
+        duration_ms=entry.duration_ms,
+        answer_json=answer_json.decode("utf-8"),
+        answer_hash=answer_hash,
+        signature=signature,
+    )
+
+
+def _store(
+    session: Session, checked: list[_Checked], errors: dict[int, DatafairError], clock: Clock
+) -> dict[int, int]:
+    """Check stored state under locks and write the accepted entries; ids by entry index."""
+    if not checked:
+        return {}
+    tasks = TaskRepository(session)
+    submissions = SubmissionRepository(session)
+    by_task: dict[int, list[_Checked]] = defaultdict(list)
+    for entry in checked:
+        by_task[entry.context.pk].append(entry)
+    statuses = tasks.lock_status(sorted(by_task))
+    accepted_at = now_ms(clock)
+    unix_now = clock()
+    rows: list[dict[str, Any]] = []
+    row_indices: list[int] = []
+    changes: dict[int, tuple[int, int]] = {}
+    consumed_assignments: list[int] = []
+    for task_pk in sorted(by_task):
+        group = by_task[task_pk]
+        task = group[0].context
+        if statuses.get(task_pk) == TASK_CLOSED or deadline_passed(task.deadline, unix_now):
+            problem = "closed" if statuses.get(task_pk) == TASK_CLOSED else "past its deadline"
+            for entry in group:
+                errors[entry.index] = Conflict(
+                    f"task 0x{task.task_id.hex()}: {problem}, it takes no more answers"
+                )
+            continue
+        live = tasks.slots(task_pk, [entry.slot.item_cid for entry in group], lock=True)
+        used = submissions.used_nonces(task_pk, [(e.contributor, e.nonce) for e in group])
+        answered = submissions.answered([(e.slot.task_item_id, e.contributor) for e in group])
+        held = AssignmentRepository(session).held_for_items(
+            [live[e.slot.item_cid].task_item_id for e in group]
+        )
+        for entry in group:
+            slot = live[entry.slot.item_cid]
+            nonce_key = (entry.contributor, entry.nonce)
+            answer_key = (slot.task_item_id, entry.contributor)
+            if nonce_key in used:
+                errors[entry.index] = Conflict(
+                    f"nonce: {entry.nonce} was already used by {entry.contributor} in this task "
+                    "(a replay; sign again with a fresh nonce)"
+                )
+                continue
+            if answer_key in answered:
+                errors[entry.index] = Conflict(
+                    f"item_cid: {entry.contributor} already answered item {slot.item_cid} "
+                    "in this task"
+                )
+                continue
+            added, consumed = changes.get(slot.task_item_id, (0, 0))
+            assignment_id = held.get(answer_key)
+            if assignment_id is not None:
+                consumed_assignments.append(assignment_id)
+                changes[slot.task_item_id] = (added + 1, consumed + 1)
+            elif slot.capacity is not None and (
+                slot.answers + added + slot.reserved - consumed >= slot.capacity
+            ):
+                errors[entry.index] = Conflict(
+                    f"item_cid: item {slot.item_cid} already has its {slot.capacity} answers"
+                )
+                continue
+            else:
+                changes[slot.task_item_id] = (added + 1, consumed)
+            used.add(nonce_key)
+            answered.add(answer_key)
+            row_indices.append(entry.index)
+            rows.append(
+                {
+                    "task_pk": task_pk,
+                    "task_item_id": slot.task_item_id,
+                    "item_cid": slot.item_cid,
+                    "contributor": entry.contributor,
+                    "answer": entry.answer_json,
+                    "answer_hash": entry.answer_hash,
+                    "nonce": entry.nonce,
+                    "duration_ms": entry.duration_ms,
+                    "signature": entry.signature,
+                    "accepted_at": accepted_at,
+                }
+            )
+    tasks.add_answers(changes)
+    AssignmentRepository(session).mark_submitted(consumed_assignments)
+    ids = submissions.insert_many(rows)
+    return dict(zip(row_indices, ids, strict=True))
+
+
+def _signature_bytes(value: bytes | str) -> bytes:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    if isinstance(value, str):
+        text = value[2:] if value[:2] in ("0x", "0X") else value
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            pass
+    raise InvalidInput("signature", "must be 65 bytes or their 0x-hex", "send r || s || v")
+
+
+def _hex(task_id: bytes | str) -> str:
+    return "0x" + task_id.hex() if isinstance(task_id, bytes) else str(task_id)
+
+
+@dataclass(frozen=True)
+class TaskAnswers:
+    """What inference and export read: the task, its items in order, every accepted
+    submission as columns, and the gold answers by item CID (never shown to contributors).
+    """
+
+    task: TaskInfo
+    item_cids: list[str]
+    submissions: SubmissionColumns
+    gold: dict[str, Any]
+
+
+def list_submissions(session: Session, task_id: bytes | str) -> SubmissionColumns:
+    """Every accepted submission of the task as columns, in acceptance order."""
+    task = load_task(session, task_id)
+    return SubmissionRepository(session).columns(task.id)
+
+
+def task_answers(session: Session, task_id: bytes | str) -> TaskAnswers:
+    """The task, its items, its submissions (columns) and its gold answers, in one call."""
+    task = load_task(session, task_id)
+    tasks = TaskRepository(session)
+    return TaskAnswers(
+        task=get_task(session, task.task_id),
+        item_cids=tasks.item_cids(task.id),
+        submissions=SubmissionRepository(session).columns(task.id),
+        gold=tasks.gold_answers(task.id),
+    )

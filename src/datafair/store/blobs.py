@@ -1,0 +1,93 @@
+"""Content-addressed blob files, named by CIDv1 (raw, sha2-256, base32).
+
+Inputs: a root directory (``Settings.blobs_dir``). A blob with CID ``bafkrei...xyz`` lives at
+``ROOT/<next-to-last two characters>/<cid>``, the sharding IPFS's flatfs uses
+(``/repo/flatfs/shard/v1/next-to-last/2``), so directories stay small and evenly filled.
+
+Writes are atomic: the bytes go to a temporary file in the shard directory, are flushed and
+fsynced, then renamed over the final name (and the directory is fsynced), so a reader never sees a
+partial blob and a crash leaves either the whole blob or none. Writing a blob that exists is a
+no-op: its name is its content.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from datafair.core.errors import DatafairError, NotFound
+from datafair.crypto.cid import cid_digest, compute_cid
+
+
+class CorruptBlob(DatafairError):
+    """A stored blob's bytes no longer match its CID."""
+
+
+class BlobStore:
+    """Content-addressed files under ``root``; ``verify`` re-hashes content on every read."""
+
+    def __init__(self, root: Path | str, *, verify: bool = False) -> None:
+        self.root = Path(root)
+        self.verify = verify
+
+    def path(self, cid: str) -> Path:
+        """Where the blob ``cid`` is (or would be) stored; ``InvalidInput`` if not a CID."""
+        cid_digest(cid)
+        return self.root / cid[-3:-1] / cid
+
+    def has(self, cid: str) -> bool:
+        """Whether the blob ``cid`` is stored."""
+        return self.path(cid).is_file()
+
+    def put(self, data: bytes) -> str:
+        """Store ``data`` and return its CID (atomic, idempotent)."""
+        cid = compute_cid(data)
+        target = self.path(cid)
+        if target.is_file():
+            return cid
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(temp_name, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp_name)
+            raise
+        _fsync_directory(target.parent)
+        return cid
+
+    def get(self, cid: str, *, verify: bool | None = None) -> bytes:
+        """The bytes of blob ``cid``; ``NotFound`` if missing, ``CorruptBlob`` if they differ.
+
+        ``verify`` overrides the store's default for this read.
+        """
+        target = self.path(cid)
+        try:
+            data = target.read_bytes()
+        except FileNotFoundError:
+            raise NotFound(f"blob {cid}: not in the blob store at {self.root}") from None
+        if (self.verify if verify is None else verify) and compute_cid(data) != cid:
+            raise CorruptBlob(
+                f"blob {cid}: content does not match its id (corrupt file {target}; "
+                "restore it from a copy or re-import the item)"
+            )
+        return data
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)

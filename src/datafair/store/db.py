@@ -1,0 +1,118 @@
+"""Database engines and sessions, on SQLite (embedded default) or PostgreSQL.
+
+Inputs: a SQLAlchemy URL (``sqlite:///PATH`` or ``postgresql+psycopg://USER@HOST/DB``), usually
+``Settings.resolved_database_url``.
+
+SQLite connections run in WAL mode with foreign keys on, a busy timeout, and
+``synchronous=FULL`` (a committed transaction survives a crash of the process or the machine).
+Every SQLite transaction starts with ``BEGIN IMMEDIATE``: it takes the write lock up front, so two
+writers wait for each other (up to the busy timeout) instead of one failing when it upgrades a
+read lock, and a read-then-write in one transaction sees no concurrent change.
+
+PostgreSQL runs at READ COMMITTED; the store's concurrency guarantees come from conditional
+updates, row locks taken in a fixed order and constraints, not from the isolation level.
+``schema`` puts every table of the connection in one PostgreSQL schema (via ``search_path``),
+which the tests use to isolate each test.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from datafair.settings import Settings
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> Engine:
+    """An engine for ``url`` with datafair's connection settings.
+
+    ``schema`` (PostgreSQL only): the schema every connection uses as its ``search_path``.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if schema is not None:
+            raise ValueError("schema is only supported on PostgreSQL")
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
+        _configure_sqlite(engine)
+        return engine
+    engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if schema is not None:
+        if not _SCHEMA_NAME.match(schema):
+            raise ValueError(f"invalid schema name {schema!r}")
+        _use_schema(engine, schema)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _use_schema(engine: Engine, schema: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f'SET search_path TO "{schema}"')
+        dbapi_connection.autocommit = autocommit
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions bound to ``engine``; objects stay readable after commit."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@dataclass
+class Database:
+    """An engine and its session factory; ``session()`` opens a new session."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @classmethod
+    def from_url(cls, url: str, *, schema: str | None = None, migrate: bool = True) -> Database:
+        """Connect to ``url`` and, unless ``migrate`` is false, bring it to the latest schema."""
+        engine = make_engine(url, schema=schema)
+        if migrate:
+            from datafair.store.migrations import migrate as run_migrations
+
+            run_migrations(engine)
+        return cls(engine, make_session_factory(engine))
+
+    @classmethod
+    def open(cls, settings: Settings, *, migrate: bool = True) -> Database:
+        """The database of ``settings`` (creating the home for a SQLite default), migrated."""
+        settings.ensure_home()
+        return cls.from_url(settings.resolved_database_url, migrate=migrate)
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.engine.dialect.name
+
+    def session(self) -> Session:
+        return self.sessions()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
