@@ -1,0 +1,71 @@
+"""Worker skills, credible intervals and the spam flag used for pay."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from datafair.quality import SPAM_THRESHOLD, get_aggregator
+from datafair.quality.skills import MIN_COMPETENCE, beta_summary, spam_scores
+from datafair.quality.synthetic import ADVERSARY, SPAMMER, dawid_skene_crowd
+
+
+def test_beta_summary_matches_the_beta_distribution() -> None:
+    mean, low, high = beta_summary(np.array([8.0, 0.0]), np.array([10.0, 0.0]))
+    assert mean[0] == pytest.approx(9 / 12)
+    assert mean[1] == pytest.approx(0.5)
+    assert low[1] == pytest.approx(0.025) and high[1] == pytest.approx(0.975)
+    assert 0.4 < low[0] < mean[0] < high[0] < 0.97
+
+
+def test_spam_score_separates_rank_one_from_diagonal_counts() -> None:
+    uniform = np.full((4, 4), 10.0)  # answers ignore the truth
+    constant = np.zeros((4, 4))
+    constant[:, 2] = 10.0  # always answers class 2
+    honest = np.diag([10.0] * 4) + 1.0
+    scores = spam_scores(np.stack([uniform, constant, honest, np.zeros((4, 4))]))
+    assert scores[0] > 0.99 and scores[1] > 0.99 and scores[2] < 0.01
+    assert scores[3] == pytest.approx(MIN_COMPETENCE, abs=0.01)  # no answers: the prior
+
+
+@pytest.mark.parametrize("method", ["auto", "ds", "wmv"])
+def test_spammers_with_enough_answers_are_flagged(method: str) -> None:
+    crowd = dawid_skene_crowd(
+        n_items=1500,
+        n_workers=60,
+        n_classes=5,
+        answers_per_item=6,
+        seed=11,
+        spammer_share=0.3,
+        adversary_share=0.1,
+        accuracy=(0.6, 0.95),
+    )
+    est = get_aggregator(method).fit(crowd.items, crowd.workers, crowd.labels)
+    kinds = crowd.kinds[est.workers_]
+    n = np.array([s.n_answers for s in est.skills_])
+    judged = n >= 20
+    bad = (kinds == SPAMMER) | (kinds == ADVERSARY)
+    flagged = est.is_spammer_
+    assert (bad & judged).sum() >= 15 and (kinds[judged] == ADVERSARY).any()
+    precision = (flagged & bad & judged).sum() / max((flagged & judged).sum(), 1)
+    recall = (flagged & bad & judged).sum() / (bad & judged).sum()
+    assert precision >= 0.95 and recall >= 0.95
+
+
+def test_newcomer_is_not_flagged() -> None:
+    items = [i for i in range(30) for _ in range(3)] + [0]
+    workers = ["a", "b", "c"] * 30 + ["new"]
+    labels = [i % 2 for i in range(30) for _ in range(3)] + [0]
+    est = get_aggregator("auto").fit(items, workers, labels)
+    newcomer = est.skills_[-1]
+    assert newcomer.worker == "new" and newcomer.spam_score < SPAM_THRESHOLD
+    assert not est.is_spammer_[-1]
+
+
+def test_threshold_is_a_parameter() -> None:
+    crowd = dawid_skene_crowd(n_items=200, n_workers=10, n_classes=2, answers_per_item=3)
+    strict = get_aggregator("auto", spam_threshold=0.0).fit(
+        crowd.items, crowd.workers, crowd.labels
+    )
+    assert strict.is_spammer_.all()
+    assert strict.get_params()["spam_threshold"] == 0.0
