@@ -1,0 +1,142 @@
+"""Deploy datafair's contracts and keep a deployment file per chain in ``settings.chain_dir``.
+
+``deploy_all`` deploys ``DevToken`` (development chains), ``TaskEscrow`` and
+``DatasetRegistry``; the :class:`Deployment` file records the chain id, addresses, first block
+and the SHA-256 of each contract source, so a later process (or ``datafair chain status``) can
+find the contracts and notice sources that changed since.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from datafair.chain.base import Chain, Contract, Sender, address_of
+from datafair.contracts import CONTRACT_NAMES, load_contract
+from datafair.core.errors import ChainError, InvalidInput, NotFound
+
+DEFAULT_FEE_BPS = 250
+"""Fee rate set at deployment (2.5 %); the contract caps it at 5 %."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where datafair's contracts live on one chain."""
+
+    network: str
+    chain_id: int
+    owner: str
+    block: int
+    addresses: dict[str, str]
+    source_hashes: dict[str, str]
+    deployed_at: str = field(
+        default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
+    )
+
+    def address(self, name: str) -> str:
+        """Address of contract ``name``; ``NotFound`` if it was not deployed."""
+        try:
+            return self.addresses[name]
+        except KeyError:
+            raise NotFound(f"contract {name} is not in the deployment on {self.network}") from None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object stored in the deployment file."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Deployment:
+        """Inverse of :meth:`to_json`."""
+        return cls(**data)
+
+
+def network_key(chain: Chain) -> str:
+    """File stem of a chain's deployment: ``embedded`` or ``chain-<id>``."""
+    return "embedded" if chain.name == "embedded" else f"chain-{chain.chain_id}"
+
+
+def deployment_path(chain_dir: Path, chain: Chain) -> Path:
+    """``chain_dir/deployments/<network>.json``."""
+    return Path(chain_dir) / "deployments" / f"{network_key(chain)}.json"
+
+
+def save_deployment(deployment: Deployment, path: Path) -> Path:
+    """Write the deployment file atomically; returns its path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(deployment.to_json(), handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    os.replace(tmp, path)
+    return path
+
+
+def load_deployment(chain_dir: Path, chain: Chain) -> Deployment:
+    """Read the deployment for ``chain``; ``NotFound`` if none, ``ChainError`` if stale."""
+    path = deployment_path(chain_dir, chain)
+    if not path.is_file():
+        raise NotFound(f"no deployment for {chain.name}; run 'datafair chain deploy' first")
+    try:
+        deployment = Deployment.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(str(path), "is not a deployment file", "delete it and redeploy") from exc
+    if deployment.chain_id != chain.chain_id:
+        raise ChainError(
+            f"deployment {path} is for chain id {deployment.chain_id}, "
+            f"the node reports {chain.chain_id}"
+        )
+    for name, address in deployment.addresses.items():
+        if not chain.code_at(address):
+            raise ChainError(
+                f"{name} from {path} has no code at {address}; the chain was reset, redeploy"
+            )
+    return deployment
+
+
+def deploy_all(
+    chain: Chain,
+    owner: Sender,
+    *,
+    fee_bps: int = DEFAULT_FEE_BPS,
+    fee_recipient: str | None = None,
+    dev_token: bool = True,
+    cache_dir: Path | None = None,
+) -> Deployment:
+    """Deploy DevToken (if ``dev_token``), TaskEscrow and DatasetRegistry from ``owner``."""
+    owner_address = address_of(owner)
+    addresses: dict[str, str] = {}
+    hashes: dict[str, str] = {}
+    first_block: int | None = None
+    for name in CONTRACT_NAMES:
+        if name == "DevToken" and not dev_token:
+            continue
+        compiled = load_contract(name, cache_dir)
+        args: list[Any] = {
+            "DevToken": ["datafair dev token", "DDEV", 18],
+            "TaskEscrow": [fee_bps, address_of(fee_recipient or owner_address)],
+            "DatasetRegistry": [],
+        }[name]
+        contract, receipt = chain.deploy(compiled, args, owner)
+        addresses[name] = contract.address
+        hashes[name] = compiled.source_hash
+        first_block = receipt.block_number if first_block is None else first_block
+    return Deployment(
+        network=chain.name,
+        chain_id=chain.chain_id,
+        owner=owner_address,
+        block=first_block or 0,
+        addresses=addresses,
+        source_hashes=hashes,
+    )
+
+
+def contract(
+    chain: Chain, deployment: Deployment, name: str, cache_dir: Path | None = None
+) -> Contract:
+    """Handle of deployed contract ``name`` (ABI from the compiled source)."""
+    return Contract(name, deployment.address(name), load_contract(name, cache_dir).abi)
