@@ -3,7 +3,17 @@ that write labelled datasets in the formats trainers load (JSONL, Parquet, Huggi
 ``datasets``, COCO, CoNLL).
 """
 
+from datafair.formats.exporters import EXPORT_FORMATS, write_export
 from datafair.formats.importers import detect_format, parse_dataset
 from datafair.formats.items import ParsedDataset, ParsedItem
+from datafair.formats.records import ExportRecord
 
-__all__ = ["ParsedDataset", "ParsedItem", "detect_format", "parse_dataset"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "ExportRecord",
+    "ParsedDataset",
+    "ParsedItem",
+    "detect_format",
+    "parse_dataset",
+    "write_export",
+]
