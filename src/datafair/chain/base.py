@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import is_address, to_checksum_address
+from eth_utils.address import is_address, to_checksum_address
 
 from datafair.chain import abi as abi_codec
 from datafair.contracts import CompiledContract

@@ -34,7 +34,8 @@ from boa.util.abi import Address
 from eth.abc import AtomicWriteBatchAPI
 from eth.constants import BLANK_ROOT_HASH
 from eth.db.backends.base import BaseAtomicDB
-from eth_utils import keccak, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from datafair.chain.base import Chain, Log, Receipt, Sender, address_of, revert_error
 from datafair.chain.gas import transaction_gas

@@ -1,7 +1,139 @@
-"""`datafair chain` commands."""
+"""`datafair chain`: deploy the contracts and show the chain, the deployment and balances."""
 
 from __future__ import annotations
 
-import typer
+from pathlib import Path
 
-app = typer.Typer(help="chain commands.", no_args_is_help=True)
+import typer
+from rich.table import Table
+
+from datafair.cli.common import HOME_OPTION, console, read_password, settings_for
+from datafair.core.errors import Conflict, InvalidInput, NotFound
+from datafair.settings import Settings
+from datafair.store.keystore import KeyStore
+
+app = typer.Typer(
+    help="Deploy datafair's contracts and inspect the chain (embedded or --rpc URL).",
+    no_args_is_help=True,
+)
+
+RPC_OPTION = typer.Option(
+    None, "--rpc", help="JSON-RPC URL of an EVM node (default: the embedded chain)."
+)
+ACCOUNT_OPTION = typer.Option(
+    None, "--account", help="Keystore account that sends transactions (default: the first)."
+)
+CHAIN_ID_OPTION = typer.Option(
+    None, "--chain-id", help="Refuse a node whose chain id differs (e.g. 530 for Pundi AIFX)."
+)
+
+
+def _account_name(settings: Settings, account: str | None) -> str:
+    if account is not None:
+        KeyStore(settings.keys_dir).info(account)
+        return account
+    stored = KeyStore(settings.keys_dir).list()
+    if not stored:
+        raise InvalidInput(
+            "--account", "no account in the keystore", "create one with 'datafair account new'"
+        )
+    return stored[0].name
+
+
+@app.command("deploy")
+def deploy(
+    rpc: str | None = RPC_OPTION,
+    account: str | None = ACCOUNT_OPTION,
+    chain_id: int | None = CHAIN_ID_OPTION,
+    fee_bps: int = typer.Option(250, "--fee-bps", help="Initial fee rate (cap: 500 = 5 %)."),
+    dev_token: bool = typer.Option(
+        True, "--dev-token/--no-dev-token", help="Also deploy DevToken (test ERC-20)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Deploy again over an existing deployment."),
+    home: Path | None = HOME_OPTION,
+) -> None:
+    """Deploy DevToken, TaskEscrow and DatasetRegistry and write the deployment file."""
+    from datafair.chain import open_chain
+    from datafair.chain.deploy import deploy_all, deployment_path, save_deployment
+
+    settings = settings_for(home)
+    settings.ensure_home()
+    if not 0 <= fee_bps <= 500:
+        raise InvalidInput(
+            "--fee-bps", f"{fee_bps} is outside 0..500", "the contract caps it at 5 %"
+        )
+    name = _account_name(settings, account)
+    password = read_password(settings, prompt=f"Password of {name}") if rpc else None
+    with open_chain(settings, rpc, name, password, expected_chain_id=chain_id) as chain:
+        path = deployment_path(settings.chain_dir, chain)
+        if path.exists() and not force:
+            raise Conflict(f"contracts are already deployed on {chain.name} ({path}); use --force")
+        sender = KeyStore(settings.keys_dir).info(name).address
+        deployment = deploy_all(
+            chain,
+            sender,
+            fee_bps=fee_bps,
+            dev_token=dev_token,
+            cache_dir=settings.home / "cache",
+        )
+        save_deployment(deployment, path)
+    table = Table(title=f"deployed on {deployment.network} (chain id {deployment.chain_id})")
+    table.add_column("contract")
+    table.add_column("address")
+    table.add_column("source sha256")
+    for contract_name, address in deployment.addresses.items():
+        table.add_row(contract_name, address, deployment.source_hashes[contract_name][:16])
+    console.print(table)
+    console.print(f"owner {deployment.owner}, block {deployment.block}")
+    console.print(f"deployment file: {path}")
+
+
+@app.command("status")
+def status(
+    rpc: str | None = RPC_OPTION,
+    chain_id: int | None = CHAIN_ID_OPTION,
+    home: Path | None = HOME_OPTION,
+) -> None:
+    """Show the chain, the deployment (with source changes) and the accounts' balances."""
+    from datafair.chain import open_chain
+    from datafair.chain.deploy import load_deployment
+    from datafair.chain.escrow import EscrowClient
+    from datafair.contracts import load_contract, source_path
+
+    settings = settings_for(home)
+    with open_chain(settings, rpc, expected_chain_id=chain_id) as chain:
+        console.print(
+            f"chain {chain.name}: chain id {chain.chain_id}, block {chain.block_number()}, "
+            f"time {chain.timestamp()}"
+        )
+        try:
+            deployment = load_deployment(settings.chain_dir, chain)
+        except NotFound as missing:
+            console.print(f"no deployment: {missing}")
+            deployment = None
+        token = None
+        if deployment is not None:
+            table = Table(title="deployment")
+            for column in ("contract", "address", "source"):
+                table.add_column(column)
+            for name, address in deployment.addresses.items():
+                current = load_contract(name, settings.home / "cache").source_hash
+                state = "current" if current == deployment.source_hashes.get(name) else "changed"
+                table.add_row(name, address, f"{state} ({source_path(name).name})")
+            console.print(table)
+            escrow = EscrowClient(chain, deployment, settings.home / "cache")
+            console.print(
+                f"escrow owner {escrow.owner()}, fee {escrow.fee_bps()} bps "
+                f"(cap {escrow.max_fee_bps()}), fee recipient {escrow.fee_recipient()}"
+            )
+            if "DevToken" in deployment.addresses:
+                token = escrow.token(deployment.address("DevToken"))
+        accounts = KeyStore(settings.keys_dir).list()
+        if accounts:
+            table = Table(title="balances")
+            for column in ("account", "address", "native (wei)", "DevToken"):
+                table.add_column(column)
+            for info in accounts:
+                dev = str(token.balance_of(info.address)) if token is not None else "-"
+                table.add_row(info.name, info.address, str(chain.balance(info.address)), dev)
+            console.print(table)
