@@ -90,7 +90,10 @@ def test_folder_without_images_is_empty(tmp_path: Path) -> None:
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "readme.md").write_text("# nothing")
-    with pytest.raises(InvalidInput, match=r"^docs: contains no items"):
+    with pytest.raises(
+        InvalidInput,
+        match=r"^docs: contains no items \(1 files skipped; docs/readme\.md: not a PNG or JPEG",
+    ):
         parse_image_folder(folder)
 
 

@@ -162,3 +162,30 @@ def test_jsonl_not_utf8_names_the_line(tmp_path: Path) -> None:
     path.write_bytes(b'{"text": "ok"}\n{"text": "caf\xe9"}\n')
     with pytest.raises(InvalidInput, match=r"^d\.jsonl:2: is not valid UTF-8"):
         parse_jsonl(path)
+
+
+def test_jsonl_unpaired_surrogate_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path / "d.jsonl", '{"text": "ok"}\n{"text": "bad \\ud800 char"}\n')
+    with pytest.raises(InvalidInput, match=r"^d\.jsonl:2: contains an unpaired UTF-16 surrogate"):
+        parse_jsonl(path)
+    path = write(
+        tmp_path / "p.jsonl", '{"prompt": "\\udfff", "response_a": "a", "response_b": "b"}'
+    )
+    with pytest.raises(InvalidInput, match=r"^p\.jsonl:1: contains an unpaired UTF-16 surrogate"):
+        parse_jsonl(path)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ("plain", "a", "b"),
+        ('quote " and \\ backslash', "tab\there", "new\nline"),
+        ("ünïcödé 日本語 😀", "\u2028 separators \u2029", "control \x01 \x1f"),
+    ],
+)
+def test_pair_content_is_canonical_json(tmp_path: Path, values: tuple[str, str, str]) -> None:
+    line = json.dumps(dict(zip(("prompt", "response_a", "response_b"), values, strict=True)))
+    (item,) = parse_jsonl(write(tmp_path / "p.jsonl", line + "\n")).items
+    prompt, response_a, response_b = values
+    assert item.content == canonical_json({"prompt": prompt, "a": response_a, "b": response_b})
+    assert item.pair == values

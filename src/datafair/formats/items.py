@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from datafair.core.canonical import canonical_json
 from datafair.core.errors import InvalidInput
 from datafair.core.schemas import ItemKind
 from datafair.formats._cids import cids_from_digests
@@ -31,6 +30,17 @@ from datafair.formats._cids import cids_from_digests
 # The order modalities are listed in (matches ``datafair.core.task.MODALITIES``).
 _MODALITY_ORDER = (ItemKind.TEXT, ItemKind.IMAGE, ItemKind.PAIR)
 _PAIR_FIELDS = ("prompt", "response_a", "response_b")
+# For an object of strings, this is exactly ``datafair.core.canonical.canonical_json`` (sorted
+# keys, no whitespace, UTF-8) without its type normalisation pass (checked in the tests).
+_encode_pair = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+
+
+def _surrogate(source: str) -> InvalidInput:
+    return InvalidInput(
+        source,
+        "contains an unpaired UTF-16 surrogate escape (such as \\ud800)",
+        "encode the character properly or remove it",
+    )
 
 
 class ParsedItem(NamedTuple):
@@ -157,7 +167,11 @@ class ItemCollector:
         """Add a text item; ``InvalidInput`` naming ``source`` if the text is blank."""
         if not text or text.isspace():
             raise InvalidInput(source, "the text is blank", "fill in the text or remove the row")
-        self.add(ItemKind.TEXT, text.encode("utf-8"), text, None, None, meta, source)
+        try:
+            content = text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise _surrogate(source) from exc
+        self.add(ItemKind.TEXT, content, text, None, None, meta, source)
 
     def add_pair(
         self, prompt: str, response_a: str, response_b: str, meta: dict[str, Any], source: str
@@ -166,15 +180,22 @@ class ItemCollector:
         for name, value in zip(_PAIR_FIELDS, (prompt, response_a, response_b), strict=True):
             if not value or value.isspace():
                 raise InvalidInput(source, f"{name} is blank", f"fill in {name} or remove the row")
-        content = canonical_json({"prompt": prompt, "a": response_a, "b": response_b})
+        try:
+            content = _encode_pair({"prompt": prompt, "a": response_a, "b": response_b}).encode()
+        except UnicodeEncodeError as exc:
+            raise _surrogate(source) from exc
         self.add(ItemKind.PAIR, content, None, None, None, meta, source)
 
     def finish(self) -> ParsedDataset:
         """The dataset; ``InvalidInput`` if no item was found."""
         if not self._digests:
+            problem = "contains no items"
+            if self.skipped:
+                source, reason = self.skipped[0]
+                problem += f" ({len(self.skipped)} files skipped; {source}: {reason})"
             raise InvalidInput(
                 self.path.name,
-                "contains no items",
+                problem,
                 "add at least one text, prompt/response pair or PNG/JPEG image",
             )
         cids = cids_from_digests(self._digests)

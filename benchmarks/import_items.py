@@ -1,0 +1,129 @@
+"""Dataset import throughput at the parser level: items per second of ``parse_dataset``.
+
+Writes synthetic datasets of short texts (about 60 characters, 8 words) to a temporary folder,
+in each supported text format, and times ``parse_dataset`` on each (best of ``--repeat`` runs,
+file already in the page cache). The figure covers reading, validation, SHA-256 and CID
+encoding, duplicate collapse and item construction; the database insert is measured
+separately.
+
+    python benchmarks/import_items.py [--items 100000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from datafair.formats import parse_dataset
+
+WORDS = [
+    "data",
+    "label",
+    "market",
+    "fair",
+    "model",
+    "train",
+    "token",
+    "review",
+    "quality",
+    "answer",
+    "item",
+    "image",
+    "text",
+    "crowd",
+    "price",
+    "escrow",
+    "proof",
+    "merkle",
+    "root",
+    "claim",
+    "good",
+    "bad",
+    "great",
+    "poor",
+    "fast",
+    "slow",
+    "clear",
+    "noisy",
+]
+
+
+def texts(count: int, seed: int) -> list[str]:
+    """``count`` distinct short texts."""
+    rng = random.Random(seed)
+    return [f"{index} " + " ".join(rng.choices(WORDS, k=8)) for index in range(count)]
+
+
+def write_csv(path: Path, count: int) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "text", "lang"])
+        writer.writerows([index, text, "en"] for index, text in enumerate(texts(count, 1)))
+
+
+def write_jsonl(path: Path, count: int) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for index, text in enumerate(texts(count, 2)):
+            handle.write(json.dumps({"id": index, "text": text, "lang": "en"}) + "\n")
+
+
+def write_pairs_csv(path: Path, count: int) -> None:
+    prompts, first, second = texts(count, 3), texts(count, 4), texts(count, 5)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["prompt", "response_a", "response_b"])
+        writer.writerows(zip(prompts, first, second, strict=True))
+
+
+def write_labelstudio(path: Path, count: int) -> None:
+    tasks = [{"id": index, "data": {"text": text}} for index, text in enumerate(texts(count, 6))]
+    path.write_text(json.dumps(tasks), encoding="utf-8")
+
+
+CASES: list[tuple[str, str, Callable[[Path, int], None]]] = [
+    ("CSV texts (id,text,lang)", "texts.csv", write_csv),
+    ("JSONL texts (id,text,lang)", "texts.jsonl", write_jsonl),
+    ("CSV pairs (prompt,a,b)", "pairs.csv", write_pairs_csv),
+    ("Label Studio JSON texts", "tasks.json", write_labelstudio),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    table = Table(title=f"parse_dataset throughput, {args.items:,} items, best of {args.repeat}")
+    table.add_column("input")
+    table.add_column("MB", justify="right")
+    table.add_column("seconds", justify="right")
+    table.add_column("items/s", justify="right")
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, file_name, write in CASES:
+            path = Path(tmp) / file_name
+            write(path, args.items)
+            best = float("inf")
+            for _ in range(args.repeat):
+                started = time.perf_counter()
+                dataset = parse_dataset(path)
+                best = min(best, time.perf_counter() - started)
+                if len(dataset) != args.items:
+                    raise SystemExit(f"{label}: parsed {len(dataset)} items, wrote {args.items}")
+                del dataset
+            size = path.stat().st_size / 1e6
+            table.add_row(label, f"{size:.1f}", f"{best:.3f}", f"{args.items / best:,.0f}")
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
