@@ -1,10 +1,68 @@
-"""`datafair demo`: one full labelling round on the embedded defaults."""
+"""`datafair demo`: one full labelling round of the marketplace on the embedded defaults."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import typer
+from rich.table import Table
+
+from datafair.cli.common import console, err_console, settings_for
+from datafair.cli.progress import RichProgress
+from datafair.quality import METHODS
+from datafair.services.demo import DemoReport, run_demo
 
 
-def demo_command() -> None:
-    """Run a full marketplace round on the embedded defaults."""
-    raise typer.Exit(1)
+def _render(report: DemoReport) -> None:
+    summary = Table(title="datafair demo", show_header=False, title_justify="left")
+    summary.add_column(style="bold", no_wrap=True)
+    summary.add_column(overflow="fold")
+    summary.add_row("items", f"{report.items} ({report.gold_items} gold)")
+    summary.add_row(
+        "contributors",
+        ", ".join(f"{count} {kind}" for kind, count in report.contributors.items()),
+    )
+    summary.add_row(
+        "signed submissions", f"{report.submissions} accepted, {report.rejected} refused"
+    )
+    summary.add_row(
+        "accuracy",
+        f"{report.accuracy:.1%} ({report.method})  vs  "
+        f"{report.accuracy_majority_vote:.1%} majority vote",
+    )
+    summary.add_row(
+        "flagged as spam",
+        ", ".join(f"{count} {kind}" for kind, count in report.flagged_spammers.items()),
+    )
+    summary.add_row("task", report.task_id)
+    summary.add_row("dataset", report.dataset_cid)
+    for fmt, path in report.exports.items():
+        summary.add_row(f"export ({fmt})", path)
+    summary.add_row(
+        "seconds", ", ".join(f"{step} {value:.1f}" for step, value in report.seconds.items())
+    )
+    console.print(summary)
+
+
+def demo_command(
+    home: Path | None = typer.Option(
+        None, "--home", help="Data directory for the demo (default: $DATAFAIR_HOME or ./.datafair)."
+    ),
+    seed: int = typer.Option(7, "--seed", min=0, help="Seed of the simulated crowd and data."),
+    items: int = typer.Option(
+        400, "--items", min=10, max=100_000, help="Number of items to publish and label."
+    ),
+    method: str = typer.Option("auto", "--method", help=f"Quality method: {', '.join(METHODS)}."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
+) -> None:
+    """Run a full round: publish a dataset, crowd-label it with signed answers, infer, export."""
+    if method not in METHODS:
+        raise typer.BadParameter(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    settings = settings_for(home)
+    with RichProgress(err_console, enabled=not as_json) as progress:
+        report = run_demo(settings, seed=seed, n_items=items, method=method, progress=progress)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), sort_keys=True))
+    else:
+        _render(report)

@@ -1,0 +1,307 @@
+"""The demo round: publish → label → infer → export, on the embedded defaults.
+
+Inputs: ``Settings`` (its home holds the database, blobs and exports), a seed, a number of items,
+and an optional progress sink. Everything random is drawn from the seed: the review texts and
+their true sentiments, the simulated crowd (skilled, careless, spamming, adversarial wallets), the
+order in which contributors ask for work, their answers and their time on item. Every answer goes
+through the same path a real contributor's does: ``next_item`` → EIP-712 signature →
+``submit_many`` (signature verified, answer validated, k-cap enforced by the database).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from datafair.core.canonical import canonical_json, keccak256
+from datafair.core.schemas import LabelSchema, TaskType
+from datafair.core.task import DatasetCard, TaskSpec
+from datafair.crypto.eip712 import SubmissionDomain, SubmissionMessage, sign_submission
+from datafair.formats import parse_dataset
+from datafair.services.assignment import next_item
+from datafair.services.datasets import ImportReport, import_dataset
+from datafair.services.exports import export_task
+from datafair.services.inference import InferenceResult, infer_task
+from datafair.services.submissions import SubmissionInput, submit_many
+from datafair.services.tasks import create_task
+from datafair.settings import Settings
+from datafair.sim import ContributorKind, Population, make_population, make_review_texts
+from datafair.sim.texts import SENTIMENTS
+from datafair.store.blobs import BlobStore
+from datafair.store.db import Database
+
+DEMO_FORMATS = ("jsonl", "parquet", "hf")
+OVERLAP = 5
+GOLD_SHARE = 0.05
+GOLD_RATIO = 0.1
+PRICE_PER_ANSWER = 10**15  # 0.001 of an 18-decimal token
+BATCH = 200
+
+
+class Progress(Protocol):
+    """Where the demo reports its steps: a named step with a total, then advances."""
+
+    def start(self, description: str, total: int | None) -> None: ...
+
+    def advance(self, amount: int = 1) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+class _Silent:
+    def start(self, description: str, total: int | None) -> None:
+        pass
+
+    def advance(self, amount: int = 1) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+@dataclass
+class DemoReport:
+    """What the demo did and measured."""
+
+    home: str
+    seed: int
+    items: int
+    gold_items: int
+    submissions: int
+    rejected: int
+    contributors: dict[str, int]
+    accuracy: float
+    accuracy_majority_vote: float
+    method: str
+    flagged_spammers: dict[str, int]
+    task_id: str
+    dataset_cid: str
+    exports: dict[str, str]
+    duplicates: int
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _write_reviews(folder: Path, texts: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"reviews-{len(texts)}.jsonl"
+    with path.open("w", encoding="utf-8") as handle:
+        for number, text in enumerate(texts, start=1):
+            handle.write(json.dumps({"id": number, "text": text}) + "\n")
+    return path
+
+
+def _accuracy(labels: dict[str, Any], truth: dict[str, str], exclude: set[str]) -> float:
+    scored = [cid for cid in truth if cid in labels and cid not in exclude]
+    if not scored:
+        return 0.0
+    correct = sum(1 for cid in scored if labels[cid] == truth[cid])
+    return correct / len(scored)
+
+
+class _Crowd:
+    """Drives the simulated contributors through assignment, signing and submission."""
+
+    def __init__(
+        self,
+        database: Database,
+        population: Population,
+        spec: TaskSpec,
+        truth: dict[str, str],
+        rng: np.random.Generator,
+    ) -> None:
+        self.database = database
+        self.population = population
+        self.task_id = spec.task_id
+        self.domain = SubmissionDomain(chain_id=spec.chain_id)
+        self.truth = truth
+        self.rng = rng
+        self.nonces: Counter[str] = Counter()
+        self.accepted = 0
+        self.rejected = 0
+
+    def _answer(self, contributor: Any, item_cid: str) -> SubmissionInput:
+        true_class = SENTIMENTS.index(self.truth[item_cid])
+        answer = SENTIMENTS[self.population.answer(contributor, true_class)]
+        duration_ms = int(self.population.seconds_on_item(contributor) * 1000)
+        self.nonces[contributor.address] += 1
+        nonce = self.nonces[contributor.address]
+        message = SubmissionMessage(
+            self.task_id,
+            item_cid,
+            keccak256(canonical_json(answer)),
+            contributor.address,
+            nonce,
+            duration_ms,
+        )
+        return SubmissionInput(
+            task_id=self.task_id,
+            item_cid=item_cid,
+            contributor=contributor.address,
+            answer=answer,
+            nonce=nonce,
+            duration_ms=duration_ms,
+            signature=sign_submission(contributor.private_key, self.domain, message),
+        )
+
+    def _flush(self, batch: list[SubmissionInput], progress: Progress) -> None:
+        if not batch:
+            return
+        with self.database.session() as session:
+            results = submit_many(session, batch)
+        accepted = sum(result.ok for result in results)
+        self.accepted += accepted
+        self.rejected += len(results) - accepted
+        progress.advance(len(batch))
+        batch.clear()
+
+    def label(self, progress: Progress) -> None:
+        """Contributors, in a seeded random order, ask for items and answer until none is left."""
+        active = list(self.population.contributors)
+        batch: list[SubmissionInput] = []
+        with self.database.session() as session:
+            while active:
+                contributor = active[int(self.rng.integers(len(active)))]
+                assigned = next_item(session, self.task_id, contributor.address, max_held=BATCH)
+                if assigned is None:
+                    self._flush(batch, progress)
+                    # retry once everything pending is stored; drop the contributor if still none
+                    assigned = next_item(session, self.task_id, contributor.address, max_held=BATCH)
+                    if assigned is None:
+                        active.remove(contributor)
+                        continue
+                batch.append(self._answer(contributor, assigned.item_cid))
+                if len(batch) >= BATCH:
+                    self._flush(batch, progress)
+        self._flush(batch, progress)
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    seed: int = 7,
+    n_items: int = 400,
+    method: str = "auto",
+    progress: Progress | None = None,
+    clock: Callable[[], float] = time.time,
+) -> DemoReport:
+    """Run one full labelling round in ``settings.home``; return what it did and measured."""
+    sink = progress or _Silent()
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    settings.ensure_home()
+    database = Database.open(settings)
+    blobs = BlobStore(settings.blobs_dir)
+    rng = np.random.default_rng(seed)
+
+    sink.start("publishing the dataset", None)
+    texts, truths = make_review_texts(n_items, seed=seed)
+    source = _write_reviews(settings.home / "demo", texts)
+    card = DatasetCard(
+        title=f"Product reviews ({n_items}, seed {seed})",
+        description="Synthetic product reviews for sentiment labelling.",
+        license="CC0-1.0",
+        languages=("en",),
+        source="datafair demo",
+    )
+    with database.session() as session:
+        imported: ImportReport = import_dataset(session, blobs, source, card, clock=clock)
+    cids = [item.cid for item in parse_dataset(source).items]
+    truth = dict(zip(cids, truths, strict=True))
+    gold_cids = [
+        cids[i]
+        for i in sorted(rng.choice(len(cids), max(1, int(len(cids) * GOLD_SHARE)), replace=False))
+    ]
+    spec = TaskSpec(
+        dataset_cid=imported.manifest_cid,
+        title="Review sentiment",
+        instructions="Is the review positive, neutral or negative?",
+        schema=LabelSchema(TaskType.CLASSIFICATION, SENTIMENTS),
+        overlap=OVERLAP,
+        gold_ratio=GOLD_RATIO,
+        price_per_answer=PRICE_PER_ANSWER,
+        deadline=int(clock()) + 7 * 24 * 3600,
+        chain_id=settings.chain_id,
+        salt=time.time_ns(),
+    )
+    with database.session() as session:
+        create_task(
+            session,
+            spec,
+            gold={cid: truth[cid] for cid in gold_cids},
+            gold_overlap=OVERLAP,
+            clock=clock,
+            gold_seed=keccak256(f"demo-gold:{seed}".encode()),
+        )
+    sink.finish()
+    seconds["publish"] = time.perf_counter() - started
+
+    population = make_population(len(SENTIMENTS), seed=seed)
+    crowd = _Crowd(database, population, spec, truth, rng)
+    step = time.perf_counter()
+    sink.start("crowd labelling (signed submissions)", (len(cids)) * OVERLAP)
+    crowd.label(sink)
+    sink.finish()
+    seconds["label"] = time.perf_counter() - step
+
+    step = time.perf_counter()
+    sink.start(f"inferring labels ({method})", None)
+    with database.session() as session:
+        inference: InferenceResult = infer_task(session, spec.task_id, method=method)
+        majority = infer_task(session, spec.task_id, method="mv")
+    sink.finish()
+    seconds["infer"] = time.perf_counter() - step
+
+    step = time.perf_counter()
+    out_dir = settings.exports_dir / f"task-{spec.task_id.hex()[:12]}"
+    exports: dict[str, str] = {}
+    sink.start("exporting", len(DEMO_FORMATS))
+    with database.session() as session:
+        for fmt in DEMO_FORMATS:
+            paths = export_task(session, blobs, spec.task_id, fmt, out_dir, inference=inference)
+            exports[fmt] = str(paths[0])
+            sink.advance()
+    sink.finish()
+    seconds["export"] = time.perf_counter() - step
+    seconds["total"] = time.perf_counter() - started
+    database.dispose()
+
+    kinds = {c.address: c.kind for c in population.contributors}
+    flagged = Counter(str(kinds[address.lower()]) for address in _lower(inference.spammers))
+    gold_set = set(gold_cids)
+    return DemoReport(
+        home=str(settings.home),
+        seed=seed,
+        items=len(cids),
+        gold_items=len(gold_cids),
+        submissions=crowd.accepted,
+        rejected=crowd.rejected,
+        contributors={str(kind): count for kind, count in _kind_counts(population).items()},
+        accuracy=_accuracy(inference.label_of(), truth, gold_set),
+        accuracy_majority_vote=_accuracy(majority.label_of(), truth, gold_set),
+        method=method,
+        flagged_spammers={str(kind): flagged.get(str(kind), 0) for kind in ContributorKind},
+        task_id="0x" + spec.task_id.hex(),
+        dataset_cid=imported.manifest_cid,
+        exports=exports,
+        duplicates=len(imported.duplicates),
+        seconds={key: round(value, 2) for key, value in seconds.items()},
+    )
+
+
+def _lower(addresses: frozenset[str]) -> list[str]:
+    return sorted(address.lower() for address in addresses)
+
+
+def _kind_counts(population: Population) -> dict[ContributorKind, int]:
+    counts = Counter(c.kind for c in population.contributors)
+    return {kind: counts.get(kind, 0) for kind in ContributorKind}
