@@ -30,8 +30,13 @@ MILLIS_PER_HOUR = 3_600_000
 
 
 def _millis(seconds: Sequence[float], field: str) -> list[int]:
-    array = np.asarray(seconds, dtype=np.float64) if len(seconds) else np.zeros(0)
-    if array.ndim != 1 or array.size == 0:
+    try:
+        array = np.asarray(seconds, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidInput(field, "must be a list of seconds") from None
+    if array.ndim != 1:
+        raise InvalidInput(field, f"must be one-dimensional, got shape {array.shape}")
+    if array.size == 0:
         raise InvalidInput(field, "is empty", "record time on item for at least one answer")
     if not np.all(np.isfinite(array)) or array.min() <= 0.0:
         raise InvalidInput(field, "holds a time that is not a positive number of seconds")
@@ -56,7 +61,9 @@ def effective_hourly_pay(pay_per_answer: int | Sequence[int], seconds: Sequence[
     """
     if isinstance(pay_per_answer, int | np.integer) and not isinstance(pay_per_answer, bool):
         return amount(pay_per_answer, "pay_per_answer") * MILLIS_PER_HOUR // median_millis(seconds)
-    if isinstance(pay_per_answer, bool | str | bytes):
+    if isinstance(pay_per_answer, bool | str | bytes) or not isinstance(
+        pay_per_answer, Sequence | np.ndarray
+    ):
         raise InvalidInput(
             "pay_per_answer", f"must be an integer or integers, got {pay_per_answer!r}"
         )

@@ -1,0 +1,141 @@
+"""Correlated agreement: score matrix, zero expected score for uninformed reports, determinism,
+conservation of the pool, and bad input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from datafair.core.errors import InvalidInput
+from datafair.economics import peer_prediction_rewards, score_matrix
+
+
+def _truthful_task(
+    n_items: int, n_workers: int, accuracy: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every worker answers every item; right with ``accuracy``, else a uniform other class."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 3, size=n_items)
+    items = np.repeat(np.arange(n_items), n_workers)
+    workers = np.tile(np.arange(n_workers), n_items)
+    right = rng.random(items.size) < accuracy
+    other = (truth[items] + rng.integers(1, 3, size=items.size)) % 3
+    labels = np.where(right, truth[items], other)
+    return items, workers, labels, truth
+
+
+def test_score_matrix_is_the_sign_of_delta() -> None:
+    # Two items; on each, the two answers agree: classes are positively self-correlated.
+    items = np.array([0, 0, 1, 1], dtype=np.int64)
+    labels = np.array([0, 0, 1, 1], dtype=np.int64)
+    assert score_matrix(items, labels, 2).tolist() == [[1, 0], [0, 1]]
+    # Answers always disagree: only the off-diagonal pairs are positively correlated.
+    labels = np.array([0, 1, 1, 0], dtype=np.int64)
+    assert score_matrix(items, labels, 2).tolist() == [[0, 1], [1, 0]]
+    # No pairs at all: nothing is positively correlated.
+    assert score_matrix(np.array([0, 1]), np.array([0, 1]), 2).tolist() == [[0, 0], [0, 0]]
+
+
+def test_informed_earn_and_uninformed_score_zero_in_expectation() -> None:
+    items, workers, labels, _ = _truthful_task(1_200, 6, 0.8, seed=5)
+    constant, pattern = 6, 7  # one always answers class 1, one answers item % 3
+    all_items = np.concatenate([items, np.arange(1_200), np.arange(1_200)])
+    all_workers = np.concatenate([workers, np.full(1_200, constant), np.full(1_200, pattern)])
+    all_labels = np.concatenate([labels, np.ones(1_200, dtype=np.int64), np.arange(1_200) % 3])
+    result = peer_prediction_rewards(
+        all_items, all_workers, all_labels, n_classes=3, pool=10**18, seed=3
+    )
+    assert result.score_matrix == ((1, 0, 0), (0, 1, 0), (0, 0, 1))
+    for worker in (constant, pattern):
+        assert abs(result.mean_score(worker)) <= 4 / np.sqrt(result.draws[worker])
+        assert result.amounts[worker] <= 10**18 // 100
+    # Truthful at 80 % against a truthful peer: P(agree) - P(agree on unrelated items)
+    # = (0.8**2 + 0.2**2 / 2) - 1/3; against the two uninformed peers (2 of 7): 0.
+    expected = 5 / 7 * (0.8**2 + 0.2**2 / 2 - 1 / 3)
+    for worker in range(6):
+        assert abs(result.mean_score(worker) - expected) < 0.05
+    assert sum(result.amounts[w] for w in range(6)) >= 0.99 * 10**18
+
+
+def test_same_seed_same_result_and_row_order_is_irrelevant() -> None:
+    items, workers, labels, _ = _truthful_task(200, 4, 0.7, seed=1)
+    first = peer_prediction_rewards(items, workers, labels, n_classes=3, pool=999_999, seed=9)
+    again = peer_prediction_rewards(items, workers, labels, n_classes=3, pool=999_999, seed=9)
+    order = np.random.default_rng(0).permutation(items.size)
+    shuffled = peer_prediction_rewards(
+        items[order], workers[order], labels[order], n_classes=3, pool=999_999, seed=9
+    )
+    assert first == again == shuffled
+    other = peer_prediction_rewards(items, workers, labels, n_classes=3, pool=999_999, seed=10)
+    assert other.scores != first.scores  # the seed really drives the pairing
+
+
+def test_without_peers_nothing_is_scored_or_paid() -> None:
+    result = peer_prediction_rewards([0, 1, 2], [0, 1, 2], [0, 1, 0], n_classes=2, pool=50)
+    assert result.draws == {0: 0, 1: 0, 2: 0}
+    assert result.amounts == {0: 0, 1: 0, 2: 0}
+    assert (result.earned, result.unearned) == (0, 50)
+    assert result.mean_score(0) == 0.0
+    empty = peer_prediction_rewards([], [], [], n_classes=2, pool=50)
+    assert (empty.amounts, empty.unearned) == ({}, 50)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 6), st.integers(0, 5), st.integers(0, 2)), max_size=50),
+    st.integers(0, 10**24),
+    st.integers(0, 2**64 - 1),
+    st.integers(1, 3),
+)
+def test_pool_is_conserved(
+    rows: list[tuple[int, int, int]], pool: int, seed: int, draws: int
+) -> None:
+    unique = list({(item, worker): label for item, worker, label in rows}.items())
+    items = [item for (item, _), _ in unique]
+    workers = [worker for (_, worker), _ in unique]
+    labels = [label for _, label in unique]
+    result = peer_prediction_rewards(
+        items, workers, labels, n_classes=3, pool=pool, seed=seed, draws=draws
+    )
+    assert result.earned + result.unearned == pool
+    assert sum(result.amounts.values()) == result.earned
+    assert all(amount >= 0 for amount in result.amounts.values())
+    assert result.earned in (0, pool)
+    answers = {w: workers.count(w) for w in set(workers)}
+    for worker, scored in result.draws.items():
+        assert 0 <= scored <= draws * answers[worker]
+        assert abs(result.scores[worker]) <= 2 * scored
+        if result.scores[worker] <= 0:
+            assert result.amounts[worker] == 0
+
+
+GOOD: dict[str, Any] = {"item": [0, 0], "contributor": [0, 1], "label": [0, 1]}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"n_classes": 1}, "n_classes"),
+        ({"n_classes": 2.0}, "n_classes"),
+        ({"label": [0, 2]}, "label"),
+        ({"label": [0]}, "label"),
+        ({"contributor": [0, 0]}, "contributor"),
+        ({"contributor": [0]}, "contributor"),
+        ({"item": [0, -1]}, "item"),
+        ({"pool": -1}, "pool"),
+        ({"pool": 1.0}, "pool"),
+        ({"draws": 0}, "draws"),
+        ({"draws": True}, "draws"),
+        ({"seed": -1}, "seed"),
+        ({"seed": "x"}, "seed"),
+    ],
+)
+def test_bad_input_is_named(change: dict[str, Any], field: str) -> None:
+    arguments: dict[str, Any] = {**GOOD, "n_classes": 2, "pool": 10, **change}
+    with pytest.raises(InvalidInput) as error:
+        peer_prediction_rewards(**arguments)
+    assert error.value.field == field
