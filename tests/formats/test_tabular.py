@@ -144,6 +144,9 @@ def test_jsonl_texts_pairs_and_meta(tmp_path: Path) -> None:
     [
         ('{"text": "ok"}\n{"text": "broken"\n', r"^d\.jsonl:2: is not valid JSON"),
         ('{"text": "ok"}\n["a list"]\n', r"^d\.jsonl:2: is a JSON list, not an object"),
+        ('{"text": "ok"}\n  7  \n', r"^d\.jsonl:2: is a JSON int, not an object"),
+        ('{"text": "ok"} {"text": "two"}\n', r"^d\.jsonl:1: is not valid JSON \(Extra data"),
+        ('{"text": "ok"},\n', r"^d\.jsonl:1: is not valid JSON \(Extra data at column 15"),
         ('{"text": "ok"}\n{"text": 5}\n', r"^d\.jsonl:2 text: must be a string, got int"),
         ('{"text": "ok"}\n{"text": " \\t"}\n', r"^d\.jsonl:2: the text is blank"),
         ('{"body": "x"}\n', r"^d\.jsonl:1: has no text"),
@@ -189,3 +192,16 @@ def test_pair_content_is_canonical_json(tmp_path: Path, values: tuple[str, str, 
     prompt, response_a, response_b = values
     assert item.content == canonical_json({"prompt": prompt, "a": response_a, "b": response_b})
     assert item.pair == values
+
+
+def test_jsonl_padded_lines_crlf_and_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "w.jsonl"
+    path.write_bytes(
+        b'\xef\xbb\xbf{"text": "one"}\r\n   {"text": "two"}  \r\n\t\r\n{"text": "three"}'
+    )
+    dataset = parse_jsonl(path)
+    assert [(item.text, item.source) for item in dataset.items] == [
+        ("one", "w.jsonl:1"),
+        ("two", "w.jsonl:2"),
+        ("three", "w.jsonl:4"),
+    ]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,6 @@ from datafair.core.errors import InvalidInput
 from datafair.formats.items import ItemCollector, ParsedDataset
 
 PAIR_FIELDS = ("prompt", "response_a", "response_b")
-_BOM = b"\xef\xbb\xbf"
 
 
 def _bad_utf8_line(path: Path) -> int:
@@ -158,34 +158,55 @@ def add_fields(collector: ItemCollector, fields: dict[str, Any], source: str) ->
     collector.add_pair(values[0], values[1], values[2], fields, source)
 
 
+# The decoder's C scanner: parses one JSON value at an offset, returns (value, end offset).
+# (The typing stubs do not declare the attribute.)
+_scan_value: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_BLANK = object()
+
+
+def _json_line(line: str, source: str) -> Any:
+    """Parse one JSONL line the careful way: ``_BLANK`` for a blank line, else the value."""
+    if not line.strip():
+        return _BLANK
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            source,
+            f"is not valid JSON ({exc.msg} at column {exc.colno})",
+            "write one complete JSON object per line",
+        ) from exc
+
+
 def parse_jsonl(path: Path) -> ParsedDataset:
-    """Read JSON Lines of texts or prompt/response pairs (see the module docs for the fields)."""
+    """Read JSON Lines of texts or prompt/response pairs (see the module docs for the fields).
+
+    Each line goes straight to the JSON scanner (about twice as fast as ``json.loads``); a line
+    it does not take whole (blank, padded, malformed) is re-read by ``json.loads`` for its
+    exact verdict and error message.
+    """
     collector = ItemCollector(path, "jsonl")
     name = path.name
-    loads = json.loads
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, 1):
-            if number == 1 and raw.startswith(_BOM):
-                raw = raw[len(_BOM) :]
-            try:
-                fields = loads(raw)
-            except UnicodeDecodeError as exc:
-                raise InvalidInput(
-                    f"{name}:{number}", "is not valid UTF-8", "save as UTF-8"
-                ) from exc
-            except json.JSONDecodeError as exc:
-                if not raw.strip():
-                    continue
-                raise InvalidInput(
-                    f"{name}:{number}",
-                    f"is not valid JSON ({exc.msg} at column {exc.colno})",
-                    "write one complete JSON object per line",
-                ) from exc
-            if type(fields) is not dict:
-                raise InvalidInput(
-                    f"{name}:{number}",
-                    f"is a JSON {type(fields).__name__}, not an object",
-                    'write one object per line, e.g. {"text": "..."}',
-                )
-            add_fields(collector, fields, f"{name}:{number}")
+    scan = _scan_value
+    try:
+        with path.open(encoding="utf-8-sig") as handle:
+            for number, line in enumerate(handle, 1):
+                try:
+                    fields, end = scan(line, 0)
+                    whole = line[end:].isspace() or end == len(line)
+                except (StopIteration, ValueError):
+                    whole = False
+                if not whole:
+                    fields = _json_line(line, f"{name}:{number}")
+                    if fields is _BLANK:
+                        continue
+                if type(fields) is not dict:
+                    raise InvalidInput(
+                        f"{name}:{number}",
+                        f"is a JSON {type(fields).__name__}, not an object",
+                        'write one object per line, e.g. {"text": "..."}',
+                    )
+                add_fields(collector, fields, f"{name}:{number}")
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path) from exc
     return collector.finish()
