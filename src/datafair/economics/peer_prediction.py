@@ -126,9 +126,16 @@ def _columns(
         raise InvalidInput(
             "label", f"holds a class >= n_classes ({n_classes})", "use 0-based classes"
         )
-    keys = np.stack([items, contributors], axis=1)
-    if keys.shape[0] and np.unique(keys, axis=0).shape[0] != keys.shape[0]:
-        raise InvalidInput("contributor", "answers one item twice", "keep one answer per pair")
+    if items.size:
+        width = int(contributors.max()) + 1
+        if int(items.max()) * width + width < 2**63:
+            pairs = np.sort(items * width + contributors)
+            repeated = bool(np.any(pairs[1:] == pairs[:-1]))
+        else:
+            pairs2d = np.stack([items, contributors], axis=1)
+            repeated = np.unique(pairs2d, axis=0).shape[0] != items.size
+        if repeated:
+            raise InvalidInput("contributor", "answers one item twice", "keep one answer per pair")
     return items, contributors, labels
 
 

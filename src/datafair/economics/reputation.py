@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from scipy.stats import beta
+from scipy.special import betaincinv
 
 from datafair.core.errors import Conflict, InvalidInput
 from datafair.economics._checks import BPS, basis_points
@@ -98,13 +98,13 @@ class Reputation:
     def low(self) -> float:
         """The reputation: lower end of the central 95 % credible interval of the accuracy."""
         a, b = self._posterior()
-        return float(beta.ppf((1.0 - CREDIBLE_MASS) / 2.0, a, b))
+        return float(betaincinv(a, b, (1.0 - CREDIBLE_MASS) / 2.0))
 
     @property
     def high(self) -> float:
         """Upper end of the central 95 % credible interval of the accuracy."""
         a, b = self._posterior()
-        return float(beta.ppf(1.0 - (1.0 - CREDIBLE_MASS) / 2.0, a, b))
+        return float(betaincinv(a, b, 1.0 - (1.0 - CREDIBLE_MASS) / 2.0))
 
     @property
     def score_bps(self) -> int:
