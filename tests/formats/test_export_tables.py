@@ -157,3 +157,23 @@ def test_parquet_round_trip(
     assert rows[1]["label"] is None
     metadata = json.loads(table.schema.metadata[b"datafair"])
     assert metadata == {"task_type": str(task_type), "classes": classes}
+
+
+def test_parquet_preference_columns(tmp_path: Path) -> None:
+    records = [record("c1", "b", pair=("q", "first", "second")), record("c2", None)]
+    (path,) = write_export(
+        records, "parquet", tmp_path, task_type=TaskType.PREFERENCE, classes=[], name="p"
+    )
+    table = pq.read_table(path)
+    assert table.column_names[:6] == [
+        "item_cid",
+        "text",
+        "image_path",
+        "prompt",
+        "chosen",
+        "rejected",
+    ]
+    assert table.select(["prompt", "chosen", "rejected", "label"]).to_pylist() == [
+        {"prompt": "q", "chosen": "second", "rejected": "first", "label": "b"},
+        {"prompt": None, "chosen": None, "rejected": None, "label": None},
+    ]

@@ -76,14 +76,34 @@ def test_bad_names(tmp_path: Path, name: str) -> None:
         )
 
 
-def test_bad_provenance(tmp_path: Path) -> None:
-    bad = ExportRecord("bafkx", "a", 1.5, 1, [], [])
-    with pytest.raises(InvalidInput, match=r"^record bafkx confidence: must be between 0 and 1"):
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (ExportRecord("bafkx", "a", 1.5, 1, [], []), r"^record bafkx confidence: must be between"),
+        (ExportRecord("bafkx", "a", 0.5, -1, [], []), r"^record bafkx n_answers: must be"),
+        (
+            ExportRecord("bafkx", "a", 0.5, 1, "0xa", []),
+            r"^record bafkx contributors: must be a list",
+        ),
+        (ExportRecord("bafkx", "a", 0.5, 1, [], [1]), r"^record bafkx signature_hashes: must be"),
+        (
+            ExportRecord("bafkx", "a", 0.5, 1, [], [], meta={"x": float("nan")}),
+            r"^record bafkx meta: is not JSON data",
+        ),
+        (
+            ExportRecord("bafkx", "a", 0.5, 1, [], [], meta={"x": object()}),
+            r"^record bafkx meta: is not JSON data",
+        ),
+    ],
+)
+def test_bad_provenance_and_meta(tmp_path: Path, bad: ExportRecord, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
         write_export(
             [bad],
             "jsonl",
-            tmp_path,
+            tmp_path / "out",
             task_type=TaskType.CLASSIFICATION,
             classes=["a", "b"],
             name="x",
         )
+    assert not (tmp_path / "out").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -89,7 +90,8 @@ def test_csv_blank_lines_are_ignored(tmp_path: Path) -> None:
     [
         ("text,lang\nhello,en\nbad,row,extra\n", r"^r\.csv:3: has 3 fields but the header has 2"),
         ("text,lang\nhello\n", r"^r\.csv:2: has 1 fields but the header has 2"),
-        ('text\nfine\n"unterminated\n', r"^r\.csv:\d+: is not valid CSV"),
+        ('text\nfine\n"unterminated\nmore\n', r"^r\.csv:3: is not valid CSV"),
+        ('"text\n', r"^r\.csv:1: is not valid CSV"),
         ('text\n"a"b\n', r"^r\.csv:2: is not valid CSV"),
         ("text\nfine\n   \n", r"^r\.csv:3: the text is blank"),
         ("text,id\nfine,1\n,2\n", r"^r\.csv:3: the text is blank"),
@@ -205,3 +207,10 @@ def test_jsonl_padded_lines_crlf_and_byte_order_mark(tmp_path: Path) -> None:
         ("two", "w.jsonl:2"),
         ("three", "w.jsonl:4"),
     ]
+
+
+def test_csv_text_over_the_field_limit(tmp_path: Path) -> None:
+    long_text = "x" * (csv.field_size_limit() + 1)
+    path = write(tmp_path / "long.csv", f"text\nshort\n{long_text}\n")
+    with pytest.raises(InvalidInput, match=r"^long\.csv:3: is not valid CSV .*texts are limited"):
+        parse_csv(path)

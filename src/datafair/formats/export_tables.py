@@ -129,7 +129,9 @@ def write_jsonl(records: Sequence[ExportRecord], task_type: TaskType, path: Path
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8", newline="\n") as handle:
         for row in rows(records, task_type):
-            handle.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+            handle.write(
+                json.dumps(row, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
+            )
     return _replace(tmp, path)
 
 

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from datafair.core.canonical import canonical_json
 from datafair.core.errors import InvalidInput
 from datafair.core.schemas import LabelSchema, TaskType
 
@@ -106,6 +107,16 @@ def check_records(
             raise InvalidInput(f"record {record.item_cid} n_answers", "must be an integer >= 0")
         if not 0.0 <= float(record.confidence) <= 1.0:
             raise InvalidInput(f"record {record.item_cid} confidence", "must be between 0 and 1")
+        for name in ("contributors", "signature_hashes"):
+            values = getattr(record, name)
+            if isinstance(values, str) or not all(isinstance(value, str) for value in values):
+                raise InvalidInput(f"record {record.item_cid} {name}", "must be a list of strings")
+        try:
+            canonical_json(record.meta)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(
+                f"record {record.item_cid} meta", f"is not JSON data ({exc})"
+            ) from exc
         label = record.label
         if label is None:
             continue

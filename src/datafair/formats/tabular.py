@@ -57,18 +57,19 @@ def parse_csv(path: Path) -> ParsedDataset:
     name = path.name
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle, strict=True)
-            try:
-                _read_csv_rows(reader, collector, name)
-            except csv.Error as exc:
-                raise InvalidInput(
-                    f"{name}:{reader.line_num}",
-                    f"is not valid CSV ({exc})",
-                    "quote fields that contain commas, quotes or line breaks",
-                ) from exc
+            _read_csv_rows(csv.reader(handle, strict=True), collector, name)
     except UnicodeDecodeError as exc:
         raise _not_utf8(path) from exc
     return collector.finish()
+
+
+def _csv_error(name: str, line: int, exc: csv.Error) -> InvalidInput:
+    message = str(exc)
+    if "field limit" in message:
+        fix = f"texts are limited to {csv.field_size_limit()} characters; split longer ones"
+    else:
+        fix = "quote fields that contain commas, quotes or line breaks, and double inner quotes"
+    return InvalidInput(f"{name}:{line}", f"is not valid CSV ({message})", fix)
 
 
 def _header(reader: Any, name: str) -> list[str]:
@@ -76,6 +77,8 @@ def _header(reader: Any, name: str) -> list[str]:
         header = [column.strip() for column in next(reader)]
     except StopIteration:
         raise InvalidInput(name, "is empty", "add a header row with a text column") from None
+    except csv.Error as exc:
+        raise _csv_error(name, 1, exc) from exc
     seen: set[str] = set()
     for column in header:
         if not column:
@@ -110,8 +113,15 @@ def _read_csv_rows(reader: Any, collector: ItemCollector, name: str) -> None:
     add_text, add_pair = collector.add_text, collector.add_pair
     text_index = columns.get("text", 0)
     prompt_index, a_index, b_index = (columns.get(column, 0) for column in PAIR_FIELDS)
-    for row in reader:
-        line = start
+    rows = iter(reader)
+    while True:
+        line = start  # the line where the next row starts
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _csv_error(name, line, exc) from exc
         start = reader.line_num + 1
         if len(row) != width:
             if not row:
