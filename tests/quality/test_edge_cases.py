@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from datafair.core.errors import InvalidInput
-from datafair.quality import METHODS, get_aggregator
+from datafair.quality import (
+    METHODS,
+    BoxAggregator,
+    MultiLabelAggregator,
+    PreferenceAggregator,
+    SpanAggregator,
+    TranscriptionAggregator,
+    get_aggregator,
+)
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -106,3 +114,53 @@ def test_gold_for_unanswered_item_is_ignored_but_adds_its_class() -> None:
 def test_mixed_types_in_one_column() -> None:
     with pytest.raises(InvalidInput, match="item: values of different types"):
         get_aggregator("mv").fit(["a", 1], ["w", "w"], ["x", "y"])
+
+
+STRUCTURED = {
+    "multilabel": (MultiLabelAggregator, [["x"], ["y"]], ["x"]),
+    "spans": (
+        SpanAggregator,
+        [[{"start": 0, "end": 2, "label": "A"}], [{"start": 5, "end": 9, "label": "B"}]],
+        [{"start": 0, "end": 2, "label": "A"}],
+    ),
+    "boxes": (
+        BoxAggregator,
+        [
+            [{"x": 0, "y": 0, "w": 5, "h": 5, "label": "a"}],
+            [{"x": 50, "y": 50, "w": 5, "h": 5, "label": "b"}],
+        ],
+        [{"x": 0.0, "y": 0.0, "w": 5.0, "h": 5.0, "label": "a"}],
+    ),
+    "transcription": (TranscriptionAggregator, ["first", "second"], "first"),
+    "preference": (PreferenceAggregator, ["b", "a"], "b"),
+}
+
+
+@pytest.mark.parametrize("kind", STRUCTURED)
+def test_structured_empty_input(kind: str) -> None:
+    cls, _, _ = STRUCTURED[kind]
+    est = cls().fit([], [], [])
+    assert est.items_.shape == (0,) and est.labels_ == [] and est.skills_ == []
+    assert est.confidences_.shape == (0,)
+
+
+@pytest.mark.parametrize("kind", STRUCTURED)
+def test_structured_repeated_pair_keeps_last_and_single_worker(kind: str) -> None:
+    cls, answers, last = STRUCTURED[kind]
+    est = cls().fit(["item", "item"], ["solo", "solo"], [answers[1], answers[0]])
+    assert est.labels_ == [last]
+    assert len(est.skills_) == 1 and est.skills_[0].n_answers == 1
+
+
+@pytest.mark.parametrize("kind", STRUCTURED)
+def test_structured_columns_of_different_length(kind: str) -> None:
+    cls, answers, _ = STRUCTURED[kind]
+    with pytest.raises(InvalidInput, match="answers: columns differ in length"):
+        cls().fit(["a", "b"], ["w", "w"], answers[:1])
+
+
+@pytest.mark.parametrize("kind", STRUCTURED)
+def test_structured_blank_worker(kind: str) -> None:
+    cls, answers, _ = STRUCTURED[kind]
+    with pytest.raises(InvalidInput, match="worker: blank"):
+        cls().fit(["a"], [""], answers[:1])

@@ -1,5 +1,9 @@
 """Truth inference, worker skills, spam detection and agreement metrics (pure numpy/scipy).
 
+Other task types have their own aggregators with the same ``fit``/``labels_``/``skills_``
+contract: :class:`MultiLabelAggregator`, :class:`SpanAggregator`, :class:`BoxAggregator`,
+:class:`TranscriptionAggregator`, :class:`PreferenceAggregator`.
+
 Categorical aggregators follow the scikit-learn contract (see :mod:`datafair.quality.base`);
 :func:`get_aggregator` builds one by name. ``"auto"`` is :class:`BayesianDawidSkene` with its
 crowd-level prior: it keeps Dawid-Skene's per-class confusion matrices where the data support
@@ -20,9 +24,14 @@ from datafair.quality.agreement import (
 )
 from datafair.quality.base import CategoricalAggregator
 from datafair.quality.bayesian_dawid_skene import BayesianDawidSkene
+from datafair.quality.boxes import BoxAggregator
 from datafair.quality.dawid_skene import DawidSkene, OneCoin
 from datafair.quality.majority_vote import MajorityVote, WeightedMajorityVote
-from datafair.quality.skills import SPAM_THRESHOLD, WorkerSkill
+from datafair.quality.multilabel import MultiLabelAggregator
+from datafair.quality.preference import PreferenceAggregator
+from datafair.quality.skills import MIN_COMPETENCE, SPAM_THRESHOLD, WorkerSkill
+from datafair.quality.spans import SpanAggregator
+from datafair.quality.transcription import TranscriptionAggregator
 
 METHODS = ("auto", "mv", "wmv", "ds", "onecoin", "bds")
 """Names accepted by :func:`get_aggregator`."""
@@ -53,12 +62,18 @@ def get_aggregator(method: str = "auto", **params: Any) -> CategoricalAggregator
 
 __all__ = [
     "METHODS",
+    "MIN_COMPETENCE",
     "SPAM_THRESHOLD",
     "BayesianDawidSkene",
+    "BoxAggregator",
     "CategoricalAggregator",
     "DawidSkene",
     "MajorityVote",
+    "MultiLabelAggregator",
     "OneCoin",
+    "PreferenceAggregator",
+    "SpanAggregator",
+    "TranscriptionAggregator",
     "WeightedMajorityVote",
     "WorkerSkill",
     "agreement_with_aggregate",

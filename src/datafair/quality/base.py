@@ -8,6 +8,8 @@ the estimator. Fitted attributes (all aligned, numpy arrays unless noted):
 - ``labels_``: inferred class per item; ``probas_``: item × class posterior (float64)
 - ``skills_``: list of :class:`~datafair.quality.skills.WorkerSkill`, aligned with ``workers_``
 - ``spam_scores_``; ``is_spammer_`` (``spam_scores_ > spam_threshold``)
+- ``confusion_counts_[w, c, k]``: expected answers ``k`` by worker ``w`` on items of class
+  ``c``, each answer scored against the other answers on its item (what skills are built from)
 - ``loss_history_`` (list of float); ``converged_`` (bool); ``n_iter_`` (int)
 
 Empty input yields empty arrays (``probas_`` of shape ``(0, len(classes))``) and
@@ -59,6 +61,7 @@ class CategoricalAggregator:
     skills_: list[WorkerSkill]
     spam_scores_: FloatArray
     is_spammer_: NDArray[np.bool_]
+    confusion_counts_: FloatArray
     loss_history_: list[float]
     converged_: bool
     n_iter_: int
@@ -121,6 +124,7 @@ class CategoricalAggregator:
         self.skills_ = skills
         self.spam_scores_ = scores
         self.is_spammer_ = scores > self.spam_threshold
+        self.confusion_counts_ = counts
         self.loss_history_ = list(outcome.history)
         self.converged_ = outcome.converged
         self.n_iter_ = len(outcome.history)

@@ -143,3 +143,47 @@ def build_skills(
 
 def _plain(value: object) -> object:
     return value.item() if isinstance(value, np.generic) else value
+
+
+def chance_floor(chance: float) -> float:
+    """Accuracy of a worker of competence :data:`MIN_COMPETENCE` when guessing scores ``chance``."""
+    return chance + MIN_COMPETENCE * (1.0 - chance)
+
+
+def skills_from_agreement(
+    workers: NDArray[Any],
+    successes: NDArray[np.float64],
+    trials: NDArray[np.float64],
+    n_answers: NDArray[np.intp],
+    *,
+    chance: float,
+    confusion: NDArray[np.float64] | None = None,
+) -> tuple[list[WorkerSkill], NDArray[np.float64]]:
+    """Skills for task types scored by (soft) agreement units rather than a confusion matrix.
+
+    ``successes``/``trials`` are each worker's agreeing and total units; accuracy is their
+    Beta(1, 1) posterior. The spam score is the posterior probability that the accuracy is below
+    :func:`chance_floor` of ``chance`` (the score of a worker who ignores the item), i.e. that
+    the worker's competence is below :data:`MIN_COMPETENCE`. ``confusion`` defaults to the 2 × 2
+    matrix ``[[1 - accuracy, accuracy]]`` repeated (rows: any truth; columns: miss, hit).
+    """
+    mean, low, high = beta_summary(successes, trials)
+    a = 1.0 + successes
+    b = 1.0 + np.maximum(trials - successes, 0.0)
+    scores = np.asarray(beta.cdf(chance_floor(chance), a, b), dtype=np.float64)
+    if confusion is None:
+        row = np.stack([1.0 - mean, mean], axis=1)
+        confusion = np.repeat(row[:, None, :], 2, axis=1)
+    skills = [
+        WorkerSkill(
+            worker=_plain(workers[w]),
+            accuracy=float(mean[w]),
+            low=float(low[w]),
+            high=float(high[w]),
+            confusion=confusion[w],
+            n_answers=int(n_answers[w]),
+            spam_score=float(scores[w]),
+        )
+        for w in range(workers.shape[0])
+    ]
+    return skills, scores
