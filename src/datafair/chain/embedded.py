@@ -455,9 +455,10 @@ class EmbeddedChain(Chain):
         if seconds < 0:
             raise ChainError("the embedded chain's clock only moves forward")
         with self._writing():
-            head = replace(self._head, time_offset=self._head.time_offset + seconds)
-            self._head = head
-            self._head = self._next_block()
+            head = self._head
+            target = head.timestamp + seconds
+            offset = max(head.time_offset, target - int(time.time()))
+            self._head = replace(head, block=head.block + 1, timestamp=target, time_offset=offset)
 
     def snapshot(self) -> Head:
         """The current head, to :meth:`revert` to later (tests)."""

@@ -1,0 +1,1 @@
+"""Contract tests (titanoboa / py-evm through the embedded chain)."""
