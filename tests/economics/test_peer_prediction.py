@@ -74,6 +74,17 @@ def test_same_seed_same_result_and_row_order_is_irrelevant() -> None:
     assert other.scores != first.scores  # the seed really drives the pairing
 
 
+def test_margin_withholds_standard_errors_from_the_summed_score() -> None:
+    items, workers, labels, _ = _truthful_task(300, 4, 0.6, seed=2)
+    plain = peer_prediction_rewards(items, workers, labels, n_classes=3, pool=10**6, margin=0)
+    assert plain.weights == {w: max(score, 0) for w, score in plain.scores.items()}
+    cautious = peer_prediction_rewards(items, workers, labels, n_classes=3, pool=10**6)
+    assert cautious.scores == plain.scores
+    for worker, score in cautious.scores.items():
+        # Every score is -1, 0 or 1 (squares <= draws), and at least one draw scored nonzero.
+        assert score - 2 * cautious.draws[worker] ** 0.5 <= cautious.weights[worker] < score
+
+
 def test_without_peers_nothing_is_scored_or_paid() -> None:
     result = peer_prediction_rewards([0, 1, 2], [0, 1, 2], [0, 1, 0], n_classes=2, pool=50)
     assert result.draws == {0: 0, 1: 0, 2: 0}
@@ -109,6 +120,7 @@ def test_pool_is_conserved(
     for worker, scored in result.draws.items():
         assert 0 <= scored <= draws * answers[worker]
         assert abs(result.scores[worker]) <= 2 * scored
+        assert 0 <= result.weights[worker] <= max(result.scores[worker], 0)
         if result.scores[worker] <= 0:
             assert result.amounts[worker] == 0
 
@@ -130,6 +142,8 @@ GOOD: dict[str, Any] = {"item": [0, 0], "contributor": [0, 1], "label": [0, 1]}
         ({"pool": 1.0}, "pool"),
         ({"draws": 0}, "draws"),
         ({"draws": True}, "draws"),
+        ({"margin": -1}, "margin"),
+        ({"margin": 0.5}, "margin"),
         ({"seed": -1}, "seed"),
         ({"seed": "x"}, "seed"),
     ],

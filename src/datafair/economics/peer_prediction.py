@@ -22,16 +22,22 @@ splittable pseudorandom number generators", OOPSLA 2014), independent of row ord
 numpy version. A draw without a valid peer or penalty pair (item answered once, contributor with
 one answer) is skipped.
 
-Pay: each contributor's scores are summed over answers and draws, clipped at zero, and the
-``pool`` is split in proportion by the largest-remainder rule. Clipping the *sum* (not each
-score) keeps the expected pay of uninformative contributors near zero: their sum is a zero-mean
-walk whose positive part grows like ``sqrt(n)``, while an informed contributor's grows like
-``n``. Unlike :mod:`datafair.economics.rewards`, this mechanism spends the whole pool whenever
+Pay: each contributor's scores are summed over answers and draws into ``T``; the pay weight is
+the part of ``T`` beyond ``margin`` standard errors, ``max(T - margin * sqrt(sum of squared
+scores), 0)`` (integer square root, so exact), and the ``pool`` is split in proportion by the
+largest-remainder rule. For an uninformative contributor ``T`` is a zero-mean walk whose spread
+is estimated by the root of the summed squares; withholding ``margin`` (default 2) standard
+errors pays such a contributor only when their luck exceeds two standard errors (about 2 % of
+the time) and then little, while an informed contributor's ``T`` grows like ``n`` and the
+deduction like ``sqrt(n)``. ``margin=0`` is the plain mechanism (scores clipped at zero).
+Clipping the *sum* rather than each score keeps the expected pay of uninformed reports near
+zero. Unlike :mod:`datafair.economics.rewards`, this mechanism spends the whole pool whenever
 any score is positive; nothing is paid when every score is zero or negative.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +49,9 @@ from datafair.economics.apportion import apportion
 
 DEFAULT_DRAWS = 4
 """Bonus/penalty draws per answer: more draws, less variance, same expectation."""
+
+DEFAULT_MARGIN = 2
+"""Standard errors withheld from each contributor's summed score before pay (see module)."""
 
 _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -95,12 +104,14 @@ class PeerPredictionResult:
     """CA scores and pay per contributor index (sorted, every contributor that appears).
 
     ``scores`` are the summed integer scores (may be negative), ``draws`` the number of scored
-    draws, ``amounts`` the integer pay; ``earned + unearned == pool``.
+    draws, ``weights`` the pay weights after the margin, ``amounts`` the integer pay;
+    ``earned + unearned == pool``.
     """
 
     score_matrix: tuple[tuple[int, ...], ...]
     scores: dict[int, int]
     draws: dict[int, int]
+    weights: dict[int, int]
     amounts: dict[int, int]
     pool: int
     earned: int
@@ -148,16 +159,20 @@ def peer_prediction_rewards(
     pool: int,
     seed: int = 0,
     draws: int = DEFAULT_DRAWS,
+    margin: int = DEFAULT_MARGIN,
 ) -> PeerPredictionResult:
     """Pay ``pool`` base units by correlated-agreement scores (see the module docstring).
 
     Columns: one row per answer with integer ``item`` and ``contributor`` indices and a class
     index ``label`` in ``0..n_classes-1``; at most one answer per (item, contributor). ``seed``
-    (any non-negative integer, e.g. from the epoch) fixes the pairing; ``draws`` >= 1.
+    (any non-negative integer, e.g. from the epoch) fixes the pairing; ``draws`` >= 1;
+    ``margin`` >= 0 standard errors are withheld from each summed score before pay.
     """
     pool = amount(pool, "pool")
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
         raise InvalidInput("draws", f"must be an integer >= 1, got {draws!r}")
+    if isinstance(margin, bool) or not isinstance(margin, int) or margin < 0:
+        raise InvalidInput("margin", f"must be an integer >= 0, got {margin!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InvalidInput("seed", f"must be a non-negative integer, got {seed!r}")
     raw_items, raw_contributors, raw_labels = _columns(item, contributor, label, n_classes)
@@ -183,6 +198,7 @@ def peer_prediction_rewards(
 
     total = np.zeros(unique_workers.shape[0], dtype=np.int64)
     scored = np.zeros(unique_workers.shape[0], dtype=np.int64)
+    squares = np.zeros(unique_workers.shape[0], dtype=np.int64)
     for draw in range(draws):
         h_peer, h_other, h_own = (
             _hash(seed, items, contributors, draw, role) for role in (1, 2, 3)
@@ -218,8 +234,12 @@ def peer_prediction_rewards(
         score = signs[labels, labels[peer]] - signs[labels[t1], labels[t2]]
         np.add.at(total, p[ok], score[ok])
         np.add.at(scored, p[ok], 1)
+        np.add.at(squares, p[ok], score[ok] ** 2)
 
-    weights = [max(int(value), 0) for value in total.tolist()]
+    weights = [
+        max(int(value) - math.isqrt(margin * margin * int(square)), 0)
+        for value, square in zip(total.tolist(), squares.tolist(), strict=True)
+    ]
     pay = apportion(pool, weights)
     keys = [int(key) for key in unique_workers.tolist()]
     earned = sum(pay)
@@ -227,6 +247,7 @@ def peer_prediction_rewards(
         score_matrix=tuple(tuple(int(v) for v in row) for row in signs.tolist()),
         scores=dict(zip(keys, (int(v) for v in total.tolist()), strict=True)),
         draws=dict(zip(keys, (int(v) for v in scored.tolist()), strict=True)),
+        weights=dict(zip(keys, weights, strict=True)),
         amounts=dict(zip(keys, pay, strict=True)),
         pool=pool,
         earned=earned,
