@@ -713,8 +713,9 @@ class SubmissionRepository:
         """Insert submission rows (column names as in ``Submission``); their ids, in order."""
         if not rows:
             return []
-        statement = insert(Submission).returning(Submission.id, sort_by_parameter_order=True)
-        return list(self.session.execute(statement, list(rows)).scalars())
+        table = cast(Table, Submission.__table__)
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(self.session.connection().execute(statement, list(rows)).scalars())
 
     def used_nonces(self, task_pk: int, pairs: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
         """Which ``(contributor, nonce)`` pairs the task already has a submission for."""

@@ -1,0 +1,72 @@
+"""Engines and sessions: SQLite pragmas, PostgreSQL schemas, opening from settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from datafair.settings import Settings
+from datafair.store.db import Database, make_engine
+from datafair.store.migrations import current_revision, head_revision
+
+
+def test_sqlite_connections_use_wal_foreign_keys_busy_timeout_and_full_sync(tmp_path: Path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as connection:
+        pragma = lambda name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()  # noqa: E731
+        assert pragma("journal_mode") == "wal"
+        assert pragma("foreign_keys") == 1
+        assert pragma("busy_timeout") == 30_000
+        assert pragma("synchronous") == 2  # FULL
+    engine.dispose()
+
+
+def test_sqlite_transactions_take_the_write_lock_up_front(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    first, second = make_engine(url), make_engine(url)
+    with second.connect() as connection:  # this pooled connection will not wait for locks
+        connection.exec_driver_sql("PRAGMA busy_timeout=0")
+    with first.begin() as holder:
+        holder.exec_driver_sql("SELECT 1")  # a read, yet the transaction holds the write lock
+        with pytest.raises(OperationalError, match="locked"), second.connect() as blocked:
+            blocked.exec_driver_sql("SELECT 1")
+    with second.connect() as connection:
+        assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+    first.dispose()
+    second.dispose()
+
+
+def test_open_creates_the_home_and_migrates_the_default_sqlite_database(tmp_path: Path):
+    settings = Settings(home=tmp_path / "home")
+    database = Database.open(settings)
+    assert (tmp_path / "home" / "datafair.db").is_file()
+    assert settings.blobs_dir.is_dir()
+    assert database.dialect == "sqlite"
+    assert current_revision(database.engine) == head_revision()
+    database.dispose()
+
+
+def test_a_schema_is_refused_on_sqlite(tmp_path: Path):
+    with pytest.raises(ValueError, match="PostgreSQL"):
+        make_engine(f"sqlite:///{tmp_path / 'x.db'}", schema="s")
+
+
+def test_an_unsafe_schema_name_is_refused():
+    with pytest.raises(ValueError, match="invalid schema"):
+        make_engine("postgresql+psycopg://root@127.0.0.1:5432/test", schema='x"; drop')
+
+
+@pytest.mark.postgres
+def test_a_postgres_schema_holds_the_tables_of_its_database(pg_db: Database, postgres_schema):
+    with pg_db.engine.connect() as connection:
+        assert connection.execute(text("SELECT current_schema()")).scalar() == postgres_schema
+        tables = set(
+            connection.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = :s"),
+                {"s": postgres_schema},
+            ).scalars()
+        )
+    assert {"items", "tasks", "task_items", "submissions", "alembic_version"} <= tables
