@@ -10,8 +10,8 @@ import sys
 import traceback
 
 import typer
-from typer._click import exceptions as click_errors
 from rich.console import Console
+from typer._click import exceptions as click_errors
 
 from datafair import __version__
 from datafair.cli import account, chain, dataset, demo, export, quality, task

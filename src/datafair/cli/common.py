@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import typer
 from rich.console import Console
 
 from datafair.settings import Settings, load_settings
+from datafair.store.blobs import BlobStore
+from datafair.store.db import Database
 
 
 @dataclass
@@ -18,7 +21,8 @@ class CliState:
 
 
 STATE = CliState()
-console = Console(highlight=False)
+# Piped output is not cut to 80 columns: ids and paths must survive `| grep`.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 240)
 err_console = Console(stderr=True, highlight=False)
 
 HOME_OPTION = typer.Option(
@@ -40,3 +44,19 @@ def read_password(settings: Settings, *, confirm: bool = False, prompt: str = "P
         return env
     value: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
     return value
+
+
+def open_database(settings: Settings) -> Database:
+    """The migrated database of ``settings``."""
+    return Database.open(settings)
+
+
+def blob_store(settings: Settings) -> BlobStore:
+    return BlobStore(settings.blobs_dir)
+
+
+def split_list(value: str | None) -> tuple[str, ...]:
+    """``"a, b,c"`` → ``("a", "b", "c")``; empty parts dropped."""
+    if not value:
+        return ()
+    return tuple(part.strip() for part in value.split(",") if part.strip())
