@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -28,7 +28,7 @@ from datafair.quality.agreement import rating_table
 app = typer.Typer(help="Truth inference, contributor skills and agreement.", no_args_is_help=True)
 
 
-class Method(str, Enum):
+class Method(StrEnum):
     auto = "auto"
     mv = "mv"
     wmv = "wmv"

@@ -1,0 +1,173 @@
+"""`datafair quality infer | agreement` through the real entry point."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from datafair.cli.app import main
+from datafair.quality.synthetic import dawid_skene_crowd
+
+
+def _write(path: Path, text: str | bytes) -> Path:
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def answers(tmp_path: Path) -> tuple[Path, np.ndarray]:
+    crowd = dawid_skene_crowd(n_items=120, n_workers=12, n_classes=3, answers_per_item=5, seed=4)
+    names = np.array(["cat", "dog", "eel"])
+    lines = ["item,worker,label"] + [
+        f"i{i},w{w},{names[lab]}"
+        for i, w, lab in zip(crowd.items, crowd.workers, crowd.labels, strict=True)
+    ]
+    return _write(tmp_path / "answers.csv", "\n".join(lines) + "\n"), names[crowd.truth]
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err
+    return err
+
+
+def test_infer_writes_labels_and_skills(
+    tmp_path: Path, answers: tuple[Path, np.ndarray], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, truth = answers
+    out, skills = tmp_path / "labels.csv", tmp_path / "skills.csv"
+    assert main(["quality", "infer", str(path), "--out", str(out), "--skills", str(skills)]) == 0
+    assert "120 items, 12 workers" in capsys.readouterr().out
+    labels = _rows(out)
+    assert list(labels[0]) == ["item", "label", "confidence"]
+    by_item = {row["item"]: row["label"] for row in labels}
+    correct = np.mean([by_item[f"i{i}"] == truth[i] for i in range(120)])
+    assert correct > 0.9
+    assert all(0.0 <= float(row["confidence"]) <= 1.0 for row in labels)
+    workers = _rows(skills)
+    assert list(workers[0]) == ["worker", "accuracy", "low", "high", "answers", "spam_score"]
+    assert sum(int(row["answers"]) for row in workers) == 600 - _duplicates(path)
+    for row in workers:
+        assert float(row["low"]) <= float(row["accuracy"]) <= float(row["high"])
+
+
+def _duplicates(path: Path) -> int:
+    pairs = [(r["item"], r["worker"]) for r in _rows(path)]
+    return len(pairs) - len(set(pairs))
+
+
+@pytest.mark.parametrize("method", ["auto", "mv", "wmv", "ds", "onecoin", "bds"])
+def test_every_method_and_crowd_kit_header(tmp_path: Path, method: str) -> None:
+    path = _write(tmp_path / "a.csv", "task,worker,label\nt1,a,x\nt1,b,x\nt1,c,y\nt2,a,y\nt2,b,y\n")
+    out = tmp_path / "out.csv"
+    assert main(["quality", "infer", str(path), "--out", str(out), "--method", method]) == 0
+    assert {r["item"]: r["label"] for r in _rows(out)} == {"t1": "x", "t2": "y"}
+
+
+def test_gold_clamps_items(tmp_path: Path) -> None:
+    path = _write(tmp_path / "a.csv", "item,worker,label\nt1,a,x\nt1,b,x\nt2,a,y\n")
+    gold = _write(tmp_path / "gold.csv", "item,truth\nt1,y\n")
+    out = tmp_path / "out.csv"
+    assert main(["quality", "infer", str(path), "--out", str(out), "--gold", str(gold)]) == 0
+    rows = {r["item"]: r for r in _rows(out)}
+    assert rows["t1"]["label"] == "y" and rows["t1"]["confidence"] == "1.000000"
+
+
+def test_header_only_file_gives_empty_labels(tmp_path: Path) -> None:
+    path = _write(tmp_path / "a.csv", "item,worker,label\n")
+    out = tmp_path / "out.csv"
+    assert main(["quality", "infer", str(path), "--out", str(out)]) == 0
+    assert out.read_text() == "item,label,confidence\n"
+
+
+def test_single_worker_and_items_with_one_answer(tmp_path: Path) -> None:
+    path = _write(tmp_path / "a.csv", "item,worker,label\nt1,solo,x\nt2,solo,y\n")
+    out = tmp_path / "out.csv"
+    assert main(["quality", "infer", str(path), "--out", str(out)]) == 0
+    assert [r["label"] for r in _rows(out)] == ["x", "y"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "the file is empty (start it with the header item,worker,label)"),
+        ("item,label\na,x\n", "missing column worker"),
+        ("foo,bar\n", "missing columns item, worker, label"),
+        ("item,worker,label\na,w,x\nb,w,\n", "line 3: blank label"),
+        ("item,worker,label\na,,x\n", "line 2: blank worker"),
+        (b"item,worker,label\na,w,x\nb,w,\xff\n", "line 3 is not UTF-8 (byte 0xff)"),
+    ],
+)
+def test_bad_answers_file(
+    tmp_path: Path, content: str | bytes, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path / "a.csv", content)
+    out = _write(tmp_path / "out.csv", "keep me\n")
+    assert main(["quality", "infer", str(path), "--out", str(out)]) == 1
+    assert message in _one_line_error(capsys)
+    assert out.read_text() == "keep me\n"  # nothing half-written
+
+
+def test_label_outside_declared_classes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path / "a.csv", "item,worker,label\na,w,x\nb,w,maybe\n")
+    out = tmp_path / "out.csv"
+    args = ["quality", "infer", str(path), "--out", str(out), "--classes", "x,y"]
+    assert main(args) == 1
+    assert "label: 'maybe' not among the classes [x, y]" in _one_line_error(capsys)
+    assert not out.exists()
+    assert main([*args[:-1], "x,,y"]) == 1
+    assert "--classes: has an empty class name" in _one_line_error(capsys)
+
+
+def test_missing_file_bad_gold_and_bad_method(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = str(tmp_path / "out.csv")
+    assert main(["quality", "infer", str(tmp_path / "none.csv"), "--out", out]) == 1
+    assert "no such file" in _one_line_error(capsys)
+    path = _write(tmp_path / "a.csv", "item,worker,label\na,w,x\n")
+    gold = _write(tmp_path / "g.csv", "item,label\na,x\na,y\n")
+    assert main(["quality", "infer", str(path), "--out", out, "--gold", str(gold)]) == 1
+    assert "item 'a' has two gold labels" in _one_line_error(capsys)
+    assert main(["quality", "infer", str(path), "--out", out, "--method", "glad"]) == 2
+    assert "'glad' is not one of" in _one_line_error(capsys)
+    assert main(["quality", "infer", str(path)]) == 2  # --out is required
+    assert "Missing option '--out'" in _one_line_error(capsys)
+    assert main(["quality", "infer", str(path), "--out", str(tmp_path / "no" / "x.csv")]) == 1
+    assert "its folder does not exist" in _one_line_error(capsys)
+
+
+def test_agreement_prints_the_metrics(
+    answers: tuple[Path, np.ndarray], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, _ = answers
+    assert main(["quality", "agreement", str(path)]) == 0
+    out = capsys.readouterr().out
+    for metric in ("Krippendorff", "Fleiss", "Cohen", "aggregate"):
+        assert metric in out
+
+
+def test_agreement_fleiss_needs_even_raters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path / "a.csv", "item,worker,label\na,u,x\na,v,x\nb,u,y\nb,v,y\nb,w,y\n")
+    assert main(["quality", "agreement", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "raters per item vary" in out and "1.000" in out
+
+
+def test_agreement_on_empty_answers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path / "a.csv", "item,worker,label\n")
+    assert main(["quality", "agreement", str(path)]) == 1
+    assert "has no answers" in _one_line_error(capsys)
