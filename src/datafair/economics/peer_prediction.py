@@ -32,7 +32,7 @@ the time) and then little, while an informed contributor's ``T`` grows like ``n`
 deduction like ``sqrt(n)``. ``margin=0`` is the plain mechanism (scores clipped at zero).
 Clipping the *sum* rather than each score keeps the expected pay of uninformed reports near
 zero. Unlike :mod:`datafair.economics.rewards`, this mechanism spends the whole pool whenever
-any score is positive; nothing is paid when every score is zero or negative.
+any weight is positive; nothing is paid when every weight is zero.
 """
 
 from __future__ import annotations
