@@ -1,0 +1,27 @@
+"""`datafair demo --json` prints one JSON object with the documented keys."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from datafair.cli.app import main
+
+
+def test_demo_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["demo", "--home", str(tmp_path), "--items", "30", "--seed", "2", "--json"])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    for key in ("items", "submissions", "contributors", "accuracy", "exports"):
+        assert key in report
+    assert report["items"] == 30
+    assert set(report["exports"]) == {"jsonl", "parquet", "hf"}
+
+
+def test_demo_rejects_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--items", "0"]) == 2
+    assert "--items" in capsys.readouterr().err
+    assert main(["demo", "--method", "magic"]) == 2
+    assert "unknown method" in capsys.readouterr().err

@@ -1,0 +1,93 @@
+"""The CLI tour: import a dataset, create a task, take an item, submit a signed answer, export."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from datafair.cli.app import main
+from datafair.cli.task import parse_answer, parse_deadline, read_gold
+from datafair.core.errors import InvalidInput
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_tour(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATAFAIR_PASSWORD", "pw")
+    home = ["--home", str(tmp_path / "home")]
+    source = tmp_path / "texts.csv"
+    source.write_text("text\nI love it\nTerrible\nI love it\n", encoding="utf-8")
+    assert _run(capsys, "account", "new", "alice", *home)[0] == 0
+    code, out, _ = _run(capsys, "dataset", "import", str(source), "--title", "t", *home)
+    assert code == 0 and "1 duplicates collapsed" in out
+    dataset = re.search(r"bafkrei[a-z2-7]+", out).group(0)  # type: ignore[union-attr]
+    gold = tmp_path / "gold.csv"
+    code, out, err = _run(
+        capsys,
+        "task",
+        "create",
+        dataset,
+        "--title",
+        "s",
+        "--classes",
+        "pos,neg",
+        "--overlap",
+        "1",
+        *home,
+    )
+    assert code == 0, err
+    task = re.search(r"0x[0-9a-f]{64}", out).group(0)  # type: ignore[union-attr]
+    code, out, _ = _run(capsys, "task", "next", task, "--account", "alice", *home)
+    item = re.search(r"bafkrei[a-z2-7]+", out).group(0)  # type: ignore[union-attr]
+    code, out, err = _run(
+        capsys, "task", "submit", task, item, "pos", "--account", "alice", "--seconds", "3", *home
+    )
+    assert code == 0, err
+    code, _, err = _run(capsys, "task", "submit", task, item, "pos", "--account", "alice", *home)
+    assert code == 1 and "already answered" in err and err.count("\n") == 1
+    monkeypatch.setenv("DATAFAIR_PASSWORD", "wrong")
+    code, _, err = _run(capsys, "task", "submit", task, item, "neg", "--account", "alice", *home)
+    assert code == 1 and "wrong keystore password" in err
+    code, out, _ = _run(capsys, "task", "show", task, *home)
+    assert "1 answers" in out
+    code, out, err = _run(
+        capsys, "export", task, "--format", "jsonl", "--out", str(tmp_path / "o"), *home
+    )
+    assert code == 0, err
+    assert (tmp_path / "o").is_dir()
+    code, _, err = _run(capsys, "export", task, "--format", "conll", *home)
+    assert code == 1 and "conll is for entity-span tasks" in err
+    gold.write_text("item,label\n", encoding="utf-8")
+    code, _, err = _run(capsys, "task", "show", "0x1234", *home)
+    assert code == 1 and err.startswith("error: task_id")
+
+
+def test_parse_deadline() -> None:
+    assert parse_deadline("+2d", 100.0) == 100 + 2 * 86_400
+    assert parse_deadline("+3h", 0.0) == 3 * 3600
+    assert parse_deadline("1800000000", 0.0) == 1_800_000_000
+    assert parse_deadline("2030-01-01", 0.0) == 1_893_456_000
+    with pytest.raises(InvalidInput, match="deadline"):
+        parse_deadline("next tuesday", 0.0)
+
+
+def test_parse_answer_and_gold(tmp_path: Path) -> None:
+    assert parse_answer("pos") == "pos"
+    assert parse_answer('["a", "b"]') == ["a", "b"]
+    gold = tmp_path / "gold.csv"
+    gold.write_text("item,label\nbafkreiabc,pos\n", encoding="utf-8")
+    assert read_gold(gold) == {"bafkreiabc": "pos"}
+    gold.write_text("item,label\nbafkreiabc,\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match=r"gold\.csv:2"):
+        read_gold(gold)
+    gold.write_text("cid,value\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match="item,label"):
+        read_gold(gold)
