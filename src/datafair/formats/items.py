@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from datafair.core.errors import InvalidInput
 from datafair.core.schemas import ItemKind
-from datafair.formats._cids import cids_from_digests
+from datafair.crypto.cid import cids_from_digests
 
 # The order modalities are listed in (matches ``datafair.core.task.MODALITIES``).
 _MODALITY_ORDER = (ItemKind.TEXT, ItemKind.IMAGE, ItemKind.PAIR)

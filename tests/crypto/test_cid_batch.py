@@ -7,8 +7,7 @@ import random
 
 import pytest
 
-from datafair.crypto.cid import compute_cid
-from datafair.formats._cids import cids_from_digests
+from datafair.crypto.cid import cids_from_digests, compute_cid
 
 
 def test_matches_compute_cid_on_many_inputs() -> None:
