@@ -1,0 +1,1 @@
+"""Chain adapter tests: embedded chain persistence, RPC against anvil, deployment, CLI."""

@@ -1,0 +1,203 @@
+"""EmbeddedChain: persistence in the data dir, several processes, crash safety, errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from datafair.chain.deploy import contract, deploy_all
+from datafair.chain.embedded import STATE_FILE, EmbeddedChain
+from datafair.chain.tokens import TokenClient
+from datafair.contracts import load_contract
+from datafair.core.errors import ChainError
+
+from ._scenario import check_outcome, run_scenario
+
+OWNER = "0x" + "0a" * 20
+ALICE = "0x" + "0b" * 20
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _token(chain: EmbeddedChain) -> TokenClient:
+    deployment = deploy_all(chain, OWNER)
+    return TokenClient(chain, contract(chain, deployment, "DevToken"))
+
+
+def test_scenario_on_the_embedded_chain(tmp_path: Path) -> None:
+    with EmbeddedChain(tmp_path) as chain:
+        check_outcome(run_scenario(chain, OWNER, ALICE))
+
+
+def test_state_survives_a_restart(tmp_path: Path) -> None:
+    chain = EmbeddedChain(tmp_path)
+    token = _token(chain)
+    token.mint(ALICE, 123, sender=OWNER)
+    root, block, address = chain.state_root, chain.block_number(), token.address
+    chain.close()
+    again = EmbeddedChain(tmp_path)
+    assert again.state_root == root
+    assert again.block_number() == block
+    handle = again.at(load_contract("DevToken"), address)
+    assert again.call(handle, "balanceOf", ALICE) == 123
+    assert [e.args["value"] for e in again.events(handle, "Transfer", receiver=ALICE)] == [123]
+
+
+def test_chain_id_is_kept_from_creation(tmp_path: Path) -> None:
+    EmbeddedChain(tmp_path, chain_id=530).close()
+    assert EmbeddedChain(tmp_path, chain_id=1).chain_id == 530
+
+
+def _python(code: str, home: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env={**os.environ, "CHAIN_HOME": str(home)},
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_another_process_sees_and_extends_the_chain(tmp_path: Path) -> None:
+    chain = EmbeddedChain(tmp_path)
+    token = _token(chain)
+    child = _python(
+        f"""
+        import os
+        from pathlib import Path
+        from datafair.chain.embedded import EmbeddedChain
+        from datafair.contracts import load_contract
+        chain = EmbeddedChain(Path(os.environ["CHAIN_HOME"]))
+        token = chain.at(load_contract("DevToken"), "{token.address}")
+        chain.transact(token, "mint", "{ALICE}", 77, sender="{OWNER}")
+        print(chain.block_number())
+        """,
+        tmp_path,
+    )
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 0, err.decode()
+    assert token.balance_of(ALICE) == 77  # this process picks up the other's commit
+    assert chain.block_number() == int(out.decode())
+    token.mint(ALICE, 1, sender=OWNER)  # and writes on top of it
+    assert token.balance_of(ALICE) == 78
+
+
+def test_killed_writer_leaves_the_last_commit_intact(tmp_path: Path) -> None:
+    chain = EmbeddedChain(tmp_path)
+    token = _token(chain)
+    token.mint(ALICE, 5, sender=OWNER)
+    root = chain.state_root
+    chain.close()
+    child = _python(
+        f"""
+        import os, sys, time
+        from pathlib import Path
+        from datafair.chain.embedded import EmbeddedChain
+        from datafair.contracts import load_contract
+        chain = EmbeddedChain(Path(os.environ["CHAIN_HOME"]))
+        token = chain.at(load_contract("DevToken"), "{token.address}")
+        with chain.batch():
+            for i in range(20):
+                chain.transact(token, "mint", "{ALICE}", 1000, sender="{OWNER}")
+            chain._state.persist()
+            chain._kv.flush()  # trie nodes written, head not yet
+            print("writing", flush=True)
+            time.sleep(60)
+        """,
+        tmp_path,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == b"writing"
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    again = EmbeddedChain(tmp_path)
+    assert again.state_root == root
+    handle = again.at(load_contract("DevToken"), token.address)
+    assert again.call(handle, "balanceOf", ALICE) == 5
+    again.transact(handle, "mint", ALICE, 1, sender=OWNER)
+    assert again.call(handle, "balanceOf", ALICE) == 6
+
+
+def test_failed_batch_commits_nothing(tmp_path: Path) -> None:
+    chain = EmbeddedChain(tmp_path)
+    token = _token(chain)
+    root = chain.state_root
+    with pytest.raises(ChainError, match="exceeds balance"), chain.batch():
+        token.mint(ALICE, 5, sender=OWNER)
+        token.transfer(OWNER, 6, sender=ALICE)
+    assert chain.state_root == root and token.balance_of(ALICE) == 0
+
+
+def test_snapshot_and_revert(tmp_path: Path) -> None:
+    chain = EmbeddedChain(None)
+    token = _token(chain)
+    mark = chain.snapshot()
+    token.mint(ALICE, 9, sender=OWNER)
+    assert token.balance_of(ALICE) == 9
+    chain.revert(mark)
+    assert token.balance_of(ALICE) == 0
+    assert chain.events(token.contract, "Transfer", receiver=ALICE) == []
+
+
+def test_errors_are_one_line() -> None:
+    chain = EmbeddedChain(None)
+    token = _token(chain)
+    with pytest.raises(
+        ChainError, match=r"^DevToken\.transfer reverted: erc20: transfer amount exceeds balance$"
+    ):
+        token.transfer(OWNER, 1, sender=ALICE)
+    with pytest.raises(ChainError, match=r"no contract at 0x"):
+        chain.at(load_contract("DevToken"), ALICE)
+    with pytest.raises(ChainError, match=r"only moves forward"):
+        chain.advance_time(-1)
+    with pytest.raises(ChainError, match=r"has no function 'nope'"):
+        chain.call(token.contract, "nope")
+
+
+def test_blocks_and_time_advance(tmp_path: Path) -> None:
+    chain = EmbeddedChain(None)
+    start_block, start_time = chain.block_number(), chain.timestamp()
+    _token(chain)
+    assert chain.block_number() == start_block + 3 and chain.timestamp() > start_time
+    now = chain.timestamp()
+    chain.advance_time(1000)
+    assert chain.timestamp() == now + 1000
+    assert chain.balance(ALICE) == 0
+    assert chain.tx_count == 3
+
+
+def test_state_file_lives_in_the_given_directory(tmp_path: Path) -> None:
+    EmbeddedChain(tmp_path / "chain").close()
+    assert (tmp_path / "chain" / STATE_FILE).is_file()
+
+
+def test_busy_database_is_one_line(tmp_path: Path) -> None:
+    chain = EmbeddedChain(tmp_path)
+    token = _token(chain)
+    blocker = _python(
+        """
+        import os, sqlite3, time
+        path = os.path.join(os.environ["CHAIN_HOME"], "state.sqlite3")
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        print("locked", flush=True)
+        time.sleep(30)
+        """,
+        tmp_path,
+    )
+    try:
+        assert blocker.stdout is not None and blocker.stdout.readline().strip() == b"locked"
+        chain._conn.execute("PRAGMA busy_timeout = 200")
+        started = time.monotonic()
+        with pytest.raises(ChainError, match=r"^embedded chain is busy or unwritable"):
+            token.mint(ALICE, 1, sender=OWNER)
+        assert time.monotonic() - started < 10
+    finally:
+        blocker.kill()
+        blocker.wait()
