@@ -54,13 +54,24 @@ def item_log_likelihood(matrix: AnswerMatrix, log_confusion: FloatArray) -> Floa
     return np.asarray(matrix.forward @ table)
 
 
+def row_max(values: FloatArray) -> FloatArray:
+    """Maximum of each row; column by column, which is far faster than ``max(axis=1)`` when
+    rows are short (a handful of classes) and there are millions of them."""
+    if values.shape[1] == 0 or values.shape[1] > 64:
+        return np.asarray(values.max(axis=1, initial=-np.inf), dtype=np.float64)
+    peak = values[:, 0].copy()
+    for c in range(1, values.shape[1]):
+        np.maximum(peak, values[:, c], out=peak)
+    return peak
+
+
 def normalise_log(log_joint: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Row-wise posteriors and log normalisers of unnormalised log probabilities."""
-    peak = log_joint.max(axis=1, keepdims=True)
-    shifted = np.exp(log_joint - peak)
-    total = shifted.sum(axis=1, keepdims=True)
-    posteriors = shifted / total
-    log_norm = (np.log(total) + peak).reshape(-1)
+    peak = row_max(log_joint)
+    shifted = np.exp(log_joint - peak[:, None])
+    total = shifted @ np.ones(shifted.shape[1])
+    posteriors = shifted / total[:, None]
+    log_norm = np.log(total) + peak
     return posteriors, log_norm
 
 

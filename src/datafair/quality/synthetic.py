@@ -47,8 +47,8 @@ def dawid_skene_crowd(
     Honest workers get a confusion matrix whose diagonal is their accuracy (uniform in
     ``accuracy``, varied per class) and whose errors are spread by a Dirichlet(1) draw.
     ``activity_skew`` > 0 draws workers per answer from a Zipf-like popularity (most workers
-    then give few answers); 0 draws them uniformly. A repeated (item, worker) draw is kept
-    (aggregators keep the last answer).
+    then give few answers); 0 draws them uniformly. Each item's workers are distinct
+    (repeated draws are redrawn).
     """
     rng = np.random.default_rng(seed)
     k = n_classes
@@ -78,9 +78,22 @@ def dawid_skene_crowd(
     if activity_skew > 0:
         weight = 1.0 / np.arange(1, n_workers + 1) ** activity_skew
         weight = weight[rng.permutation(n_workers)]
-        workers = rng.choice(n_workers, size=n, p=weight / weight.sum()).astype(np.int64)
+        probability = weight / weight.sum()
+
+        def pick(size: int) -> IntArray:
+            return rng.choice(n_workers, size=size, p=probability).astype(np.int64)
     else:
-        workers = rng.integers(0, n_workers, size=n)
+
+        def pick(size: int) -> IntArray:
+            return rng.integers(0, n_workers, size=size)
+
+    workers = pick(n)
+    if answers_per_item <= n_workers:
+        for _ in range(1000):  # redraw repeated (item, worker) pairs until none is left
+            repeated = _repeated(items * n_workers + workers)
+            if not repeated.any():
+                break
+            workers[repeated] = pick(int(repeated.sum()))
     cumulative = np.cumsum(confusion, axis=2)
     cumulative[:, :, -1] = 1.0
     labels = np.empty(n, dtype=np.int64)
@@ -90,3 +103,12 @@ def dawid_skene_crowd(
         u = rng.random(stop - start)[:, None]
         labels[start:stop] = (u > rows).sum(axis=1)
     return SyntheticCrowd(items, workers, labels, truth, kinds, confusion)
+
+
+def _repeated(keys: IntArray) -> NDArray[np.bool_]:
+    """True for every occurrence of a key after its first."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    repeated = np.zeros(keys.shape[0], dtype=bool)
+    repeated[order[1:]] = ordered[1:] == ordered[:-1]
+    return repeated
