@@ -284,3 +284,9 @@ def make_task(session: Session, clock: FakeClock) -> MakeTask:
         return MadeTask(info, cids, gold_by_cid)
 
     return make
+
+
+@pytest.fixture
+def text_dataset(session: Session) -> Callable[[Sequence[str]], str]:
+    """``text_dataset(texts)``: store a dataset of these texts; its manifest CID."""
+    return lambda texts: store_texts(session, texts)
