@@ -285,3 +285,6 @@ class Review(Base):
         CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating"),
         CheckConstraint("verdict IS NOT NULL OR rating IS NOT NULL", name="verdict_or_rating"),
     )
+
+
+from datafair.store import settlement_models  # noqa: E402, F401  (registers the settlement tables)
