@@ -1,0 +1,231 @@
+"""Audit a settlement bundle: recompute the epoch from the bundle alone and compare with chain.
+
+Inputs: the bundle's bytes (from a file or the blob store), optionally an
+:class:`~datafair.chain.escrow.EscrowClient` on the chain the bundle names, and the number of
+processes for signature checks.
+
+Checks, in order; the first that fails raises :class:`AuditMismatch` naming it:
+
+1. the bytes are a canonical JSON bundle (:func:`~datafair.services.settlement.bundle.
+   read_document`): any byte added, removed or moved fails here or below;
+2. the task id is the keccak-256 of the published spec;
+3. the gold answers and salt hash to the bundle's gold commitment (:mod:`.gold`);
+4. every submission's EIP-712 signature recovers to its contributor (:mod:`.signatures`);
+5. inference, rewards, fee and tree recomputed by :func:`~datafair.services.settlement.bundle.
+   compute_epoch` equal the bundle's, section by section, and the whole recomputed bundle equals
+   the given bytes;
+6. on chain: the escrow's gold commitment and token for the task, the epoch's root, and the
+   ``PayoutPosted`` event's total, fee and bundle CID (the CID of the given bytes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from datafair.chain.escrow import EscrowClient
+from datafair.core.canonical import canonical_hash
+from datafair.core.errors import DatafairError, InvalidInput
+from datafair.crypto.cid import compute_cid, is_cid
+from datafair.services.settlement.bundle import (
+    EpochInputs,
+    bundle_document,
+    compute_epoch,
+    encode_bundle,
+    parse_bundle,
+    read_document,
+)
+from datafair.services.settlement.gold import gold_commitment
+from datafair.services.settlement.signatures import first_bad_signature
+from datafair.store.blobs import BlobStore
+
+SECTIONS = ("task", "chain", "epoch", "gold", "submissions", "reviews", "quality", "inferred")
+MONEY_SECTIONS = ("rewards", "payout", "tree")
+
+
+class AuditMismatch(DatafairError):
+    """The bundle does not recompute, or the chain disagrees with it."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"audit failed: {what}")
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """What an audit recomputed and checked."""
+
+    bundle_cid: str
+    task_id: bytes
+    epoch: int
+    submissions: int
+    paid_submissions: int
+    reviews: int
+    gold_items: int
+    method: str
+    leaves: int
+    root: bytes | None
+    total: int
+    fee: int
+    fee_bps: int
+    unearned: int
+    chain_checked: bool
+    tx_hash: str | None
+
+
+def read_bundle(source: str, blobs: BlobStore | None) -> tuple[bytes, str | None]:
+    """The bytes of ``source`` (a file path, or a CID in ``blobs``) and the CID asked for."""
+    path = Path(source)
+    if path.is_file():
+        return path.read_bytes(), None
+    if is_cid(source):
+        if blobs is None:
+            raise InvalidInput("BUNDLE", f"{source} is a CID but no blob store is open")
+        return blobs.get(source, verify=False), source
+    raise InvalidInput(
+        "BUNDLE", f"{source!r} is neither a file nor a bundle CID", "give a path or a bafkrei... id"
+    )
+
+
+def _first_difference(recorded: Any, recomputed: Any, path: str) -> str:
+    """A short description of where two JSON values first differ."""
+    if isinstance(recorded, dict) and isinstance(recomputed, dict):
+        for key in sorted(set(recorded) | set(recomputed)):
+            if recorded.get(key) != recomputed.get(key):
+                return _first_difference(recorded.get(key), recomputed.get(key), f"{path}.{key}")
+    if isinstance(recorded, list) and isinstance(recomputed, list):
+        if len(recorded) != len(recomputed):
+            return f"{path} has {len(recorded)} entries, recomputed {len(recomputed)}"
+        for i, (a, b) in enumerate(zip(recorded, recomputed, strict=True)):
+            if a != b:
+                return _first_difference(a, b, f"{path}[{i}]")
+    return f"{path} is {_short(recorded)} in the bundle, recomputed {_short(recomputed)}"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _verify_inputs(inputs: EpochInputs, workers: int | None) -> None:
+    if canonical_hash(inputs.spec) != inputs.task_id:
+        raise AuditMismatch("task.spec does not hash to task.task_id")
+    if gold_commitment(inputs.task_id, inputs.gold, inputs.gold_salt) != inputs.gold_commitment:
+        raise AuditMismatch("gold: the revealed answers and salt do not hash to the commitment")
+    subs = inputs.submissions
+    bad = first_bad_signature(
+        inputs.task_id,
+        inputs.chain_id,
+        subs.items,
+        subs.accounts,
+        subs.item,
+        subs.contributor,
+        subs.answer,
+        subs.nonce,
+        subs.duration_ms,
+        subs.signature,
+        workers=workers,
+    )
+    if bad is not None:
+        row, reason = bad
+        raise AuditMismatch(
+            f"submission {row} (item {subs.items[subs.item[row]]}, contributor "
+            f"{subs.accounts[subs.contributor[row]]}): signature does not verify: {reason}"
+        )
+
+
+def _check_chain(
+    escrow: EscrowClient, inputs: EpochInputs, root: bytes | None, total: int, fee: int, cid: str
+) -> str | None:
+    if escrow.chain.chain_id != inputs.chain_id:
+        raise AuditMismatch(
+            f"chain: the bundle is for chain id {inputs.chain_id}, "
+            f"the node is on {escrow.chain.chain_id}"
+        )
+    if escrow.address != inputs.escrow:
+        raise AuditMismatch(f"chain: the bundle names escrow {inputs.escrow}, not {escrow.address}")
+    state = escrow.task(inputs.task_id)
+    if not state.exists:
+        raise AuditMismatch(f"chain: task 0x{inputs.task_id.hex()} is not on the escrow")
+    if state.gold_commitment != inputs.gold_commitment:
+        raise AuditMismatch(
+            f"chain: the escrow's gold commitment is 0x{state.gold_commitment.hex()}, "
+            f"the bundle's 0x{inputs.gold_commitment.hex()}"
+        )
+    if state.token != inputs.token:
+        raise AuditMismatch(f"chain: the escrow's token is {state.token}, not {inputs.token}")
+    on_chain = escrow.payout_root(inputs.task_id, inputs.epoch)
+    if on_chain != root:
+        shown = "none" if on_chain is None else "0x" + on_chain.hex()
+        expected = "none" if root is None else "0x" + root.hex()
+        raise AuditMismatch(
+            f"chain: epoch {inputs.epoch} root on chain is {shown}, recomputed {expected}"
+        )
+    if root is None:
+        return None
+    events = escrow.events(
+        "PayoutPosted", escrow.deployment.block, task_id=inputs.task_id, epoch=inputs.epoch
+    )
+    if not events:
+        raise AuditMismatch(f"chain: no PayoutPosted event for epoch {inputs.epoch}")
+    args = events[-1].args
+    for name, expected_value in (("total", total), ("fee", fee), ("bundle_cid", cid)):
+        if args[name] != expected_value:
+            raise AuditMismatch(
+                f"chain: PayoutPosted.{name} is {args[name]}, recomputed {expected_value}"
+            )
+    return events[-1].tx_hash
+
+
+def audit_bundle(
+    data: bytes,
+    escrow: EscrowClient | None = None,
+    *,
+    expected_cid: str | None = None,
+    workers: int | None = None,
+) -> AuditReport:
+    """Recompute the bundle ``data`` and compare it with the chain (see the module docstring)."""
+    cid = compute_cid(data)
+    if expected_cid is not None and cid != expected_cid:
+        raise AuditMismatch(f"bundle: its bytes hash to {cid}, not to the requested {expected_cid}")
+    try:
+        document = read_document(data)
+        inputs = parse_bundle(document)
+    except InvalidInput as error:
+        raise AuditMismatch(str(error)) from None
+    _verify_inputs(inputs, workers)
+    try:
+        result = compute_epoch(inputs)
+    except InvalidInput as error:
+        raise AuditMismatch(f"recomputation refused the bundle: {error}") from None
+    recomputed = bundle_document(inputs, result)
+    recomputed["software"] = document["software"]
+    for section in (*SECTIONS, *MONEY_SECTIONS):
+        if document.get(section) != recomputed.get(section):
+            raise AuditMismatch(
+                _first_difference(document.get(section), recomputed.get(section), section)
+            )
+    if encode_bundle(recomputed) != data:
+        extra = sorted(set(document) - set(recomputed))
+        raise AuditMismatch(f"bundle: unexpected fields {extra}")
+    tx_hash = None
+    if escrow is not None:
+        tx_hash = _check_chain(escrow, inputs, result.root, result.total, result.fee, cid)
+    return AuditReport(
+        bundle_cid=cid,
+        task_id=inputs.task_id,
+        epoch=inputs.epoch,
+        submissions=len(inputs.submissions),
+        paid_submissions=result.paid_submissions,
+        reviews=len(inputs.reviews),
+        gold_items=len(inputs.gold),
+        method=inputs.method,
+        leaves=len(result.leaves),
+        root=result.root,
+        total=result.total,
+        fee=result.fee,
+        fee_bps=result.payout.fee_bps,
+        unearned=result.payout.unearned,
+        chain_checked=escrow is not None,
+        tx_hash=tx_hash,
+    )

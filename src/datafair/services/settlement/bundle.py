@@ -1,0 +1,516 @@
+"""One epoch's computation and its bundle: the canonical JSON from which anyone recomputes a root.
+
+Pure: no database, chain or files. :func:`compute_epoch` takes :class:`EpochInputs` (the task
+spec, every signed submission in canonical order, reviews, the gold reveal, the quality method
+and its parameters, the fee rate) and returns an :class:`EpochResult`:
+
+1. **Inference.** The categorical aggregator named by ``method`` (:func:`datafair.quality.
+   get_aggregator`, default Bayesian Dawid-Skene) is fitted on *all* submissions up to this
+   epoch, with the gold answers clamped. An answer's ``p_correct`` is the posterior of the class
+   it gave, ``probas_[item, class]`` (Dawid & Skene 1979).
+2. **Rewards** of the submissions first settled in this epoch (``epoch`` column equal to the
+   epoch): :func:`datafair.economics.quality_weighted_rewards` (zero for spam-flagged
+   contributors and for answers contradicting a gold item; reviews earn ``review_bps`` of the
+   item budget when their verdict agrees with the inferred label), or, when the spec's
+   ``extra.mechanism`` is ``"peer-prediction"``, :func:`datafair.economics.
+   peer_prediction_rewards` (Shnayder et al. 2016) with the epoch as seed.
+3. **Payout.** :func:`datafair.economics.split_payout` takes the fee (``fee_bps`` of the gross,
+   rounded down) and apportions the rest by largest remainder.
+4. **Tree.** Leaves ``(index, account, amount)`` for every positive amount, accounts in
+   ascending order, in OpenZeppelin's StandardMerkleTree layout
+   (:mod:`datafair.crypto.merkle`).
+
+Canonical order makes the result independent of the database: submissions are sorted by
+(item CID, contributor address), items and accounts are sorted lists that rows index into.
+Floats appear only inside the aggregator; the economics quantises them to integers before any
+arithmetic on money.
+
+:func:`bundle_document` lays inputs and result out as JSON (format :data:`BUNDLE_FORMAT`,
+described field by field in ``docs/settlement.md``); :func:`encode_bundle` gives its canonical
+bytes, whose CID goes on chain; :func:`parse_bundle` reads them back into :class:`EpochInputs`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from datafair import __version__
+from datafair.core.canonical import canonical_json
+from datafair.core.errors import InvalidInput
+from datafair.core.schemas import TaskType
+from datafair.core.task import TaskSpec
+from datafair.crypto.merkle import PAYOUT_LEAF_ENCODING, StandardMerkleTree
+from datafair.economics import (
+    AnswerColumns,
+    Mechanism,
+    Payout,
+    ReviewColumns,
+    peer_prediction_rewards,
+    quality_weighted_rewards,
+    split_payout,
+)
+from datafair.quality import get_aggregator
+
+BUNDLE_FORMAT = "datafair-settlement/1"
+CATEGORICAL = frozenset({TaskType.CLASSIFICATION, TaskType.PREFERENCE})
+ACCEPT_RATING = 4
+"""A 1-5 rating at or above this counts as "accept"; at or below ``REJECT_RATING`` as reject."""
+REJECT_RATING = 2
+
+Leaf = tuple[int, str, int]
+
+
+@dataclass(frozen=True)
+class Submissions:
+    """Signed submissions as columns, sorted by (item CID, contributor).
+
+    ``items`` and ``accounts`` are sorted lists; ``item``/``contributor`` index them. ``answer``
+    is the canonical JSON text that the signed answer hash covers; ``epoch`` is the epoch in
+    which each submission is (or was) paid.
+    """
+
+    items: list[str]
+    accounts: list[str]
+    item: list[int]
+    contributor: list[int]
+    answer: list[str]
+    nonce: list[int]
+    duration_ms: list[int]
+    signature: list[bytes]
+    epoch: list[int]
+
+    def __len__(self) -> int:
+        return len(self.item)
+
+
+@dataclass(frozen=True)
+class Reviews:
+    """Reviews as columns: the reviewed submission (row of :class:`Submissions`), the reviewer
+    (index into ``accounts``), the verdict (``accept``/``reject`` or ``None``), the 1-5 rating
+    (or ``None``) and the reviewer's signature (or ``None``)."""
+
+    submission: list[int] = field(default_factory=list)
+    reviewer: list[int] = field(default_factory=list)
+    verdict: list[str | None] = field(default_factory=list)
+    rating: list[int | None] = field(default_factory=list)
+    signature: list[bytes | None] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.submission)
+
+
+@dataclass(frozen=True)
+class EpochInputs:
+    """Everything an epoch's payout is computed from (and what its bundle publishes)."""
+
+    task_id: bytes
+    spec: dict[str, Any]
+    chain_id: int
+    escrow: str
+    token: str
+    epoch: int
+    submissions: Submissions
+    reviews: Reviews
+    gold: dict[str, Any]
+    gold_salt: bytes
+    gold_commitment: bytes
+    method: str
+    params: dict[str, Any]
+    fee_bps: int
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    """Inferred labels (one per item of ``Submissions.items``), spam-flagged accounts, gross
+    rewards per account, the payout (fee, total, unearned), the leaves and the root (``None``
+    when nothing was earned)."""
+
+    estimator: str
+    params: dict[str, Any]
+    classes: list[Any]
+    labels: list[Any]
+    spammers: list[str]
+    mechanism: str
+    review_bps: int
+    price_per_answer: int
+    paid_submissions: int
+    budget: int
+    rewards: dict[str, int]
+    payout: Payout[str]
+    leaves: list[Leaf]
+    root: bytes | None
+
+    @property
+    def total(self) -> int:
+        return self.payout.total
+
+    @property
+    def fee(self) -> int:
+        return self.payout.fee
+
+
+def task_settings(spec: TaskSpec) -> tuple[str, int]:
+    """The spec's reward mechanism and review share (``extra.mechanism``, ``extra.review_bps``)."""
+    mechanism = str(spec.extra.get("mechanism", Mechanism.QUALITY))
+    if mechanism not in (Mechanism.QUALITY, Mechanism.PEER_PREDICTION):
+        raise InvalidInput(
+            "extra.mechanism",
+            f"unknown mechanism {mechanism!r}",
+            f"use {Mechanism.QUALITY} or {Mechanism.PEER_PREDICTION}",
+        )
+    review_bps = spec.extra.get("review_bps", 0)
+    if isinstance(review_bps, bool) or not isinstance(review_bps, int):
+        raise InvalidInput("extra.review_bps", "must be an integer 0..10000")
+    return mechanism, review_bps
+
+
+def _decode_answers(texts: Sequence[str]) -> list[Any]:
+    cache: dict[str, Any] = {}
+    out = []
+    for text in texts:
+        value = cache.get(text)
+        if value is None:
+            value = json.loads(text)
+            cache[text] = value
+        out.append(value)
+    return out
+
+
+def _review_agreement(
+    inputs: EpochInputs, correct: np.ndarray, paid: np.ndarray, spam_accounts: np.ndarray
+) -> ReviewColumns | None:
+    reviews = inputs.reviews
+    if not len(reviews):
+        return None
+    rows = np.asarray(reviews.submission, dtype=np.int64)
+    keep = paid[rows]
+    if not keep.any():
+        return None
+    agreement = np.zeros(len(reviews), dtype=np.float64)
+    for j, (verdict, rating) in enumerate(zip(reviews.verdict, reviews.rating, strict=True)):
+        says_right: bool | None = None
+        if verdict is not None:
+            says_right = verdict == "accept"
+        elif rating is not None and rating >= ACCEPT_RATING:
+            says_right = True
+        elif rating is not None and rating <= REJECT_RATING:
+            says_right = False
+        if says_right is not None:
+            agreement[j] = 1.0 if says_right == bool(correct[rows[j]]) else 0.0
+    items = np.asarray(inputs.submissions.item, dtype=np.int64)[rows]
+    reviewers = np.asarray(reviews.reviewer, dtype=np.int64)
+    return ReviewColumns(
+        item=items[keep],
+        reviewer=reviewers[keep],
+        agreement=agreement[keep],
+        is_spam=spam_accounts[reviewers][keep],
+    )
+
+
+def compute_epoch(inputs: EpochInputs) -> EpochResult:
+    """Infer, reward, take the fee and build the tree of one epoch (see the module docstring)."""
+    spec = TaskSpec.from_dict(inputs.spec)
+    if spec.task_type not in CATEGORICAL:
+        raise InvalidInput(
+            "task",
+            f"a {spec.task_type} task cannot be settled yet",
+            "settlement supports classification and preference tasks",
+        )
+    mechanism, review_bps = task_settings(spec)
+    subs = inputs.submissions
+    if not len(subs):
+        raise InvalidInput("task", "has no submissions", "nothing to settle")
+    item = np.asarray(subs.item, dtype=np.int64)
+    contributor = np.asarray(subs.contributor, dtype=np.int64)
+    values = _decode_answers(subs.answer)
+    gold_index = {
+        position: inputs.gold[cid] for position, cid in enumerate(subs.items) if cid in inputs.gold
+    }
+    model = get_aggregator(inputs.method, **inputs.params)
+    model.fit(item, contributor, values, gold=gold_index, classes=list(spec.schema.choices))
+    if list(model.items_) != list(range(len(subs.items))):
+        raise InvalidInput("submissions", "every listed item must have at least one answer")
+    classes = [c.item() if hasattr(c, "item") else c for c in model.classes_]
+    class_of = {value: position for position, value in enumerate(classes)}
+    try:
+        answer_class = np.fromiter((class_of[v] for v in values), dtype=np.int64, count=len(values))
+    except (KeyError, TypeError) as error:
+        raise InvalidInput("submissions", f"answer {error} is not a class of the task") from None
+    p_correct = model.probas_[item, answer_class]
+    labels_idx = np.argmax(model.probas_, axis=1)
+    correct = labels_idx[item] == answer_class
+    spam_accounts = np.zeros(len(subs.accounts), dtype=bool)
+    workers = np.asarray(model.workers_, dtype=np.int64)
+    spam_accounts[workers[np.asarray(model.is_spammer_, dtype=bool)]] = True
+    gold_class = np.full(len(subs.items), -1, dtype=np.int64)
+    for position, answer in gold_index.items():
+        gold_class[position] = class_of[answer]
+    failed_gold = (gold_class[item] >= 0) & (gold_class[item] != answer_class)
+    paid = np.asarray(subs.epoch, dtype=np.int64) == inputs.epoch
+    n_paid = int(paid.sum())
+    price = spec.price_per_answer
+    if mechanism == Mechanism.PEER_PREDICTION:
+        budget = price * n_paid
+        pp = peer_prediction_rewards(
+            item[paid],
+            contributor[paid],
+            answer_class[paid],
+            n_classes=len(classes),
+            pool=budget,
+            seed=inputs.epoch,
+        )
+        by_index = pp.amounts
+    else:
+        rewards = quality_weighted_rewards(
+            AnswerColumns(
+                item=item[paid],
+                contributor=contributor[paid],
+                p_correct=p_correct[paid],
+                is_spam=spam_accounts[contributor[paid]],
+                failed_gold=failed_gold[paid],
+            ),
+            price_per_answer=price,
+            reviews=_review_agreement(inputs, correct, paid, spam_accounts),
+            review_bps=review_bps,
+        )
+        budget = rewards.budget
+        by_index = rewards.by_contributor
+    gross = {subs.accounts[index]: int(value) for index, value in by_index.items()}
+    payout = split_payout(budget, gross, inputs.fee_bps)
+    positive = [(account, value) for account, value in sorted(payout.amounts.items()) if value > 0]
+    leaves: list[Leaf] = [(i, account, value) for i, (account, value) in enumerate(positive)]
+    root = StandardMerkleTree.of(leaves, PAYOUT_LEAF_ENCODING).root if leaves else None
+    return EpochResult(
+        estimator=type(model).__name__,
+        params=dict(inputs.params),
+        classes=classes,
+        labels=[classes[i] for i in labels_idx.tolist()],
+        spammers=[subs.accounts[i] for i in np.flatnonzero(spam_accounts).tolist()],
+        mechanism=str(mechanism),
+        review_bps=review_bps,
+        price_per_answer=price,
+        paid_submissions=n_paid,
+        budget=budget,
+        rewards=gross,
+        payout=payout,
+        leaves=leaves,
+        root=root,
+    )
+
+
+def default_params(method: str) -> dict[str, Any]:
+    """The constructor parameters of ``method`` as canonical JSON values."""
+    params = get_aggregator(method).get_params()
+    normalised: dict[str, Any] = json.loads(canonical_json(params))
+    return normalised
+
+
+def payout_tree(leaves: Sequence[Leaf]) -> StandardMerkleTree:
+    """The payout tree of ``leaves`` (in their order)."""
+    return StandardMerkleTree.of([tuple(leaf) for leaf in leaves], PAYOUT_LEAF_ENCODING)
+
+
+# ------------------------------------------------------------------------------- the document
+
+
+def _hex(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
+def bundle_document(inputs: EpochInputs, result: EpochResult) -> dict[str, Any]:
+    """The bundle as JSON-ready data (amounts as decimal strings, bytes as 0x-hex)."""
+    subs = inputs.submissions
+    reviews = inputs.reviews
+    payout = result.payout
+    return {
+        "format": BUNDLE_FORMAT,
+        "software": {"name": "datafair", "version": __version__},
+        "task": {"task_id": _hex(inputs.task_id), "spec": inputs.spec},
+        "chain": {"chain_id": inputs.chain_id, "escrow": inputs.escrow, "token": inputs.token},
+        "epoch": inputs.epoch,
+        "gold": {
+            "answers": inputs.gold,
+            "salt": _hex(inputs.gold_salt),
+            "commitment": _hex(inputs.gold_commitment),
+        },
+        "submissions": {
+            "items": subs.items,
+            "accounts": subs.accounts,
+            "item": subs.item,
+            "contributor": subs.contributor,
+            "answer": subs.answer,
+            "nonce": subs.nonce,
+            "duration_ms": subs.duration_ms,
+            "signature": [_hex(s) for s in subs.signature],
+            "epoch": subs.epoch,
+        },
+        "reviews": {
+            "submission": reviews.submission,
+            "reviewer": reviews.reviewer,
+            "verdict": reviews.verdict,
+            "rating": reviews.rating,
+            "signature": [None if s is None else _hex(s) for s in reviews.signature],
+        },
+        "quality": {
+            "method": inputs.method,
+            "estimator": result.estimator,
+            "params": inputs.params,
+            "classes": result.classes,
+        },
+        "inferred": {"labels": result.labels, "spammers": result.spammers},
+        "rewards": {
+            "mechanism": result.mechanism,
+            "price_per_answer": str(result.price_per_answer),
+            "review_bps": result.review_bps,
+            "paid_submissions": result.paid_submissions,
+            "budget": str(result.budget),
+            "gross": {account: str(value) for account, value in result.rewards.items()},
+        },
+        "payout": {
+            "fee_bps": payout.fee_bps,
+            "gross": str(payout.gross),
+            "fee": str(payout.fee),
+            "total": str(payout.total),
+            "unearned": str(payout.unearned),
+        },
+        "tree": {
+            "leaf_encoding": list(PAYOUT_LEAF_ENCODING),
+            "leaves": [[index, account, str(value)] for index, account, value in result.leaves],
+            "root": None if result.root is None else _hex(result.root),
+        },
+    }
+
+
+def encode_bundle(document: Mapping[str, Any]) -> bytes:
+    """Canonical JSON bytes of a bundle document.
+
+    Equal to :func:`datafair.core.canonical.canonical_json` for bundle documents (whose only
+    floats, the quality parameters, are already canonical), but without its Python-level walk
+    over millions of values.
+    """
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+# ------------------------------------------------------------------------------- parsing
+
+
+class BundleError(InvalidInput):
+    """A bundle that cannot be read: not canonical JSON, or a field of the wrong shape."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__("bundle", problem, "the bundle was altered or is not a settlement bundle")
+
+
+def _bytes(text: Any, what: str, size: int | None = None) -> bytes:
+    if not isinstance(text, str) or not text.startswith("0x"):
+        raise BundleError(f"{what} is not 0x-hex")
+    try:
+        raw = bytes.fromhex(text[2:])
+    except ValueError:
+        raise BundleError(f"{what} is not 0x-hex") from None
+    if size is not None and len(raw) != size:
+        raise BundleError(f"{what} must be {size} bytes")
+    return raw
+
+
+def _int_list(value: Any, what: str, n: int | None = None) -> list[int]:
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        raise BundleError(f"{what} must be a list of integers")
+    if n is not None and len(value) != n:
+        raise BundleError(f"{what} has {len(value)} entries, expected {n}")
+    return value
+
+
+def _list(value: Any, what: str, n: int) -> list[Any]:
+    if not isinstance(value, list) or len(value) != n:
+        raise BundleError(f"{what} must be a list of {n} entries")
+    return value
+
+
+def read_document(data: bytes) -> dict[str, Any]:
+    """The bundle's JSON object; ``BundleError`` unless ``data`` is a canonical bundle."""
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise BundleError(f"is not JSON ({error})") from None
+    if not isinstance(document, dict) or document.get("format") != BUNDLE_FORMAT:
+        raise BundleError(f"is not a {BUNDLE_FORMAT} document")
+    if encode_bundle(document) != data:
+        raise BundleError("is not in canonical JSON form (a byte was added, removed or moved)")
+    return document
+
+
+def parse_bundle(document: Mapping[str, Any]) -> EpochInputs:
+    """The :class:`EpochInputs` a bundle document publishes (``BundleError`` on bad shapes)."""
+    try:
+        task, chain, gold = document["task"], document["chain"], document["gold"]
+        subs, reviews, quality = document["submissions"], document["reviews"], document["quality"]
+        payout = document["payout"]
+        item = _int_list(subs["item"], "submissions.item")
+        n = len(item)
+        submissions = Submissions(
+            items=list(subs["items"]),
+            accounts=list(subs["accounts"]),
+            item=item,
+            contributor=_int_list(subs["contributor"], "submissions.contributor", n),
+            answer=_list(subs["answer"], "submissions.answer", n),
+            nonce=_int_list(subs["nonce"], "submissions.nonce", n),
+            duration_ms=_int_list(subs["duration_ms"], "submissions.duration_ms", n),
+            signature=[
+                _bytes(s, "submissions.signature")
+                for s in _list(subs["signature"], "submissions.signature", n)
+            ],
+            epoch=_int_list(subs["epoch"], "submissions.epoch", n),
+        )
+        for name, column, bound in (
+            ("item", submissions.item, len(submissions.items)),
+            ("contributor", submissions.contributor, len(submissions.accounts)),
+        ):
+            if column and not 0 <= min(column) <= max(column) < bound:
+                raise BundleError(f"submissions.{name} points outside its list")
+        m = len(_list(reviews["submission"], "reviews.submission", len(reviews["submission"])))
+        parsed_reviews = Reviews(
+            submission=_int_list(reviews["submission"], "reviews.submission", m),
+            reviewer=_int_list(reviews["reviewer"], "reviews.reviewer", m),
+            verdict=_list(reviews["verdict"], "reviews.verdict", m),
+            rating=_list(reviews["rating"], "reviews.rating", m),
+            signature=[
+                None if s is None else _bytes(s, "reviews.signature")
+                for s in _list(reviews["signature"], "reviews.signature", m)
+            ],
+        )
+        if m and not (
+            0 <= min(parsed_reviews.submission) <= max(parsed_reviews.submission) < n
+            and min(parsed_reviews.reviewer) >= 0
+            and max(parsed_reviews.reviewer) < len(submissions.accounts)
+        ):
+            raise BundleError("reviews point outside the submissions or accounts")
+        if not isinstance(gold["answers"], dict) or not isinstance(quality["params"], dict):
+            raise BundleError("gold.answers and quality.params must be objects")
+        return EpochInputs(
+            task_id=_bytes(task["task_id"], "task.task_id", 32),
+            spec=dict(task["spec"]),
+            chain_id=int(chain["chain_id"]),
+            escrow=str(chain["escrow"]),
+            token=str(chain["token"]),
+            epoch=int(document["epoch"]),
+            submissions=submissions,
+            reviews=parsed_reviews,
+            gold=dict(gold["answers"]),
+            gold_salt=_bytes(gold["salt"], "gold.salt", 32),
+            gold_commitment=_bytes(gold["commitment"], "gold.commitment", 32),
+            method=str(quality["method"]),
+            params=dict(quality["params"]),
+            fee_bps=int(payout["fee_bps"]),
+        )
+    except (KeyError, TypeError) as error:
+        raise BundleError(f"misses or mistypes the field {error}") from None

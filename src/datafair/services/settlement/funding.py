@@ -1,0 +1,171 @@
+"""Fund a task on the escrow with a commitment to its gold answers; refund the rest later.
+
+Inputs: an open ``Session``; an :class:`~datafair.chain.escrow.EscrowClient`; the task id; an
+amount in token base units; the sender (the requester's address on the embedded chain, or an
+unlocked account / its address on an RPC chain); optionally the deadline (Unix seconds; default
+the task spec's) and the token (default the spec's ``token``).
+
+Order of effects, so that a crash never loses money or the ability to settle:
+
+1. the salt and the commitment are stored and committed first (a rerun reuses them: a task is
+   always funded under one commitment, which the escrow also enforces on top-ups);
+2. the ``fund`` transaction is sent (approving the escrow first if needed);
+3. the row is updated from the chain (deposited amount, deadline, transaction hash).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from datafair.chain.base import Receipt, Sender, address_of
+from datafair.chain.escrow import EscrowClient, TaskState
+from datafair.core.errors import Conflict, InvalidInput, NotFound
+from datafair.services.settlement.gold import gold_commitment
+from datafair.services.tasks import Clock, load_task, now_ms, parse_task_id
+from datafair.store.repositories import TaskRepository
+from datafair.store.settlement_models import TaskFunding
+
+
+@dataclass(frozen=True)
+class FundResult:
+    """A funding as the escrow now holds it."""
+
+    task_id: bytes
+    token: str
+    amount: int
+    deadline: int
+    gold_commitment: bytes
+    deposited: int
+    unallocated: int
+    tx_hash: str
+
+
+def _positive(value: int, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidInput(field, f"must be a positive integer, got {value!r}")
+    return value
+
+
+def fund_task(
+    session: Session,
+    escrow: EscrowClient,
+    task_id: bytes | str,
+    amount: int,
+    *,
+    sender: Sender,
+    deadline: int | None = None,
+    token: str | None = None,
+    clock: Clock = time.time,
+) -> FundResult:
+    """Fund (or top up) ``task_id`` with ``amount``, committing to its gold answers."""
+    task = load_task(session, task_id)
+    _positive(amount, "amount")
+    spec_deadline = int(task.deadline)
+    chosen_deadline = deadline if deadline is not None else spec_deadline
+    if not chosen_deadline:
+        raise InvalidInput(
+            "deadline",
+            "the task has no deadline",
+            "pass --deadline UNIX_SECONDS: after it the requester can refund the rest",
+        )
+    _positive(chosen_deadline, "deadline")
+    requester = address_of(sender)
+    funding = session.get(TaskFunding, task.id)
+    spec_token = str(task.spec.get("token") or "")
+    if token is None:
+        if funding is not None:
+            token = funding.token
+        elif spec_token:
+            token = spec_token
+        else:
+            raise InvalidInput("token", "the task spec names no token", "pass the token address")
+    token = address_of(token)
+    if spec_token and address_of(spec_token) != token:
+        raise InvalidInput("token", f"{token} is not the task's token {spec_token}")
+    gold = TaskRepository(session).gold_answers(task.id)
+    now = now_ms(clock)
+    if funding is None:
+        salt = os.urandom(32)
+        funding = TaskFunding(
+            task_pk=task.id,
+            gold_salt=salt,
+            gold_commitment=gold_commitment(task.task_id, gold, salt),
+            token=token,
+            requester=requester,
+            escrow=escrow.address,
+            funded=0,
+            deadline=chosen_deadline,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(funding)
+        session.commit()
+    elif funding.token != token:
+        raise Conflict(f"task 0x{task.task_id.hex()}: already funded in {funding.token}")
+    elif gold_commitment(task.task_id, gold, funding.gold_salt) != funding.gold_commitment:
+        raise Conflict(
+            f"task 0x{task.task_id.hex()}: gold answers changed since the first funding; "
+            "restore them before topping up"
+        )
+    commitment = funding.gold_commitment
+    state = escrow.task(task.task_id)
+    if state.exists and state.gold_commitment != commitment:
+        raise Conflict(
+            f"task 0x{task.task_id.hex()}: the escrow holds another gold commitment "
+            f"0x{state.gold_commitment.hex()}"
+        )
+    receipt = escrow.fund(task.task_id, token, amount, chosen_deadline, commitment, sender=sender)
+    state = escrow.task(task.task_id)
+    funding.funded = state.deposited
+    funding.deadline = state.deadline
+    funding.tx_hash = receipt.tx_hash
+    funding.updated_at = now_ms(clock)
+    session.commit()
+    return FundResult(
+        task_id=task.task_id,
+        token=token,
+        amount=amount,
+        deadline=state.deadline,
+        gold_commitment=commitment,
+        deposited=state.deposited,
+        unallocated=state.unallocated,
+        tx_hash=receipt.tx_hash,
+    )
+
+
+def funding_of(session: Session, task_id: bytes | str) -> TaskFunding:
+    """The stored funding of the task; ``InvalidInput`` if this node never funded it."""
+    task = load_task(session, task_id)
+    funding = session.get(TaskFunding, task.id)
+    if funding is None:
+        raise InvalidInput(
+            "task",
+            f"0x{task.task_id.hex()} was not funded from this node (no gold salt stored)",
+            f"fund it with `datafair fund 0x{task.task_id.hex()} AMOUNT`",
+        )
+    return funding
+
+
+def escrow_state(escrow: EscrowClient, task_id: bytes) -> TaskState:
+    """The task on the escrow; ``InvalidInput`` if it was never funded there."""
+    state = escrow.task(task_id)
+    if not state.exists:
+        raise InvalidInput(
+            "task",
+            f"0x{task_id.hex()} is not funded on the escrow {escrow.address}",
+            f"fund it first with `datafair fund 0x{task_id.hex()} AMOUNT`",
+        )
+    return state
+
+
+def refund_task(escrow: EscrowClient, task_id: bytes | str, *, sender: Sender) -> Receipt:
+    """After the deadline, return what no payout took to the requester (``sender``)."""
+    raw = parse_task_id(task_id)
+    state = escrow_state(escrow, raw)
+    if state.unallocated == 0:
+        raise NotFound(f"task 0x{raw.hex()}: nothing left to refund")
+    return escrow.refund(raw, sender=sender)

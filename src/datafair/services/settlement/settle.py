@@ -1,0 +1,421 @@
+"""``settle_task``: one epoch of a task, as a persisted state machine that survives any crash.
+
+Inputs: an open ``Session``; an :class:`~datafair.chain.escrow.EscrowClient`; the blob store;
+the task id; the operator who posts payouts (``sender``); the quality method (default
+``auto``); a clock.
+
+States of a ``settlements`` row, each committed before the next step starts:
+
+``open``      the epoch number is taken (unique per task), nothing computed yet;
+``bundled``   inference, rewards, fee and tree are computed and the bundle is stored
+              content-addressed; its CID, root, total and fee are recorded;
+``tree``      the leaves are stored (``payout_leaves``) for claims;
+``sending``   the payout is about to be sent;
+``posted``    ``post_payout`` was mined; its transaction hash is recorded;
+``done``      the root on chain was read back and matches;
+``empty``     final state of an epoch in which nothing was earned (nothing is posted).
+
+Rerunning ``settle_task`` resumes the unfinished epoch of the task from its state. From
+``sending`` it first reads the epoch's root on chain: if the root is already there (the process
+died after sending, or the node's answer was lost) it adopts the transaction from the
+``PayoutPosted`` event instead of sending again; a different root there is a ``Conflict``.
+From ``bundled`` on, everything is read from the stored bundle, never recomputed, so a resumed
+epoch posts exactly the bundle it recorded. The escrow refuses a second root for an epoch and a
+second claim of a leaf, so no crash or rerun can pay anybody twice.
+
+Each epoch pays the submissions not paid by an earlier epoch (read from the previous bundle);
+inference always uses every submission so far. Refused, with nothing stored or sent: a task the
+escrow does not hold, a task without (new) submissions, gold answers that do not match the
+escrow's commitment, an epoch budget above the escrow's unallocated balance.
+
+Fault injection (tests only): when the environment variable :data:`CRASH_ENV` names one of
+:data:`CHECKPOINTS`, the process exits with status :data:`CRASH_STATUS` (``os._exit``, no
+cleanup) right after that point: ``sent`` is between the mined transaction and its record.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from datafair.chain.base import Sender
+from datafair.chain.escrow import EscrowClient
+from datafair.core.errors import ChainError, Conflict, InvalidInput
+from datafair.services.settlement.bundle import (
+    EpochInputs,
+    Reviews,
+    Submissions,
+    bundle_document,
+    compute_epoch,
+    default_params,
+    encode_bundle,
+    parse_bundle,
+    read_document,
+)
+from datafair.services.settlement.funding import escrow_state, funding_of
+from datafair.services.settlement.gold import check_reveal
+from datafair.services.submissions import task_answers
+from datafair.services.tasks import Clock, load_task, now_ms
+from datafair.store.blobs import BlobStore
+from datafair.store.repositories import ReviewRepository
+from datafair.store.settlement_models import PayoutLeaf, Settlement
+
+CRASH_ENV = "DATAFAIR_SETTLE_CRASH_AT"
+CRASH_STATUS = 86
+CHECKPOINTS = ("opened", "bundled", "tree", "sending", "sent", "posted", "done")
+FINAL_STATES = ("done", "empty")
+
+
+@dataclass(frozen=True)
+class SettlementReport:
+    """The outcome of one ``settle_task`` call."""
+
+    task_id: bytes
+    epoch: int
+    state: str
+    bundle_cid: str | None
+    root: bytes | None
+    total: int
+    fee: int
+    submissions: int
+    leaves: int
+    tx_hash: str | None
+    resumed: bool
+
+
+def _checkpoint(name: str) -> None:
+    """Exit abruptly after checkpoint ``name`` when the fault-injection variable asks for it."""
+    if os.environ.get(CRASH_ENV) == name:
+        os._exit(CRASH_STATUS)
+
+
+# ------------------------------------------------------------------------------- inputs
+
+
+def _previous_epochs(blobs: BlobStore, previous: Settlement | None) -> dict[tuple[str, str], int]:
+    """``(item_cid, contributor) -> epoch`` of every submission paid by earlier epochs."""
+    if previous is None or previous.bundle_cid is None:
+        return {}
+    subs = parse_bundle(read_document(blobs.get(previous.bundle_cid))).submissions
+    return {
+        (subs.items[i], subs.accounts[c]): e
+        for i, c, e in zip(subs.item, subs.contributor, subs.epoch, strict=True)
+    }
+
+
+def gather_inputs(
+    session: Session,
+    escrow: EscrowClient,
+    blobs: BlobStore,
+    task_id: bytes,
+    epoch: int,
+    method: str,
+    previous: Settlement | None,
+) -> EpochInputs:
+    """Read the task, its submissions, reviews and gold reveal into canonical epoch inputs."""
+    answers = task_answers(session, task_id)
+    task = answers.task
+    funding = funding_of(session, task_id)
+    state = escrow_state(escrow, task_id)
+    check_reveal(task_id, answers.gold, funding.gold_salt, state.gold_commitment)
+    columns = answers.submissions
+    if not len(columns):
+        raise InvalidInput(
+            "task", f"0x{task_id.hex()} has no submissions", "nothing to settle; label items first"
+        )
+    paid_before = _previous_epochs(blobs, previous)
+    task_pk = load_task(session, task_id).id
+    reviews = ReviewRepository(session).for_task(task_pk)
+    accounts = sorted(set(columns.contributors) | {review.reviewer for review in reviews})
+    account_index = {address: i for i, address in enumerate(accounts)}
+    items = sorted(set(columns.item_cids))
+    item_index = {cid: i for i, cid in enumerate(items)}
+    order = sorted(
+        range(len(columns)), key=lambda r: (columns.item_cids[r], columns.contributors[r])
+    )
+    row_of_id = {columns.ids[r]: position for position, r in enumerate(order)}
+    submissions = Submissions(
+        items=items,
+        accounts=accounts,
+        item=[item_index[columns.item_cids[r]] for r in order],
+        contributor=[account_index[columns.contributors[r]] for r in order],
+        answer=[columns.answers[r] for r in order],
+        nonce=[int(columns.nonces[r]) for r in order],
+        duration_ms=[int(columns.durations_ms[r]) for r in order],
+        signature=[bytes(columns.signatures[r]) for r in order],
+        epoch=[
+            paid_before.get((columns.item_cids[r], columns.contributors[r]), epoch) for r in order
+        ],
+    )
+    if epoch not in submissions.epoch:
+        raise Conflict(
+            f"task 0x{task_id.hex()}: no new submissions since epoch {epoch - 1}; nothing to settle"
+        )
+    review_rows = sorted(
+        (row_of_id[review.submission_id], account_index[review.reviewer], review)
+        for review in reviews
+        if review.submission_id in row_of_id
+    )
+    return EpochInputs(
+        task_id=task_id,
+        spec=task.spec.to_dict(),
+        chain_id=escrow.chain.chain_id,
+        escrow=escrow.address,
+        token=state.token,
+        epoch=epoch,
+        submissions=submissions,
+        reviews=Reviews(
+            submission=[row for row, _, _ in review_rows],
+            reviewer=[reviewer for _, reviewer, _ in review_rows],
+            verdict=[review.verdict for _, _, review in review_rows],
+            rating=[review.rating for _, _, review in review_rows],
+            signature=[review.signature for _, _, review in review_rows],
+        ),
+        gold=answers.gold,
+        gold_salt=funding.gold_salt,
+        gold_commitment=state.gold_commitment,
+        method=method,
+        params=default_params(method),
+        fee_bps=escrow.fee_bps(),
+    )
+
+
+# ------------------------------------------------------------------------------- the machine
+
+
+class _Machine:
+    def __init__(
+        self,
+        session: Session,
+        escrow: EscrowClient,
+        blobs: BlobStore,
+        task_id: bytes,
+        sender: Sender,
+        clock: Clock,
+    ) -> None:
+        self.session = session
+        self.escrow = escrow
+        self.blobs = blobs
+        self.task_id = task_id
+        self.sender = sender
+        self.clock = clock
+
+    def _save(self, row: Settlement, **changes: Any) -> None:
+        for name, value in changes.items():
+            setattr(row, name, value)
+        row.updated_at = now_ms(self.clock)
+        self.session.commit()
+
+    def open(self, task_pk: int, method: str) -> tuple[Settlement, bool]:
+        """The task's unfinished epoch (resumed) or a new one."""
+        rows = self.session.scalars(
+            select(Settlement).where(Settlement.task_pk == task_pk).order_by(Settlement.epoch)
+        ).all()
+        unfinished = [row for row in rows if row.state not in FINAL_STATES]
+        if unfinished:
+            return unfinished[0], True
+        epoch = (
+            self.session.scalar(
+                select(func.coalesce(func.max(Settlement.epoch), 0)).where(
+                    Settlement.task_pk == task_pk
+                )
+            )
+            or 0
+        ) + 1
+        now = now_ms(self.clock)
+        row = Settlement(
+            task_pk=task_pk,
+            epoch=epoch,
+            state="open",
+            method=method,
+            escrow=self.escrow.address,
+            created_at=now,
+            updated_at=now,
+        )
+        self.session.add(row)
+        self.session.commit()
+        _checkpoint("opened")
+        return row, False
+
+    def previous(self, row: Settlement) -> Settlement | None:
+        return self.session.scalar(
+            select(Settlement)
+            .where(Settlement.task_pk == row.task_pk, Settlement.epoch < row.epoch)
+            .order_by(Settlement.epoch.desc())
+            .limit(1)
+        )
+
+    def bundle(self, row: Settlement) -> None:
+        """``open`` → ``bundled`` (or ``empty``): compute the epoch and store its bundle."""
+        inputs = gather_inputs(
+            self.session,
+            self.escrow,
+            self.blobs,
+            self.task_id,
+            row.epoch,
+            row.method,
+            self.previous(row),
+        )
+        result = compute_epoch(inputs)
+        state = self.escrow.task(self.task_id)
+        if result.root is not None and result.budget > state.unallocated:
+            raise InvalidInput(
+                "task",
+                f"epoch {row.epoch} needs a budget of {result.budget} but the escrow holds "
+                f"{state.unallocated} unallocated",
+                f"fund at least {result.budget - state.unallocated} more, then settle again",
+            )
+        cid = self.blobs.put(encode_bundle(bundle_document(inputs, result)))
+        self._save(
+            row,
+            state="bundled" if result.root is not None else "empty",
+            bundle_cid=cid,
+            root=result.root,
+            total=result.total,
+            fee=result.fee,
+            submissions=result.paid_submissions,
+        )
+        _checkpoint("bundled")
+
+    def leaves(self, row: Settlement) -> list[tuple[int, str, int]]:
+        assert row.bundle_cid is not None
+        document = read_document(self.blobs.get(row.bundle_cid))
+        return [(int(i), str(a), int(v)) for i, a, v in document["tree"]["leaves"]]
+
+    def store_tree(self, row: Settlement) -> None:
+        """``bundled`` → ``tree``: store the bundle's leaves for claims."""
+        self.session.execute(delete(PayoutLeaf).where(PayoutLeaf.settlement_id == row.id))
+        self.session.add_all(
+            PayoutLeaf(settlement_id=row.id, leaf_index=i, account=account, amount=amount)
+            for i, account, amount in self.leaves(row)
+        )
+        self._save(row, state="tree")
+        _checkpoint("tree")
+
+    def posted_event(self, epoch: int) -> Mapping[str, Any] | None:
+        events = self.escrow.events(
+            "PayoutPosted", self.escrow.deployment.block, task_id=self.task_id, epoch=epoch
+        )
+        if not events:
+            return None
+        event = events[-1]
+        return {**event.args, "tx_hash": event.tx_hash}
+
+    def send(self, row: Settlement) -> None:
+        """``sending`` → ``posted``: post the root unless the chain already has it."""
+        assert row.root is not None and row.total is not None and row.fee is not None
+        assert row.bundle_cid is not None
+        on_chain = self.escrow.payout_root(self.task_id, row.epoch)
+        if on_chain is None:
+            receipt = self.escrow.post_payout(
+                self.task_id,
+                row.epoch,
+                row.root,
+                row.total,
+                row.fee,
+                row.bundle_cid,
+                sender=self.sender,
+            )
+            _checkpoint("sent")
+            tx_hash: str | None = receipt.tx_hash
+        elif on_chain == row.root:
+            event = self.posted_event(row.epoch)
+            tx_hash = None if event is None else str(event["tx_hash"])
+        else:
+            raise Conflict(
+                f"task 0x{self.task_id.hex()} epoch {row.epoch}: the escrow holds root "
+                f"0x{on_chain.hex()}, not this node's 0x{row.root.hex()} (another node settled it)"
+            )
+        self._save(row, state="posted", tx_hash=tx_hash)
+        _checkpoint("posted")
+
+    def confirm(self, row: Settlement) -> None:
+        """``posted`` → ``done``: read the root and the event back from the chain."""
+        on_chain = self.escrow.payout_root(self.task_id, row.epoch)
+        if on_chain != row.root:
+            raise ChainError(
+                f"task 0x{self.task_id.hex()} epoch {row.epoch}: the escrow reports no matching "
+                "root yet; rerun `datafair settle` to resume"
+            )
+        event = self.posted_event(row.epoch)
+        if event is not None and event["bundle_cid"] != row.bundle_cid:
+            raise Conflict(
+                f"task 0x{self.task_id.hex()} epoch {row.epoch}: posted with bundle "
+                f"{event['bundle_cid']}, not {row.bundle_cid}"
+            )
+        self._save(row, state="done")
+        _checkpoint("done")
+
+
+def settle_task(
+    session: Session,
+    escrow: EscrowClient,
+    blobs: BlobStore,
+    task_id: bytes | str,
+    *,
+    sender: Sender,
+    method: str = "auto",
+    clock: Clock = time.time,
+) -> SettlementReport:
+    """Settle (or resume) the next epoch of ``task_id``; see the module docstring."""
+    task = load_task(session, task_id)
+    raw_id = task.task_id
+    escrow_state(escrow, raw_id)
+    funding_of(session, raw_id)
+    machine = _Machine(session, escrow, blobs, raw_id, sender, clock)
+    try:
+        row, resumed = machine.open(task.id, method)
+        if row.state == "open":
+            try:
+                machine.bundle(row)
+            except BaseException:
+                # Nothing was computed or sent: give the epoch number back.
+                session.rollback()
+                if not resumed:
+                    session.delete(row)
+                    session.commit()
+                raise
+        if row.state == "bundled":
+            machine.store_tree(row)
+        if row.state == "tree":
+            machine._save(row, state="sending")
+            _checkpoint("sending")
+        if row.state == "sending":
+            machine.send(row)
+        if row.state == "posted":
+            machine.confirm(row)
+    except BaseException:
+        session.rollback()
+        raise
+    leaves = session.scalar(
+        select(func.count()).select_from(PayoutLeaf).where(PayoutLeaf.settlement_id == row.id)
+    )
+    return SettlementReport(
+        task_id=raw_id,
+        epoch=row.epoch,
+        state=row.state,
+        bundle_cid=row.bundle_cid,
+        root=row.root,
+        total=row.total or 0,
+        fee=row.fee or 0,
+        submissions=row.submissions or 0,
+        leaves=int(leaves or 0),
+        tx_hash=row.tx_hash,
+        resumed=resumed,
+    )
+
+
+def settlements_of(session: Session, task_id: bytes | str) -> list[Settlement]:
+    """Every epoch of the task, in order."""
+    task = load_task(session, task_id)
+    return list(
+        session.scalars(
+            select(Settlement).where(Settlement.task_pk == task.id).order_by(Settlement.epoch)
+        )
+    )
