@@ -48,7 +48,7 @@ NAMING_CONVENTION = {
 
 CID_LEN = 59
 ADDRESS_LEN = 42
-_UINT64_OFFSET = 2**63
+UINT64_OFFSET = 2**63
 # 64-bit ids on PostgreSQL; SQLite's rowid alias must be spelled INTEGER.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -72,10 +72,10 @@ class Uint64(TypeDecorator[int]):
     cache_ok = True
 
     def process_bind_param(self, value: int | None, dialect: Any) -> int | None:
-        return None if value is None else value - _UINT64_OFFSET
+        return None if value is None else value - UINT64_OFFSET
 
     def process_result_value(self, value: int | None, dialect: Any) -> int | None:
-        return None if value is None else value + _UINT64_OFFSET
+        return None if value is None else value + UINT64_OFFSET
 
 
 class Base(DeclarativeBase):

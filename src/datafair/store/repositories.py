@@ -24,6 +24,7 @@ from datafair.store.models import (
     ASSIGNMENT_SUBMITTED,
     TASK_CLOSED,
     TASK_OPEN,
+    UINT64_OFFSET,
     VERDICT_ACCEPT,
     VERDICT_REJECT,
     Account,
@@ -703,24 +704,94 @@ class SubmissionColumns:
         return [json.loads(text) for text in self.answers]
 
 
+# Column order and PostgreSQL array types of the unnest insert.
+_SUBMISSION_ARRAYS = (
+    ("task_pk", "integer"),
+    ("task_item_id", "integer"),
+    ("item_cid", "varchar"),
+    ("contributor", "varchar"),
+    ("answer", "text"),
+    ("answer_hash", "bytea"),
+    ("nonce", "bigint"),
+    ("duration_ms", "bigint"),
+    ("signature", "bytea"),
+    ("accepted_at", "bigint"),
+)
+
+
 class SubmissionRepository:
     """Accepted submissions (rejected ones are never stored)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    def _on_postgres(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
+
     def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-        """Insert submission rows (column names as in ``Submission``); their ids, in order."""
+        """Insert submission rows (column names as in ``Submission``); their ids, in order.
+
+        On PostgreSQL the rows travel as one array per column (``INSERT ... SELECT FROM
+        unnest``): one short statement whatever the batch size.
+        """
         if not rows:
             return []
+        if self._on_postgres():
+            return self._insert_unnest(rows)
+        if self.session.get_bind().dialect.name == "sqlite":
+            return self._insert_sqlite(rows)
         table = cast(Table, Submission.__table__)
         statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         return list(self.session.connection().execute(statement, list(rows)).scalars())
 
+    def _insert_sqlite(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        # One executemany (RETURNING would insert row by row), then read the new ids back: the
+        # transaction holds SQLite's write lock, so every id above the previous maximum is ours.
+        connection = self.session.connection()
+        table = cast(Table, Submission.__table__)
+        before = connection.execute(select(func.max(table.c.id))).scalar() or 0
+        connection.execute(insert(table), list(rows))
+        returned = connection.execute(
+            select(table.c.id, table.c.task_item_id, table.c.contributor).where(table.c.id > before)
+        ).all()
+        ids = {(item_id, contributor): row_id for row_id, item_id, contributor in returned}
+        return [ids[(row["task_item_id"], row["contributor"])] for row in rows]
+
+    def _insert_unnest(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        columns = [name for name, _ in _SUBMISSION_ARRAYS]
+        arrays = [[row[name] for row in rows] for name in columns]
+        nonce_at = columns.index("nonce")
+        # raw SQL bypasses the Uint64 column type, so nonces are shifted here as it would
+        arrays[nonce_at] = [nonce - UINT64_OFFSET for nonce in arrays[nonce_at]]
+        casts = ", ".join(f"%s::{sql_type}[]" for _, sql_type in _SUBMISSION_ARRAYS)
+        sql = (
+            f"INSERT INTO submissions ({', '.join(columns)}) "
+            f"SELECT * FROM unnest({casts}) "
+            "RETURNING id, task_item_id, contributor"
+        )
+        returned = self.session.connection().exec_driver_sql(sql, tuple(arrays)).all()
+        ids = {(item_id, contributor): row_id for row_id, item_id, contributor in returned}
+        return [ids[(row["task_item_id"], row["contributor"])] for row in rows]
+
     def used_nonces(self, task_pk: int, pairs: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
         """Which ``(contributor, nonce)`` pairs the task already has a submission for."""
+        unique = sorted(set(pairs))
+        if not unique:
+            return set()
+        if self._on_postgres():
+            rows = self.session.connection().exec_driver_sql(
+                "SELECT s.contributor, s.nonce FROM submissions s "
+                "JOIN unnest(%s::varchar[], %s::bigint[]) AS k(c, n) "
+                "ON s.contributor = k.c AND s.nonce = k.n WHERE s.task_pk = %s",
+                (
+                    [contributor for contributor, _ in unique],
+                    [nonce - UINT64_OFFSET for _, nonce in unique],
+                    task_pk,
+                ),
+            )
+            return {(contributor, nonce + UINT64_OFFSET) for contributor, nonce in rows}
         found: set[tuple[str, int]] = set()
-        for part in chunked(sorted(set(pairs))):
+        for part in chunked(unique):
             query = select(Submission.contributor, Submission.nonce).where(
                 Submission.task_pk == task_pk,
                 tuple_(Submission.contributor, Submission.nonce).in_(list(part)),
@@ -730,8 +801,19 @@ class SubmissionRepository:
 
     def answered(self, pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
         """Which ``(task_item_id, contributor)`` pairs already have a submission."""
+        unique = sorted(set(pairs))
+        if not unique:
+            return set()
+        if self._on_postgres():
+            rows = self.session.connection().exec_driver_sql(
+                "SELECT s.task_item_id, s.contributor FROM submissions s "
+                "JOIN unnest(%s::integer[], %s::varchar[]) AS k(i, c) "
+                "ON s.task_item_id = k.i AND s.contributor = k.c",
+                ([item_id for item_id, _ in unique], [contributor for _, contributor in unique]),
+            )
+            return {(item_id, contributor) for item_id, contributor in rows}
         found: set[tuple[int, str]] = set()
-        for part in chunked(sorted(set(pairs))):
+        for part in chunked(unique):
             query = select(Submission.task_item_id, Submission.contributor).where(
                 tuple_(Submission.task_item_id, Submission.contributor).in_(list(part))
             )
