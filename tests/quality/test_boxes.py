@@ -103,3 +103,11 @@ def test_fused_box_is_the_mean_and_a_lone_box_is_dropped() -> None:
 def test_bad_box_answers(answer: Any, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         BoxAggregator().fit(["x"], ["w"], [answer])
+
+
+def test_declared_classes() -> None:
+    box = [{"x": 0, "y": 0, "w": 5, "h": 5, "label": "cat"}]
+    with pytest.raises(InvalidInput, match=r"label: 'cat' not among the classes \[dog\]"):
+        BoxAggregator().fit(["x"], ["a"], [box], classes=["dog"])
+    with pytest.raises(InvalidInput, match="classes: declared classes repeat"):
+        BoxAggregator().fit(["x"], ["a"], [box], classes=["cat", "cat"])

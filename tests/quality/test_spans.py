@@ -104,3 +104,11 @@ def test_majority_boundaries_win() -> None:
 def test_bad_span_answers(answer: Any, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         SpanAggregator().fit(["x"], ["w"], [answer])
+
+
+def test_declared_classes() -> None:
+    span = [{"start": 0, "end": 3, "label": "PER"}]
+    est = SpanAggregator().fit(["x", "x"], ["a", "b"], [span, span], classes=["PER", "ORG"])
+    assert est.labels_ == [span]
+    with pytest.raises(InvalidInput, match=r"label: 'PER' not among the classes \[ORG\]"):
+        SpanAggregator().fit(["x"], ["a"], [span], classes=["ORG"])

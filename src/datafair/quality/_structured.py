@@ -101,3 +101,19 @@ def require_label(value: object, field: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(field, f"expected a non-blank class name, got {value!r}")
     return value
+
+
+def check_classes(used: set[str], classes: Sequence[str] | None) -> None:
+    """Reject labels outside the declared ``classes`` (when declared)."""
+    if classes is None:
+        return
+    declared = [require_label(name, "classes") for name in classes]
+    if len(set(declared)) != len(declared):
+        raise InvalidInput("classes", "declared classes repeat a value", "list each once")
+    unknown = sorted(used - set(declared))
+    if unknown:
+        raise InvalidInput(
+            "label",
+            f"{unknown[0]!r} not among the classes [{', '.join(declared)}]",
+            "fix the answer or declare the class",
+        )

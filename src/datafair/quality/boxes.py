@@ -30,8 +30,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from datafair.core.errors import InvalidInput
-from datafair.quality._structured import StructuredAggregator, encode_structured, require_label
-from datafair.quality.skills import SPAM_THRESHOLD, skills_from_agreement
+from datafair.quality._structured import (
+    StructuredAggregator,
+    check_classes,
+    encode_structured,
+    require_label,
+)
+from datafair.quality.skills import SPAM_THRESHOLD, beta_summary, skills_from_agreement
 
 FloatArray = NDArray[np.float64]
 
@@ -71,10 +76,16 @@ class BoxAggregator(StructuredAggregator):
         items: ArrayLike | Sequence[Any],
         workers: ArrayLike | Sequence[Any],
         answers: Sequence[Sequence[Mapping[str, Any]]],
+        *,
+        classes: Sequence[str] | None = None,
     ) -> Self:
-        """Infer each item's boxes from every worker's list of box dicts."""
+        """Infer each item's boxes from every worker's list of box dicts.
+
+        ``classes``, when given, lists the allowed box labels; others are an error.
+        """
         data = encode_structured(items, workers, answers)
         parsed = [_parse_answer(answer, row) for row, answer in enumerate(data.answers)]
+        check_classes({box[4] for boxes in parsed for box in boxes}, classes)
         by_item: list[list[int]] = [[] for _ in range(data.n_items)]
         for row, item in enumerate(data.item_idx.tolist()):
             by_item[item].append(row)
@@ -92,7 +103,7 @@ class BoxAggregator(StructuredAggregator):
                 boxes, owners, labels = _flatten([parsed[r] for r in rows], answered)
                 kept = self._item(boxes, owners, labels, answered, weights, success, trials)
                 results.append(kept)
-            mean, _, _ = _accuracy(success, trials)
+            mean, _, _ = beta_summary(success, trials)
             weights = np.maximum(mean, 1e-3)
 
         n_answers = np.bincount(data.worker_idx, minlength=data.n_workers).astype(np.intp)
@@ -167,12 +178,6 @@ def _loo_iou(
     w = weights[owners[others]]
     fused = (w[:, None] * boxes[others]).sum(axis=0) / w.sum()
     return float(iou(fused, boxes[m : m + 1])[0])
-
-
-def _accuracy(success: FloatArray, trials: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    from datafair.quality.skills import beta_summary
-
-    return beta_summary(success, trials)
 
 
 def _flatten(

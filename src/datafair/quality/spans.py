@@ -29,7 +29,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from datafair.core.errors import InvalidInput
-from datafair.quality._structured import StructuredAggregator, encode_structured, require_label
+from datafair.quality._structured import (
+    StructuredAggregator,
+    check_classes,
+    encode_structured,
+    require_label,
+)
 from datafair.quality.skills import SPAM_THRESHOLD, build_skills
 
 Span = tuple[int, int, str]
@@ -53,12 +58,18 @@ class SpanAggregator(StructuredAggregator):
         items: ArrayLike | Sequence[Any],
         workers: ArrayLike | Sequence[Any],
         answers: Sequence[Sequence[Mapping[str, Any]]],
+        *,
+        classes: Sequence[str] | None = None,
     ) -> Self:
-        """Infer each item's spans from every worker's list of span dicts."""
+        """Infer each item's spans from every worker's list of span dicts.
+
+        ``classes``, when given, lists the allowed span labels; others are an error.
+        """
         from datafair.quality import get_aggregator
 
         data = encode_structured(items, workers, answers)
         parsed = [_parse_answer(answer, row) for row, answer in enumerate(data.answers)]
+        check_classes({label for spans in parsed for _, _, label in spans}, classes)
         by_item: list[list[int]] = [[] for _ in range(data.n_items)]
         for row, item in enumerate(data.item_idx.tolist()):
             by_item[item].append(row)
