@@ -73,9 +73,8 @@ def source_hash(path: Path) -> str:
 
 
 def _toolchain() -> str:
-    import vyper
-
-    return f"vyper {vyper.__version__}; snekmate {importlib.metadata.version('snekmate')}"
+    version = importlib.metadata.version
+    return f"vyper {version('vyper')}; snekmate {version('snekmate')}"
 
 
 def _search_paths(path: Path) -> list[Path]:
