@@ -16,7 +16,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from datafair.core.errors import Conflict, InvalidInput, NotFound
 
