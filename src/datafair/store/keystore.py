@@ -140,6 +140,6 @@ class KeyStore:
             raise NotFound(f"keystore file {path} does not exist") from exc
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InvalidInput(str(path), "is not a keystore v3 JSON file") from exc
-        if not isinstance(data, dict) or "crypto" not in data and "Crypto" not in data:
+        if not isinstance(data, dict) or ("crypto" not in data and "Crypto" not in data):
             raise InvalidInput(str(path), "is not a keystore v3 JSON file", "it has no 'crypto'")
         return data
