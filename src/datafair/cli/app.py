@@ -14,7 +14,7 @@ from rich.console import Console
 from typer._click import exceptions as click_errors
 
 from datafair import __version__
-from datafair.cli import account, chain, dataset, demo, export, quality, task
+from datafair.cli import account, chain, dataset, demo, export, quality, settle, task
 from datafair.cli.common import STATE
 from datafair.core.errors import DatafairError
 
@@ -32,6 +32,11 @@ app.add_typer(quality.app, name="quality")
 app.add_typer(chain.app, name="chain")
 app.command(name="export")(export.export_command)
 app.command(name="demo")(demo.demo_command)
+app.command(name="fund")(settle.fund_command)
+app.command(name="settle")(settle.settle_command)
+app.command(name="claim")(settle.claim_command)
+app.command(name="refund")(settle.refund_command)
+app.command(name="audit")(settle.audit_command)
 
 
 def _version(value: bool) -> None:
