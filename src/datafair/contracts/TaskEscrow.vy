@@ -288,9 +288,9 @@ def _take(task_id: bytes32, epoch: uint256, index: uint256, account: address, am
     node: bytes32 = leaf
     for sibling: bytes32 in proof:
         if convert(node, uint256) < convert(sibling, uint256):
-            node = keccak256(concat(node, sibling))
+            node = keccak256(abi_encode(node, sibling))
         else:
-            node = keccak256(concat(sibling, node))
+            node = keccak256(abi_encode(sibling, node))
     assert node == root, "TaskEscrow: invalid proof"
     balances: uint256 = self._tasks[task_id].balances
     assert amount <= balances & _LOW, "TaskEscrow: claim exceeds payout"
