@@ -62,3 +62,26 @@ def test_prior_strength_zero_is_jeffreys_everywhere() -> None:
 def test_unknown_prior_is_rejected() -> None:
     with pytest.raises(ValueError, match="prior must be"):
         BayesianDawidSkene(prior="wide")  # type: ignore[arg-type]
+
+
+def test_predictive_scores_are_better_calibrated_than_mean_field_on_thin_data() -> None:
+    crowd = dawid_skene_crowd(
+        n_items=1500, n_workers=300, n_classes=5, answers_per_item=3, seed=0, accuracy=(0.3, 0.7)
+    )
+    truth = crowd.truth
+    mean = BayesianDawidSkene().fit(crowd.items, crowd.workers, crowd.labels)
+    field = BayesianDawidSkene(inference="variational").fit(
+        crowd.items, crowd.workers, crowd.labels
+    )
+    assert mean.get_params()["inference"] == "mean"
+    assert expected_calibration_error(mean.probas_, truth) < expected_calibration_error(
+        field.probas_, truth
+    )
+    assert accuracy(mean.labels_, truth) >= accuracy(
+        MajorityVote().fit_predict(crowd.items, crowd.workers, crowd.labels), truth
+    )
+
+
+def test_unknown_inference_is_rejected() -> None:
+    with pytest.raises(ValueError, match="inference must be"):
+        BayesianDawidSkene(inference="gibbs")  # type: ignore[arg-type]
