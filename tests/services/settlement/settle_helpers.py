@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from datafair.chain.deploy import contract, deploy_all
 from datafair.chain.embedded import EmbeddedChain
 from datafair.chain.escrow import EscrowClient
@@ -84,6 +86,79 @@ def crowd_keys(n: int = 6) -> list[tuple[bytes, str]]:
     return wallets
 
 
+def store_answered_task(
+    session: Session, number: int = 0, n_items: int = 10, seed: int = 0
+) -> bytes:
+    """Store a task over ``n_items`` texts (the first gold) answered by :func:`crowd_keys`.
+
+    Four careful wallets are 90 % right, one always says "pos", one answers at random; the
+    data depend only on ``number``, ``n_items`` and ``seed``. Returns the task id.
+    """
+    import random
+
+    from datafair.core.canonical import canonical_json, keccak256
+    from datafair.core.schemas import ItemKind, LabelSchema, TaskType
+    from datafair.core.task import DatasetCard, TaskSpec
+    from datafair.crypto.cid import compute_cid
+    from datafair.crypto.eip712 import SubmissionDomain, SubmissionMessage, sign_submission
+    from datafair.services.submissions import SubmissionInput, submit_many
+    from datafair.services.tasks import create_task
+    from datafair.store.repositories import DatasetRepository, ItemRepository, NewItem
+
+    rng = random.Random(seed * 1_000 + number)
+    wallets = crowd_keys()
+    texts = [f"home text {seed}-{number}-{i}" for i in range(n_items)]
+    items = [
+        NewItem(compute_cid(t.encode()), ItemKind.TEXT, len(t.encode()), text=t) for t in texts
+    ]
+    ItemRepository(session).add_many(items, now_ms=0)
+    card = DatasetCard(title="settlement texts", modalities=("text",))
+    cids = [item.cid for item in items]
+    manifest = compute_cid(canonical_json({"card": card.to_dict(), "items": cids}))
+    DatasetRepository(session).create(
+        manifest_cid=manifest, card=card.to_dict(), item_cids=cids, now_ms=0
+    )
+    session.commit()
+    truth = [rng.choice(["pos", "neg"]) for _ in cids]
+    spec = TaskSpec(
+        dataset_cid=manifest,
+        title=f"settlement task {number}",
+        schema=LabelSchema(TaskType.CLASSIFICATION, ("pos", "neg")),
+        overlap=6,
+        price_per_answer=PRICE,
+        salt=number,
+    )
+    info = create_task(session, spec, gold={cids[0]: truth[0]}, gold_seed=bytes(32))
+    domain = SubmissionDomain(spec.chain_id)
+    entries = []
+    for position, cid in enumerate(cids):
+        for who, (key, address) in enumerate(wallets):
+            if who < 4:
+                right = rng.random() < 0.9
+                value = truth[position] if right else ("neg", "pos")[truth[position] == "neg"]
+            elif who == 4:
+                value = "pos"
+            else:
+                value = rng.choice(["pos", "neg"])
+            answer_hash = keccak256(canonical_json(value))
+            message = SubmissionMessage(
+                info.task_id, cid, answer_hash, address, position, 1000 + position
+            )
+            entries.append(
+                SubmissionInput(
+                    task_id=info.task_id,
+                    item_cid=cid,
+                    contributor=address,
+                    answer=value,
+                    nonce=position,
+                    duration_ms=1000 + position,
+                    signature=sign_submission(key, domain, message),
+                )
+            )
+    assert all(result.ok for result in submit_many(session, entries))
+    return info.task_id
+
+
 def prepare_home(
     path: Path, n_tasks: int = 1, n_items: int = 10, seed: int = 0, *, fund: bool = True
 ) -> Home:
@@ -93,20 +168,10 @@ def prepare_home(
     four careful ones (90 % right), one always "pos", one at random. With ``fund`` each task
     gets 10,000 DevToken base units from ``REQUESTER``.
     """
-    import random
-
     from datafair.chain.deploy import deployment_path, save_deployment
-    from datafair.core.canonical import canonical_json, keccak256
-    from datafair.core.schemas import ItemKind, LabelSchema, TaskType
-    from datafair.core.task import DatasetCard, TaskSpec
-    from datafair.crypto.cid import compute_cid
-    from datafair.crypto.eip712 import SubmissionDomain, SubmissionMessage, sign_submission
     from datafair.services.settlement.funding import fund_task
-    from datafair.services.submissions import SubmissionInput, submit_many
-    from datafair.services.tasks import create_task
     from datafair.settings import load_settings
     from datafair.store.db import Database
-    from datafair.store.repositories import DatasetRepository, ItemRepository, NewItem
 
     settings = load_settings(home=path)
     database = Database.open(settings)
@@ -117,69 +182,17 @@ def prepare_home(
     token = TokenClient(chain, contract(chain, deployment, "DevToken", settings.home / "cache"))
     token.mint(REQUESTER, 1000 * UNIT, sender=OWNER)
     wallets = crowd_keys()
-    rng = random.Random(seed)
     task_ids = []
     with database.session() as session:
         for number in range(n_tasks):
-            texts = [f"home text {seed}-{number}-{i}" for i in range(n_items)]
-            items = [
-                NewItem(compute_cid(t.encode()), ItemKind.TEXT, len(t.encode()), text=t)
-                for t in texts
-            ]
-            ItemRepository(session).add_many(items, now_ms=0)
-            card = DatasetCard(title="settlement texts", modalities=("text",))
-            cids = [item.cid for item in items]
-            manifest = compute_cid(canonical_json({"card": card.to_dict(), "items": cids}))
-            DatasetRepository(session).create(
-                manifest_cid=manifest, card=card.to_dict(), item_cids=cids, now_ms=0
-            )
-            session.commit()
-            truth = [rng.choice(["pos", "neg"]) for _ in cids]
-            spec = TaskSpec(
-                dataset_cid=manifest,
-                title=f"settlement task {number}",
-                schema=LabelSchema(TaskType.CLASSIFICATION, ("pos", "neg")),
-                overlap=6,
-                price_per_answer=PRICE,
-                salt=number,
-            )
-            info = create_task(session, spec, gold={cids[0]: truth[0]}, gold_seed=bytes(32))
-            domain = SubmissionDomain(spec.chain_id)
-            entries = []
-            for position, cid in enumerate(cids):
-                for who, (key, address) in enumerate(wallets):
-                    if who < 4:
-                        right = rng.random() < 0.9
-                        value = (
-                            truth[position] if right else ("neg", "pos")[truth[position] == "neg"]
-                        )
-                    elif who == 4:
-                        value = "pos"
-                    else:
-                        value = rng.choice(["pos", "neg"])
-                    answer_hash = keccak256(canonical_json(value))
-                    message = SubmissionMessage(
-                        info.task_id, cid, answer_hash, address, position, 1000 + position
-                    )
-                    entries.append(
-                        SubmissionInput(
-                            task_id=info.task_id,
-                            item_cid=cid,
-                            contributor=address,
-                            answer=value,
-                            nonce=position,
-                            duration_ms=1000 + position,
-                            signature=sign_submission(key, domain, message),
-                        )
-                    )
-            assert all(result.ok for result in submit_many(session, entries))
-            task_ids.append(info.task_id)
+            task_id = store_answered_task(session, number, n_items, seed)
+            task_ids.append(task_id)
             if not fund:
                 continue
             fund_task(
                 session,
                 escrow,
-                info.task_id,
+                task_id,
                 10_000,
                 sender=REQUESTER,
                 deadline=chain.timestamp() + 3600,

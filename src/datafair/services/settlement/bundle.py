@@ -231,7 +231,12 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
     gold_index = {
         position: inputs.gold[cid] for position, cid in enumerate(subs.items) if cid in inputs.gold
     }
-    model = get_aggregator(inputs.method, **inputs.params)
+    try:
+        model = get_aggregator(inputs.method, **inputs.params)
+    except (TypeError, ValueError) as error:
+        raise InvalidInput(
+            "quality.params", f"do not fit method {inputs.method!r}: {error}"
+        ) from None
     model.fit(item, contributor, values, gold=gold_index, classes=list(spec.schema.choices))
     if list(model.items_) != list(range(len(subs.items))):
         raise InvalidInput("submissions", "every listed item must have at least one answer")

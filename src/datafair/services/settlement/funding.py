@@ -60,8 +60,13 @@ def fund_task(
     deadline: int | None = None,
     token: str | None = None,
     clock: Clock = time.time,
+    salt: bytes | None = None,
 ) -> FundResult:
-    """Fund (or top up) ``task_id`` with ``amount``, committing to its gold answers."""
+    """Fund (or top up) ``task_id`` with ``amount``, committing to its gold answers.
+
+    ``salt`` (32 bytes) is drawn from ``os.urandom`` unless given (reproducible runs only: a
+    guessable salt lets anyone test guesses of the gold answers against the commitment).
+    """
     task = load_task(session, task_id)
     _positive(amount, "amount")
     spec_deadline = int(task.deadline)
@@ -89,7 +94,9 @@ def fund_task(
     gold = TaskRepository(session).gold_answers(task.id)
     now = now_ms(clock)
     if funding is None:
-        salt = os.urandom(32)
+        salt = os.urandom(32) if salt is None else salt
+        if len(salt) != 32:
+            raise InvalidInput("salt", "must be 32 bytes")
         funding = TaskFunding(
             task_pk=task.id,
             gold_salt=salt,

@@ -1,0 +1,131 @@
+"""Audit: a settled bundle recomputes exactly; any changed byte is caught and named."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import pytest
+from settle_helpers import OWNER, REQUESTER, World
+from sqlalchemy.orm import Session
+
+from datafair.services.settlement.audit import AuditMismatch, audit_bundle
+from datafair.services.settlement.bundle import encode_bundle
+from datafair.services.settlement.funding import fund_task
+from datafair.services.settlement.settle import settle_task
+
+
+@pytest.fixture
+def settled(session: Session, world: World, label: Any) -> tuple[bytes, Any]:
+    labelled = label()
+    fund_task(
+        session,
+        world.escrow,
+        labelled.task_id,
+        10_000,
+        sender=REQUESTER,
+        deadline=world.deadline,
+        token=world.token.address,
+    )
+    report = settle_task(session, world.escrow, world.blobs, labelled.task_id, sender=OWNER)
+    assert report.bundle_cid is not None
+    return world.blobs.get(report.bundle_cid), report
+
+
+def _edit(data: bytes, change: Any) -> bytes:
+    document = json.loads(data)
+    change(document)
+    return encode_bundle(document)
+
+
+def test_the_bundle_audits_with_and_without_the_chain(
+    world: World, settled: tuple[bytes, Any]
+) -> None:
+    data, report = settled
+    online = audit_bundle(data, world.escrow)
+    offline = audit_bundle(data, None)
+    assert online.root == offline.root == report.root
+    assert online.chain_checked and not offline.chain_checked
+    assert online.submissions == 72 and online.gold_items == 1
+
+
+def _flip_hex(text: str) -> str:
+    return text[:-1] + ("0" if text[-1] != "0" else "1")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda d: d["submissions"]["signature"].__setitem__(
+                5, _flip_hex(d["submissions"]["signature"][5])
+            ),
+            r"submission 5 \(item bafkrei\w+, contributor 0x\w+\): signature does not verify",
+        ),
+        (
+            lambda d: d["submissions"]["answer"].__setitem__(
+                3, '"neg"' if d["submissions"]["answer"][3] == '"pos"' else '"pos"'
+            ),
+            "submission 3 .* signature does not verify",
+        ),
+        (
+            lambda d: d["gold"].__setitem__("salt", _flip_hex(d["gold"]["salt"])),
+            "gold: the revealed answers and salt do not hash to the commitment",
+        ),
+        (
+            lambda d: d["tree"]["leaves"][0].__setitem__(
+                2, str(int(d["tree"]["leaves"][0][2]) + 1)
+            ),
+            r"tree.leaves\[0\]\[2\] is '\d+' in the bundle, recomputed '\d+'",
+        ),
+        (
+            lambda d: d["payout"].__setitem__("fee", "0"),
+            "payout.fee is '0' in the bundle, recomputed",
+        ),
+        (
+            lambda d: d["inferred"]["labels"].__setitem__(
+                2, "neg" if d["inferred"]["labels"][2] == "pos" else "pos"
+            ),
+            r"inferred.labels\[2\]",
+        ),
+        (
+            lambda d: d["quality"].__setitem__("method", "mv"),
+            "recomputation refused the bundle: quality.params: do not fit method 'mv'",
+        ),
+        (
+            lambda d: d["task"]["spec"].__setitem__("price_per_answer", "11"),
+            "task.spec does not hash to task.task_id",
+        ),
+    ],
+    ids=["signature", "answer", "gold-salt", "leaf-amount", "fee", "label", "method", "price"],
+)
+def test_each_altered_field_is_named(
+    world: World, settled: tuple[bytes, Any], change: Any, message: str
+) -> None:
+    data, _ = settled
+    with pytest.raises(AuditMismatch, match=f"^audit failed: {message}"):
+        audit_bundle(_edit(data, change), world.escrow)
+
+
+def test_non_canonical_bytes_are_refused(world: World, settled: tuple[bytes, Any]) -> None:
+    data, _ = settled
+    with pytest.raises(AuditMismatch, match="not in canonical JSON form"):
+        audit_bundle(data.replace(b'{"chain"', b'{ "chain"', 1), world.escrow)
+
+
+def test_any_changed_byte_fails_the_audit(world: World, settled: tuple[bytes, Any]) -> None:
+    data, _ = settled
+    rng = random.Random(5)
+    positions = rng.sample(range(len(data)), 40)
+    for position in positions:
+        replacement = (data[position] + rng.randrange(1, 256)) % 256
+        tampered = data[:position] + bytes((replacement,)) + data[position + 1 :]
+        with pytest.raises(AuditMismatch):
+            audit_bundle(tampered, world.escrow)
+
+
+def test_a_bundle_for_the_wrong_cid_is_refused(world: World, settled: tuple[bytes, Any]) -> None:
+    data, report = settled
+    with pytest.raises(AuditMismatch, match="hash to bafkrei"):
+        audit_bundle(data + b" ", world.escrow, expected_cid=report.bundle_cid)
