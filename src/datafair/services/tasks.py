@@ -28,12 +28,7 @@ from datafair.core.errors import Conflict, InvalidInput, NotFound
 from datafair.core.task import MAX_OVERLAP, TaskSpec
 from datafair.crypto.eip712 import contributor_bytes
 from datafair.store.models import TASK_CLOSED, Task
-from datafair.store.repositories import (
-    DatasetRepository,
-    ItemRepository,
-    TaskRepository,
-    item_context,
-)
+from datafair.store.repositories import DatasetRepository, ItemRepository, TaskRepository
 
 Clock = Callable[[], float]
 
@@ -190,10 +185,10 @@ def _create_task(
     if tasks.by_task_id(task_id) is not None:
         raise Conflict(f"task 0x{task_id.hex()}: already exists (change the spec or its salt)")
     item_cids = datasets.item_cids(dataset.id)
-    items = ItemRepository(session).get_many(item_cids)
+    items = ItemRepository(session).contexts(item_cids)
     schema = spec.schema
     for cid in item_cids:
-        context = item_context(items[cid])
+        context = items[cid]
         if not schema.accepts(context.kind):
             raise InvalidInput(
                 "dataset",
@@ -205,7 +200,7 @@ def _create_task(
         if cid not in items:
             raise InvalidInput(f"gold[{cid}]", "is not an item of the dataset", "use item CIDs")
         try:
-            canonical = schema.validate(answer, item_context(items[cid]))
+            canonical = schema.validate(answer, items[cid])
         except InvalidInput as error:
             raise InvalidInput(f"gold[{cid}]", error.problem, error.fix) from None
         gold_json[cid] = canonical_json(canonical).decode("utf-8")

@@ -34,6 +34,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -177,6 +178,13 @@ class Task(Base):
     )
 
 
+# Ordinary task items that have started filling and still have a free slot: few at any time,
+# since assignment fills started items first. A partial index over them keeps "next item" cheap
+# on large tasks; queries must repeat this exact condition for the index to apply (SQLite
+# matches the terms literally: it cannot use "answers + reserved < capacity" here).
+STARTED_OPEN_SQL = "(answers > 0 OR reserved > 0) AND capacity - answers - reserved > 0"
+
+
 class TaskItem(Base):
     """An item inside a task, with its answer count and the slots held by live assignments.
 
@@ -203,6 +211,13 @@ class TaskItem(Base):
             "capacity IS NULL OR answers + reserved <= capacity", name="answers_within_capacity"
         ),
         Index(None, "task_pk", "is_gold", "position"),
+        Index(
+            "ix_task_items_started_open",
+            "task_pk",
+            "is_gold",
+            sqlite_where=text(STARTED_OPEN_SQL),
+            postgresql_where=text(STARTED_OPEN_SQL),
+        ),
     )
 
 

@@ -12,8 +12,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, case, func, insert, or_, select, tuple_, update
+from sqlalchemy import Table, and_, bindparam, case, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from datafair.core.errors import Conflict, InvalidInput, NotFound
@@ -22,6 +23,7 @@ from datafair.store.models import (
     ASSIGNMENT_EXPIRED,
     ASSIGNMENT_HELD,
     ASSIGNMENT_SUBMITTED,
+    STARTED_OPEN_SQL,
     TASK_CLOSED,
     TASK_OPEN,
     UINT64_OFFSET,
@@ -40,6 +42,15 @@ from datafair.store.models import (
 )
 
 CHUNK = 500
+BIG_CHUNK = 5000
+
+
+def _bulk_insert(session: Session, model: type, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Core multi-row INSERT of plain rows (no ORM bookkeeping), in chunks."""
+    table = cast(Table, model.__table__)  # type: ignore[attr-defined]
+    connection = session.connection()
+    for part in chunked(rows, BIG_CHUNK):
+        connection.execute(insert(table), list(part))
 
 
 def chunked(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -113,6 +124,20 @@ def item_context(item: Item) -> ItemContext:
     return ItemContext(ItemKind(item.kind), item.text_length, item.width, item.height)
 
 
+# Column order and PostgreSQL array types of the unnest insert of items.
+_ITEM_ARRAYS = (
+    ("cid", "varchar"),
+    ("kind", "varchar"),
+    ("text", "text"),
+    ("text_length", "integer"),
+    ("width", "integer"),
+    ("height", "integer"),
+    ("size", "bigint"),
+    ("meta", "json"),
+    ("created_at", "bigint"),
+)
+
+
 class ItemRepository:
     """Content-addressed items; adding an existing CID is a no-op (duplicates collapse)."""
 
@@ -122,8 +147,9 @@ class ItemRepository:
     def existing(self, cids: Sequence[str]) -> set[str]:
         """Which of ``cids`` are stored."""
         found: set[str] = set()
-        for part in chunked(list(cids)):
-            found.update(self.session.scalars(select(Item.cid).where(Item.cid.in_(part))))
+        connection = self.session.connection()
+        for part in chunked(list(cids), BIG_CHUNK):
+            found.update(connection.execute(select(Item.cid).where(Item.cid.in_(part))).scalars())
         return found
 
     def add_many(self, items: Iterable[NewItem], *, now_ms: int) -> int:
@@ -134,9 +160,7 @@ class ItemRepository:
         unique: dict[str, NewItem] = {}
         for item in items:
             unique.setdefault(item.cid, item)
-        stored = self.existing(list(unique))
-        new = [item for cid, item in unique.items() if cid not in stored]
-        if not new:
+        if not unique:
             return 0
         rows = [
             {
@@ -150,15 +174,65 @@ class ItemRepository:
                 "meta": dict(item.meta),
                 "created_at": now_ms,
             }
-            for item in new
+            for item in unique.values()
         ]
+        if self.session.get_bind().dialect.name == "postgresql":
+            return sum(self._insert_unnest(part) for part in chunked(rows, BIG_CHUNK))
+        if self.session.get_bind().dialect.name == "sqlite":
+            return self._insert_sqlite(rows)
         statement = _insert_ignoring_conflicts(self.session, Item.__table__, ["cid"])
-        for part in chunked(rows, 5000):
-            self.session.execute(statement, list(part))
-        return len(new)
+        connection = self.session.connection()
+        for part in chunked(rows, BIG_CHUNK):
+            connection.execute(statement, list(part))
+        return len(rows)
+
+    def _insert_sqlite(self, rows: Sequence[Mapping[str, Any]]) -> int:
+        # Plain tuples through the driver's executemany (the bulk import path); SQLite reports
+        # the rows it really inserted, conflicts skipped.
+        columns = [name for name, _ in _ITEM_ARRAYS]
+        sql = (
+            f"INSERT INTO items ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            "ON CONFLICT (cid) DO NOTHING"
+        )
+        connection = self.session.connection()
+        inserted = 0
+        for part in chunked(rows, BIG_CHUNK):
+            values = [
+                tuple(json.dumps(row[name]) if name == "meta" else row[name] for name in columns)
+                for row in part
+            ]
+            inserted += _rowcount(connection.exec_driver_sql(sql, values))
+        return inserted
+
+    def _insert_unnest(self, rows: Sequence[Mapping[str, Any]]) -> int:
+        columns = [name for name, _ in _ITEM_ARRAYS]
+        arrays = [[row[name] for row in rows] for name in columns]
+        meta_at = columns.index("meta")
+        arrays[meta_at] = [json.dumps(meta) for meta in arrays[meta_at]]
+        casts = ", ".join(f"%s::{sql_type}[]" for _, sql_type in _ITEM_ARRAYS)
+        inserted = self.session.connection().exec_driver_sql(
+            f"INSERT INTO items ({', '.join(columns)}) SELECT * FROM unnest({casts}) "
+            "ON CONFLICT (cid) DO NOTHING RETURNING cid",
+            tuple(arrays),
+        )
+        return len(inserted.all())
 
     def get(self, cid: str) -> Item | None:
         return self.session.get(Item, cid)
+
+    def contexts(self, cids: Sequence[str]) -> dict[str, ItemContext]:
+        """What answer validation needs of each stored item among ``cids``, by CID."""
+        found: dict[str, ItemContext] = {}
+        connection = self.session.connection()
+        for part in chunked(list(cids), BIG_CHUNK):
+            rows = connection.execute(
+                select(Item.cid, Item.kind, Item.text_length, Item.width, Item.height).where(
+                    Item.cid.in_(part)
+                )
+            )
+            for cid, kind, length, width, height in rows:
+                found[cid] = ItemContext(ItemKind(kind), length, width, height)
+        return found
 
     def get_many(self, cids: Sequence[str]) -> dict[str, Item]:
         """The stored items among ``cids``, by CID."""
@@ -198,11 +272,6 @@ class DatasetRepository:
             raise InvalidInput("items", "a CID appears twice", "list each item once")
         if self.by_manifest(manifest_cid) is not None:
             raise Conflict(f"dataset {manifest_cid}: already stored")
-        missing = set(item_cids) - ItemRepository(self.session).existing(item_cids)
-        if missing:
-            raise NotFound(
-                f"item {sorted(missing)[0]}: not stored (store items before the dataset)"
-            )
         dataset = Dataset(
             manifest_cid=manifest_cid,
             title=str(card.get("title", "")),
@@ -217,8 +286,14 @@ class DatasetRepository:
             {"dataset_id": dataset.id, "position": position, "item_cid": cid}
             for position, cid in enumerate(item_cids)
         ]
-        for part in chunked(rows, 5000):
-            self.session.execute(insert(DatasetItem), list(part))
+        try:
+            with self.session.begin_nested():
+                _bulk_insert(self.session, DatasetItem, rows)
+        except IntegrityError:
+            # the foreign key refused an item that is not stored; name it
+            missing = set(item_cids) - ItemRepository(self.session).existing(item_cids)
+            first = sorted(missing)[0] if missing else "?"
+            raise NotFound(f"item {first}: not stored (store items before the dataset)") from None
         return dataset
 
     def by_manifest(self, manifest_cid: str) -> Dataset | None:
@@ -310,16 +385,14 @@ class TaskRepository:
             }
             for position, cid in enumerate(item_cids)
         ]
-        for part in chunked(rows, 5000):
-            self.session.execute(insert(TaskItem), list(part))
+        _bulk_insert(self.session, TaskItem, rows)
 
     def set_gold_answers(self, task_pk: int, answers: Mapping[str, str]) -> None:
         """Store gold answers (canonical JSON text) by item CID."""
         rows = [
             {"task_pk": task_pk, "item_cid": cid, "answer": text} for cid, text in answers.items()
         ]
-        for part in chunked(rows, 5000):
-            self.session.execute(insert(GoldAnswer), list(part))
+        _bulk_insert(self.session, GoldAnswer, rows)
 
     def gold_answers(self, task_pk: int) -> dict[str, Any]:
         """The gold answers of the task by item CID, decoded from their canonical JSON."""
@@ -548,7 +621,13 @@ class AssignmentRepository:
 
         Only items with a free slot that the contributor has neither answered nor holds (or
         held and submitted). Ordinary items: the most filled first (items are completed up to k
-        before new ones are started), then task order. Gold items: the least answered first.
+        before new ones are started), then untouched items in task order. Gold items: the least
+        answered first.
+
+        Ordinary items are looked up in two steps so that a large task costs little: started
+        items (few, since they are filled first) are checked against the contributor's
+        answers and holds; untouched items cannot have any, and are read in task order along
+        the ``(task_pk, is_gold, position)`` index.
         """
         fill = TaskItem.answers + TaskItem.reserved
         answered = select(Submission.id).where(
@@ -559,20 +638,33 @@ class AssignmentRepository:
             Assignment.contributor == contributor,
             Assignment.status.in_((ASSIGNMENT_HELD, ASSIGNMENT_SUBMITTED)),
         )
-        order = (fill.desc(), TaskItem.position) if not gold else (fill, TaskItem.position)
-        query = (
-            select(TaskItem.id)
-            .where(
-                TaskItem.task_pk == task_pk,
-                TaskItem.is_gold == gold,
-                _CAPACITY_LEFT,
-                ~answered.exists(),
-                ~holding.exists(),
+        mine = (~answered.exists(), ~holding.exists())
+        base = (TaskItem.task_pk == task_pk, TaskItem.is_gold == gold, _CAPACITY_LEFT)
+        if gold:
+            query = (
+                select(TaskItem.id)
+                .where(*base, *mine)
+                .order_by(fill, TaskItem.position)
+                .limit(limit)
             )
-            .order_by(*order)
+            return list(self.session.scalars(query))
+        started = (
+            select(TaskItem.id)
+            .where(TaskItem.task_pk == task_pk, TaskItem.is_gold == gold)
+            .where(text(STARTED_OPEN_SQL), *mine)
+            .order_by(fill.desc(), TaskItem.position)
             .limit(limit)
         )
-        return list(self.session.scalars(query))
+        found = list(self.session.scalars(started))
+        if len(found) < limit:
+            untouched = (
+                select(TaskItem.id)
+                .where(*base, TaskItem.answers == 0, TaskItem.reserved == 0)
+                .order_by(TaskItem.position)
+                .limit(limit - len(found))
+            )
+            found.extend(self.session.scalars(untouched))
+        return found
 
     def hold(
         self,

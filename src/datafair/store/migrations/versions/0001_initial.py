@@ -12,6 +12,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+# copied, not imported: a migration must not change when the models do
+STARTED_OPEN_SQL = "(answers > 0 OR reserved > 0) AND capacity - answers - reserved > 0"
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -145,6 +148,14 @@ def upgrade() -> None:
         ["task_pk", "is_gold", "position"],
         unique=False,
     )
+    op.create_index(
+        "ix_task_items_started_open",
+        "task_items",
+        ["task_pk", "is_gold"],
+        unique=False,
+        sqlite_where=sa.text(STARTED_OPEN_SQL),
+        postgresql_where=sa.text(STARTED_OPEN_SQL),
+    )
     op.create_table(
         "assignments",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -254,6 +265,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_assignments_task_pk_status_expires_at"), table_name="assignments")
     op.drop_index(op.f("ix_assignments_task_pk_contributor"), table_name="assignments")
     op.drop_table("assignments")
+    op.drop_index("ix_task_items_started_open", table_name="task_items")
     op.drop_index(op.f("ix_task_items_task_pk_is_gold_position"), table_name="task_items")
     op.drop_table("task_items")
     op.drop_table("gold_answers")
