@@ -104,11 +104,11 @@ class EscrowMachine(RuleBasedStateMachine):
             reason = "TaskEscrow: not the requester"
         elif sender != REQUESTER:
             reason = "erc20: insufficient allowance"
-        escrow, token = self.world.escrow, self.world.token
+        chain, escrow, token = self.world.chain, self.world.escrow, self.world.token
         ok = self.expect(
             reason,
-            lambda: escrow.fund(
-                task, token.address, amount, DEADLINE, GOLD, sender=sender, approve=False
+            lambda: chain.transact(
+                escrow.contract, "fund", task, token.address, amount, DEADLINE, GOLD, sender=sender
             ),
         )
         if ok:
