@@ -141,3 +141,16 @@ def test_concurrent_batches_over_many_items_fill_each_to_k_without_deadlock(
     assert all(isinstance(entry.error, Conflict) for entry in outcomes if not entry.ok)
     progress = task_progress(session, task.task_id)
     assert (progress.answers, progress.full_items) == (15, 5)
+
+
+def test_one_contributor_asking_in_parallel_gets_distinct_items(
+    db: Database, session, make_task, contributors, clock
+):
+    task = make_task(n=THREADS, overlap=2)
+    alice = contributors[0].address
+    results = _race(
+        db, lambda other, number: next_item(other, task.task_id, alice, clock=clock, max_held=99)
+    )
+    assert all(not isinstance(result, Exception) for result in results), results
+    cids = [result.item_cid for result in results if result is not None]  # type: ignore[attr-defined]
+    assert len(cids) == len(set(cids)) == THREADS

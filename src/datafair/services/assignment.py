@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from datafair.core.canonical import keccak256
@@ -50,6 +51,7 @@ from datafair.store.repositories import AssignmentRepository, ItemRepository, Ta
 DEFAULT_TIMEOUT_S = 600
 DEFAULT_MAX_HELD = 20
 _CANDIDATES = 8
+_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -101,12 +103,20 @@ def next_item(
     except BaseException:
         session.rollback()
         raise
-    try:
-        assigned = _assign(session, task, address, clock, timeout_s, max_held)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    for attempt in range(_ATTEMPTS):
+        try:
+            assigned = _assign(session, task, address, clock, timeout_s, max_held)
+            session.commit()
+            break
+        except (IntegrityError, OperationalError):
+            # the same contributor took this item in a concurrent call, or a deadlock was
+            # broken: nothing was kept; look again
+            session.rollback()
+            if attempt == _ATTEMPTS - 1:
+                raise
+        except BaseException:
+            session.rollback()
+            raise
     if assigned is not None and blobs is not None and assigned.context.kind is ItemKind.IMAGE:
         assigned = _with_content(assigned, blobs)
     return assigned
@@ -123,7 +133,6 @@ def _assign(
     session: Session, task: Task, address: str, clock: Clock, timeout_s: float, max_held: int
 ) -> AssignedItem | None:
     assignments = AssignmentRepository(session)
-    tasks = TaskRepository(session)
     started = now_ms(clock)
     if assignments.held_by(task.id, address, now_ms=started) >= max_held:
         raise Conflict(
@@ -138,19 +147,42 @@ def _assign(
             candidates = assignments.candidates(task.id, address, gold=gold, limit=_CANDIDATES)
             if not candidates:
                 break
+            expires = started + int(timeout_s * 1000)
             for task_item_id in candidates:
-                if tasks.try_reserve(task_item_id):
-                    expires = started + int(timeout_s * 1000)
-                    assignment_id = assignments.hold(
-                        task_pk=task.id,
-                        task_item_id=task_item_id,
-                        contributor=address,
-                        is_gold=gold,
-                        now_ms=started,
-                        expires_at=expires,
-                    )
+                assignment_id = _try_hold(
+                    session, task, task_item_id, address, gold, started, expires
+                )
+                if assignment_id is not None:
                     return _assigned(session, task, task_item_id, assignment_id, expires)
     return None
+
+
+def _try_hold(
+    session: Session,
+    task: Task,
+    task_item_id: int,
+    address: str,
+    gold: bool,
+    now: int,
+    expires: int,
+) -> int | None:
+    """Reserve a slot of the item and record the hold, in a savepoint; the assignment id, or
+    None if the item filled up or this contributor took it in a concurrent call.
+    """
+    try:
+        with session.begin_nested():
+            if not TaskRepository(session).try_reserve(task_item_id):
+                return None
+            return AssignmentRepository(session).hold(
+                task_pk=task.id,
+                task_item_id=task_item_id,
+                contributor=address,
+                is_gold=gold,
+                now_ms=now,
+                expires_at=expires,
+            )
+    except IntegrityError:
+        return None
 
 
 def _assigned(
