@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from eth_abi import encode
-from eth_utils import is_hex_address, keccak, to_checksum_address
+from eth_abi.abi import encode
+from eth_utils.address import is_hex_address, to_checksum_address
+from eth_utils.crypto import keccak
 
 __all__ = [
     "PAYOUT_LEAF_ENCODING",
