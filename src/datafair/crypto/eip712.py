@@ -1,4 +1,4 @@
-"""EIP-712 typed signatures over labelling submissions.
+"""EIP-712 typed signatures over labelling submissions and their reviews.
 
 A contributor signs, with the key of their wallet::
 
@@ -205,4 +205,131 @@ def verify_submission(
         raise SignatureError(
             f"signature: signed by {to_checksum_address(signer)}, not by the contributor "
             f"{to_checksum_address(message.contributor)} (wrong key, task, answer or chain)"
+        )
+
+
+# --------------------------------------------------------------------------- reviews
+#
+# A reviewer signs, under the same domain:
+#
+#     Review(bytes32 taskId, bytes32 submissionHash, address reviewer, uint8 verdict,
+#            uint8 rating)
+#
+# ``submissionHash`` is keccak-256 of the reviewed submission's 65-byte signature: the same
+# hash the inference provenance and the settlement bundle publish for each submission, so a
+# review points at exactly one signed record (a signature covers the task, item, answer,
+# contributor, nonce and time on item). ``verdict`` is 0 (none), 1 (accept) or 2 (reject);
+# ``rating`` is 0 (none) or 1..5; a review carries at least one of them. There is no nonce:
+# a reviewer reviews a submission once (the store refuses a second review), and every field
+# is recomputable from the stored review, so anyone can re-verify it from a bundle.
+
+REVIEW_TYPE = (
+    "Review(bytes32 taskId,bytes32 submissionHash,address reviewer,uint8 verdict,uint8 rating)"
+)
+REVIEW_TYPEHASH = keccak256(REVIEW_TYPE.encode())
+
+REVIEW_EIP712_TYPES: dict[str, list[dict[str, str]]] = {
+    "EIP712Domain": EIP712_TYPES["EIP712Domain"],
+    "Review": [
+        {"name": "taskId", "type": "bytes32"},
+        {"name": "submissionHash", "type": "bytes32"},
+        {"name": "reviewer", "type": "address"},
+        {"name": "verdict", "type": "uint8"},
+        {"name": "rating", "type": "uint8"},
+    ],
+}
+
+VERDICT_NONE = 0
+VERDICT_ACCEPT = 1
+VERDICT_REJECT = 2
+MAX_RATING = 5
+
+
+def submission_hash(signature: bytes) -> bytes:
+    """The ``submissionHash`` a review signs: keccak-256 of the submission's signature."""
+    return keccak256(signature)
+
+
+@dataclass(frozen=True)
+class ReviewMessage:
+    """What a reviewer signs: task, reviewed submission, their address, verdict, rating."""
+
+    task_id: bytes
+    submission_hash: bytes
+    reviewer: str
+    verdict: int
+    rating: int
+
+    def check(self) -> None:
+        """Raise ``InvalidInput`` naming the first field outside its allowed values."""
+        if len(self.task_id) != 32:
+            raise InvalidInput("task_id", "must be 32 bytes")
+        if len(self.submission_hash) != 32:
+            raise InvalidInput("submission_hash", "must be 32 bytes")
+        if self.verdict not in (VERDICT_NONE, VERDICT_ACCEPT, VERDICT_REJECT):
+            raise InvalidInput("verdict", f"must be 0, 1 or 2, got {self.verdict!r}")
+        if not 0 <= self.rating <= MAX_RATING:
+            raise InvalidInput("rating", f"must be 0 (none) or 1..5, got {self.rating!r}")
+        if self.verdict == VERDICT_NONE and self.rating == 0:
+            raise InvalidInput("verdict", "a review needs a verdict or a rating", "give one")
+        try:
+            contributor_bytes(self.reviewer)
+        except InvalidInput:
+            raise InvalidInput(
+                "reviewer", f"{self.reviewer!r} is not a 20-byte hex address"
+            ) from None
+
+    def struct_hash(self) -> bytes:
+        """``hashStruct(Review)``: typehash and the 32-byte encoding of each static field."""
+        return keccak256(
+            REVIEW_TYPEHASH
+            + self.task_id
+            + self.submission_hash
+            + contributor_bytes(self.reviewer).rjust(32, b"\0")
+            + self.verdict.to_bytes(32, "big")
+            + self.rating.to_bytes(32, "big")
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The message in EIP-712 JSON form (hex strings for bytes)."""
+        return {
+            "taskId": "0x" + self.task_id.hex(),
+            "submissionHash": "0x" + self.submission_hash.hex(),
+            "reviewer": to_checksum_address(self.reviewer),
+            "verdict": self.verdict,
+            "rating": self.rating,
+        }
+
+
+def review_digest(domain: SubmissionDomain, message: ReviewMessage) -> bytes:
+    """``keccak256(0x1901 || domainSeparator || hashStruct(review))``."""
+    return keccak256(b"\x19\x01" + domain.separator + message.struct_hash())
+
+
+def review_typed_data(domain: SubmissionDomain, message: ReviewMessage) -> dict[str, Any]:
+    """The full ``eth_signTypedData_v4`` JSON of a review, for wallets and ethers."""
+    return {
+        "types": REVIEW_EIP712_TYPES,
+        "primaryType": "Review",
+        "domain": domain.as_dict(),
+        "message": message.as_dict(),
+    }
+
+
+def sign_review(private_key: bytes, domain: SubmissionDomain, message: ReviewMessage) -> bytes:
+    """The 65-byte signature ``r || s || v`` (v = 27 or 28) of a review under ``domain``."""
+    signature = PrivateKey(private_key).sign_recoverable(
+        review_digest(domain, message), hasher=None
+    )
+    return signature[:64] + bytes((signature[64] + 27,))
+
+
+def verify_review(domain: SubmissionDomain, message: ReviewMessage, signature: bytes) -> None:
+    """Raise ``SignatureError`` unless ``signature`` is ``message.reviewer``'s over it."""
+    message.check()
+    signer = recover_signer(review_digest(domain, message), signature)
+    if signer != contributor_bytes(message.reviewer):
+        raise SignatureError(
+            f"signature: signed by {to_checksum_address(signer)}, not by the reviewer "
+            f"{to_checksum_address(message.reviewer)} (wrong key, submission, verdict or chain)"
         )
