@@ -83,11 +83,14 @@ def test_the_whole_uint64_nonce_range_is_accepted(session, make_task, contributo
     assert sorted(list_submissions(session, task.task_id).nonces) == [0, 2**64 - 1]
 
 
-def test_hex_task_ids_and_signatures_are_accepted(session, make_task, contributors, clock):
+def test_hex_task_ids_hashes_and_signatures_are_accepted(session, make_task, contributors, clock):
     task = make_task(n=1)
     signed = contributors[0].sign(task.info, task.items[0], "neg", 3)
     as_hex = dataclasses.replace(
-        signed, task_id="0x" + task.task_id.hex(), signature="0x" + bytes(signed.signature).hex()
+        signed,
+        task_id="0x" + task.task_id.hex(),
+        signature="0x" + bytes(signed.signature).hex(),
+        answer_hash="0x" + bytes(signed.answer_hash).hex(),  # type: ignore[arg-type]
     )
     assert submit(session, as_hex, clock=clock) > 0
 
@@ -225,6 +228,8 @@ def test_a_signature_for_another_chain_is_refused(session, make_task, contributo
         ({"nonce": "1"}, InvalidInput, "nonce"),
         ({"duration_ms": 2**32}, InvalidInput, "duration_ms"),
         ({"duration_ms": True}, InvalidInput, "duration_ms"),
+        ({"answer_hash": "0xzz"}, InvalidInput, "answer_hash"),
+        ({"answer_hash": 5}, InvalidInput, "answer_hash"),
     ],
 )
 def test_malformed_fields_are_refused(

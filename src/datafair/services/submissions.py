@@ -22,6 +22,8 @@ An answer is accepted only if, in this order:
 
 Accepted answers are stored with their canonical JSON and signature for public audit, and
 committed before ``submit``/``submit_many`` return: an acknowledged submission survives a crash.
+Both end the session's transaction (commit or roll back), so call them with a session that
+holds no other pending change.
 Rejected answers are never stored. ``submit_many`` is the throughput path: it reads the tasks and
 items of a chunk at once, checks answers and signatures outside any write lock, then takes the
 locks, re-checks state and writes the accepted rows with multi-row statements, one transaction
@@ -75,7 +77,8 @@ class SubmissionInput:
     """One signed answer as a contributor sends it.
 
     ``task_id``: 32 bytes or hex; ``signature``: 65 bytes ``r || s || v`` or its hex;
-    ``answer_hash``: the 32-byte hash the contributor signed (optional; checked when given).
+    ``answer_hash``: the 32-byte hash the contributor signed, or its hex (optional; checked
+    when given).
     """
 
     task_id: bytes | str
@@ -85,7 +88,7 @@ class SubmissionInput:
     nonce: int
     duration_ms: int
     signature: bytes | str
-    answer_hash: bytes | None = None
+    answer_hash: bytes | str | None = None
 
 
 @dataclass(frozen=True)
@@ -282,13 +285,13 @@ def _check_entry(
         if isinstance(value, bool) or not isinstance(value, int):
             raise InvalidInput(name, f"must be an integer, got {value!r}")
     canonical = context.schema.validate(entry.answer, slot.context)
-    answer_json = canonical_json(canonical)
+    answer_json = canonical_json(canonical)  # validated answers are always plain JSON
     answer_hash = _answer_hash(answer_json)
-    if entry.answer_hash is not None and entry.answer_hash != answer_hash:
+    claimed = _hash_bytes(entry.answer_hash)
+    if claimed is not None and claimed != answer_hash:
         raise InvalidInput(
             "answer_hash",
-            f"0x{bytes(entry.answer_hash).hex()} is not the hash of the canonical answer "
-            f"0x{answer_hash.hex()}",
+            f"0x{claimed.hex()} is not the hash of the canonical answer 0x{answer_hash.hex()}",
             "sign keccak256 of the canonical JSON of the canonical answer",
         )
     signature = _signature_bytes(entry.signature)
@@ -405,6 +408,18 @@ def _store(
 def _answer_hash(answer_json: bytes) -> bytes:
     """keccak256 of a canonical answer (answers repeat a lot: classes, a/b choices)."""
     return keccak256(answer_json)
+
+
+def _hash_bytes(value: bytes | str | None) -> bytes | None:
+    if value is None or isinstance(value, bytes | bytearray):
+        return None if value is None else bytes(value)
+    if isinstance(value, str):
+        text = value[2:] if value[:2] in ("0x", "0X") else value
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            pass
+    raise InvalidInput("answer_hash", "must be 32 bytes or their 0x-hex")
 
 
 def _signature_bytes(value: bytes | str) -> bytes:
