@@ -1,0 +1,483 @@
+"""Reviews: hand a reviewer a submission to judge, verify their signed verdict, store it.
+
+Inputs: an open ``Session`` (write calls commit, or roll back and raise leaving nothing
+stored); a task id (bytes or hex); the reviewer's address; a clock (Unix seconds).
+
+A review accepts or rejects the label a submission gave, or rates it 1-5, and is signed with
+the reviewer's wallet as the EIP-712 ``Review`` of :mod:`datafair.crypto.eip712` (it names the
+submission by keccak-256 of its signature). Each submission takes up to
+``extra["reviews_per_submission"]`` reviews (default 3, as the Pundi AI data platform uses three
+reviewers a row).
+
+Rules of :func:`next_review`: never the reviewer's own submission, never one of an item they
+answered themselves (their verdict would not be independent of their own label, which the
+evidence model assumes), never one they already reviewed, never one with its full count of
+reviews; submissions that already have reviews come first (most reviewed first), then the
+oldest, so a partial run leaves completely reviewed submissions.
+
+:func:`submit_review` accepts a review only if, in this order: the task exists (``NotFound``)
+and is not closed (``Conflict``); reviewer address, verdict and rating are well formed
+(``InvalidInput``); the submission exists in this task (``NotFound``); the signature is the
+reviewer's over this task, submission, verdict and rating under the task's chain
+(``SignatureError``); the reviewer is not its contributor and did not answer its item
+(``Conflict``); they have not reviewed it yet (a replay, ``Conflict``); it has fewer reviews
+than the task allows (``Conflict``).
+
+:func:`infer_with_reviews` fits the quality engine on the submissions plus the reviews'
+pseudo-answers (:mod:`datafair.quality.reviews`); :func:`review_pay_columns` gives settlement
+the ``ReviewColumns`` of a task's reviews against an inference result.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import Session, aliased
+
+from datafair.core.errors import Conflict, DatafairError, InvalidInput, NotFound
+from datafair.core.task import TaskSpec
+from datafair.crypto.eip712 import (
+    VERDICT_ACCEPT,
+    VERDICT_NONE,
+    VERDICT_REJECT,
+    ReviewMessage,
+    SubmissionDomain,
+    sign_review,
+    submission_hash,
+    verify_review,
+)
+from datafair.economics import ReviewColumns
+from datafair.quality import get_aggregator
+from datafair.quality.reviews import (
+    is_pseudo_worker,
+    review_agreement,
+    review_evidence,
+    says_right,
+)
+from datafair.services.inference import CATEGORICAL, InferenceResult, ItemLabel, infer_answers
+from datafair.services.submissions import task_answers
+from datafair.services.tasks import Clock, checksum_address, load_task, now_ms, parse_task_id
+from datafair.sim.population import address_of
+from datafair.store.models import TASK_CLOSED, Review, Submission, Task
+from datafair.store.repositories import ItemRepository, ReviewRepository
+
+DEFAULT_REVIEWS_PER_SUBMISSION = 3
+MAX_REVIEWS_PER_SUBMISSION = 20
+_VERDICT_CODES = {None: VERDICT_NONE, "accept": VERDICT_ACCEPT, "reject": VERDICT_REJECT}
+
+
+def reviews_per_submission(spec: TaskSpec) -> int:
+    """How many reviews each submission of the task takes (``extra.reviews_per_submission``)."""
+    value = spec.extra.get("reviews_per_submission", DEFAULT_REVIEWS_PER_SUBMISSION)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 1 <= value <= MAX_REVIEWS_PER_SUBMISSION
+    ):
+        raise InvalidInput(
+            "extra.reviews_per_submission",
+            f"must be an integer 1..{MAX_REVIEWS_PER_SUBMISSION}, got {value!r}",
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class ReviewTarget:
+    """A submission handed to a reviewer: what was labelled, the label, and what to sign.
+
+    ``submission_hash`` is the value the reviewer's ``Review`` signature names; ``reviews`` the
+    number of reviews it had when handed out.
+    """
+
+    submission_id: int
+    task_id: bytes
+    item_cid: str
+    text: str | None
+    answer: Any
+    contributor: str
+    submission_hash: bytes
+    reviews: int
+
+
+@dataclass(frozen=True)
+class ReviewInput:
+    """One signed review as a reviewer sends it.
+
+    ``verdict`` is ``"accept"``, ``"reject"`` or ``None``; ``rating`` 1..5 or ``None`` (at
+    least one of them); ``signature`` 65 bytes or their hex.
+    """
+
+    task_id: bytes | str
+    submission_id: int
+    reviewer: str
+    verdict: str | None
+    rating: int | None
+    signature: bytes | str
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    """The outcome of one entry of :func:`submit_reviews`: a review id, or the error."""
+
+    index: int
+    review_id: int | None
+    error: DatafairError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _open_task(session: Session, task_id: bytes | str) -> Task:
+    task = load_task(session, task_id)
+    if task.status == TASK_CLOSED:
+        raise Conflict(f"task 0x{task.task_id.hex()}: closed, it takes no more reviews")
+    return task
+
+
+def next_review(
+    session: Session, task_id: bytes | str, reviewer: str, *, per_submission: int | None = None
+) -> ReviewTarget | None:
+    """A submission of the task for ``reviewer`` to review, or ``None`` when none is left.
+
+    ``per_submission`` overrides the task's number of reviews per submission. Raises
+    ``NotFound`` (unknown task), ``InvalidInput`` (malformed id or address), ``Conflict``
+    (closed task). Reads only; nothing is held.
+    """
+    try:
+        address = checksum_address(reviewer, "reviewer")
+        task = _open_task(session, task_id)
+        limit = per_submission or reviews_per_submission(TaskSpec.from_dict(task.spec))
+        found = _pick(session, task.id, address, limit)
+        target = _target(session, task, *found) if found is not None else None
+    finally:
+        session.rollback()
+    return target
+
+
+def _eligible(task_pk: int, address: str) -> list[Any]:
+    """Conditions on ``Submission`` rows the reviewer may review (see the module rules)."""
+    own = aliased(Submission)
+    mine = aliased(Review)
+    return [
+        Submission.task_pk == task_pk,
+        Submission.contributor != address,
+        ~exists().where(
+            and_(own.task_item_id == Submission.task_item_id, own.contributor == address)
+        ),
+        ~exists().where(and_(mine.submission_id == Submission.id, mine.reviewer == address)),
+    ]
+
+
+def _pick(session: Session, task_pk: int, address: str, limit: int) -> tuple[int, int] | None:
+    counts = func.count(Review.id)
+    started = (
+        select(Submission.id, counts)
+        .join(Review, Review.submission_id == Submission.id)
+        .where(*_eligible(task_pk, address))
+        .group_by(Submission.id)
+        .having(counts < limit)
+        .order_by(counts.desc(), Submission.id)
+        .limit(1)
+    )
+    row = session.execute(started).first()
+    if row is not None:
+        return int(row[0]), int(row[1])
+    untouched = (
+        select(Submission.id)
+        .where(*_eligible(task_pk, address), ~exists().where(Review.submission_id == Submission.id))
+        .order_by(Submission.id)
+        .limit(1)
+    )
+    submission_id = session.scalar(untouched)
+    return None if submission_id is None else (int(submission_id), 0)
+
+
+def _target(session: Session, task: Task, submission_id: int, reviews: int) -> ReviewTarget:
+    submission = session.get(Submission, submission_id)
+    assert submission is not None
+    item = ItemRepository(session).get(submission.item_cid)
+    return ReviewTarget(
+        submission_id=submission.id,
+        task_id=task.task_id,
+        item_cid=submission.item_cid,
+        text=None if item is None else item.text,
+        answer=json.loads(submission.answer),
+        contributor=submission.contributor,
+        submission_hash=submission_hash(submission.signature),
+        reviews=reviews,
+    )
+
+
+def _check_verdict(verdict: str | None, rating: int | None) -> None:
+    if verdict not in _VERDICT_CODES:
+        raise InvalidInput("verdict", f"unknown verdict {verdict!r}", "use accept or reject")
+    if rating is not None and (
+        isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5
+    ):
+        raise InvalidInput("rating", f"must be an integer 1..5, got {rating!r}")
+    if verdict is None and rating is None:
+        raise InvalidInput("verdict", "a review needs a verdict or a rating", "give one")
+
+
+def review_message(
+    task_id: bytes,
+    signature_of_submission: bytes,
+    reviewer: str,
+    verdict: str | None,
+    rating: int | None,
+) -> ReviewMessage:
+    """The EIP-712 ``Review`` for a verdict (``accept``/``reject``/None) and rating (or None)."""
+    _check_verdict(verdict, rating)
+    return ReviewMessage(
+        task_id=task_id,
+        submission_hash=submission_hash(signature_of_submission),
+        reviewer=reviewer,
+        verdict=_VERDICT_CODES[verdict],
+        rating=rating or 0,
+    )
+
+
+def signed_review(
+    session: Session,
+    task_id: bytes | str,
+    submission_id: int,
+    private_key: bytes,
+    *,
+    verdict: str | None = None,
+    rating: int | None = None,
+) -> ReviewInput:
+    """A ``ReviewInput`` of the submission, signed with ``private_key`` (reviewer side)."""
+    try:
+        task = load_task(session, task_id)
+        submission = session.get(Submission, submission_id)
+        if submission is None or submission.task_pk != task.id:
+            raise NotFound(f"submission {submission_id}: not a submission of this task")
+        reviewer = address_of(private_key)
+        message = review_message(task.task_id, submission.signature, reviewer, verdict, rating)
+        signature = sign_review(private_key, SubmissionDomain(task.chain_id), message)
+        task_bytes = task.task_id
+    finally:
+        session.rollback()
+    return ReviewInput(task_bytes, submission_id, reviewer, verdict, rating, signature)
+
+
+def _signature_bytes(value: bytes | str) -> bytes:
+    if isinstance(value, str):
+        text = value[2:] if value[:2] in ("0x", "0X") else value
+        try:
+            value = bytes.fromhex(text)
+        except ValueError:
+            raise InvalidInput("signature", "is not hex", "send 65 bytes as 0x...") from None
+    if not isinstance(value, bytes) or len(value) != 65:
+        raise InvalidInput("signature", "must be 65 bytes (r, s, v)")
+    return value
+
+
+def _store_review(session: Session, entry: ReviewInput, clock: Clock) -> int:
+    task = _open_task(session, entry.task_id)
+    reviewer = checksum_address(entry.reviewer, "reviewer")
+    _check_verdict(entry.verdict, entry.rating)
+    signature = _signature_bytes(entry.signature)
+    if isinstance(entry.submission_id, bool) or not isinstance(entry.submission_id, int):
+        raise InvalidInput("submission_id", f"must be an integer, got {entry.submission_id!r}")
+    submission = session.get(Submission, entry.submission_id)
+    if submission is None or submission.task_pk != task.id:
+        raise NotFound(
+            f"submission_id: no submission {entry.submission_id} in task 0x{task.task_id.hex()}"
+        )
+    message = review_message(
+        task.task_id, submission.signature, reviewer, entry.verdict, entry.rating
+    )
+    verify_review(SubmissionDomain(task.chain_id), message, signature)
+    if submission.contributor == reviewer:
+        raise Conflict(f"review: {reviewer} cannot review their own submission")
+    answered = session.scalar(
+        select(Submission.id).where(
+            Submission.task_item_id == submission.task_item_id, Submission.contributor == reviewer
+        )
+    )
+    if answered is not None:
+        raise Conflict(
+            f"review: {reviewer} answered item {submission.item_cid} too; reviews must be "
+            "independent of one's own answer"
+        )
+    reviews = ReviewRepository(session)
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(
+            select(Submission.id).where(Submission.id == submission.id).with_for_update()
+        )
+    existing = reviews.for_submission(submission.id)
+    if any(review.reviewer == reviewer for review in existing):
+        raise Conflict(f"review: {reviewer} already reviewed submission {submission.id} (a replay)")
+    limit = reviews_per_submission(TaskSpec.from_dict(task.spec))
+    if len(existing) >= limit:
+        raise Conflict(f"review: submission {submission.id} already has its {limit} reviews")
+    review = reviews.add(
+        submission_id=submission.id,
+        reviewer=reviewer,
+        now_ms=now_ms(clock),
+        verdict=entry.verdict,
+        rating=entry.rating,
+        signature=signature,
+    )
+    return int(review.id)
+
+
+def submit_review(session: Session, entry: ReviewInput, *, clock: Clock = time.time) -> int:
+    """Verify and store one signed review, committed; its id. Raises the entry's error."""
+    try:
+        review_id = _store_review(session, entry, clock)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return review_id
+
+
+def submit_reviews(
+    session: Session, entries: Iterable[ReviewInput], *, clock: Clock = time.time
+) -> list[ReviewResult]:
+    """Verify and store many reviews, each in its own transaction; one result per entry."""
+    results: list[ReviewResult] = []
+    for index, entry in enumerate(entries):
+        try:
+            results.append(ReviewResult(index, submit_review(session, entry, clock=clock)))
+        except DatafairError as error:
+            results.append(ReviewResult(index, None, error))
+    return results
+
+
+# --------------------------------------------------------------------------- quality and pay
+
+
+@dataclass(frozen=True)
+class TaskReviews:
+    """A task's reviews as columns: the reviewed submission id, its item and label, the
+    reviewer, and the verdict (:func:`datafair.quality.reviews.says_right`)."""
+
+    submission_ids: list[int]
+    item_cids: list[str]
+    labels: list[Any]
+    reviewers: list[str]
+    verdicts: list[bool | None]
+
+    def __len__(self) -> int:
+        return len(self.submission_ids)
+
+
+def task_reviews(session: Session, task_id: bytes | str) -> TaskReviews:
+    """Every review of the task's submissions, in review order."""
+    task = load_task(session, task_id)
+    rows = session.execute(
+        select(
+            Review.submission_id,
+            Submission.item_cid,
+            Submission.answer,
+            Review.reviewer,
+            Review.verdict,
+            Review.rating,
+        )
+        .join(Submission, Submission.id == Review.submission_id)
+        .where(Submission.task_pk == task.id)
+        .order_by(Review.id)
+    ).all()
+    return TaskReviews(
+        submission_ids=[row[0] for row in rows],
+        item_cids=[row[1] for row in rows],
+        labels=[json.loads(row[2]) for row in rows],
+        reviewers=[row[3] for row in rows],
+        verdicts=[says_right(row[4], row[5]) for row in rows],
+    )
+
+
+def infer_with_reviews(
+    session: Session, task_id: bytes | str, *, method: str = "auto"
+) -> InferenceResult:
+    """Infer labels, skills and spam flags from the submissions *and* the reviews.
+
+    Reviews enter as pseudo-answers (:func:`datafair.quality.reviews.review_evidence`); the
+    result lists only real contributors' skills and flags. Without reviews it equals
+    :func:`datafair.services.inference.infer_task`.
+    """
+    answers = task_answers(session, parse_task_id(task_id))
+    reviews = task_reviews(session, task_id)
+    session.rollback()
+    plain = infer_answers(answers, method=method)
+    if not len(reviews) or answers.task.spec.task_type not in CATEGORICAL:
+        return plain
+    classes = list(answers.task.spec.schema.choices)
+    evidence = review_evidence(
+        reviews.item_cids, reviews.labels, reviews.reviewers, reviews.verdicts, classes
+    )
+    if not len(evidence):
+        return plain
+    columns = answers.submissions
+    model = get_aggregator(method).fit(
+        list(columns.item_cids) + evidence.items,
+        list(columns.contributors) + evidence.workers,
+        columns.decoded_answers() + evidence.labels,
+        gold=answers.gold,
+        classes=classes,
+    )
+    confidence = model.probas_.max(axis=1)
+    by_item = {
+        str(cid): (str(label), float(conf))
+        for cid, label, conf in zip(model.items_, model.labels_, confidence, strict=True)
+    }
+    items = [
+        ItemLabel(
+            item_cid=item.item_cid,
+            label=by_item[item.item_cid][0],
+            confidence=by_item[item.item_cid][1],
+            n_answers=item.n_answers,
+            contributors=item.contributors,
+            signature_hashes=item.signature_hashes,
+            is_gold=item.is_gold,
+        )
+        for item in plain.items
+    ]
+    skills = [skill for skill in model.skills_ if not is_pseudo_worker(skill.worker)]
+    spammers = frozenset(
+        str(worker)
+        for worker, flagged in zip(model.workers_, model.is_spammer_, strict=True)
+        if flagged and not is_pseudo_worker(worker)
+    )
+    return InferenceResult(plain.task, method, items, skills, spammers, answers)
+
+
+def review_pay_columns(
+    reviews: TaskReviews,
+    result: InferenceResult,
+    *,
+    item_index: dict[str, int],
+    account_index: dict[str, int],
+) -> ReviewColumns:
+    """``ReviewColumns`` for :func:`datafair.economics.quality_weighted_rewards`.
+
+    A review's agreement is judged against the inferred label: 1 when an accept names it or a
+    reject names another, 0 otherwise (0 for a review taking no side). Reviewers flagged as
+    spammers in ``result`` are marked. ``item_index`` / ``account_index`` map CIDs and
+    addresses to the integer indices the reward columns use.
+    """
+    label_of = result.label_of()
+    right = [
+        1.0 if label_of.get(cid) == label else 0.0
+        for cid, label in zip(reviews.item_cids, reviews.labels, strict=True)
+    ]
+    agreement = review_agreement(reviews.verdicts, right)
+    try:
+        items = np.array([item_index[cid] for cid in reviews.item_cids], dtype=np.int64)
+        reviewers = np.array([account_index[r] for r in reviews.reviewers], dtype=np.int64)
+    except KeyError as missing:
+        raise InvalidInput(
+            "reviews", f"{missing} has no index", "index every item and account"
+        ) from None
+    spam = np.array([r in result.spammers for r in reviews.reviewers], dtype=bool)
+    return ReviewColumns(item=items, reviewer=reviewers, agreement=agreement, is_spam=spam)
