@@ -302,4 +302,5 @@ class Review(Base):
     )
 
 
-from datafair.store import settlement_models  # noqa: E402, F401  (registers the settlement tables)
+# Registers the tables of the other model modules on the same metadata.
+from datafair.store import reputation_models, settlement_models  # noqa: E402, F401
