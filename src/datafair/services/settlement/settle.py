@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from datafair.chain.base import Sender
@@ -239,7 +240,14 @@ class _Machine:
             updated_at=now,
         )
         self.session.add(row)
-        self.session.commit()
+        try:
+            self.session.commit()
+        except IntegrityError:
+            self.session.rollback()
+            raise Conflict(
+                f"task 0x{self.task_id.hex()}: epoch {epoch} was just opened by another "
+                "settlement run; let it finish, then rerun"
+            ) from None
         _checkpoint("opened")
         return row, False
 
@@ -375,11 +383,10 @@ def settle_task(
             try:
                 machine.bundle(row)
             except BaseException:
-                # Nothing was computed or sent: give the epoch number back.
+                # Nothing was published or sent: give the epoch number back.
                 session.rollback()
-                if not resumed:
-                    session.delete(row)
-                    session.commit()
+                session.delete(row)
+                session.commit()
                 raise
         if row.state == "bundled":
             machine.store_tree(row)
