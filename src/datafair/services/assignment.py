@@ -37,6 +37,7 @@ from datafair.core.canonical import keccak256
 from datafair.core.errors import Conflict, NotFound
 from datafair.core.schemas import ItemContext, ItemKind
 from datafair.crypto.eip712 import contributor_bytes
+from datafair.services.reputation import check_eligible
 from datafair.services.tasks import (
     Clock,
     checksum_address,
@@ -91,13 +92,15 @@ def next_item(
     """Hold the next item of the task for ``contributor`` and commit; None when none is left.
 
     Raises ``NotFound`` (unknown task), ``InvalidInput`` (malformed id or address),
-    ``Conflict`` (task closed or past its deadline; the contributor already holds
-    ``max_held`` unfinished items).
+    ``Conflict`` (task closed or past its deadline; the contributor is paused on the task or
+    below its minimum reputation, see ``datafair.services.reputation``; the contributor already
+    holds ``max_held`` unfinished items).
     """
     address = checksum_address(contributor)
     try:
         task = load_task(session, task_id)
         _check_open(task, clock())
+        check_eligible(session, task, address)
         AssignmentRepository(session).expire(task.id, now_ms=now_ms(clock))
         session.commit()
     except BaseException:

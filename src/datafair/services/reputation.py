@@ -1,0 +1,339 @@
+"""Reputation use cases: record what each settlement says of contributors, pause spammers, and
+check whether a contributor may work on a task.
+
+Inputs: an open ``Session`` (write calls commit, or roll back and raise leaving nothing
+changed); a task id (bytes or hex); contributors' addresses; the quality engine's output.
+
+The rule is :mod:`datafair.economics.reputation`: a contributor's reputation on a task type is
+the lower end of the 95 % credible interval of their accuracy, ``Beta(1 + s, 1 + n - s)`` over
+``n`` answers of which ``s`` are expected to be right, pooled over every task of that type.
+
+* **One task counts once.** Inference on a task always covers *all* of its answers so far, so
+  each task's latest evidence *replaces* what the same task contributed before (kept in
+  ``task_standings``); the pooled row moves by the difference. Recording the same result twice
+  changes nothing; a later settlement of the task with more answers adds only the new ones.
+  ``settlements`` counts the updates that changed a contributor's evidence.
+* **Evidence.** From an :class:`~datafair.services.inference.InferenceResult`, a skill's
+  posterior mean accuracy and answer count convert back to soft counts
+  (:func:`~datafair.economics.evidence_from_skill`); from a settlement bundle, ``s`` is the
+  number of a contributor's answers equal to the inferred label (hard counts).
+* **Pauses.** A contributor flagged as a spammer on a task is paused on it; recording never
+  lifts a pause (:func:`lift_pause` is the operator's).
+* **Eligibility.** A task may require a minimum reputation on its type,
+  ``spec.extra["min_reputation_bps"]`` (0..10 000, default 0). :func:`check_eligible` raises a
+  one-line ``Conflict`` naming why a contributor may not take items (paused, or below the
+  minimum); the assignment service calls it in ``next_item``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from datafair.core.errors import Conflict, InvalidInput
+from datafair.core.schemas import TaskType
+from datafair.economics import (
+    Evidence,
+    Reputation,
+    evidence,
+    evidence_from_skill,
+    ineligibility,
+)
+from datafair.services.inference import InferenceResult
+from datafair.services.tasks import Clock, checksum_address, load_task, now_ms
+from datafair.store.models import Task
+from datafair.store.reputation_models import REASON_LEN, ContributorReputation, TaskStanding
+
+SPAM_REASON = "flagged as a spammer by the quality engine"
+
+
+def min_reputation_bps(spec: Mapping[str, Any]) -> int:
+    """The task's minimum reputation in bps, from a stored spec's ``extra`` (default 0)."""
+    value = (spec.get("extra") or {}).get("min_reputation_bps", 0)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000:
+        raise InvalidInput(
+            "extra.min_reputation_bps", f"must be an integer 0..10000, got {value!r}"
+        )
+    return value
+
+
+def _task_type(value: str | TaskType) -> str:
+    try:
+        return str(TaskType(value))
+    except ValueError:
+        known = ", ".join(str(t) for t in TaskType)
+        raise InvalidInput("task_type", f"unknown task type {value!r}", f"use {known}") from None
+
+
+def _as_reputation(row: ContributorReputation | None) -> Reputation:
+    if row is None:
+        return Reputation()
+    return Reputation(row.correct_units, row.answers, row.settlements)
+
+
+def reputation_of(session: Session, contributor: str, task_type: str | TaskType) -> Reputation:
+    """The contributor's pooled record on a task type (an empty record if they have none)."""
+    address = checksum_address(contributor)
+    row = session.get(ContributorReputation, (address, _task_type(task_type)))
+    return _as_reputation(row)
+
+
+def reputations(session: Session, task_type: str | TaskType) -> dict[str, Reputation]:
+    """Every contributor's record on a task type, by address."""
+    rows = session.scalars(
+        select(ContributorReputation).where(
+            ContributorReputation.task_type == _task_type(task_type)
+        )
+    )
+    return {row.contributor: _as_reputation(row) for row in rows}
+
+
+def is_paused(session: Session, task_id: bytes | str, contributor: str) -> bool:
+    """Whether the contributor is paused on the task."""
+    task = load_task(session, task_id)
+    standing = session.get(TaskStanding, (task.id, checksum_address(contributor)))
+    return bool(standing is not None and standing.paused)
+
+
+def check_eligible(session: Session, task: Task, contributor: str) -> None:
+    """Raise ``Conflict`` naming why ``contributor`` (checksummed) may not work on ``task``.
+
+    Two primary-key reads at most: the standing on the task, and the record on its type when
+    the task sets a minimum.
+    """
+    minimum = min_reputation_bps(task.spec)
+    standing = session.get(TaskStanding, (task.id, contributor))
+    paused = bool(standing is not None and standing.paused)
+    if not paused and minimum == 0:
+        return
+    record = None
+    if minimum:
+        record = _as_reputation(session.get(ContributorReputation, (contributor, task.task_type)))
+    reason = ineligibility(record, min_reputation_bps=minimum, paused=paused)
+    if reason is not None:
+        raise Conflict(f"contributor: {contributor} may not take items of this task: {reason}")
+
+
+def _locked(session: Session, model: type[Any], key: tuple[Any, ...]) -> Any:
+    """The row with this primary key, locked for update where the database needs it."""
+    if session.get_bind().dialect.name == "sqlite":
+        return session.get(model, key)
+    return session.get(model, key, with_for_update=True)
+
+
+def _record(
+    session: Session,
+    task: Task,
+    new: Mapping[str, Evidence],
+    spammers: Iterable[str],
+    clock: Clock,
+) -> dict[str, Reputation]:
+    now = now_ms(clock)
+    flagged = {checksum_address(address) for address in spammers}
+    changed: dict[str, Reputation] = {}
+    for address in sorted(set(new) | flagged):
+        standing = _locked(session, TaskStanding, (task.id, address))
+        if standing is None:
+            standing = TaskStanding(
+                task_pk=task.id,
+                contributor=address,
+                correct_units=0,
+                answers=0,
+                paused=False,
+                updated_at=now,
+            )
+            session.add(standing)
+        if address in flagged and not standing.paused:
+            standing.paused, standing.reason, standing.updated_at = True, SPAM_REASON, now
+        found = new.get(address)
+        if found is None or (found.correct_units, found.answers) == (
+            standing.correct_units,
+            standing.answers,
+        ):
+            continue
+        pooled = _locked(session, ContributorReputation, (address, task.task_type))
+        if pooled is None:
+            pooled = ContributorReputation(
+                contributor=address,
+                task_type=task.task_type,
+                correct_units=0,
+                answers=0,
+                settlements=0,
+                updated_at=now,
+            )
+            session.add(pooled)
+        pooled.correct_units += found.correct_units - standing.correct_units
+        pooled.answers += found.answers - standing.answers
+        pooled.settlements += 1
+        pooled.updated_at = now
+        standing.correct_units, standing.answers = found.correct_units, found.answers
+        standing.updated_at = now
+        changed[address] = _as_reputation(pooled)
+    session.flush()
+    return changed
+
+
+def record_evidence(
+    session: Session,
+    task_id: bytes | str,
+    new: Mapping[str, Evidence],
+    *,
+    spammers: Iterable[str] = (),
+    clock: Clock = time.time,
+) -> dict[str, Reputation]:
+    """Record the task's latest evidence per contributor and pause ``spammers``; commit.
+
+    Returns the new pooled records of the contributors whose evidence changed.
+    """
+    try:
+        task = load_task(session, task_id)
+        checked = {checksum_address(address): value for address, value in new.items()}
+        changed = _record(session, task, checked, spammers, clock)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return changed
+
+
+def update_reputations(
+    session: Session, task_id: bytes | str, result: InferenceResult, *, clock: Clock = time.time
+) -> dict[str, Reputation]:
+    """Record an inference result of the task: each skill's soft counts, pauses for spammers."""
+    found = {
+        str(skill.worker): evidence_from_skill(float(skill.accuracy), int(skill.n_answers))
+        for skill in result.skills
+    }
+    return record_evidence(session, task_id, found, spammers=result.spammers, clock=clock)
+
+
+def evidence_from_labels(
+    contributors: Iterable[str], answers: Iterable[Any], labels: Iterable[Any]
+) -> dict[str, Evidence]:
+    """Hard-count evidence: per contributor, answers and how many equal the inferred label.
+
+    The three columns are aligned, one row per answer (``labels`` holds each answer's item
+    label).
+    """
+    totals: dict[str, list[int]] = {}
+    for contributor, answer, label in zip(contributors, answers, labels, strict=True):
+        counts = totals.setdefault(contributor, [0, 0])
+        counts[0] += answer == label
+        counts[1] += 1
+    return {who: evidence(float(right), n) for who, (right, n) in totals.items()}
+
+
+def update_reputations_from_bundle(
+    session: Session, document: Mapping[str, Any], *, clock: Clock = time.time
+) -> dict[str, Reputation]:
+    """Record what a settlement bundle (``datafair-settlement/1``) says of its contributors.
+
+    Uses the bundle's submissions, inferred labels and spam flags; the bundle covers every
+    submission of the task up to its epoch, so recording it replaces the task's earlier
+    evidence.
+    """
+    try:
+        subs = document["submissions"]
+        labels = document["inferred"]["labels"]
+        accounts = subs["accounts"]
+        contributors = [accounts[index] for index in subs["contributor"]]
+        answers = [json.loads(text) for text in subs["answer"]]
+        item_labels = [labels[index] for index in subs["item"]]
+        task_id = document["task"]["task_id"]
+        spammers = list(document["inferred"]["spammers"])
+    except (KeyError, IndexError, TypeError, ValueError) as error:
+        raise InvalidInput(
+            "bundle", f"lacks or garbles {error}", "pass a datafair-settlement/1 bundle"
+        ) from None
+    found = evidence_from_labels(contributors, answers, item_labels)
+    return record_evidence(session, task_id, found, spammers=spammers, clock=clock)
+
+
+def pause_spammers(
+    session: Session,
+    task_id: bytes | str,
+    addresses: Iterable[str],
+    *,
+    reason: str = SPAM_REASON,
+    clock: Clock = time.time,
+) -> int:
+    """Pause the contributors on the task and commit; how many were not paused before."""
+    if not reason.strip() or len(reason) > REASON_LEN:
+        raise InvalidInput("reason", f"must be 1..{REASON_LEN} characters")
+    try:
+        task = load_task(session, task_id)
+        now = now_ms(clock)
+        newly = 0
+        for address in sorted({checksum_address(a) for a in addresses}):
+            standing = _locked(session, TaskStanding, (task.id, address))
+            if standing is None:
+                standing = TaskStanding(
+                    task_pk=task.id, contributor=address, correct_units=0, answers=0
+                )
+                session.add(standing)
+            elif standing.paused:
+                continue
+            standing.paused, standing.reason, standing.updated_at = True, reason, now
+            newly += 1
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return newly
+
+
+def lift_pause(
+    session: Session, task_id: bytes | str, contributor: str, *, clock: Clock = time.time
+) -> bool:
+    """Lift a contributor's pause on the task (an operator's decision) and commit; whether one
+    was lifted."""
+    try:
+        task = load_task(session, task_id)
+        standing = _locked(session, TaskStanding, (task.id, checksum_address(contributor)))
+        lifted = standing is not None and standing.paused
+        if lifted:
+            standing.paused, standing.reason, standing.updated_at = False, None, now_ms(clock)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return lifted
+
+
+def paused_on(session: Session, task_id: bytes | str) -> dict[str, str | None]:
+    """The contributors paused on the task, with the reason."""
+    task = load_task(session, task_id)
+    rows = session.execute(
+        select(TaskStanding.contributor, TaskStanding.reason)
+        .where(TaskStanding.task_pk == task.id, TaskStanding.paused.is_(True))
+        .order_by(TaskStanding.contributor)
+    )
+    return {contributor: reason for contributor, reason in rows}
+
+
+def require_eligible_for(session: Session, task_id: bytes | str, contributor: str) -> None:
+    """:func:`check_eligible` by task id and any address form (for callers outside assignment)."""
+    check_eligible(session, load_task(session, task_id), checksum_address(contributor))
+
+
+__all__ = [
+    "SPAM_REASON",
+    "check_eligible",
+    "evidence_from_labels",
+    "is_paused",
+    "lift_pause",
+    "min_reputation_bps",
+    "pause_spammers",
+    "paused_on",
+    "record_evidence",
+    "reputation_of",
+    "reputations",
+    "require_eligible_for",
+    "update_reputations",
+    "update_reputations_from_bundle",
+]
