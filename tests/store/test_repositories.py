@@ -213,18 +213,22 @@ def _submission(session: Session, task, contributor: str, nonce: int) -> int:
 
 def test_nonces_use_the_whole_uint64_range(session: Session, make_task):
     task = make_task(n=1)
+    other = "0x" + "b" * 40
     _submission(session, task, ADDRESS, 2**64 - 1)
-    _submission(session, task, "0x" + "b" * 40, 0)
-    columns = SubmissionRepository(session).columns(
-        TaskRepository(session).by_task_id(task.task_id).id  # type: ignore[union-attr]
-    )
+    _submission(session, task, other, 0)
+    task_pk = TaskRepository(session).by_task_id(task.task_id).id  # type: ignore[union-attr]
+    submissions = SubmissionRepository(session)
+    columns = submissions.columns(task_pk)
     assert columns.nonces == [2**64 - 1, 0]
     assert columns.decoded_answers() == ["pos", "pos"]
     assert len(columns) == 2
-    assert SubmissionRepository(session).used_nonces(
-        columns.ids and TaskRepository(session).by_task_id(task.task_id).id,  # type: ignore[union-attr]
-        [(ADDRESS, 2**64 - 1), (ADDRESS, 0)],
-    ) == {(ADDRESS, 2**64 - 1)}
+    asked = [(ADDRESS, 2**64 - 1), (ADDRESS, 0), (other, 0), (other, 2**63)]
+    assert submissions.used_nonces(task_pk, asked) == {(ADDRESS, 2**64 - 1), (other, 0)}
+    assert submissions.used_nonces(task_pk + 1, asked) == set()
+    (slot,) = TaskRepository(session).slots(task_pk, task.items).values()
+    pairs = [(slot.task_item_id, ADDRESS), (slot.task_item_id, "0x" + "c" * 40)]
+    assert submissions.answered(pairs) == {(slot.task_item_id, ADDRESS)}
+    assert submissions.answered([]) == set() and submissions.used_nonces(task_pk, []) == set()
 
 
 def test_a_task_without_submissions_lists_empty_columns(session: Session, make_task):
@@ -317,3 +321,32 @@ def test_started_items_are_found_through_the_partial_index_on_sqlite(session, ma
     )
     plan = " ".join(str(row) for row in session.execute(text("EXPLAIN QUERY PLAN " + started)))
     assert "ix_task_items_started_open" in plan
+
+
+def test_duplicate_checks_probe_the_unique_indexes_on_sqlite(session, make_task):
+    from sqlalchemy import event
+
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("query plan check for SQLite")
+    task = make_task(n=1)
+    task_pk = TaskRepository(session).by_task_id(task.task_id).id  # type: ignore[union-attr]
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        SubmissionRepository(session).used_nonces(task_pk, [(ADDRESS, 1)])
+        SubmissionRepository(session).answered([(1, ADDRESS)])
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    probes = [(sql, params) for sql, params in statements if "json_each" in sql]
+    assert len(probes) == 2
+    for sql, params in probes:
+        plan = session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params).all()
+        steps = [str(row[-1]) for row in plan]
+        assert steps[0].startswith("SCAN k"), steps  # the short list drives the loop
+        assert "SEARCH s USING COVERING INDEX" in steps[1], steps
+    session.rollback()

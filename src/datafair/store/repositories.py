@@ -12,8 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, case, func, insert, or_, select, text, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, and_, bindparam, case, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -57,13 +56,6 @@ def chunked(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]
     """``values`` in consecutive slices of at most ``size``."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
-
-
-def _insert_ignoring_conflicts(session: Session, table: Any, index_elements: list[str]) -> Any:
-    """An ``INSERT ... ON CONFLICT (index_elements) DO NOTHING`` for the session's dialect."""
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(table).on_conflict_do_nothing(index_elements=index_elements)
 
 
 def _rowcount(result: Any) -> int:
@@ -178,13 +170,7 @@ class ItemRepository:
         ]
         if self.session.get_bind().dialect.name == "postgresql":
             return sum(self._insert_unnest(part) for part in chunked(rows, BIG_CHUNK))
-        if self.session.get_bind().dialect.name == "sqlite":
-            return self._insert_sqlite(rows)
-        statement = _insert_ignoring_conflicts(self.session, Item.__table__, ["cid"])
-        connection = self.session.connection()
-        for part in chunked(rows, BIG_CHUNK):
-            connection.execute(statement, list(part))
-        return len(rows)
+        return self._insert_sqlite(rows)
 
     def _insert_sqlite(self, rows: Sequence[Mapping[str, Any]]) -> int:
         # Plain tuples through the driver's executemany (the bulk import path); SQLite reports
@@ -830,11 +816,7 @@ class SubmissionRepository:
             return []
         if self._on_postgres():
             return self._insert_unnest(rows)
-        if self.session.get_bind().dialect.name == "sqlite":
-            return self._insert_sqlite(rows)
-        table = cast(Table, Submission.__table__)
-        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        return list(self.session.connection().execute(statement, list(rows)).scalars())
+        return self._insert_sqlite(rows)
 
     def _insert_sqlite(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         # One executemany (RETURNING would insert row by row), then read the new ids back: the
@@ -866,12 +848,17 @@ class SubmissionRepository:
         return [ids[(row["task_item_id"], row["contributor"])] for row in rows]
 
     def used_nonces(self, task_pk: int, pairs: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
-        """Which ``(contributor, nonce)`` pairs the task already has a submission for."""
+        """Which ``(contributor, nonce)`` pairs the task already has a submission for.
+
+        The pairs travel as one parameter (PostgreSQL arrays, a SQLite JSON array), joined
+        against the ``(task_pk, contributor, nonce)`` unique index.
+        """
         unique = sorted(set(pairs))
         if not unique:
             return set()
+        connection = self.session.connection()
         if self._on_postgres():
-            rows = self.session.connection().exec_driver_sql(
+            rows = connection.exec_driver_sql(
                 "SELECT s.contributor, s.nonce FROM submissions s "
                 "JOIN unnest(%s::varchar[], %s::bigint[]) AS k(c, n) "
                 "ON s.contributor = k.c AND s.nonce = k.n WHERE s.task_pk = %s",
@@ -881,38 +868,40 @@ class SubmissionRepository:
                     task_pk,
                 ),
             )
-            return {(contributor, nonce + UINT64_OFFSET) for contributor, nonce in rows}
-        found: set[tuple[str, int]] = set()
-        for part in chunked(unique):
-            query = select(Submission.contributor, Submission.nonce).where(
-                Submission.task_pk == task_pk,
-                tuple_(Submission.contributor, Submission.nonce).in_(list(part)),
+        else:
+            rows = connection.exec_driver_sql(
+                # CROSS JOIN keeps the JSON list as the outer loop: one index probe per pair
+                "SELECT s.contributor, s.nonce FROM json_each(?) AS k "
+                "CROSS JOIN submissions s WHERE s.task_pk = ? "
+                "AND s.contributor = json_extract(k.value, '$[0]') "
+                "AND s.nonce = json_extract(k.value, '$[1]')",
+                (json.dumps([[c, nonce - UINT64_OFFSET] for c, nonce in unique]), task_pk),
             )
-            found.update((contributor, nonce) for contributor, nonce in self.session.execute(query))
-        return found
+        # raw SQL bypasses the Uint64 column type: shift the nonces back
+        return {(contributor, nonce + UINT64_OFFSET) for contributor, nonce in rows}
 
     def answered(self, pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
-        """Which ``(task_item_id, contributor)`` pairs already have a submission."""
+        """Which ``(task_item_id, contributor)`` pairs already have a submission (one
+        parameter, joined against the ``(task_item_id, contributor)`` unique index)."""
         unique = sorted(set(pairs))
         if not unique:
             return set()
+        connection = self.session.connection()
         if self._on_postgres():
-            rows = self.session.connection().exec_driver_sql(
+            rows = connection.exec_driver_sql(
                 "SELECT s.task_item_id, s.contributor FROM submissions s "
                 "JOIN unnest(%s::integer[], %s::varchar[]) AS k(i, c) "
                 "ON s.task_item_id = k.i AND s.contributor = k.c",
                 ([item_id for item_id, _ in unique], [contributor for _, contributor in unique]),
             )
-            return {(item_id, contributor) for item_id, contributor in rows}
-        found: set[tuple[int, str]] = set()
-        for part in chunked(unique):
-            query = select(Submission.task_item_id, Submission.contributor).where(
-                tuple_(Submission.task_item_id, Submission.contributor).in_(list(part))
+        else:
+            rows = connection.exec_driver_sql(
+                "SELECT s.task_item_id, s.contributor FROM json_each(?) AS k "
+                "CROSS JOIN submissions s WHERE s.task_item_id = json_extract(k.value, '$[0]') "
+                "AND s.contributor = json_extract(k.value, '$[1]')",
+                (json.dumps([list(pair) for pair in unique]),),
             )
-            found.update(
-                (item_id, contributor) for item_id, contributor in self.session.execute(query)
-            )
-        return found
+        return {(item_id, contributor) for item_id, contributor in rows}
 
     def count(self, task_pk: int) -> int:
         return int(
