@@ -26,6 +26,7 @@ class Settings(BaseSettings):
         default=None, description="keystore password used instead of a prompt"
     )
     chain_id: int = Field(default=31337, description="chain id of the embedded chain")
+    fair_pay_floor: int = Field(default=0, ge=0, description="fair-pay floor, base units/hour")
 
     @property
     def resolved_database_url(self) -> str:
