@@ -16,7 +16,10 @@ Rules of ``next_item``:
   seen every gold item, an ordinary item is given instead; when no ordinary item is left, the
   contributor is done (``None``), even if gold items remain;
 * a slot is taken with an atomic conditional ``UPDATE`` (``answers + reserved < capacity``),
-  so concurrent callers never hold more slots than an item has;
+  so concurrent callers never hold more slots than an item has; each candidate is tried in a
+  savepoint, so parallel calls by one contributor end up holding different items;
+* started items are found through a partial index of open, started items, so a call costs
+  about the same on a task of a hundred items or of a hundred thousand;
 * a hold expires after ``timeout_s``; expired holds are released (their slots return to the
   pool) at the start of each ``next_item`` call of the task, or by ``expire_assignments``.
 
