@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from datafair.core.errors import Conflict
 from datafair.services.settlement.audit import audit_bundle
-from datafair.services.settlement.claims import claim_all, claimable
+from datafair.services.settlement.claims import claim_all, claimable, payout_amounts
 from datafair.services.settlement.funding import fund_task, refund_task
 from datafair.services.settlement.settle import settle_task, settlements_of
 
@@ -51,6 +51,8 @@ def test_the_money_loop_pays_each_leaf_once_and_conserves_the_deposit(
         again, already = claimable(session, world.escrow, address)
         assert again == [] and already == (1 if paid[who] else 0)
     assert sum(paid.values()) == report.total
+    allotted = payout_amounts(session, labelled.task_id)
+    assert {contributors[w].address: paid[w] for w in paid if paid[w]} == allotted
     # Careful contributors earn most; the always-"pos" wallet is flagged and earns nothing.
     assert min(paid[w] for w in labelled.careful) > paid[labelled.random_]
     assert paid[labelled.always_pos] == 0

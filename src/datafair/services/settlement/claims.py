@@ -25,6 +25,7 @@ from datafair.chain.escrow import MAX_CLAIMS, ClaimRequest, EscrowClient
 from datafair.core.errors import Conflict
 from datafair.crypto.merkle import StandardMerkleTree
 from datafair.services.settlement.bundle import payout_tree
+from datafair.services.tasks import load_task
 from datafair.store.models import Task
 from datafair.store.settlement_models import PayoutLeaf, Settlement
 
@@ -115,3 +116,17 @@ def claim_all(
         tx_hashes=tuple(hashes),
         already_claimed=already,
     )
+
+
+def payout_amounts(session: Session, task_id: bytes | str) -> dict[str, int]:
+    """What each account was allotted by the task's posted epochs (claimed or not), summed."""
+    task = load_task(session, task_id)
+    rows = session.execute(
+        select(PayoutLeaf.account, PayoutLeaf.amount)
+        .join(Settlement, Settlement.id == PayoutLeaf.settlement_id)
+        .where(Settlement.task_pk == task.id, Settlement.state.in_(POSTED_STATES))
+    )
+    totals: dict[str, int] = defaultdict(int)
+    for account, amount in rows:
+        totals[account] += amount
+    return dict(totals)
