@@ -24,8 +24,10 @@ from sqlalchemy.orm import Session
 from datafair.chain.base import Receipt, Sender, address_of
 from datafair.chain.escrow import EscrowClient, TaskState
 from datafair.core.errors import Conflict, InvalidInput, NotFound
+from datafair.services.fair_pay import check_funding_price
 from datafair.services.settlement.gold import gold_commitment
 from datafair.services.tasks import Clock, load_task, now_ms, parse_task_id
+from datafair.settings import load_settings
 from datafair.store.repositories import TaskRepository
 from datafair.store.settlement_models import TaskFunding
 
@@ -61,14 +63,19 @@ def fund_task(
     token: str | None = None,
     clock: Clock = time.time,
     salt: bytes | None = None,
+    fair_pay_floor: int | None = None,
 ) -> FundResult:
     """Fund (or top up) ``task_id`` with ``amount``, committing to its gold answers.
 
     ``salt`` (32 bytes) is drawn from ``os.urandom`` unless given (reproducible runs only: a
     guessable salt lets anyone test guesses of the gold answers against the commitment).
+    ``fair_pay_floor`` (base units per hour; default ``DATAFAIR_FAIR_PAY_FLOOR``) refuses a
+    price that the task's pilot answers show below the floor, naming the price needed.
     """
     task = load_task(session, task_id)
     _positive(amount, "amount")
+    floor = load_settings().fair_pay_floor if fair_pay_floor is None else fair_pay_floor
+    check_funding_price(session, task.task_id, floor)
     spec_deadline = int(task.deadline)
     chosen_deadline = deadline if deadline is not None else spec_deadline
     if not chosen_deadline:
