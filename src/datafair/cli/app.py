@@ -14,7 +14,18 @@ from rich.console import Console
 from typer._click import exceptions as click_errors
 
 from datafair import __version__
-from datafair.cli import account, chain, dataset, demo, export, quality, settle, task
+from datafair.cli import (
+    account,
+    chain,
+    dataset,
+    demo,
+    export,
+    fairpay,
+    quality,
+    review,
+    settle,
+    task,
+)
 from datafair.cli.common import STATE
 from datafair.core.errors import DatafairError
 
@@ -30,6 +41,7 @@ app.add_typer(dataset.app, name="dataset")
 app.add_typer(task.app, name="task")
 app.add_typer(quality.app, name="quality")
 app.add_typer(chain.app, name="chain")
+app.add_typer(review.app, name="review")
 app.command(name="export")(export.export_command)
 app.command(name="demo")(demo.demo_command)
 app.command(name="fund")(settle.fund_command)
@@ -37,6 +49,7 @@ app.command(name="settle")(settle.settle_command)
 app.command(name="claim")(settle.claim_command)
 app.command(name="refund")(settle.refund_command)
 app.command(name="audit")(settle.audit_command)
+app.command(name="pay")(fairpay.pay_command)
 
 
 def _version(value: bool) -> None:

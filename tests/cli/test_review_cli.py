@@ -1,0 +1,93 @@
+"""`datafair review next/submit` and `datafair pay`: a labelled item is reviewed with a signed
+verdict; refusals are one line with exit 1; the pay report shows the hourly pay and the floor."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from datafair.cli.app import main
+from datafair.cli.review import parse_verdict
+from datafair.core.errors import InvalidInput
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_review_and_pay_tour(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATAFAIR_PASSWORD", "pw")
+    monkeypatch.delenv("DATAFAIR_FAIR_PAY_FLOOR", raising=False)
+    home = ["--home", str(tmp_path / "home")]
+    source = tmp_path / "texts.csv"
+    source.write_text("text\nI love it\n", encoding="utf-8")
+    for name in ("alice", "bob"):
+        assert _run(capsys, "account", "new", name, *home)[0] == 0
+    code, out, _ = _run(capsys, "dataset", "import", str(source), "--title", "t", *home)
+    dataset = re.search(r"bafkrei[a-z2-7]+", out).group(0)  # type: ignore[union-attr]
+    code, out, err = _run(
+        capsys, "task", "create", dataset, "--title", "s", "--classes", "pos,neg",
+        "--overlap", "1", "--price", "100", *home,
+    )  # fmt: skip
+    assert code == 0, err
+    task = re.search(r"0x[0-9a-f]{64}", out).group(0)  # type: ignore[union-attr]
+    code, out, _ = _run(capsys, "task", "next", task, "--account", "alice", *home)
+    item = re.search(r"bafkrei[a-z2-7]+", out).group(0)  # type: ignore[union-attr]
+    code, _, err = _run(
+        capsys, "task", "submit", task, item, "pos", "--account", "alice", "--seconds", "4", *home
+    )
+    assert code == 0, err
+
+    code, out, _ = _run(capsys, "review", "next", task, "--account", "alice", *home)
+    assert code == 0 and "no submission left" in out
+    code, out, _ = _run(capsys, "review", "next", task, "--account", "bob", *home)
+    assert code == 0 and "I love it" in out and 'answer: "pos"' in out
+    submission = re.search(r"submission (\d+)", out).group(1)  # type: ignore[union-attr]
+    code, _, err = _run(
+        capsys, "review", "submit", task, submission, "maybe", "--account", "bob", *home
+    )
+    assert code == 1 and err.startswith("error: verdict:") and err.count("\n") == 1
+    code, _, err = _run(
+        capsys, "review", "submit", task, submission, "accept", "--account", "alice", *home
+    )
+    assert code == 1 and "own submission" in err and err.count("\n") == 1
+    code, out, err = _run(
+        capsys, "review", "submit", task, submission, "4", "--account", "bob", *home
+    )
+    assert code == 0 and "review #1" in out, err
+    code, _, err = _run(
+        capsys, "review", "submit", task, submission, "accept", "--account", "bob", *home
+    )
+    assert code == 1 and "already reviewed" in err and err.count("\n") == 1
+    code, out, _ = _run(capsys, "review", "next", task, "--account", "bob", *home)
+    assert "no submission left" in out
+
+    code, out, _ = _run(capsys, "pay", task, *home)
+    assert code == 0 and "4 s" in out and "90000" in out and "none" in out and "ok" in out
+    code, out, _ = _run(capsys, "pay", task, "--floor", "180000", *home)
+    assert "BELOW THE FLOOR" in out and re.search(r"price needed for the floor\W+200\b", out)
+    monkeypatch.setenv("DATAFAIR_FAIR_PAY_FLOOR", "90000")
+    code, out, _ = _run(capsys, "pay", task, *home)
+    assert re.search(r"floor per hour\W+90000\b", out) and "ok" in out
+    code, _, err = _run(capsys, "pay", "0x12", *home)
+    assert code == 1 and err.startswith("error: task_id:")
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [("accept", ("accept", None)), (" Reject ", ("reject", None)), ("5", (None, 5))],
+)
+def test_parse_verdict(text: str, expected: tuple[str | None, int | None]) -> None:
+    assert parse_verdict(text) == expected
+
+
+@pytest.mark.parametrize("text", ["0", "6", "yes", ""])
+def test_parse_verdict_refuses_other_words(text: str) -> None:
+    with pytest.raises(InvalidInput, match=r"^verdict:"):
+        parse_verdict(text)
