@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -86,13 +87,22 @@ def crowd_keys(n: int = 6) -> list[tuple[bytes, str]]:
     return wallets
 
 
+TRUTH: dict[bytes, dict[str, str]] = {}
+"""True labels by item CID of the tasks :func:`store_answered_task` made, by task id."""
+
+
 def store_answered_task(
-    session: Session, number: int = 0, n_items: int = 10, seed: int = 0
+    session: Session,
+    number: int = 0,
+    n_items: int = 10,
+    seed: int = 0,
+    extra: dict[str, Any] | None = None,
 ) -> bytes:
     """Store a task over ``n_items`` texts (the first gold) answered by :func:`crowd_keys`.
 
     Four careful wallets are 90 % right, one always says "pos", one answers at random; the
-    data depend only on ``number``, ``n_items`` and ``seed``. Returns the task id.
+    data depend only on ``number``, ``n_items`` and ``seed``; ``extra`` goes in the spec.
+    Returns the task id (the true labels are in :data:`TRUTH`).
     """
     import random
 
@@ -106,7 +116,7 @@ def store_answered_task(
     from datafair.store.repositories import DatasetRepository, ItemRepository, NewItem
 
     rng = random.Random(seed * 1_000 + number)
-    wallets = crowd_keys()
+    wallets = crowd_keys()[:6]
     texts = [f"home text {seed}-{number}-{i}" for i in range(n_items)]
     items = [
         NewItem(compute_cid(t.encode()), ItemKind.TEXT, len(t.encode()), text=t) for t in texts
@@ -127,6 +137,7 @@ def store_answered_task(
         overlap=6,
         price_per_answer=PRICE,
         salt=number,
+        extra=dict(extra or {}),
     )
     info = create_task(session, spec, gold={cids[0]: truth[0]}, gold_seed=bytes(32))
     domain = SubmissionDomain(spec.chain_id)
@@ -156,6 +167,7 @@ def store_answered_task(
                 )
             )
     assert all(result.ok for result in submit_many(session, entries))
+    TRUTH[info.task_id] = dict(zip(cids, truth, strict=True))
     return info.task_id
 
 

@@ -10,7 +10,8 @@ Checks, in order; the first that fails raises :class:`AuditMismatch` naming it:
    read_document`): any byte added, removed or moved fails here or below;
 2. the task id is the keccak-256 of the published spec;
 3. the gold answers and salt hash to the bundle's gold commitment (:mod:`.gold`);
-4. every submission's EIP-712 signature recovers to its contributor (:mod:`.signatures`);
+4. every submission's EIP-712 signature recovers to its contributor, and every review's to its
+   reviewer (:mod:`.signatures`);
 5. inference, rewards, fee and tree recomputed by :func:`~datafair.services.settlement.bundle.
    compute_epoch` equal the bundle's, section by section, and the whole recomputed bundle equals
    the given bytes;
@@ -37,7 +38,7 @@ from datafair.services.settlement.bundle import (
     read_document,
 )
 from datafair.services.settlement.gold import gold_commitment
-from datafair.services.settlement.signatures import first_bad_signature
+from datafair.services.settlement.signatures import first_bad_review, first_bad_signature
 from datafair.store.blobs import BlobStore
 
 SECTIONS = ("task", "chain", "epoch", "gold", "submissions", "reviews", "quality", "inferred")
@@ -131,6 +132,24 @@ def _verify_inputs(inputs: EpochInputs, workers: int | None) -> None:
         raise AuditMismatch(
             f"submission {row} (item {subs.items[subs.item[row]]}, contributor "
             f"{subs.accounts[subs.contributor[row]]}): signature does not verify: {reason}"
+        )
+    reviews = inputs.reviews
+    bad = first_bad_review(
+        inputs.task_id,
+        inputs.chain_id,
+        subs.accounts,
+        subs.signature,
+        reviews.submission,
+        reviews.reviewer,
+        reviews.verdict,
+        reviews.rating,
+        reviews.signature,
+    )
+    if bad is not None:
+        index, reason = bad
+        raise AuditMismatch(
+            f"review {index} (of submission {reviews.submission[index]}, reviewer "
+            f"{subs.accounts[reviews.reviewer[index]]}): signature does not verify: {reason}"
         )
 
 

@@ -6,8 +6,9 @@ and its parameters, the fee rate) and returns an :class:`EpochResult`:
 
 1. **Inference.** The categorical aggregator named by ``method`` (:func:`datafair.quality.
    get_aggregator`, default Bayesian Dawid-Skene) is fitted on *all* submissions up to this
-   epoch, with the gold answers clamped. An answer's ``p_correct`` is the posterior of the class
-   it gave, ``probas_[item, class]`` (Dawid & Skene 1979).
+   epoch plus the reviews as pseudo-answers (:func:`datafair.quality.reviews.review_evidence`),
+   with the gold answers clamped. An answer's ``p_correct`` is the posterior of the class it
+   gave, ``probas_[item, class]`` (Dawid & Skene 1979).
 2. **Rewards** of the submissions first settled in this epoch (``epoch`` column equal to the
    epoch): :func:`datafair.economics.quality_weighted_rewards` (zero for spam-flagged
    contributors and for answers contradicting a gold item; reviews earn ``review_bps`` of the
@@ -55,12 +56,10 @@ from datafair.economics import (
     split_payout,
 )
 from datafair.quality import get_aggregator
+from datafair.quality.reviews import review_agreement, review_evidence, says_right
 
 BUNDLE_FORMAT = "datafair-settlement/1"
 CATEGORICAL = frozenset({TaskType.CLASSIFICATION, TaskType.PREFERENCE})
-ACCEPT_RATING = 4
-"""A 1-5 rating at or above this counts as "accept"; at or below ``REJECT_RATING`` as reject."""
-REJECT_RATING = 2
 
 Leaf = tuple[int, str, int]
 
@@ -181,9 +180,39 @@ def _decode_answers(texts: Sequence[str]) -> list[Any]:
     return out
 
 
-def _review_agreement(
+def review_verdicts(reviews: Reviews) -> list[bool | None]:
+    """Each review's side: accept (True), reject (False) or none (:func:`says_right`)."""
+    return [says_right(v, r) for v, r in zip(reviews.verdict, reviews.rating, strict=True)]
+
+
+def _review_evidence(
+    inputs: EpochInputs, values: Sequence[Any], classes: Sequence[Any]
+) -> tuple[list[int], list[int], list[Any]]:
+    """Reviews as pseudo-answers (:func:`datafair.quality.reviews.review_evidence`), with the
+    pseudo-workers numbered after the accounts, in sorted order."""
+    reviews = inputs.reviews
+    if not len(reviews):
+        return [], [], []
+    subs = inputs.submissions
+    evidence = review_evidence(
+        [subs.item[row] for row in reviews.submission],
+        [values[row] for row in reviews.submission],
+        [subs.accounts[reviewer] for reviewer in reviews.reviewer],
+        review_verdicts(reviews),
+        classes,
+    )
+    pseudo = {
+        worker: len(subs.accounts) + k for k, worker in enumerate(sorted(set(evidence.workers)))
+    }
+    return list(evidence.items), [pseudo[w] for w in evidence.workers], list(evidence.labels)
+
+
+def _review_columns(
     inputs: EpochInputs, correct: np.ndarray, paid: np.ndarray, spam_accounts: np.ndarray
 ) -> ReviewColumns | None:
+    """Review pay columns of the epoch's reviewed submissions: a review agrees (1) when it
+    accepts a label equal to the inferred one or rejects another, else 0
+    (:func:`datafair.quality.reviews.review_agreement`)."""
     reviews = inputs.reviews
     if not len(reviews):
         return None
@@ -191,17 +220,7 @@ def _review_agreement(
     keep = paid[rows]
     if not keep.any():
         return None
-    agreement = np.zeros(len(reviews), dtype=np.float64)
-    for j, (verdict, rating) in enumerate(zip(reviews.verdict, reviews.rating, strict=True)):
-        says_right: bool | None = None
-        if verdict is not None:
-            says_right = verdict == "accept"
-        elif rating is not None and rating >= ACCEPT_RATING:
-            says_right = True
-        elif rating is not None and rating <= REJECT_RATING:
-            says_right = False
-        if says_right is not None:
-            agreement[j] = 1.0 if says_right == bool(correct[rows[j]]) else 0.0
+    agreement = review_agreement(review_verdicts(reviews), correct[rows].astype(float).tolist())
     items = np.asarray(inputs.submissions.item, dtype=np.int64)[rows]
     reviewers = np.asarray(reviews.reviewer, dtype=np.int64)
     return ReviewColumns(
@@ -237,7 +256,18 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
         raise InvalidInput(
             "quality.params", f"do not fit method {inputs.method!r}: {error}"
         ) from None
-    model.fit(item, contributor, values, gold=gold_index, classes=list(spec.schema.choices))
+    declared = list(spec.schema.choices)
+    extra_items, extra_workers, extra_labels = _review_evidence(inputs, values, declared)
+    if extra_items:
+        model.fit(
+            np.concatenate([item, np.asarray(extra_items, dtype=np.int64)]),
+            np.concatenate([contributor, np.asarray(extra_workers, dtype=np.int64)]),
+            list(values) + extra_labels,
+            gold=gold_index,
+            classes=declared,
+        )
+    else:
+        model.fit(item, contributor, values, gold=gold_index, classes=declared)
     if list(model.items_) != list(range(len(subs.items))):
         raise InvalidInput("submissions", "every listed item must have at least one answer")
     classes = [c.item() if hasattr(c, "item") else c for c in model.classes_]
@@ -251,7 +281,8 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
     correct = labels_idx[item] == answer_class
     spam_accounts = np.zeros(len(subs.accounts), dtype=bool)
     workers = np.asarray(model.workers_, dtype=np.int64)
-    spam_accounts[workers[np.asarray(model.is_spammer_, dtype=bool)]] = True
+    flagged = workers[np.asarray(model.is_spammer_, dtype=bool)]
+    spam_accounts[flagged[flagged < len(subs.accounts)]] = True  # pseudo-workers are not paid
     gold_class = np.full(len(subs.items), -1, dtype=np.int64)
     for position, answer in gold_index.items():
         gold_class[position] = class_of[answer]
@@ -280,7 +311,7 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
                 failed_gold=failed_gold[paid],
             ),
             price_per_answer=price,
-            reviews=_review_agreement(inputs, correct, paid, spam_accounts),
+            reviews=_review_columns(inputs, correct, paid, spam_accounts),
             review_bps=review_bps,
         )
         budget = rewards.budget

@@ -132,7 +132,8 @@ def gather_inputs(
         )
     paid_before = _previous_epochs(blobs, previous)
     task_pk = load_task(session, task_id).id
-    reviews = ReviewRepository(session).for_task(task_pk)
+    # Unsigned reviews cannot be checked by an auditor: they are neither evidence nor paid.
+    reviews = [r for r in ReviewRepository(session).for_task(task_pk) if r.signature is not None]
     accounts = sorted(set(columns.contributors) | {review.reviewer for review in reviews})
     account_index = {address: i for i, address in enumerate(accounts)}
     items = sorted(set(columns.item_cids))
@@ -159,9 +160,12 @@ def gather_inputs(
             f"task 0x{task_id.hex()}: no new submissions since epoch {epoch - 1}; nothing to settle"
         )
     review_rows = sorted(
-        (row_of_id[review.submission_id], account_index[review.reviewer], review)
-        for review in reviews
-        if review.submission_id in row_of_id
+        (
+            (row_of_id[review.submission_id], account_index[review.reviewer], review)
+            for review in reviews
+            if review.submission_id in row_of_id
+        ),
+        key=lambda entry: (entry[0], entry[1]),
     )
     return EpochInputs(
         task_id=task_id,

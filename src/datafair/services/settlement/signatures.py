@@ -7,6 +7,10 @@ bundle holds. The digest is the same fixed-layout EIP-712 encoding ``verify_subm
 with the hashes of repeated item CIDs and answers computed once; recovery runs in
 libsecp256k1 (coincurve), about 10,000 rows per second per core, so bundles above
 :data:`PARALLEL_ABOVE` rows are split over ``workers`` forked processes.
+
+Each review must carry its reviewer's EIP-712 ``Review(taskId, submissionHash, reviewer,
+verdict, rating)`` signature, ``submissionHash`` being keccak-256 of the reviewed submission's
+signature (:func:`datafair.crypto.eip712.verify_review`).
 """
 
 from __future__ import annotations
@@ -17,12 +21,18 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from datafair.core.canonical import keccak256
-from datafair.core.errors import SignatureError
+from datafair.core.errors import InvalidInput, SignatureError
 from datafair.crypto.eip712 import (
     SUBMISSION_TYPEHASH,
+    VERDICT_ACCEPT,
+    VERDICT_NONE,
+    VERDICT_REJECT,
+    ReviewMessage,
     SubmissionDomain,
     contributor_bytes,
     recover_signer,
+    submission_hash,
+    verify_review,
 )
 
 PARALLEL_ABOVE = 20_000
@@ -133,3 +143,40 @@ def first_bad_signature(
         return None
     finally:
         _JOB = None
+
+
+_VERDICT_CODES = {None: VERDICT_NONE, "accept": VERDICT_ACCEPT, "reject": VERDICT_REJECT}
+
+
+def first_bad_review(
+    task_id: bytes,
+    chain_id: int,
+    accounts: list[str],
+    submission_signatures: list[bytes],
+    submission: list[int],
+    reviewer: list[int],
+    verdict: list[str | None],
+    rating: list[int | None],
+    signature: list[bytes | None],
+) -> tuple[int, str] | None:
+    """The first review whose signature fails, with the reason; ``None`` when all verify."""
+    domain = SubmissionDomain(chain_id)
+    for j, (row, who, side, stars, signed) in enumerate(
+        zip(submission, reviewer, verdict, rating, signature, strict=True)
+    ):
+        if signed is None:
+            return j, "it carries no signature"
+        if side not in _VERDICT_CODES:
+            return j, f"unknown verdict {side!r}"
+        message = ReviewMessage(
+            task_id=task_id,
+            submission_hash=submission_hash(submission_signatures[row]),
+            reviewer=accounts[who],
+            verdict=_VERDICT_CODES[side],
+            rating=0 if stars is None else stars,
+        )
+        try:
+            verify_review(domain, message, signed)
+        except (SignatureError, InvalidInput) as error:
+            return j, str(error)
+    return None
