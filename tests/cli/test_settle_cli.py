@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sqlite3
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -101,6 +102,18 @@ def test_fund_settle_claim_audit_refund(
     copy.write_bytes(data.replace(b'"neg"', b'"pos"', 1))
     code, _, err = _run(capsys, "audit", str(copy), *opts)
     assert code == 1 and err.startswith("error: audit failed: ") and err.count("\n") == 1
+    # An auditor with the chain but no deployment file audits against the bundle's escrow.
+    auditor = tmp_path / "auditor"
+    (auditor / "chain").mkdir(parents=True)
+    source = sqlite3.connect(settings.chain_dir / "state.sqlite3")
+    target = sqlite3.connect(auditor / "chain" / "state.sqlite3")
+    source.backup(target)
+    source.close()
+    target.close()
+    copy.write_bytes(data)
+    code, out, err = _run(capsys, "audit", str(copy), "--home", str(auditor))
+    assert code == 0, err
+    assert "chain matches" in out and "at escrow 0x" in out
     code, _, err = _run(capsys, "audit", "no-such-bundle", *opts)
     assert code == 1 and "neither a file nor a bundle CID" in err
 

@@ -229,14 +229,24 @@ def audit_command(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Recompute a settlement bundle from itself alone and compare it with the chain."""
-    from datafair.services.settlement.audit import audit_bundle, read_bundle
+    from datafair.services.settlement.audit import audit_bundle, escrow_named_by, read_bundle
 
     settings = settings_for(home)
     data, cid = read_bundle(bundle, blob_store(settings))
     if offline:
         report = audit_bundle(data, None, expected_cid=cid, workers=workers)
     else:
-        with _escrow(settings, rpc) as escrow:
+        from datafair.chain import open_chain
+        from datafair.chain.deploy import load_deployment
+        from datafair.chain.escrow import EscrowClient
+        from datafair.core.errors import NotFound
+
+        with open_chain(settings, rpc) as chain:
+            try:
+                deployment = load_deployment(settings.chain_dir, chain)
+                escrow = EscrowClient(chain, deployment, settings.home / "cache")
+            except NotFound:  # an auditor without a deployment file: use the bundle's escrow
+                escrow = escrow_named_by(chain, data, settings.home / "cache")
             report = audit_bundle(data, escrow, expected_cid=cid, workers=workers)
     console.print(f"audit ok: bundle {report.bundle_cid}")
     console.print(f"task 0x{report.task_id.hex()} epoch {report.epoch}")
@@ -251,6 +261,9 @@ def audit_command(
         f"total {report.total}, fee {report.fee} ({report.fee_bps} bps), unearned {report.unearned}"
     )
     if report.chain_checked:
-        console.print(f"chain matches: root, total, fee, bundle CID (tx {report.tx_hash})")
+        console.print(
+            f"chain matches: root, total, fee, bundle CID at escrow {report.escrow} "
+            f"(tx {report.tx_hash})"
+        )
     else:
         console.print("chain not checked (--offline)")

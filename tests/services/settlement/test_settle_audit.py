@@ -10,7 +10,7 @@ import pytest
 from settle_helpers import OWNER, REQUESTER, World
 from sqlalchemy.orm import Session
 
-from datafair.services.settlement.audit import AuditMismatch, audit_bundle
+from datafair.services.settlement.audit import AuditMismatch, audit_bundle, escrow_named_by
 from datafair.services.settlement.bundle import encode_bundle
 from datafair.services.settlement.funding import fund_task
 from datafair.services.settlement.settle import settle_task
@@ -129,3 +129,15 @@ def test_a_bundle_for_the_wrong_cid_is_refused(world: World, settled: tuple[byte
     data, report = settled
     with pytest.raises(AuditMismatch, match="hash to bafkrei"):
         audit_bundle(data + b" ", world.escrow, expected_cid=report.bundle_cid)
+
+
+def test_an_auditor_without_a_deployment_file_uses_the_bundle_escrow(
+    world: World, settled: tuple[bytes, Any]
+) -> None:
+    data, report = settled
+    escrow = escrow_named_by(world.chain, data)
+    assert escrow.address == world.escrow.address
+    assert audit_bundle(data, escrow).root == report.root
+    elsewhere = _edit(data, lambda d: d["chain"].__setitem__("escrow", OWNER))
+    with pytest.raises(AuditMismatch, match="no contract at the bundle's escrow"):
+        escrow_named_by(world.chain, elsewhere)

@@ -21,10 +21,13 @@ Checks, in order; the first that fails raises :class:`AuditMismatch` naming it:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from datafair.chain.base import Chain, address_of
+from datafair.chain.deploy import Deployment
 from datafair.chain.escrow import EscrowClient
 from datafair.core.canonical import canonical_hash
 from datafair.core.errors import DatafairError, InvalidInput
@@ -72,6 +75,32 @@ class AuditReport:
     unearned: int
     chain_checked: bool
     tx_hash: str | None
+    escrow: str
+
+
+def escrow_named_by(chain: Chain, data: bytes, cache_dir: Path | None = None) -> EscrowClient:
+    """A client for the escrow a bundle names, for auditors without a deployment file.
+
+    The escrow's address comes from the bundle itself; the audit then compares the bundle
+    with what that contract holds, and the report names the address so the auditor can check
+    that it is the marketplace's escrow. ``AuditMismatch`` if the bundle names none or the
+    chain has no contract there.
+    """
+    try:
+        address = address_of(json.loads(data)["chain"]["escrow"])
+    except (ValueError, KeyError, TypeError, InvalidInput):
+        raise AuditMismatch("bundle: names no escrow address (chain.escrow)") from None
+    if not chain.code_at(address):
+        raise AuditMismatch(f"chain: no contract at the bundle's escrow {address}")
+    deployment = Deployment(
+        network=chain.name,
+        chain_id=chain.chain_id,
+        owner=address,
+        block=0,
+        addresses={"TaskEscrow": address},
+        source_hashes={},
+    )
+    return EscrowClient(chain, deployment, cache_dir)
 
 
 def read_bundle(source: str, blobs: BlobStore | None) -> tuple[bytes, str | None]:
@@ -247,4 +276,5 @@ def audit_bundle(
         unearned=result.payout.unearned,
         chain_checked=escrow is not None,
         tx_hash=tx_hash,
+        escrow=inputs.escrow,
     )
