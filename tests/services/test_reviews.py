@@ -236,3 +236,28 @@ def test_reviews_are_evidence_for_inference_and_columns_for_pay(
     assert list(against_plain.agreement) == [0.0] * 9
     with pytest.raises(InvalidInput, match=r"^reviews:"):
         review_pay_columns(reviews, result, item_index={}, account_index=accounts)
+
+
+def test_a_batch_decides_each_entry_against_the_ones_before_it(
+    session, make_task, contributors, clock
+):
+    task = make_task(2, overlap=1)
+    (first,) = _answer(session, task, contributors, ["pos"], clock)
+    (second,) = _answer(session, task, contributors, ["neg"], clock, item=1)
+    entries = [_review(session, task, first, reviewer) for reviewer in contributors[1:5]]
+    entries.insert(2, _review(session, task, second, contributors[1], "reject"))
+    entries.append(entries[0])
+    results = submit_reviews(session, entries, clock=clock)
+    assert [result.ok for result in results] == [True, True, True, True, False, False]
+    assert "already has its 3 reviews" in str(results[4].error)
+    assert "a replay" in str(results[5].error)
+    stored = {
+        review.id: (review.submission_id, review.reviewer, review.verdict)
+        for review in session.scalars(select(Review))
+    }
+    assert [stored[result.review_id] for result in results[:4]] == [
+        (first, contributors[1].address, "accept"),
+        (first, contributors[2].address, "accept"),
+        (second, contributors[1].address, "reject"),
+        (first, contributors[3].address, "accept"),
+    ]

@@ -12,16 +12,19 @@ reviewers a row).
 Rules of :func:`next_review`: never the reviewer's own submission, never one of an item they
 answered themselves (their verdict would not be independent of their own label, which the
 evidence model assumes), never one they already reviewed, never one with its full count of
-reviews; submissions that already have reviews come first (most reviewed first), then the
-oldest, so a partial run leaves completely reviewed submissions.
+reviews; the oldest such submission comes first, so reviews fill submissions in order and a
+partial run leaves completely reviewed submissions.
 
-:func:`submit_review` accepts a review only if, in this order: the task exists (``NotFound``)
-and is not closed (``Conflict``); reviewer address, verdict and rating are well formed
-(``InvalidInput``); the submission exists in this task (``NotFound``); the signature is the
-reviewer's over this task, submission, verdict and rating under the task's chain
-(``SignatureError``); the reviewer is not its contributor and did not answer its item
-(``Conflict``); they have not reviewed it yet (a replay, ``Conflict``); it has fewer reviews
-than the task allows (``Conflict``).
+:func:`submit_review` / :func:`submit_reviews` accept a review only if, in this order: the task
+exists (``NotFound``) and is not closed (``Conflict``); reviewer address, verdict, rating and
+signature bytes are well formed (``InvalidInput``); the submission exists in this task
+(``NotFound``); the signature is the reviewer's over this task, submission, verdict and rating
+under the task's chain (``SignatureError``); the reviewer is not its contributor and did not
+answer its item (``Conflict``); they have not reviewed it yet (a replay, ``Conflict``); it has
+fewer reviews than the task allows (``Conflict``). The batch path checks fields and signatures
+first, then takes the locks (PostgreSQL: the task's status, then the reviewed submissions in id
+order), re-checks the stored state and writes the accepted reviews with one multi-row insert
+into ``reviews``, one transaction per chunk; each entry gets its own result.
 
 :func:`infer_with_reviews` fits the quality engine on the submissions plus the reviews'
 pseudo-answers (:mod:`datafair.quality.reviews`); :func:`review_pay_columns` gives settlement
@@ -30,14 +33,16 @@ the ``ReviewColumns`` of a task's reviews against an inference result.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import Table, and_, exists, func, insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased
 
 from datafair.core.errors import Conflict, DatafairError, InvalidInput, NotFound
@@ -65,10 +70,17 @@ from datafair.services.submissions import task_answers
 from datafair.services.tasks import Clock, checksum_address, load_task, now_ms, parse_task_id
 from datafair.sim.population import address_of
 from datafair.store.models import TASK_CLOSED, Review, Submission, Task
-from datafair.store.repositories import ItemRepository, ReviewRepository
+from datafair.store.repositories import (
+    ItemRepository,
+    SubmissionRepository,
+    TaskRepository,
+    chunked,
+)
 
 DEFAULT_REVIEWS_PER_SUBMISSION = 3
 MAX_REVIEWS_PER_SUBMISSION = 20
+CHUNK_SIZE = 1000
+_ATTEMPTS = 4
 _VERDICT_CODES = {None: VERDICT_NONE, "accept": VERDICT_ACCEPT, "reject": VERDICT_REJECT}
 
 
@@ -161,12 +173,17 @@ def next_review(
     return target
 
 
-def _eligible(task_pk: int, address: str) -> list[Any]:
-    """Conditions on ``Submission`` rows the reviewer may review (see the module rules)."""
+def _eligible(task_pk: int, address: str, *, ordered_scan: bool = False) -> list[Any]:
+    """Conditions on ``Submission`` rows the reviewer may review (see the module rules).
+
+    ``ordered_scan`` spells the task condition so that SQLite cannot use the task index for it
+    (``task_pk + 0``) and walks the submissions in id order instead.
+    """
     own = aliased(Submission)
     mine = aliased(Review)
+    in_task = (Submission.task_pk + 0 if ordered_scan else Submission.task_pk) == task_pk
     return [
-        Submission.task_pk == task_pk,
+        in_task,
         Submission.contributor != address,
         ~exists().where(
             and_(own.task_item_id == Submission.task_item_id, own.contributor == address)
@@ -176,27 +193,27 @@ def _eligible(task_pk: int, address: str) -> list[Any]:
 
 
 def _pick(session: Session, task_pk: int, address: str, limit: int) -> tuple[int, int] | None:
-    counts = func.count(Review.id)
-    started = (
-        select(Submission.id, counts)
-        .join(Review, Review.submission_id == Submission.id)
-        .where(*_eligible(task_pk, address))
-        .group_by(Submission.id)
-        .having(counts < limit)
-        .order_by(counts.desc(), Submission.id)
-        .limit(1)
+    reviews = (
+        select(func.count(Review.id)).where(Review.submission_id == Submission.id).scalar_subquery()
     )
-    row = session.execute(started).first()
-    if row is not None:
-        return int(row[0]), int(row[1])
-    untouched = (
-        select(Submission.id)
-        .where(*_eligible(task_pk, address), ~exists().where(Review.submission_id == Submission.id))
+    first = session.scalar(select(func.min(Submission.id)).where(Submission.task_pk == task_pk))
+    if first is None:
+        return None
+    # Walk the task's submissions in id order and stop at the first eligible one; on SQLite the
+    # task index would make it sort every submission of the task first.
+    on_sqlite = session.get_bind().dialect.name == "sqlite"
+    query = (
+        select(Submission.id, reviews)
+        .where(
+            Submission.id >= first,
+            *_eligible(task_pk, address, ordered_scan=on_sqlite),
+            reviews < limit,
+        )
         .order_by(Submission.id)
         .limit(1)
     )
-    submission_id = session.scalar(untouched)
-    return None if submission_id is None else (int(submission_id), 0)
+    row = session.execute(query).first()
+    return None if row is None else (int(row[0]), int(row[1]))
 
 
 def _target(session: Session, task: Task, submission_id: int, reviews: int) -> ReviewTarget:
@@ -280,78 +297,244 @@ def _signature_bytes(value: bytes | str) -> bytes:
     return value
 
 
-def _store_review(session: Session, entry: ReviewInput, clock: Clock) -> int:
-    task = _open_task(session, entry.task_id)
+@dataclass(frozen=True)
+class _Checked:
+    """A review whose fields and signature verified; state checks come next."""
+
+    index: int
+    task: _TaskFacts
+    submission: _Reviewed
+    reviewer: str
+    verdict: str | None
+    rating: int | None
+    signature: bytes
+
+
+@dataclass(frozen=True)
+class _TaskFacts:
+    pk: int
+    task_id: bytes
+    chain_id: int
+    status: str
+    limit: int
+
+
+@dataclass(frozen=True)
+class _Reviewed:
+    id: int
+    task_pk: int
+    task_item_id: int
+    item_cid: str
+    contributor: str
+    signature: bytes
+
+
+def _task_facts(session: Session, task_ids: Iterable[bytes]) -> dict[bytes, _TaskFacts | Exception]:
+    found: dict[bytes, _TaskFacts | Exception] = {}
+    for task in TaskRepository(session).by_task_ids(sorted(set(task_ids))).values():
+        try:
+            limit = reviews_per_submission(TaskSpec.from_dict(task.spec))
+        except InvalidInput as error:
+            found[task.task_id] = error
+            continue
+        found[task.task_id] = _TaskFacts(task.id, task.task_id, task.chain_id, task.status, limit)
+    return found
+
+
+def _reviewed(session: Session, ids: Iterable[int]) -> dict[int, _Reviewed]:
+    found: dict[int, _Reviewed] = {}
+    for part in chunked(sorted(set(ids))):
+        rows = session.execute(
+            select(
+                Submission.id,
+                Submission.task_pk,
+                Submission.task_item_id,
+                Submission.item_cid,
+                Submission.contributor,
+                Submission.signature,
+            ).where(Submission.id.in_(part))
+        )
+        for row in rows:
+            found[row[0]] = _Reviewed(*row)
+    return found
+
+
+def _check_review(
+    index: int,
+    entry: ReviewInput,
+    tasks: dict[bytes, _TaskFacts | Exception],
+    submissions: dict[int, _Reviewed],
+) -> _Checked:
+    """Everything that depends only on the request and on immutable stored data."""
+    task_id = parse_task_id(entry.task_id)
+    task = tasks.get(task_id)
+    if task is None:
+        raise NotFound(f"task_id: no task 0x{task_id.hex()} (list tasks with `datafair task list`)")
+    if isinstance(task, Exception):
+        raise task
+    if task.status == TASK_CLOSED:
+        raise Conflict(f"task 0x{task_id.hex()}: closed, it takes no more reviews")
     reviewer = checksum_address(entry.reviewer, "reviewer")
     _check_verdict(entry.verdict, entry.rating)
     signature = _signature_bytes(entry.signature)
     if isinstance(entry.submission_id, bool) or not isinstance(entry.submission_id, int):
         raise InvalidInput("submission_id", f"must be an integer, got {entry.submission_id!r}")
-    submission = session.get(Submission, entry.submission_id)
-    if submission is None or submission.task_pk != task.id:
+    submission = submissions.get(entry.submission_id)
+    if submission is None or submission.task_pk != task.pk:
         raise NotFound(
-            f"submission_id: no submission {entry.submission_id} in task 0x{task.task_id.hex()}"
+            f"submission_id: no submission {entry.submission_id} in task 0x{task_id.hex()}"
         )
-    message = review_message(
-        task.task_id, submission.signature, reviewer, entry.verdict, entry.rating
-    )
+    message = review_message(task_id, submission.signature, reviewer, entry.verdict, entry.rating)
     verify_review(SubmissionDomain(task.chain_id), message, signature)
     if submission.contributor == reviewer:
         raise Conflict(f"review: {reviewer} cannot review their own submission")
-    answered = session.scalar(
-        select(Submission.id).where(
-            Submission.task_item_id == submission.task_item_id, Submission.contributor == reviewer
-        )
-    )
-    if answered is not None:
-        raise Conflict(
-            f"review: {reviewer} answered item {submission.item_cid} too; reviews must be "
-            "independent of one's own answer"
-        )
-    reviews = ReviewRepository(session)
-    if session.get_bind().dialect.name != "sqlite":
-        session.execute(
-            select(Submission.id).where(Submission.id == submission.id).with_for_update()
-        )
-    existing = reviews.for_submission(submission.id)
-    if any(review.reviewer == reviewer for review in existing):
-        raise Conflict(f"review: {reviewer} already reviewed submission {submission.id} (a replay)")
-    limit = reviews_per_submission(TaskSpec.from_dict(task.spec))
-    if len(existing) >= limit:
-        raise Conflict(f"review: submission {submission.id} already has its {limit} reviews")
-    review = reviews.add(
-        submission_id=submission.id,
-        reviewer=reviewer,
-        now_ms=now_ms(clock),
-        verdict=entry.verdict,
-        rating=entry.rating,
-        signature=signature,
-    )
-    return int(review.id)
+    return _Checked(index, task, submission, reviewer, entry.verdict, entry.rating, signature)
 
 
-def submit_review(session: Session, entry: ReviewInput, *, clock: Clock = time.time) -> int:
-    """Verify and store one signed review, committed; its id. Raises the entry's error."""
-    try:
-        review_id = _store_review(session, entry, clock)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    return review_id
+def _check_reviews(
+    session: Session, entries: Sequence[ReviewInput], errors: dict[int, DatafairError]
+) -> list[_Checked]:
+    task_ids: list[bytes] = []
+    for entry in entries:
+        with contextlib.suppress(InvalidInput):
+            task_ids.append(parse_task_id(entry.task_id))
+    tasks = _task_facts(session, task_ids)
+    wanted = [e.submission_id for e in entries if type(e.submission_id) is int]
+    submissions = _reviewed(session, wanted)
+    checked: list[_Checked] = []
+    for index, entry in enumerate(entries):
+        try:
+            checked.append(_check_review(index, entry, tasks, submissions))
+        except DatafairError as error:
+            errors[index] = error
+    return checked
+
+
+def _existing_reviews(session: Session, submission_ids: Sequence[int]) -> dict[int, set[str]]:
+    """Reviewers of each submission, locking the submissions first (PostgreSQL, id order)."""
+    found: dict[int, set[str]] = {sid: set() for sid in submission_ids}
+    for part in chunked(sorted(found)):
+        if session.get_bind().dialect.name != "sqlite":
+            session.execute(
+                select(Submission.id)
+                .where(Submission.id.in_(part))
+                .order_by(Submission.id)
+                .with_for_update()
+            ).all()
+        rows = session.execute(
+            select(Review.submission_id, Review.reviewer).where(Review.submission_id.in_(part))
+        )
+        for submission_id, reviewer in rows:
+            found[submission_id].add(reviewer)
+    return found
+
+
+def _store_reviews(
+    session: Session, checked: list[_Checked], errors: dict[int, DatafairError], clock: Clock
+) -> dict[int, int]:
+    """Check stored state under locks and write the accepted reviews; ids by entry index."""
+    if not checked:
+        return {}
+    statuses = TaskRepository(session).lock_status(sorted({c.task.pk for c in checked}))
+    existing = _existing_reviews(session, [c.submission.id for c in checked])
+    answered = SubmissionRepository(session).answered(
+        [(c.submission.task_item_id, c.reviewer) for c in checked]
+    )
+    created = now_ms(clock)
+    accepted: list[_Checked] = []
+    for entry in checked:
+        task, submission, reviewer = entry.task, entry.submission, entry.reviewer
+        reviewers = existing[submission.id]
+        if statuses.get(task.pk) == TASK_CLOSED:
+            errors[entry.index] = Conflict(
+                f"task 0x{task.task_id.hex()}: closed, it takes no more reviews"
+            )
+        elif (submission.task_item_id, reviewer) in answered:
+            errors[entry.index] = Conflict(
+                f"review: {reviewer} answered item {submission.item_cid} too; reviews must be "
+                "independent of one's own answer"
+            )
+        elif reviewer in reviewers:
+            errors[entry.index] = Conflict(
+                f"review: {reviewer} already reviewed submission {submission.id} (a replay)"
+            )
+        elif len(reviewers) >= task.limit:
+            errors[entry.index] = Conflict(
+                f"review: submission {submission.id} already has its {task.limit} reviews"
+            )
+        else:
+            reviewers.add(reviewer)
+            accepted.append(entry)
+    if not accepted:
+        return {}
+    table = cast(Table, Review.__table__)
+    rows = [
+        {
+            "submission_id": entry.submission.id,
+            "reviewer": entry.reviewer,
+            "verdict": entry.verdict,
+            "rating": entry.rating,
+            "signature": entry.signature,
+            "created_at": created,
+        }
+        for entry in accepted
+    ]
+    for part in chunked(rows, CHUNK_SIZE):
+        session.execute(insert(table), list(part))
+    keys = {(entry.submission.id, entry.reviewer): entry.index for entry in accepted}
+    ids: dict[int, int] = {}
+    for part in chunked(sorted({entry.submission.id for entry in accepted})):
+        found = session.execute(
+            select(Review.id, Review.submission_id, Review.reviewer).where(
+                Review.submission_id.in_(part)
+            )
+        )
+        for review_id, submission_id, reviewer in found:
+            index = keys.get((submission_id, reviewer))
+            if index is not None:
+                ids[index] = int(review_id)
+    return ids
 
 
 def submit_reviews(
     session: Session, entries: Iterable[ReviewInput], *, clock: Clock = time.time
 ) -> list[ReviewResult]:
-    """Verify and store many reviews, each in its own transaction; one result per entry."""
+    """Verify and store many signed reviews; one result per entry, in order.
+
+    Each bad entry is refused on its own (and not stored); the good ones are committed, one
+    transaction per chunk of :data:`CHUNK_SIZE` entries, before this returns.
+    """
+    batch = list(entries)
     results: list[ReviewResult] = []
-    for index, entry in enumerate(entries):
-        try:
-            results.append(ReviewResult(index, submit_review(session, entry, clock=clock)))
-        except DatafairError as error:
-            results.append(ReviewResult(index, None, error))
+    for start in range(0, len(batch), CHUNK_SIZE):
+        part = batch[start : start + CHUNK_SIZE]
+        for attempt in range(_ATTEMPTS):
+            errors: dict[int, DatafairError] = {}
+            try:
+                checked = _check_reviews(session, part, errors)
+                ids = _store_reviews(session, checked, errors, clock)
+                session.commit()
+                break
+            except (IntegrityError, OperationalError):
+                # a concurrent writer stored the same review first, or a deadlock was broken:
+                # nothing of this chunk is stored; decide again
+                session.rollback()
+                if attempt == _ATTEMPTS - 1:
+                    raise
+            except BaseException:
+                session.rollback()
+                raise
+        results.extend(ReviewResult(start + i, ids.get(i), errors.get(i)) for i in range(len(part)))
     return results
+
+
+def submit_review(session: Session, entry: ReviewInput, *, clock: Clock = time.time) -> int:
+    """Verify and store one signed review, committed; its id. Raises the entry's error."""
+    (result,) = submit_reviews(session, [entry], clock=clock)
+    if result.error is not None:
+        raise result.error
+    assert result.review_id is not None
+    return result.review_id
 
 
 # --------------------------------------------------------------------------- quality and pay
