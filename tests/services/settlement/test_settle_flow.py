@@ -9,6 +9,7 @@ from settle_helpers import OWNER, PRICE, REQUESTER, World
 from sqlalchemy.orm import Session
 
 from datafair.core.errors import Conflict
+from datafair.services.reputation import is_paused, reputation_of
 from datafair.services.settlement.audit import audit_bundle
 from datafair.services.settlement.claims import claim_all, claimable, payout_amounts
 from datafair.services.settlement.funding import fund_task, refund_task
@@ -38,6 +39,11 @@ def test_the_money_loop_pays_each_leaf_once_and_conserves_the_deposit(
 
     report = settle_task(session, world.escrow, world.blobs, labelled.task_id, sender=OWNER)
     assert report.state == "done" and report.epoch == 1 and not report.resumed
+    # Settling recorded reputations and paused the wallet flagged as a spammer.
+    careful = reputation_of(session, contributors[labelled.careful[0]].address, "classification")
+    spammer = contributors[labelled.always_pos].address
+    assert careful.answers == 12 and careful.settlements == 1
+    assert is_paused(session, labelled.task_id, spammer)
     assert report.submissions == 12 * 6
     assert world.escrow.payout_root(labelled.task_id, 1) == report.root
 

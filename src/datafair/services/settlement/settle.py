@@ -12,7 +12,8 @@ States of a ``settlements`` row, each committed before the next step starts:
 ``tree``      the leaves are stored (``payout_leaves``) for claims;
 ``sending``   the payout is about to be sent;
 ``posted``    ``post_payout`` was mined; its transaction hash is recorded;
-``done``      the root on chain was read back and matches;
+``done``      the root on chain was read back and matches, and the bundle's evidence was
+              recorded in contributors' reputations (spam-flagged contributors paused);
 ``empty``     final state of an epoch in which nothing was earned (nothing is posted).
 
 Rerunning ``settle_task`` resumes the unfinished epoch of the task from its state. From
@@ -283,7 +284,10 @@ class _Machine:
                 f"{state.unallocated} unallocated",
                 f"fund at least {result.budget - state.unallocated} more, then settle again",
             )
-        cid = self.blobs.put(encode_bundle(bundle_document(inputs, result)))
+        data = encode_bundle(bundle_document(inputs, result))
+        cid = self.blobs.put(data)
+        if result.root is None:
+            self.record_reputations(data)
         self._save(
             row,
             state="bundled" if result.root is not None else "empty",
@@ -347,8 +351,17 @@ class _Machine:
         self._save(row, state="posted", tx_hash=tx_hash)
         _checkpoint("posted")
 
+    def record_reputations(self, data: bytes) -> None:
+        """Record what the bundle says of each contributor's skill and pause the flagged
+        spammers (:func:`datafair.services.reputation.update_reputations_from_bundle`;
+        recording a bundle twice changes nothing, so a resumed epoch may repeat it)."""
+        from datafair.services.reputation import update_reputations_from_bundle
+
+        update_reputations_from_bundle(self.session, read_document(data), clock=self.clock)
+
     def confirm(self, row: Settlement) -> None:
-        """``posted`` → ``done``: read the root and the event back from the chain."""
+        """``posted`` → ``done``: read the root and the event back from the chain, then
+        record reputations."""
         on_chain = self.escrow.payout_root(self.task_id, row.epoch)
         if on_chain != row.root:
             raise ChainError(
@@ -361,6 +374,8 @@ class _Machine:
                 f"task 0x{self.task_id.hex()} epoch {row.epoch}: posted with bundle "
                 f"{event['bundle_cid']}, not {row.bundle_cid}"
             )
+        assert row.bundle_cid is not None
+        self.record_reputations(self.blobs.get(row.bundle_cid))
         self._save(row, state="done")
         _checkpoint("done")
 
