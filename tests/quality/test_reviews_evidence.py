@@ -10,6 +10,7 @@ from datafair.quality import get_aggregator
 from datafair.quality.reviews import (
     ACCEPT_PREFIX,
     REJECT_PREFIX,
+    integer_workers,
     is_pseudo_worker,
     review_agreement,
     review_evidence,
@@ -168,3 +169,15 @@ def test_reviews_as_evidence_raise_the_accuracy_of_inference(classes: list[str])
         truth, items + evidence.items, workers + evidence.workers, labels + evidence.labels, classes
     )
     assert after >= before + 0.05, (before, after)
+
+
+def test_integer_workers_map_pseudo_workers_past_the_accounts() -> None:
+    evidence = review_evidence(
+        [0, 0, 1], ["a", "b", "c"], ["3", "3", "0"], [True, False, False], ABC,
+        rejects_as_answers=True,
+    )  # fmt: skip
+    assert evidence.workers == ["review:3", "reject:0"]
+    assert integer_workers(evidence.workers, 10) == [16, 11]
+    for bad in (["0xR"], ["review:x"]):
+        with pytest.raises(InvalidInput, match=r"^workers:"):
+            integer_workers(bad, 10)

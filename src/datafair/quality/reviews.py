@@ -164,6 +164,21 @@ def review_evidence(
     )
 
 
+def integer_workers(workers: Sequence[str], offset: int) -> list[int]:
+    """Integer worker codes for pseudo-workers whose reviewers are decimal indices.
+
+    For callers that index workers by integers ``0 .. offset - 1`` (a settlement's accounts):
+    build the evidence with ``reviewers`` as ``str(index)``, then ``"review:i"`` becomes
+    ``offset + 2 * i`` and ``"reject:i"`` ``offset + 2 * i + 1``, codes no account uses.
+    """
+    codes: list[int] = []
+    for worker in workers:
+        if not is_pseudo_worker(worker) or not reviewer_of(worker).isdigit():
+            raise InvalidInput("workers", f"{worker!r} is not a pseudo-worker of an index")
+        codes.append(offset + 2 * int(reviewer_of(worker)) + worker.startswith(REJECT_PREFIX))
+    return codes
+
+
 def review_agreement(
     verdicts: Sequence[bool | None], p_label_right: Sequence[float]
 ) -> NDArray[np.float64]:
