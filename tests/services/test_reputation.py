@@ -13,6 +13,7 @@ from datafair.economics import Evidence, Reputation, evidence_from_skill
 from datafair.services.assignment import next_item
 from datafair.services.inference import infer_task
 from datafair.services.reputation import (
+    epoch_evidence,
     evidence_from_labels,
     is_paused,
     lift_pause,
@@ -24,6 +25,7 @@ from datafair.services.reputation import (
     require_eligible_for,
     update_reputations,
     update_reputations_from_bundle,
+    update_reputations_from_epoch,
 )
 from datafair.services.submissions import submit
 from datafair.services.tasks import create_task
@@ -245,3 +247,39 @@ def test_bad_input_is_named_and_changes_nothing(session, make_task, contributors
         with pytest.raises(error, match=message):
             call()
         assert _rows(session) == (0, 0, 0)
+
+
+def test_epoch_evidence_compares_canonical_texts_like_decoded_answers() -> None:
+    accounts = ["0xA", "0xB", "0xC"]
+    contributor, item = [0, 1, 0, 1, 2], [0, 0, 1, 1, 1]
+    answers = ['"pos"', '"neg"', '"neg"', '"neg"', '"pos"']
+    labels = ["pos", "neg"]
+    found = epoch_evidence(accounts, contributor, item, answers, labels)
+    decoded = [a.strip('"') for a in answers]
+    assert found == evidence_from_labels(
+        [accounts[c] for c in contributor], decoded, [labels[i] for i in item]
+    )
+    assert found["0xA"] == Evidence(2_000_000, 2) and found["0xC"] == Evidence(0, 1)
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        (["0xA"], [0, 0], [0], ['"pos"'], ["pos"]),  # lengths differ
+        (["0xA"], [0], [1], ['"pos"'], ["pos"]),  # item without a label
+        (["0xA"], [1], [0], ['"pos"'], ["pos"]),  # contributor without an account
+    ],
+)
+def test_epoch_evidence_refuses_misaligned_columns(columns) -> None:
+    with pytest.raises(InvalidInput, match=r"^submissions:"):
+        epoch_evidence(*columns)
+
+
+def test_an_epoch_is_recorded_once(session, make_task, contributors, clock):
+    task = make_task(2)
+    a, b = contributors[0].address, contributors[1].address
+    columns = ([a, b], [0, 1, 0], [0, 0, 1], ['"pos"', '"neg"', '"pos"'], ["pos", "neg"])
+    first = update_reputations_from_epoch(session, task.task_id, columns, [b], clock=clock)
+    assert first == {a: Reputation(1_000_000, 2, 1), b: Reputation(0, 1, 1)}
+    assert update_reputations_from_epoch(session, task.task_id, columns, [b], clock=clock) == {}
+    assert is_paused(session, task.task_id, b)

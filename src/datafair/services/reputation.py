@@ -27,14 +27,15 @@ the lower end of the 95 % credible interval of their accuracy, ``Beta(1 + s, 1 +
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from datafair.core.canonical import canonical_json
 from datafair.core.errors import Conflict, InvalidInput
 from datafair.core.schemas import TaskType
 from datafair.economics import (
@@ -228,6 +229,54 @@ def evidence_from_labels(
     return {who: evidence(float(right), n) for who, (right, n) in totals.items()}
 
 
+def epoch_evidence(
+    accounts: Sequence[str],
+    contributor: Sequence[int],
+    item: Sequence[int],
+    answer_json: Sequence[str],
+    labels: Sequence[Any],
+) -> dict[str, Evidence]:
+    """Hard-count evidence from a settlement's columns, without decoding any answer.
+
+    ``contributor``/``item`` index ``accounts``/``labels`` (one inferred label per item);
+    ``answer_json`` is each answer's canonical JSON text, compared with the canonical JSON of
+    its item's label.
+    """
+    label_text = np.array([canonical_json(label).decode() for label in labels] + [""], object)
+    items = np.asarray(item, dtype=np.int64)
+    who = np.asarray(contributor, dtype=np.int64)
+    if not (items.shape == who.shape == (len(answer_json),)):
+        raise InvalidInput("submissions", "item, contributor and answer columns differ in length")
+    if items.size and (items.min() < 0 or items.max() >= len(labels)):
+        raise InvalidInput("submissions", "an item index has no inferred label")
+    if who.size and (who.min() < 0 or who.max() >= len(accounts)):
+        raise InvalidInput("submissions", "a contributor index has no account")
+    right = np.asarray(answer_json, dtype=object) == label_text[items]
+    answers = np.bincount(who, minlength=len(accounts))
+    correct = np.bincount(who, weights=right.astype(np.float64), minlength=len(accounts))
+    return {
+        accounts[k]: evidence(float(correct[k]), int(answers[k]))
+        for k in np.flatnonzero(answers).tolist()
+    }
+
+
+def update_reputations_from_epoch(
+    session: Session,
+    task_id: bytes | str,
+    columns: tuple[Sequence[str], Sequence[int], Sequence[int], Sequence[str], Sequence[Any]],
+    spammers: Iterable[str],
+    *,
+    clock: Clock = time.time,
+) -> dict[str, Reputation]:
+    """Record one settlement epoch: ``columns`` as :func:`epoch_evidence` takes them
+    (accounts, contributor, item, answer JSON, labels) over *every* submission the epoch's
+    inference saw, and the spam-flagged accounts. Idempotent: the task's share is replaced.
+    """
+    return record_evidence(
+        session, task_id, epoch_evidence(*columns), spammers=spammers, clock=clock
+    )
+
+
 def update_reputations_from_bundle(
     session: Session, document: Mapping[str, Any], *, clock: Clock = time.time
 ) -> dict[str, Reputation]:
@@ -239,18 +288,20 @@ def update_reputations_from_bundle(
     """
     try:
         subs = document["submissions"]
-        labels = document["inferred"]["labels"]
-        accounts = subs["accounts"]
-        contributors = [accounts[index] for index in subs["contributor"]]
-        answers = [json.loads(text) for text in subs["answer"]]
-        item_labels = [labels[index] for index in subs["item"]]
+        columns = (
+            list(subs["accounts"]),
+            list(subs["contributor"]),
+            list(subs["item"]),
+            list(subs["answer"]),
+            list(document["inferred"]["labels"]),
+        )
         task_id = document["task"]["task_id"]
         spammers = list(document["inferred"]["spammers"])
-    except (KeyError, IndexError, TypeError, ValueError) as error:
+        found = epoch_evidence(*columns)
+    except (KeyError, IndexError, TypeError, ValueError, InvalidInput) as error:
         raise InvalidInput(
             "bundle", f"lacks or garbles {error}", "pass a datafair-settlement/1 bundle"
         ) from None
-    found = evidence_from_labels(contributors, answers, item_labels)
     return record_evidence(session, task_id, found, spammers=spammers, clock=clock)
 
 
@@ -324,6 +375,7 @@ def require_eligible_for(session: Session, task_id: bytes | str, contributor: st
 __all__ = [
     "SPAM_REASON",
     "check_eligible",
+    "epoch_evidence",
     "evidence_from_labels",
     "is_paused",
     "lift_pause",
@@ -336,4 +388,5 @@ __all__ = [
     "require_eligible_for",
     "update_reputations",
     "update_reputations_from_bundle",
+    "update_reputations_from_epoch",
 ]
