@@ -1,5 +1,6 @@
-"""`datafair review next/submit` and `datafair pay`: a labelled item is reviewed with a signed
-verdict; refusals are one line with exit 1; the pay report shows the hourly pay and the floor."""
+"""`datafair review next/submit`, `datafair pay` and `datafair reputation`: a labelled item is
+reviewed with a signed verdict; refusals are one line with exit 1; the pay report shows the
+hourly pay and the floor; a task's inference is recorded as reputation."""
 
 from __future__ import annotations
 
@@ -39,10 +40,11 @@ def test_review_and_pay_tour(
     task = re.search(r"0x[0-9a-f]{64}", out).group(0)  # type: ignore[union-attr]
     code, out, _ = _run(capsys, "task", "next", task, "--account", "alice", *home)
     item = re.search(r"bafkrei[a-z2-7]+", out).group(0)  # type: ignore[union-attr]
-    code, _, err = _run(
+    code, out, err = _run(
         capsys, "task", "submit", task, item, "pos", "--account", "alice", "--seconds", "4", *home
     )
     assert code == 0, err
+    alice = re.search(r"0x[0-9a-fA-F]{40}", out).group(0)  # type: ignore[union-attr]
 
     code, out, _ = _run(capsys, "review", "next", task, "--account", "alice", *home)
     assert code == 0 and "no submission left" in out
@@ -77,6 +79,17 @@ def test_review_and_pay_tour(
     assert re.search(r"floor per hour\W+90000\b", out) and "ok" in out
     code, _, err = _run(capsys, "pay", "0x12", *home)
     assert code == 1 and err.startswith("error: task_id:")
+
+    code, out, _ = _run(capsys, "reputation", "show", *home)
+    assert code == 0 and "no reputation recorded" in out
+    code, out, err = _run(capsys, "reputation", "update", task, *home)
+    assert code == 0 and "recorded 1 contributors' evidence; 0 paused" in out, err
+    code, out, _ = _run(capsys, "reputation", "show", *home)
+    assert code == 0 and alice in out
+    code, out, _ = _run(capsys, "reputation", "unpause", task, alice, *home)
+    assert code == 0 and "was not paused" in out
+    code, _, err = _run(capsys, "reputation", "unpause", task, "0x12", *home)
+    assert code == 1 and err.startswith("error: contributor:")
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from datafair.cli import (
     export,
     fairpay,
     quality,
+    reputation,
     review,
     settle,
     task,
@@ -42,6 +43,7 @@ app.add_typer(task.app, name="task")
 app.add_typer(quality.app, name="quality")
 app.add_typer(chain.app, name="chain")
 app.add_typer(review.app, name="review")
+app.add_typer(reputation.app, name="reputation")
 app.command(name="export")(export.export_command)
 app.command(name="demo")(demo.demo_command)
 app.command(name="fund")(settle.fund_command)
