@@ -97,8 +97,22 @@ def _flip_hex(text: str) -> str:
             lambda d: d["task"]["spec"].__setitem__("price_per_answer", "11"),
             "task.spec does not hash to task.task_id",
         ),
+        (
+            lambda d: d["chain"].__setitem__("chain_id", 530),
+            "chain.chain_id is 530 but the task spec names 31337",
+        ),
     ],
-    ids=["signature", "answer", "gold-salt", "leaf-amount", "fee", "label", "method", "price"],
+    ids=[
+        "signature",
+        "answer",
+        "gold-salt",
+        "leaf-amount",
+        "fee",
+        "label",
+        "method",
+        "price",
+        "chain-id",
+    ],
 )
 def test_each_altered_field_is_named(
     world: World, settled: tuple[bytes, Any], change: Any, message: str

@@ -138,3 +138,12 @@ def test_an_rpc_failure_mid_settlement_resumes_to_one_root(
     events = world.escrow.events("PayoutPosted", task_id=labelled.task_id)
     assert len(events) == 1 and events[0].args["root"] == report.root
     assert report.tx_hash == events[0].tx_hash
+
+
+def test_a_task_for_another_chain_is_refused(
+    session: Session, world: World, make_task: Any
+) -> None:
+    made = make_task(4, gold={0: "pos"}, chain_id=530)
+    with pytest.raises(InvalidInput, match="spec names chain id 530, the escrow is on chain id"):
+        _fund(session, world, made.task_id)
+    assert world.escrow.task(made.task_id).exists is False

@@ -142,6 +142,11 @@ def _verify_inputs(inputs: EpochInputs, workers: int | None) -> None:
         raise AuditMismatch("task.spec does not hash to task.task_id")
     if gold_commitment(inputs.task_id, inputs.gold, inputs.gold_salt) != inputs.gold_commitment:
         raise AuditMismatch("gold: the revealed answers and salt do not hash to the commitment")
+    if int(inputs.spec.get("chain_id", -1)) != inputs.chain_id:
+        raise AuditMismatch(
+            f"chain.chain_id is {inputs.chain_id} but the task spec names "
+            f"{inputs.spec.get('chain_id')!r}"
+        )
     subs = inputs.submissions
     bad = first_bad_signature(
         inputs.task_id,

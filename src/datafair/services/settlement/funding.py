@@ -74,6 +74,7 @@ def fund_task(
     """
     task = load_task(session, task_id)
     _positive(amount, "amount")
+    check_chain(task.chain_id, escrow)
     floor = load_settings().fair_pay_floor if fair_pay_floor is None else fair_pay_floor
     check_funding_price(session, task.task_id, floor)
     spec_deadline = int(task.deadline)
@@ -149,6 +150,18 @@ def fund_task(
         unallocated=state.unallocated,
         tx_hash=receipt.tx_hash,
     )
+
+
+def check_chain(spec_chain_id: int, escrow: EscrowClient) -> None:
+    """``InvalidInput`` unless the escrow is on the chain the task spec names (contributors
+    signed their answers under that chain id)."""
+    if int(spec_chain_id) != escrow.chain.chain_id:
+        raise InvalidInput(
+            "task",
+            f"its spec names chain id {spec_chain_id}, the escrow is on chain id "
+            f"{escrow.chain.chain_id}",
+            "fund and settle it on the chain its contributors signed for",
+        )
 
 
 def funding_of(session: Session, task_id: bytes | str) -> TaskFunding:

@@ -60,7 +60,7 @@ from datafair.services.settlement.bundle import (
     parse_bundle,
     read_document,
 )
-from datafair.services.settlement.funding import escrow_state, funding_of
+from datafair.services.settlement.funding import check_chain, escrow_state, funding_of
 from datafair.services.settlement.gold import check_reveal
 from datafair.services.submissions import task_answers
 from datafair.services.tasks import Clock, load_task, now_ms
@@ -123,6 +123,7 @@ def gather_inputs(
     """Read the task, its submissions, reviews and gold reveal into canonical epoch inputs."""
     answers = task_answers(session, task_id)
     task = answers.task
+    check_chain(task.spec.chain_id, escrow)
     funding = funding_of(session, task_id)
     state = escrow_state(escrow, task_id)
     check_reveal(task_id, answers.gold, funding.gold_salt, state.gold_commitment)
