@@ -35,13 +35,19 @@ def _other(value: str) -> str:
 @pytest.fixture
 def label(session: Session, make_task: Any, contributors: Any, clock: Any) -> Callable[..., Any]:
     """``label(n=12, seed=0, answer_items=None)``: a task answered by the seeded crowd;
-    ``label.answer(labelled, indices, seed)`` adds the crowd's answers on more items."""
+    ``label.answer(labelled, indices, seed, wallets)`` adds answers on more items."""
 
-    def answer(made: Any, truth: dict[str, str], indices: Any, rng: random.Random) -> None:
+    def answer(
+        made: Any,
+        truth: dict[str, str],
+        indices: Any,
+        rng: random.Random,
+        wallets: Any = range(6),
+    ) -> None:
         entries = []
         for position in indices:
             cid = made.items[position]
-            for who in range(6):
+            for who in wallets:
                 if who < 4:
                     value = truth[cid] if rng.random() < 0.9 else _other(truth[cid])
                 elif who == 4:
@@ -60,8 +66,8 @@ def label(session: Session, make_task: Any, contributors: Any, clock: Any) -> Ca
         answer(made, truth, range(answer_items or n), rng)
         return Labelled(made, truth, [0, 1, 2, 3], 4, 5)
 
-    def more(labelled: Labelled, indices: Any, seed: int = 1) -> None:
-        answer(labelled.task, labelled.truth, indices, random.Random(seed))
+    def more(labelled: Labelled, indices: Any, seed: int = 1, wallets: Any = range(6)) -> None:
+        answer(labelled.task, labelled.truth, indices, random.Random(seed), wallets)
 
     build.answer = more  # type: ignore[attr-defined]
     return build
