@@ -110,22 +110,27 @@ def claims_by_size(
         s.escrow.post_tree(tid, 1, tree, 0, CID, sender=OWNER)
         positions = list(range(size))
         rng.shuffle(positions)
-        randoms = [claim_gas(s, tree, tid, 1, p) for p in positions[:samples]]
-        done = {tree.value(p)[0] for p in positions[:samples]}
-        # a later claim in a used word: a leaf sharing a word with one just claimed
-        used = []
+        words: set[int] = set()
+        new: list[int] = []  # claims that open a bitmap word
+        used: list[int] = []  # claims in a word opened before
+        randoms = []
         for p in positions[:samples]:
-            index = tree.value(p)[0]
-            mate = index ^ 1 if (index ^ 1) < size else index ^ 2
-            if mate < size and mate not in done:
+            gas = claim_gas(s, tree, tid, 1, p)
+            randoms.append(gas)
+            (new if p // 256 not in words else used).append(gas)
+            words.add(p // 256)
+        done = set(positions[:samples])
+        for p in positions[:samples]:  # a leaf sharing a word with one just claimed
+            mate = p ^ 1 if (p ^ 1) < size else p ^ 2
+            if mate < size and mate not in done:  # position == index in these trees
                 done.add(mate)
-                used.append(claim_gas(s, tree, tid, 1, mate))  # position == index
+                used.append(claim_gas(s, tree, tid, 1, mate))
+        new_word, later = mean(new), mean(used) if used else mean(new)
         if size <= samples:  # every leaf claimed: the true epoch average
-            new_word, later, epoch_avg = randoms[0], mean(randoms[1:] or randoms), mean(randoms)
+            epoch_avg = mean(randoms)
         else:
-            new_word, later = mean(randoms), mean(used) if used else mean(randoms)
-            words = (size + 255) // 256
-            epoch_avg = (words * new_word + (size - words) * later) / size
+            n_words = (size + 255) // 256
+            epoch_avg = (n_words * new_word + (size - n_words) * later) / size
         depth = len(tree.proof(positions[0]))
         rows.append(
             (
