@@ -283,3 +283,35 @@ def test_an_epoch_is_recorded_once(session, make_task, contributors, clock):
     assert first == {a: Reputation(1_000_000, 2, 1), b: Reputation(0, 1, 1)}
     assert update_reputations_from_epoch(session, task.task_id, columns, [b], clock=clock) == {}
     assert is_paused(session, task.task_id, b)
+
+
+def test_direct_submissions_of_blocked_contributors_are_refused_and_not_stored(
+    session, text_dataset, make_task, contributors, clock
+):
+    from datafair.services.submissions import submit_many
+    from datafair.store.models import Submission
+
+    task = make_task(2)
+    spammer, honest = contributors[0], contributors[1]
+    pause_spammers(session, task.task_id, [spammer.address], clock=clock)
+    results = submit_many(
+        session,
+        [
+            spammer.sign(task.info, task.items[0], "pos", 1),
+            honest.sign(task.info, task.items[0], "pos", 1),
+        ],
+        clock=clock,
+    )
+    assert not results[0].ok and "paused on this task" in str(results[0].error)
+    assert results[1].ok
+    strict = _task_with_extra(session, text_dataset, clock, {"min_reputation_bps": 300})
+    with pytest.raises(Conflict, match="below the task.s minimum of 300 bps"):
+        submit(session, honest.sign(strict, strict_item(session, strict), "pos", 1), clock=clock)
+    assert session.scalar(select(func.count()).select_from(Submission)) == 1
+
+
+def strict_item(session, info) -> str:
+    from datafair.services.tasks import load_task
+    from datafair.store.repositories import TaskRepository
+
+    return TaskRepository(session).item_cids(load_task(session, info.task_id).id)[0]

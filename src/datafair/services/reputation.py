@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import select
@@ -45,10 +45,12 @@ from datafair.economics import (
     evidence_from_skill,
     ineligibility,
 )
-from datafair.services.inference import InferenceResult
 from datafair.services.tasks import Clock, checksum_address, load_task, now_ms
 from datafair.store.models import Task
 from datafair.store.reputation_models import REASON_LEN, ContributorReputation, TaskStanding
+
+if TYPE_CHECKING:
+    from datafair.services.inference import InferenceResult
 
 SPAM_REASON = "flagged as a spammer by the quality engine"
 
@@ -118,6 +120,47 @@ def check_eligible(session: Session, task: Task, contributor: str) -> None:
     reason = ineligibility(record, min_reputation_bps=minimum, paused=paused)
     if reason is not None:
         raise Conflict(f"contributor: {contributor} may not take items of this task: {reason}")
+
+
+def blocked_contributors(
+    session: Session, task_pk: int, addresses: Iterable[str]
+) -> dict[str, str]:
+    """Which of ``addresses`` (checksummed) may not contribute to the task, with the reason.
+
+    For batch paths (the submission service): at most three queries whatever the number of
+    addresses (the task, the pauses, and the records when the task sets a minimum).
+    """
+    wanted = sorted(set(addresses))
+    task = session.get(Task, task_pk)
+    if task is None or not wanted:
+        return {}
+    minimum = min_reputation_bps(task.spec)
+    paused = set(
+        session.scalars(
+            select(TaskStanding.contributor).where(
+                TaskStanding.task_pk == task_pk, TaskStanding.paused.is_(True)
+            )
+        )
+    )
+    records: dict[str, Reputation] = {}
+    if minimum:
+        rows = session.scalars(
+            select(ContributorReputation).where(
+                ContributorReputation.task_type == task.task_type,
+                ContributorReputation.contributor.in_(wanted),
+            )
+        )
+        records = {row.contributor: _as_reputation(row) for row in rows}
+    blocked: dict[str, str] = {}
+    for address in wanted:
+        if address not in paused and not minimum:
+            continue
+        reason = ineligibility(
+            records.get(address), min_reputation_bps=minimum, paused=address in paused
+        )
+        if reason is not None:
+            blocked[address] = reason
+    return blocked
 
 
 def _locked(session: Session, model: type[Any], key: tuple[Any, ...]) -> Any:
@@ -374,6 +417,7 @@ def require_eligible_for(session: Session, task_id: bytes | str, contributor: st
 
 __all__ = [
     "SPAM_REASON",
+    "blocked_contributors",
     "check_eligible",
     "epoch_evidence",
     "evidence_from_labels",

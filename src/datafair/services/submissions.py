@@ -18,7 +18,9 @@ An answer is accepted only if, in this order:
 7. the nonce was not used before by this contributor in this task (replay, ``Conflict``), the
    contributor has not answered this item yet (``Conflict``), and the item has a free slot: a
    slot the contributor holds through an assignment, or one not held by anyone (``Conflict``
-   when it already has its k answers).
+   when it already has its k answers);
+8. the contributor is not paused on the task nor below its minimum reputation (``Conflict``,
+   ``datafair.services.reputation``).
 
 Accepted answers are stored with their canonical JSON and signature for public audit, and
 committed before ``submit``/``submit_many`` return: an acknowledged submission survives a crash.
@@ -48,6 +50,7 @@ from datafair.core.schemas import LabelSchema
 from datafair.core.task import TaskSpec
 from datafair.crypto.cid import is_cid
 from datafair.crypto.eip712 import SubmissionDomain, SubmissionMessage, verify_submission
+from datafair.services.reputation import blocked_contributors
 from datafair.services.tasks import (
     Clock,
     TaskInfo,
@@ -351,8 +354,15 @@ def _store(
         held = AssignmentRepository(session).held_for_items(
             [live[e.slot.item_cid].task_item_id for e in group]
         )
+        blocked = blocked_contributors(session, task_pk, [e.contributor for e in group])
         for entry in group:
             slot = live[entry.slot.item_cid]
+            if entry.contributor in blocked:
+                errors[entry.index] = Conflict(
+                    f"contributor: {entry.contributor} may not contribute to this task: "
+                    f"{blocked[entry.contributor]}"
+                )
+                continue
             nonce_key = (entry.contributor, entry.nonce)
             answer_key = (slot.task_item_id, entry.contributor)
             if nonce_key in used:
