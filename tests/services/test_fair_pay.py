@@ -3,6 +3,8 @@ flag, and the funding check that names the price needed (and stores nothing when
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from sqlalchemy import func, select
 
@@ -11,6 +13,9 @@ from datafair.services.fair_pay import check_funding_price, fair_pay_status
 from datafair.services.settlement.funding import fund_task
 from datafair.services.submissions import submit
 from datafair.store.settlement_models import TaskFunding
+
+# An escrow that only knows its chain: funding must refuse before it sends anything.
+ESCROW = SimpleNamespace(chain=SimpleNamespace(chain_id=31337))
 
 
 def _answer(session, task, contributors, clock, durations_ms):
@@ -52,15 +57,15 @@ def test_funding_refuses_a_price_the_pilot_shows_below_the_floor(
         InvalidInput, match=r"^price_per_answer: 10 pays 1000 .* \(set it to at least 11\)"
     ):
         check_funding_price(session, task.task_id, 1_001)
-    # fund_task runs the check before storing anything or touching the escrow
+    # fund_task runs the check before storing anything or sending to the escrow
     with pytest.raises(InvalidInput, match="set it to at least 11"):
         fund_task(
             session,
-            object(),
+            ESCROW,  # type: ignore[arg-type]
             task.task_id,
             100,
             sender="0x" + "11" * 20,
-            fair_pay_floor=1_001,  # type: ignore[arg-type]
+            fair_pay_floor=1_001,
         )
     assert session.scalar(select(func.count()).select_from(TaskFunding)) == 0
 
@@ -72,7 +77,7 @@ def test_the_floor_comes_from_the_settings_by_default(
     _answer(session, task, contributors, clock, [36_000])
     monkeypatch.setenv("DATAFAIR_FAIR_PAY_FLOOR", "5000")
     with pytest.raises(InvalidInput, match="set it to at least 50"):
-        fund_task(session, object(), task.task_id, 100, sender="0x" + "11" * 20)  # type: ignore[arg-type]
+        fund_task(session, ESCROW, task.task_id, 100, sender="0x" + "11" * 20)  # type: ignore[arg-type]
     assert session.scalar(select(func.count()).select_from(TaskFunding)) == 0
 
 
