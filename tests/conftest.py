@@ -290,3 +290,12 @@ def make_task(session: Session, clock: FakeClock) -> MakeTask:
 def text_dataset(session: Session) -> Callable[[Sequence[str]], str]:
     """``text_dataset(texts)``: store a dataset of these texts; its manifest CID."""
     return lambda texts: store_texts(session, texts)
+
+
+# --------------------------------------------------------------------------- contracts
+
+
+@pytest.fixture(scope="session")
+def contract_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One compiled-contract cache per test worker, so each contract compiles once per run."""
+    return tmp_path_factory.mktemp("contract-cache")

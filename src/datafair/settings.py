@@ -26,6 +26,9 @@ class Settings(BaseSettings):
         default=None, description="keystore password used instead of a prompt"
     )
     chain_id: int = Field(default=31337, description="chain id of the embedded chain")
+    cache: Path | None = Field(
+        default=None, description="compiled-contract cache (default: HOME/cache)"
+    )
     fair_pay_floor: int = Field(default=0, ge=0, description="fair-pay floor, base units/hour")
 
     @property
@@ -46,6 +49,11 @@ class Settings(BaseSettings):
     @property
     def chain_dir(self) -> Path:
         return self.home / "chain"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Compiled contracts, keyed by source hash (``DATAFAIR_CACHE``, default HOME/cache)."""
+        return self.cache if self.cache is not None else self.home / "cache"
 
     @property
     def exports_dir(self) -> Path:

@@ -10,14 +10,35 @@ import pytest
 from datafair.cli.app import main
 
 
-def test_demo_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_json(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    contract_cache: Path,
+) -> None:
+    monkeypatch.setenv("DATAFAIR_CACHE", str(contract_cache))
     code = main(["demo", "--home", str(tmp_path), "--items", "30", "--seed", "2", "--json"])
     assert code == 0
     report = json.loads(capsys.readouterr().out)
-    for key in ("items", "submissions", "contributors", "accuracy", "exports"):
+    for key in (
+        "items",
+        "submissions",
+        "contributors",
+        "accuracy",
+        "exports",
+        "funded",
+        "paid_by_kind",
+        "fee",
+        "refunded",
+        "contributor_share",
+        "audit_ok",
+    ):
         assert key in report
     assert report["items"] == 30
     assert set(report["exports"]) == {"jsonl", "parquet", "hf"}
+    assert report["audit_ok"] is True
+    paid = sum(report["paid_by_kind"].values())
+    assert report["funded"] == paid + report["fee"] + report["refunded"]
 
 
 def test_demo_rejects_bad_options(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,18 +1,19 @@
-"""The demo round end to end on a small crowd: labels beat majority vote, exports load."""
+"""The demo round end to end on a small crowd: labels beat majority vote, exports load, and the
+money is conserved, paid by quality, audited."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from datafair.services.demo import OVERLAP, run_demo
+from datafair.services.demo import OVERLAP, PRICE_PER_ANSWER, run_demo
 from datafair.settings import load_settings
 
 
-def test_small_demo_round(tmp_path: Path) -> None:
-    report = run_demo(load_settings(home=tmp_path / "home"), seed=3, n_items=60)
+def test_small_demo_round(tmp_path: Path, contract_cache: Path) -> None:
+    settings = load_settings(home=tmp_path / "home", cache=contract_cache)
+    report = run_demo(settings, seed=3, n_items=60)
     assert report.items == 60 and report.rejected == 0
-    # every item filled to k; gold items take k answers too
     assert report.submissions == 60 * OVERLAP
     assert report.accuracy >= report.accuracy_majority_vote - 0.02
     assert report.accuracy > 0.8
@@ -21,11 +22,22 @@ def test_small_demo_round(tmp_path: Path) -> None:
     assert len(rows) == 60 and json.loads(rows[0])["n_answers"] == OVERLAP
     assert Path(report.exports["hf"]).is_dir()
 
+    money = report.money
+    assert money.funded == PRICE_PER_ANSWER * OVERLAP * 60
+    assert money.conserved and money.still_held == 0
+    assert money.audit_ok
+    assert money.paid_by_kind["spammer"] == 0 and money.paid_by_kind["adversary"] == 0
+    assert money.paid_by_kind["skilled"] > money.paid_by_kind["careless"]
+    assert 0.95 <= money.contributor_share < 1.0
+    assert money.fee * 10_000 <= (money.paid + money.fee) * 500
 
-def test_rerun_in_same_home_makes_a_new_task(tmp_path: Path) -> None:
-    settings = load_settings(home=tmp_path / "home")
+
+def test_rerun_in_same_home_makes_a_new_task(tmp_path: Path, contract_cache: Path) -> None:
+    settings = load_settings(home=tmp_path / "home", cache=contract_cache)
     first = run_demo(settings, seed=1, n_items=20)
     second = run_demo(settings, seed=1, n_items=20)
     assert first.dataset_cid == second.dataset_cid
     assert first.task_id != second.task_id
     assert second.submissions == 20 * OVERLAP
+    assert first.money.escrow == second.money.escrow
+    assert second.money.audit_ok and second.money.conserved

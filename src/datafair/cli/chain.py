@@ -74,7 +74,7 @@ def deploy(
             sender,
             fee_bps=fee_bps,
             dev_token=dev_token,
-            cache_dir=settings.home / "cache",
+            cache_dir=settings.cache_dir,
         )
         save_deployment(deployment, path)
     table = Table(title=f"deployed on {deployment.network} (chain id {deployment.chain_id})")
@@ -117,11 +117,11 @@ def status(
             for column in ("contract", "address", "source"):
                 table.add_column(column)
             for name, address in deployment.addresses.items():
-                current = load_contract(name, settings.home / "cache").source_hash
+                current = load_contract(name, settings.cache_dir).source_hash
                 state = "current" if current == deployment.source_hashes.get(name) else "changed"
                 table.add_row(name, address, f"{state} ({source_path(name).name})")
             console.print(table)
-            escrow = EscrowClient(chain, deployment, settings.home / "cache")
+            escrow = EscrowClient(chain, deployment, settings.cache_dir)
             console.print(
                 f"escrow owner {escrow.owner()}, fee {escrow.fee_bps()} bps "
                 f"(cap {escrow.max_fee_bps()}), fee recipient {escrow.fee_recipient()}"

@@ -37,12 +37,43 @@ def _render(report: DemoReport) -> None:
     )
     summary.add_row("task", report.task_id)
     summary.add_row("dataset", report.dataset_cid)
+    summary.add_row("payout bundle", report.money.bundle_cid or "(nothing earned)")
     for fmt, path in report.exports.items():
         summary.add_row(f"export ({fmt})", path)
     summary.add_row(
         "seconds", ", ".join(f"{step} {value:.1f}" for step, value in report.seconds.items())
     )
     console.print(summary)
+    console.print(_money_table(report))
+
+
+def _tokens(amount: int) -> str:
+    """Base units of an 18-decimal token as a decimal amount."""
+    return f"{amount / 10**18:,.6f}"
+
+
+def _money_table(report: DemoReport) -> Table:
+    money = report.money
+    table = Table(title="money flow (DDEV, embedded chain)", title_justify="left")
+    table.add_column("", style="bold")
+    table.add_column("amount", justify="right")
+    table.add_column("share of funding", justify="right")
+
+    def row(label: str, amount: int) -> None:
+        share = amount / money.funded if money.funded else 0.0
+        table.add_row(label, _tokens(amount), f"{share:.1%}")
+
+    row("funded by the requester", money.funded)
+    for kind, amount in money.paid_by_kind.items():
+        row(f"  paid to {kind} contributors", amount)
+    row("  platform fee", money.fee)
+    row("  refunded to the requester", money.refunded)
+    row("  still held by the escrow", money.still_held)
+    table.add_row(
+        "share of the spend that reached contributors", "", f"{money.contributor_share:.1%}"
+    )
+    table.add_row("audit of the payout bundle", "", "passed" if money.audit_ok else "FAILED")
+    return table
 
 
 def demo_command(

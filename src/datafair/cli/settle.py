@@ -60,7 +60,7 @@ def _escrow(
         password = read_password(settings, prompt=f"Password of {account}")
     with open_chain(settings, rpc, account if rpc else None, password) as chain:
         deployment = load_deployment(settings.chain_dir, chain)
-        yield EscrowClient(chain, deployment, settings.home / "cache")
+        yield EscrowClient(chain, deployment, settings.cache_dir)
 
 
 def _amount(text: str, field: str) -> int:
@@ -244,9 +244,9 @@ def audit_command(
         with open_chain(settings, rpc) as chain:
             try:
                 deployment = load_deployment(settings.chain_dir, chain)
-                escrow = EscrowClient(chain, deployment, settings.home / "cache")
+                escrow = EscrowClient(chain, deployment, settings.cache_dir)
             except NotFound:  # an auditor without a deployment file: use the bundle's escrow
-                escrow = escrow_named_by(chain, data, settings.home / "cache")
+                escrow = escrow_named_by(chain, data, settings.cache_dir)
             report = audit_bundle(data, escrow, expected_cid=cid, workers=workers)
     console.print(f"audit ok: bundle {report.bundle_cid}")
     console.print(f"task 0x{report.task_id.hex()} epoch {report.epoch}")

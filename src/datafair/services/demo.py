@@ -1,11 +1,13 @@
-"""The demo round: publish → label → infer → export, on the embedded defaults.
+"""The demo round on the embedded defaults: publish → fund → label → infer → export → settle →
+claim → refund → audit.
 
 Inputs: ``Settings`` (its home holds the database, blobs and exports), a seed, a number of items,
 and an optional progress sink. Everything random is drawn from the seed: the review texts and
 their true sentiments, the simulated crowd (skilled, careless, spamming, adversarial wallets), the
 order in which contributors ask for work, their answers and their time on item. Every answer goes
 through the same path a real contributor's does: ``next_item`` → EIP-712 signature →
-``submit_many`` (signature verified, answer validated, k-cap enforced by the database).
+``submit_many`` (signature verified, answer validated, k-cap enforced by the database). The
+money moves on the embedded chain in the home (``datafair.services.demo_money``).
 """
 
 from __future__ import annotations
@@ -27,12 +29,14 @@ from datafair.crypto.eip712 import SubmissionDomain, SubmissionMessage, sign_sub
 from datafair.formats import parse_dataset
 from datafair.services.assignment import next_item
 from datafair.services.datasets import ImportReport, import_dataset
+from datafair.services.demo_money import DemoMarket, MoneyFlow
 from datafair.services.exports import export_task
 from datafair.services.inference import InferenceResult, infer_task
 from datafair.services.submissions import SubmissionInput, submit_many
 from datafair.services.tasks import create_task
 from datafair.settings import Settings
 from datafair.sim import ContributorKind, Population, make_population, make_review_texts
+from datafair.sim.population import address_of, derive_key
 from datafair.sim.texts import SENTIMENTS
 from datafair.store.blobs import BlobStore
 from datafair.store.db import Database
@@ -85,10 +89,16 @@ class DemoReport:
     dataset_cid: str
     exports: dict[str, str]
     duplicates: int
+    money: MoneyFlow
     seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        data = {key: value for key, value in self.__dict__.items() if key != "money"}
+        money = self.money.as_dict()
+        for key in ("funded", "paid_by_kind", "fee", "refunded", "contributor_share", "audit_ok"):
+            data[key] = money.pop(key)
+        data["money"] = money
+        return data
 
 
 def _write_reviews(folder: Path, texts: list[str]) -> Path:
@@ -221,6 +231,8 @@ def run_demo(
         cids[i]
         for i in sorted(rng.choice(len(cids), max(1, int(len(cids) * GOLD_SHARE)), replace=False))
     ]
+    market = DemoMarket(settings)
+    requester = address_of(derive_key(seed, 1_000_000))
     spec = TaskSpec(
         dataset_cid=imported.manifest_cid,
         title="Review sentiment",
@@ -231,6 +243,7 @@ def run_demo(
         price_per_answer=PRICE_PER_ANSWER,
         deadline=int(clock()) + 7 * 24 * 3600,
         chain_id=settings.chain_id,
+        token=market.token.address,
         salt=time.time_ns(),
     )
     with database.session() as session:
@@ -244,6 +257,13 @@ def run_demo(
         )
     sink.finish()
     seconds["publish"] = time.perf_counter() - started
+
+    step = time.perf_counter()
+    sink.start("funding the escrow (embedded chain)", None)
+    with database.session() as session:
+        market.fund(session, spec, len(cids), requester)
+    sink.finish()
+    seconds["fund"] = time.perf_counter() - step
 
     population = make_population(len(SENTIMENTS), seed=seed)
     crowd = _Crowd(database, population, spec, truth, rng)
@@ -272,6 +292,15 @@ def run_demo(
             sink.advance()
     sink.finish()
     seconds["export"] = time.perf_counter() - step
+
+    step = time.perf_counter()
+    sink.start("settling, claiming, refunding, auditing", None)
+    with database.session() as session:
+        money = market.settle_claim_refund_audit(
+            session, blobs, spec, population, requester, method
+        )
+    sink.finish()
+    seconds["money"] = time.perf_counter() - step
     seconds["total"] = time.perf_counter() - started
     database.dispose()
 
@@ -294,6 +323,7 @@ def run_demo(
         dataset_cid=imported.manifest_cid,
         exports=exports,
         duplicates=len(imported.duplicates),
+        money=money,
         seconds={key: round(value, 2) for key, value in seconds.items()},
     )
 
