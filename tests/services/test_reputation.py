@@ -305,7 +305,7 @@ def test_direct_submissions_of_blocked_contributors_are_refused_and_not_stored(
     assert not results[0].ok and "paused on this task" in str(results[0].error)
     assert results[1].ok
     strict = _task_with_extra(session, text_dataset, clock, {"min_reputation_bps": 300})
-    with pytest.raises(Conflict, match="below the task.s minimum of 300 bps"):
+    with pytest.raises(Conflict, match="below the task's minimum of 300 bps"):
         submit(session, honest.sign(strict, strict_item(session, strict), "pos", 1), clock=clock)
     assert session.scalar(select(func.count()).select_from(Submission)) == 1
 

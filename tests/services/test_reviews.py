@@ -261,3 +261,46 @@ def test_a_batch_decides_each_entry_against_the_ones_before_it(
         (second, contributors[1].address, "reject"),
         (first, contributors[3].address, "accept"),
     ]
+
+
+def test_a_simulated_crowd_reviews_through_the_service(session, make_task, clock):
+    from datafair.services.reviews import sign_and_submit_reviews
+    from datafair.services.signing import signed_submission
+    from datafair.services.submissions import list_submissions, submit_many
+    from datafair.sim import ContributorKind, make_population
+    from datafair.sim.reviewers import plan_reviews
+
+    population = make_population(
+        2, {ContributorKind.SKILLED: 5, ContributorKind.SPAMMER: 1}, seed=4
+    )
+    task = make_task(6, overlap=2)
+    truth = {cid: ("pos" if i % 2 else "neg") for i, cid in enumerate(task.items)}
+    entries = [
+        signed_submission(
+            session, task.task_id, cid, truth[cid], who.private_key, nonce=i, duration_ms=1000
+        )
+        for i, cid in enumerate(task.items)
+        for who in population.contributors[i % 3 : i % 3 + 2]
+    ]
+    assert all(result.ok for result in submit_many(session, entries, clock=clock))
+    columns = list_submissions(session, task.task_id)
+    plan = plan_reviews(
+        population,
+        columns.contributors,
+        columns.item_cids,
+        columns.decoded_answers(),
+        truth,
+        per_submission=2,
+    )
+    requests = [
+        (columns.ids[review.row], review.reviewer.private_key, review.verdict, None)
+        for review in plan
+    ]
+    requests.append((10**9, population.contributors[0].private_key, "accept", None))
+    requests.append((columns.ids[0], population.contributors[5].private_key, "maybe", None))
+    results = sign_and_submit_reviews(session, task.task_id, requests, clock=clock)
+    assert [result.ok for result in results] == [True] * len(plan) + [False, False], [
+        str(r.error) for r in results if r.error
+    ]
+    assert isinstance(results[-2].error, NotFound) and isinstance(results[-1].error, InvalidInput)
+    assert _reviews(session) == len(plan) == 2 * len(columns)

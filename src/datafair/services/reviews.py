@@ -285,6 +285,47 @@ def signed_review(
     return ReviewInput(task_bytes, submission_id, reviewer, verdict, rating, signature)
 
 
+def sign_and_submit_reviews(
+    session: Session,
+    task_id: bytes | str,
+    reviews: Iterable[tuple[int, bytes, str | None, int | None]],
+    *,
+    clock: Clock = time.time,
+) -> list[ReviewResult]:
+    """Sign each ``(submission id, reviewer's private key, verdict, rating)`` with that key and
+    store them through :func:`submit_reviews` (simulated crowds, tests, bulk tools).
+
+    An entry naming no submission of the task is refused by :func:`submit_reviews` like any
+    other bad entry; a malformed verdict or rating likewise.
+    """
+    wanted = list(reviews)
+    try:
+        task = load_task(session, task_id)
+        task_bytes, domain = task.task_id, SubmissionDomain(task.chain_id)
+        signatures: dict[int, bytes] = {}
+        for part in chunked(sorted({entry[0] for entry in wanted if type(entry[0]) is int})):
+            rows = session.execute(
+                select(Submission.id, Submission.signature).where(
+                    Submission.id.in_(part), Submission.task_pk == task.id
+                )
+            )
+            signatures.update({int(sid): bytes(sig) for sid, sig in rows})
+    finally:
+        session.rollback()
+    entries: list[ReviewInput] = []
+    for submission_id, key, verdict, rating in wanted:
+        reviewer = address_of(key)
+        signature = bytes(65)
+        if submission_id in signatures:
+            with contextlib.suppress(InvalidInput):
+                message = review_message(
+                    task_bytes, signatures[submission_id], reviewer, verdict, rating
+                )
+                signature = sign_review(key, domain, message)
+        entries.append(ReviewInput(task_bytes, submission_id, reviewer, verdict, rating, signature))
+    return submit_reviews(session, entries, clock=clock)
+
+
 def _signature_bytes(value: bytes | str) -> bytes:
     if isinstance(value, str):
         text = value[2:] if value[:2] in ("0x", "0X") else value
