@@ -21,10 +21,12 @@ signature bytes are well formed (``InvalidInput``); the submission exists in thi
 (``NotFound``); the signature is the reviewer's over this task, submission, verdict and rating
 under the task's chain (``SignatureError``); the reviewer is not its contributor and did not
 answer its item (``Conflict``); they have not reviewed it yet (a replay, ``Conflict``); it has
-fewer reviews than the task allows (``Conflict``). The batch path checks fields and signatures
-first, then takes the locks (PostgreSQL: the task's status, then the reviewed submissions in id
-order), re-checks the stored state and writes the accepted reviews with one multi-row insert
-into ``reviews``, one transaction per chunk; each entry gets its own result.
+fewer reviews than the task allows (``Conflict``). A task past its deadline still takes
+reviews (they usually follow the labelling); a closed one does not. The batch path checks
+fields and signatures first, then takes the locks (PostgreSQL: the task's status, then the
+reviewed submissions in id order), re-checks the stored state and writes the accepted reviews
+with one multi-row insert into ``reviews``, one transaction per chunk; each entry gets its own
+result.
 
 :func:`infer_with_reviews` fits the quality engine on the submissions plus the reviews'
 pseudo-answers (:mod:`datafair.quality.reviews`); :func:`review_pay_columns` gives settlement
