@@ -14,6 +14,7 @@ def test_small_demo_round(tmp_path: Path, contract_cache: Path) -> None:
     settings = load_settings(home=tmp_path / "home", cache=contract_cache)
     report = run_demo(settings, seed=3, n_items=60)
     assert report.items == 60 and report.rejected == 0
+    assert report.reviews == report.submissions
     assert report.submissions == 60 * OVERLAP
     assert report.accuracy >= report.accuracy_majority_vote - 0.02
     assert report.accuracy > 0.8

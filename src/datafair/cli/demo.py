@@ -26,6 +26,7 @@ def _render(report: DemoReport) -> None:
     summary.add_row(
         "signed submissions", f"{report.submissions} accepted, {report.rejected} refused"
     )
+    summary.add_row("signed reviews", str(report.reviews))
     summary.add_row(
         "accuracy",
         f"{report.accuracy:.1%} ({report.method})  vs  "

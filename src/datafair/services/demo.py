@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,11 +32,13 @@ from datafair.services.datasets import ImportReport, import_dataset
 from datafair.services.demo_money import DemoMarket, MoneyFlow
 from datafair.services.exports import export_task
 from datafair.services.inference import InferenceResult, infer_task
-from datafair.services.submissions import SubmissionInput, submit_many
+from datafair.services.reviews import infer_with_reviews, sign_and_submit_reviews
+from datafair.services.submissions import SubmissionInput, list_submissions, submit_many
 from datafair.services.tasks import create_task
 from datafair.settings import Settings
 from datafair.sim import ContributorKind, Population, make_population, make_review_texts
 from datafair.sim.population import address_of, derive_key
+from datafair.sim.reviewers import plan_reviews
 from datafair.sim.texts import SENTIMENTS
 from datafair.store.blobs import BlobStore
 from datafair.store.db import Database
@@ -47,6 +49,8 @@ GOLD_SHARE = 0.05
 GOLD_RATIO = 0.1
 PRICE_PER_ANSWER = 10**15  # 0.001 of an 18-decimal token
 BATCH = 200
+REVIEW_BPS = 500  # 5 % of each item's budget pays reviews that agree with the final label
+REVIEWS_PER_SUBMISSION = 1
 
 
 class Progress(Protocol):
@@ -80,6 +84,7 @@ class DemoReport:
     gold_items: int
     submissions: int
     rejected: int
+    reviews: int
     contributors: dict[str, int]
     accuracy: float
     accuracy_majority_vote: float
@@ -245,6 +250,7 @@ def run_demo(
         chain_id=settings.chain_id,
         token=market.token.address,
         salt=time.time_ns(),
+        extra={"review_bps": REVIEW_BPS, "reviews_per_submission": REVIEWS_PER_SUBMISSION},
     )
     with database.session() as session:
         create_task(
@@ -274,9 +280,14 @@ def run_demo(
     seconds["label"] = time.perf_counter() - step
 
     step = time.perf_counter()
-    sink.start(f"inferring labels ({method})", None)
     with database.session() as session:
-        inference: InferenceResult = infer_task(session, spec.task_id, method=method)
+        reviews = _review(session, population, spec, truth, seed, sink)
+    seconds["review"] = time.perf_counter() - step
+
+    step = time.perf_counter()
+    sink.start(f"inferring labels ({method}, answers and reviews)", None)
+    with database.session() as session:
+        inference: InferenceResult = infer_with_reviews(session, spec.task_id, method=method)
         majority = infer_task(session, spec.task_id, method="mv")
     sink.finish()
     seconds["infer"] = time.perf_counter() - step
@@ -314,6 +325,7 @@ def run_demo(
         gold_items=len(gold_cids),
         submissions=crowd.accepted,
         rejected=crowd.rejected,
+        reviews=reviews,
         contributors={str(kind): count for kind, count in _kind_counts(population).items()},
         accuracy=_accuracy(inference.label_of(), truth, gold_set),
         accuracy_majority_vote=_accuracy(majority.label_of(), truth, gold_set),
@@ -326,6 +338,42 @@ def run_demo(
         money=money,
         seconds={key: round(value, 2) for key, value in seconds.items()},
     )
+
+
+def _review(
+    session: Any,
+    population: Population,
+    spec: TaskSpec,
+    truth: dict[str, str],
+    seed: int,
+    sink: Progress,
+) -> int:
+    """Each submission gets ``REVIEWS_PER_SUBMISSION`` signed verdicts from crowd members who
+    did not answer its item; returns how many were stored."""
+    columns = list_submissions(session, spec.task_id)
+    truth_by_item: dict[Hashable, Hashable] = dict(truth.items())
+    plan = plan_reviews(
+        population,
+        columns.contributors,
+        columns.item_cids,
+        columns.decoded_answers(),
+        truth_by_item,
+        per_submission=REVIEWS_PER_SUBMISSION,
+        seed=seed,
+    )
+    sink.start("crowd reviewing (signed verdicts)", len(plan))
+    stored = 0
+    for start in range(0, len(plan), BATCH * 5):
+        part = plan[start : start + BATCH * 5]
+        results = sign_and_submit_reviews(
+            session,
+            spec.task_id,
+            [(columns.ids[p.row], p.reviewer.private_key, p.verdict, None) for p in part],
+        )
+        stored += sum(result.ok for result in results)
+        sink.advance(len(part))
+    sink.finish()
+    return stored
 
 
 def _lower(addresses: frozenset[str]) -> list[str]:
