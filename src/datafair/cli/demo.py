@@ -88,7 +88,8 @@ def demo_command(
     method: str = typer.Option("auto", "--method", help=f"Quality method: {', '.join(METHODS)}."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
 ) -> None:
-    """Run a full round: publish a dataset, crowd-label it with signed answers, infer, export."""
+    """Run a full round: publish, fund, crowd-label and review, infer, export, settle, claim,
+    refund, audit."""
     if method not in METHODS:
         raise typer.BadParameter(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     settings = settings_for(home)
