@@ -12,9 +12,13 @@
         from the task; anyone can then claim a leaf, once, for its account;
         after the deadline the requester takes back what no payout took.
         No other path moves escrowed tokens.
-@dev A task's unallocated and outstanding balances share one storage slot
-     (128 bits each), so that posting a payout and claiming from it each
-     touch one slot instead of two. Proofs are verified by an inline loop
+@dev A claim reads three storage slots of this contract: the epoch's
+     root, the bitmap word of its leaf and the task's `holding`, which packs
+     the outstanding balance (the top 96 bits) with the token address (the
+     low 160 bits), so that the check that claims stay within what the posted
+     roots committed and the address of the token to pay cost one cold slot
+     instead of two. A task therefore holds at most `2**96 - 1` base units
+     (unallocated plus outstanding), checked on every funding. Proofs are verified by an inline loop
      with the same sorted-pair hashing as snekmate's
      `merkle_proof_verification` and OpenZeppelin's `MerkleProof`: that
      module copies the proof into a 255-element memory buffer, which costs
@@ -46,18 +50,23 @@ _MAX_PROOF: constant(uint256) = 32
 # @dev Largest number of claims in one `claim_many` call.
 _MAX_CLAIMS: constant(uint256) = 32
 
-# @dev Mask of the low 128 bits of the packed balances slot.
-_LOW: constant(uint256) = 2**128 - 1
+# @dev Largest amount a task may hold (unallocated plus outstanding), so
+# that the outstanding balance fits the 96 bits above the token address.
+_MAX_HELD: constant(uint256) = 2**96 - 1
+
+# @dev Mask of the token address in the low 160 bits of `Task.holding`.
+_TOKEN_MASK: constant(uint256) = 2**160 - 1
 
 
-# @dev One funded task; `balances` packs `unallocated << 128 | outstanding`.
+# @dev One funded task; `holding` packs `outstanding << 160 | token`, the
+# two values a claim needs, into one storage slot.
 struct Task:
     requester: address
-    token: address
+    holding: uint256
     deadline: uint256
     gold_commitment: bytes32
     deposited: uint256
-    balances: uint256
+    unallocated: uint256
 
 
 # @dev The public view of a task returned by `task`.
@@ -206,11 +215,11 @@ def fund(task_id: bytes32, token: address, amount: uint256, deadline: uint256, g
     task: Task = self._tasks[task_id]
     if task.requester == empty(address):
         task.requester = msg.sender
-        task.token = token
+        task.holding = convert(token, uint256)
         task.gold_commitment = gold_commitment
     else:
         assert task.requester == msg.sender, "TaskEscrow: not the requester"
-        assert task.token == token, "TaskEscrow: token mismatch"
+        assert convert(task.holding & _TOKEN_MASK, address) == token, "TaskEscrow: token mismatch"
         assert task.gold_commitment == gold_commitment, "TaskEscrow: gold commitment mismatch"
         assert deadline >= task.deadline, "TaskEscrow: deadline moved earlier"
     task.deadline = deadline
@@ -222,10 +231,9 @@ def fund(task_id: bytes32, token: address, amount: uint256, deadline: uint256, g
     received: uint256 = staticcall IERC20(token).balanceOf(self) - before
     assert received != 0, "TaskEscrow: nothing received"
 
-    unallocated: uint256 = (task.balances >> 128) + received
-    assert unallocated <= _LOW, "TaskEscrow: amount too large"
+    task.unallocated += received
+    assert task.unallocated + (task.holding >> 160) <= _MAX_HELD, "TaskEscrow: amount too large"
     task.deposited += received
-    task.balances = (unallocated << 128) | (task.balances & _LOW)
     self._tasks[task_id] = task
     log TaskFunded(
         task_id=task_id,
@@ -258,15 +266,19 @@ def post_payout(
     assert root != empty(bytes32), "TaskEscrow: zero root"
     assert total != 0, "TaskEscrow: zero total"
     assert fee * _BPS <= (total + fee) * self.fee_bps, "TaskEscrow: fee above rate"
-    balances: uint256 = self._tasks[task_id].balances
-    token: address = self._tasks[task_id].token
-    assert token != empty(address), "TaskEscrow: unknown task"
+    holding: uint256 = self._tasks[task_id].holding
+    assert holding != 0, "TaskEscrow: unknown task"
     assert self._roots[task_id][epoch] == empty(bytes32), "TaskEscrow: epoch already posted"
-    unallocated: uint256 = balances >> 128
-    assert total + fee <= unallocated, "TaskEscrow: payout exceeds unallocated balance"
+    unallocated: uint256 = self._tasks[task_id].unallocated
+    committed: uint256 = total + fee
+    assert committed <= unallocated, "TaskEscrow: payout exceeds unallocated balance"
 
     self._roots[task_id][epoch] = root
-    self._tasks[task_id].balances = ((unallocated - total - fee) << 128) | ((balances & _LOW) + total)
+    self._tasks[task_id].unallocated = unsafe_sub(unallocated, committed)
+    # outstanding + total <= outstanding + unallocated <= _MAX_HELD (checked
+    # by `fund`), so the sum stays within its 96 bits.
+    self._tasks[task_id].holding = unsafe_add(holding, total << 160)
+    token: address = convert(holding & _TOKEN_MASK, address)
     if fee != 0:
         self.fees_accrued[token] += fee
     log PayoutPosted(task_id=task_id, epoch=epoch, root=root, total=total, fee=fee, bundle_cid=bundle_cid)
@@ -292,13 +304,14 @@ def _take(task_id: bytes32, epoch: uint256, index: uint256, account: address, am
         else:
             node = keccak256(abi_encode(sibling, node))
     assert node == root, "TaskEscrow: invalid proof"
-    balances: uint256 = self._tasks[task_id].balances
-    assert amount <= balances & _LOW, "TaskEscrow: claim exceeds payout"
+    holding: uint256 = self._tasks[task_id].holding
+    assert amount <= holding >> 160, "TaskEscrow: claim exceeds payout"
 
     self._claimed[task_id][epoch][word] = bits | bit
-    self._tasks[task_id].balances = balances - amount
+    # amount <= outstanding: the subtraction stays within the top 96 bits.
+    self._tasks[task_id].holding = unsafe_sub(holding, amount << 160)
     log Claimed(task_id=task_id, account=account, epoch=epoch, index=index, amount=amount)
-    return self._tasks[task_id].token
+    return convert(holding & _TOKEN_MASK, address)
 
 
 @internal
@@ -365,11 +378,11 @@ def refund(task_id: bytes32):
     assert task.requester != empty(address), "TaskEscrow: unknown task"
     assert msg.sender == task.requester, "TaskEscrow: not the requester"
     assert block.timestamp > task.deadline, "TaskEscrow: deadline not reached"
-    amount: uint256 = task.balances >> 128
+    amount: uint256 = task.unallocated
     assert amount != 0, "TaskEscrow: nothing to refund"
-    self._tasks[task_id].balances = task.balances & _LOW
+    self._tasks[task_id].unallocated = 0
     log Refunded(task_id=task_id, requester=task.requester, amount=amount)
-    self._send(task.token, task.requester, amount)
+    self._send(convert(task.holding & _TOKEN_MASK, address), task.requester, amount)
 
 
 @external
@@ -437,12 +450,12 @@ def task(task_id: bytes32) -> TaskView:
     t: Task = self._tasks[task_id]
     return TaskView(
         requester=t.requester,
-        token=t.token,
+        token=convert(t.holding & _TOKEN_MASK, address),
         deadline=t.deadline,
         gold_commitment=t.gold_commitment,
         deposited=t.deposited,
-        unallocated=t.balances >> 128,
-        outstanding=t.balances & _LOW,
+        unallocated=t.unallocated,
+        outstanding=t.holding >> 160,
     )
 
 
