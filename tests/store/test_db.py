@@ -70,3 +70,33 @@ def test_a_postgres_schema_holds_the_tables_of_its_database(pg_db: Database, pos
             ).scalars()
         )
     assert {"items", "tasks", "task_items", "submissions", "alembic_version"} <= tables
+
+
+def test_retry_transaction_reruns_conflicts_then_commits(tmp_path: Path) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from datafair.store.db import retry_transaction
+
+    database = Database.from_url(f"sqlite:///{tmp_path / 'retry.db'}")
+    calls: list[int] = []
+
+    def work() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise IntegrityError("INSERT", {}, Exception("duplicate"))
+        return "stored"
+
+    with database.session() as session:
+        assert retry_transaction(session, work, attempts=3) == "stored"
+        assert len(calls) == 3
+        calls.clear()
+        with pytest.raises(IntegrityError):
+            retry_transaction(session, work, attempts=2)
+        assert len(calls) == 2
+
+        def broken() -> None:
+            raise ValueError("not a conflict")
+
+        with pytest.raises(ValueError, match="not a conflict"):
+            retry_transaction(session, broken, attempts=3)
+    database.dispose()

@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from datafair.core.canonical import keccak256
@@ -49,6 +49,7 @@ from datafair.services.tasks import (
     now_ms,
 )
 from datafair.store.blobs import BlobStore
+from datafair.store.db import retry_transaction
 from datafair.store.models import ASSIGNMENT_HELD, TASK_CLOSED, Assignment, Task, TaskItem
 from datafair.store.repositories import AssignmentRepository, ItemRepository, TaskRepository
 
@@ -109,20 +110,12 @@ def next_item(
     except BaseException:
         session.rollback()
         raise
-    for attempt in range(_ATTEMPTS):
-        try:
-            assigned = _assign(session, task, address, clock, timeout_s, max_held)
-            session.commit()
-            break
-        except (IntegrityError, OperationalError):
-            # the same contributor took this item in a concurrent call, or a deadlock was
-            # broken: nothing was kept; look again
-            session.rollback()
-            if attempt == _ATTEMPTS - 1:
-                raise
-        except BaseException:
-            session.rollback()
-            raise
+    # a conflict means the same contributor took this item in a concurrent call: look again
+    assigned = retry_transaction(
+        session,
+        lambda: _assign(session, task, address, clock, timeout_s, max_held),
+        attempts=_ATTEMPTS,
+    )
     if assigned is not None and blobs is not None and assigned.context.kind is ItemKind.IMAGE:
         assigned = _with_content(assigned, blobs)
     return assigned

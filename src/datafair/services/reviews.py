@@ -36,6 +36,7 @@ the ``ReviewColumns`` of a task's reviews against an inference result.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import time
 from collections.abc import Iterable, Sequence
@@ -44,7 +45,6 @@ from typing import Any, cast
 
 import numpy as np
 from sqlalchemy import Table, and_, exists, func, insert, select
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased
 
 from datafair.core.errors import Conflict, DatafairError, InvalidInput, NotFound
@@ -71,6 +71,7 @@ from datafair.services.inference import CATEGORICAL, InferenceResult, ItemLabel,
 from datafair.services.submissions import task_answers
 from datafair.services.tasks import Clock, checksum_address, load_task, now_ms, parse_task_id
 from datafair.sim.population import address_of
+from datafair.store.db import retry_transaction
 from datafair.store.models import TASK_CLOSED, Review, Submission, Task
 from datafair.store.repositories import (
     ItemRepository,
@@ -539,6 +540,14 @@ def _store_reviews(
     return ids
 
 
+def _review_chunk(
+    session: Session, part: Sequence[ReviewInput], clock: Clock
+) -> tuple[dict[int, int], dict[int, DatafairError]]:
+    errors: dict[int, DatafairError] = {}
+    checked = _check_reviews(session, part, errors)
+    return _store_reviews(session, checked, errors, clock), errors
+
+
 def submit_reviews(
     session: Session, entries: Iterable[ReviewInput], *, clock: Clock = time.time
 ) -> list[ReviewResult]:
@@ -551,22 +560,11 @@ def submit_reviews(
     results: list[ReviewResult] = []
     for start in range(0, len(batch), CHUNK_SIZE):
         part = batch[start : start + CHUNK_SIZE]
-        for attempt in range(_ATTEMPTS):
-            errors: dict[int, DatafairError] = {}
-            try:
-                checked = _check_reviews(session, part, errors)
-                ids = _store_reviews(session, checked, errors, clock)
-                session.commit()
-                break
-            except (IntegrityError, OperationalError):
-                # a concurrent writer stored the same review first, or a deadlock was broken:
-                # nothing of this chunk is stored; decide again
-                session.rollback()
-                if attempt == _ATTEMPTS - 1:
-                    raise
-            except BaseException:
-                session.rollback()
-                raise
+        # a conflict means a concurrent writer stored the same review first: nothing of this
+        # chunk is kept, and the checks run again
+        ids, errors = retry_transaction(
+            session, functools.partial(_review_chunk, session, part, clock), attempts=_ATTEMPTS
+        )
         results.extend(ReviewResult(start + i, ids.get(i), errors.get(i)) for i in range(len(part)))
     return results
 

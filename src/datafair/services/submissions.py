@@ -41,7 +41,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from datafair.core.canonical import canonical_json, keccak256
@@ -61,6 +60,7 @@ from datafair.services.tasks import (
     now_ms,
     parse_task_id,
 )
+from datafair.store.db import retry_transaction
 from datafair.store.models import TASK_CLOSED
 from datafair.store.repositories import (
     AssignmentRepository,
@@ -165,26 +165,18 @@ def _submit_chunk(
     session: Session, entries: Sequence[SubmissionInput], offset: int, clock: Clock
 ) -> list[SubmitResult]:
     errors: dict[int, DatafairError] = {}
-    ids: dict[int, int] = {}
     try:
         checked = _check_entries(session, entries, offset, errors)
     finally:
         session.rollback()  # ends the read transaction; the checks copied what they need
-    for attempt in range(_ATTEMPTS):
+
+    def store() -> tuple[dict[int, int], dict[int, DatafairError]]:
+        # a conflict means a concurrent writer stored the same nonce/answer first: nothing of
+        # this chunk is kept, and the state is read again
         state_errors: dict[int, DatafairError] = {}
-        try:
-            ids = _store(session, checked, state_errors, clock)
-            session.commit()
-            break
-        except (IntegrityError, OperationalError):
-            # A concurrent writer stored the same nonce/answer first, or a deadlock was broken:
-            # nothing of this chunk is stored; re-read the state and decide again.
-            session.rollback()
-            if attempt == _ATTEMPTS - 1:
-                raise
-        except BaseException:
-            session.rollback()
-            raise
+        return _store(session, checked, state_errors, clock), state_errors
+
+    ids, state_errors = retry_transaction(session, store, attempts=_ATTEMPTS)
     errors.update(state_errors)
     return [
         SubmitResult(index, ids.get(index), errors.get(index))

@@ -18,11 +18,13 @@ which the tests use to isolate each test.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from datafair.settings import Settings
@@ -116,3 +118,29 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+Result = TypeVar("Result")
+
+
+def retry_transaction(session: Session, work: Callable[[], Result], *, attempts: int) -> Result:
+    """Run ``work`` in the session's transaction and commit; ``work``'s result.
+
+    A write conflict (``IntegrityError``: a concurrent writer stored the same row first;
+    ``OperationalError``: a deadlock was broken or the database was busy) rolls everything back
+    and runs ``work`` again, up to ``attempts`` times, so it must re-read the state it decides
+    on. Any other error rolls back and propagates.
+    """
+    for attempt in range(attempts):
+        try:
+            result = work()
+            session.commit()
+            return result
+        except (IntegrityError, OperationalError):
+            session.rollback()
+            if attempt == attempts - 1:
+                raise
+        except BaseException:
+            session.rollback()
+            raise
+    raise ValueError("attempts must be at least 1")
