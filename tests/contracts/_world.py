@@ -32,7 +32,7 @@ OWNER, OPERATOR, REQUESTER, OTHER, FEES = addr(0xA1), addr(0xA2), addr(0xA3), ad
 
 
 def task_id(label: str) -> bytes:
-    """A task id as the integrator computes it: keccak of something canonical."""
+    """A task id as settlement computes it: keccak of something canonical."""
     return keccak(text=f"task {label}")
 
 
