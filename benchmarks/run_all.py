@@ -12,7 +12,15 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("quality", "economics", "submissions", "import_items", "gas", "settlement")
+BENCHMARKS = (
+    "quality",
+    "economics",
+    "reviews",
+    "submissions",
+    "import_items",
+    "gas",
+    "settlement",
+)
 
 
 def main(argv: list[str]) -> int:
