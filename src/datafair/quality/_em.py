@@ -117,6 +117,10 @@ class MStep:
         """Return ``(log_confusion[w, c, k], log_prior[c])``."""
         raise NotImplementedError
 
+    def confusion(self, counts: FloatArray) -> FloatArray:
+        """The reported confusion matrices ``[w, c, k]`` from the final soft counts."""
+        raise NotImplementedError
+
 
 def run_em(
     data: EncodedAnswers,

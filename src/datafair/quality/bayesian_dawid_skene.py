@@ -40,9 +40,10 @@ from typing import Literal
 import numpy as np
 from scipy.special import digamma
 
-from datafair.quality._em import FloatArray, MStep, answer_matrix, run_em, vote_shares
+from datafair.quality._em import FloatArray, MStep
 from datafair.quality._encode import EncodedAnswers
 from datafair.quality.base import CategoricalAggregator, FitOutcome
+from datafair.quality.dawid_skene import fit_em
 from datafair.quality.skills import SPAM_THRESHOLD
 
 PriorKind = Literal["crowd", "flat"]
@@ -114,18 +115,4 @@ class BayesianDawidSkene(CategoricalAggregator):
 
     def _fit_encoded(self, data: EncodedAnswers) -> FitOutcome:
         m_step = _DirichletStep(self.prior, self.prior_strength, self.inference)
-        result = run_em(
-            data,
-            answer_matrix(data),
-            vote_shares(data),
-            m_step,
-            max_iter=self.max_iter,
-            tol=self.tol,
-        )
-        return FitOutcome(
-            result.posteriors,
-            log_confusion=result.log_confusion,
-            confusion=m_step.confusion(result.counts),
-            history=tuple(result.history),
-            converged=result.converged,
-        )
+        return fit_em(data, m_step, max_iter=self.max_iter, tol=self.tol)

@@ -76,6 +76,20 @@ class _OneCoin(MStep):
         return np.log(self.confusion(counts)), np.log(prior + _EPS)
 
 
+def fit_em(data: EncodedAnswers, m_step: MStep, *, max_iter: int, tol: float) -> FitOutcome:
+    """EM from majority-vote shares with ``m_step`` (Dawid & Skene 1979), as a ``FitOutcome``."""
+    result = run_em(
+        data, answer_matrix(data), vote_shares(data), m_step, max_iter=max_iter, tol=tol
+    )
+    return FitOutcome(
+        result.posteriors,
+        log_confusion=result.log_confusion,
+        confusion=m_step.confusion(result.counts),
+        history=tuple(result.history),
+        converged=result.converged,
+    )
+
+
 class DawidSkene(CategoricalAggregator):
     """Dawid & Skene (1979) EM with one full confusion matrix per worker (see module doc)."""
 
@@ -97,21 +111,7 @@ class DawidSkene(CategoricalAggregator):
 
     def _fit_encoded(self, data: EncodedAnswers) -> FitOutcome:
         m_step = self._m_step()
-        result = run_em(
-            data,
-            answer_matrix(data),
-            vote_shares(data),
-            m_step,
-            max_iter=self.max_iter,
-            tol=self.tol,
-        )
-        return FitOutcome(
-            result.posteriors,
-            log_confusion=result.log_confusion,
-            confusion=m_step.confusion(result.counts),
-            history=tuple(result.history),
-            converged=result.converged,
-        )
+        return fit_em(data, m_step, max_iter=self.max_iter, tol=self.tol)
 
 
 class OneCoin(DawidSkene):

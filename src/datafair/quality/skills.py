@@ -126,7 +126,20 @@ def build_skills(
         smoothed = counts + 1.0 / max(n_classes, 1)
         confusion = smoothed / smoothed.sum(axis=2, keepdims=True)
     scores = spam_scores(counts)
-    skills = [
+    return _skill_list(workers, mean, low, high, confusion, n_answers, scores), scores
+
+
+def _skill_list(
+    workers: NDArray[Any],
+    mean: NDArray[np.float64],
+    low: NDArray[np.float64],
+    high: NDArray[np.float64],
+    confusion: NDArray[np.float64],
+    n_answers: NDArray[np.intp],
+    scores: NDArray[np.float64],
+) -> list[WorkerSkill]:
+    """One :class:`WorkerSkill` per worker from aligned per-worker columns."""
+    return [
         WorkerSkill(
             worker=_plain(workers[w]),
             accuracy=float(mean[w]),
@@ -138,7 +151,6 @@ def build_skills(
         )
         for w in range(workers.shape[0])
     ]
-    return skills, scores
 
 
 def _plain(value: object) -> object:
@@ -174,16 +186,4 @@ def skills_from_agreement(
     if confusion is None:
         row = np.stack([1.0 - mean, mean], axis=1)
         confusion = np.repeat(row[:, None, :], 2, axis=1)
-    skills = [
-        WorkerSkill(
-            worker=_plain(workers[w]),
-            accuracy=float(mean[w]),
-            low=float(low[w]),
-            high=float(high[w]),
-            confusion=confusion[w],
-            n_answers=int(n_answers[w]),
-            spam_score=float(scores[w]),
-        )
-        for w in range(workers.shape[0])
-    ]
-    return skills, scores
+    return _skill_list(workers, mean, low, high, confusion, n_answers, scores), scores
