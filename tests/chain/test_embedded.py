@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 
+from datafair.chain import embedded
 from datafair.chain.deploy import contract, deploy_all
 from datafair.chain.embedded import STATE_FILE, EmbeddedChain
 from datafair.chain.tokens import TokenClient
@@ -201,3 +205,87 @@ def test_busy_database_is_one_line(tmp_path: Path) -> None:
     finally:
         blocker.kill()
         blocker.wait()
+
+
+def test_batched_transactions_cost_what_single_ones_do() -> None:
+    """Storage values are locked between transactions, so EIP-2200 prices each on its own."""
+    gas = {}
+    for batched in (False, True):
+        chain = EmbeddedChain(None)
+        token = _token(chain)
+        token.mint(ALICE, 10, sender=OWNER)
+        with chain.batch() if batched else nullcontext():
+            gas[batched] = [token.transfer(OWNER, 1, sender=ALICE).gas_used for _ in range(3)]
+    assert gas[True] == gas[False]
+
+
+def test_replaying_the_journal_reproduces_the_state_root(tmp_path: Path) -> None:
+    chain = EmbeddedChain(tmp_path)
+    token = _token(chain)
+    for i in range(5):
+        token.mint(ALICE, i + 1, sender=OWNER)
+    root = chain.state_root
+    chain._conn.execute("DELETE FROM snapshots WHERE seq > 0")  # only genesis is left
+    chain._conn.close()
+    again = EmbeddedChain(tmp_path)
+    assert again.tx_count == 8
+    assert again.state_root == root
+    handle = again.at(load_contract("DevToken"), token.address)
+    assert again.call(handle, "balanceOf", ALICE) == 15
+
+
+def test_snapshots_are_taken_every_so_many_transactions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(embedded, "SNAPSHOT_EVERY", 4)
+    chain = EmbeddedChain(tmp_path)
+    token = _token(chain)
+    for _ in range(6):
+        token.mint(ALICE, 1, sender=OWNER)
+    seqs = [row[0] for row in chain._conn.execute("SELECT seq FROM snapshots ORDER BY seq")]
+    assert seqs == [0, 4, 8]
+    chain._conn.close()  # no snapshot at close: the next process replays one transaction
+    again = EmbeddedChain(tmp_path)
+    assert again._snapshot_seq == 8 and again.tx_count == 9
+    again.close()
+    seqs = [row[0] for row in _snapshot_rows(tmp_path)]
+    assert seqs == [0, 4, 8, 9]
+
+
+def _snapshot_rows(path: Path) -> list[tuple[int]]:
+    """The snapshot rows of the chain stored in ``path``, read by a connection of its own."""
+    conn = sqlite3.connect(path / STATE_FILE)
+    try:
+        return conn.execute("SELECT seq FROM snapshots ORDER BY seq").fetchall()
+    finally:
+        conn.close()
+
+
+def test_a_process_holding_a_reverted_history_reloads(tmp_path: Path) -> None:
+    chain = EmbeddedChain(tmp_path)
+    token = _token(chain)
+    mark = chain.snapshot()
+    token.mint(ALICE, 3, sender=OWNER)
+    other = EmbeddedChain(tmp_path)
+    handle = other.at(load_contract("DevToken"), token.address)
+    assert other.call(handle, "balanceOf", ALICE) == 3
+    chain.revert(mark)
+    token.mint(ALICE, 4, sender=OWNER)  # same transaction count, another history
+    assert other.call(handle, "balanceOf", ALICE) == 4
+    assert other.state_root == chain.state_root
+
+
+def test_a_head_written_before_the_journal_opens(tmp_path: Path) -> None:
+    chain = EmbeddedChain(tmp_path)
+    token = _token(chain)
+    root, count = chain.state_root, chain.tx_count
+    head = json.loads(chain._conn.execute("SELECT v FROM meta WHERE k = 'head'").fetchone()[0])
+    head.pop("generation")
+    head["root"] = root.hex()
+    chain._conn.execute("DELETE FROM snapshots")
+    chain._conn.execute("UPDATE meta SET v = ? WHERE k = 'head'", (json.dumps(head),))
+    chain._conn.close()
+    again = EmbeddedChain(tmp_path)
+    assert again.tx_count == count and again.state_root == root
+    handle = again.at(load_contract("DevToken"), token.address)
+    assert again.call(handle, "totalSupply") == 0

@@ -1,17 +1,24 @@
 """``EmbeddedChain``: titanoboa's in-process py-evm, its state persisted in the data directory.
 
-py-evm keeps the world state as a Merkle-Patricia trie in a key-value store under its
-``AccountDB``. Here that store is an SQLite table (``chain/state.sqlite3``): every transaction
-runs inside one SQLite write transaction that appends the new trie nodes, the new head (state
-root, block number, timestamp) and the transaction's logs, then commits. So:
+The chain lives in one SQLite file (``chain/state.sqlite3``) as a journal of applied
+transactions plus periodic snapshots of py-evm's world state:
 
-* separate ``datafair`` processes see the same chain (each write first reloads a newer head,
-  SQLite serialises writers);
-* a process killed mid-write leaves the last committed state intact (SQLite rolls the open
-  transaction back);
-* start-up reads one row and does not replay anything, so it does not grow with history.
+* ``journal`` holds every successful transaction (sender, target, calldata, block number and
+  time) in order; committing a transaction appends one row, its logs and the new head in one
+  SQLite write transaction, so an acknowledged transaction is durable and a process killed
+  mid-write leaves the last committed one intact (SQLite rolls the open transaction back);
+* ``snapshots`` maps a transaction count to the state root of py-evm's Merkle-Patricia trie
+  after that many transactions; the trie nodes live in ``kv`` (content-addressed, never
+  deleted). A snapshot is taken every ``SNAPSHOT_EVERY`` transactions, when the state root is
+  asked for, and on ``close()``;
+* start-up, and any process that finds the head moved by another process, loads the newest
+  snapshot at or below the head and replays the journal rows after it, so separate ``datafair``
+  processes see the same chain (SQLite serialises the writers). The EVM is deterministic, so a
+  replay reproduces the state root exactly.
 
-``batch()`` groups many transactions in one commit (for bulk loads and benchmarks). With
+Keeping the trie out of the per-transaction commit is what makes the chain fast: a claim costs
+one interpretation of its ~1,300 opcodes and one small row, not a re-hash of the touched trie
+paths. ``batch()`` groups many transactions in one SQLite commit (all persist, or none). With
 ``path=None`` the same code runs on an in-memory database (tests).
 
 Every transaction is mined in its own block. There is no signature check and no gas price: any
@@ -39,15 +46,22 @@ from eth_utils.crypto import keccak
 
 from datafair.chain.base import Chain, Log, Receipt, Sender, address_of, revert_error
 from datafair.chain.gas import transaction_gas
+from datafair.chain.interpreter import embedded_computation_class, use_fast_keccak
 from datafair.core.errors import ChainError
 
 STATE_FILE = "state.sqlite3"
 BLOCK_GAS_LIMIT = 30_000_000
+SNAPSHOT_EVERY = 500
 _NODE_CACHE_LIMIT = 500_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshots (seq INTEGER PRIMARY KEY, root BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS journal (
+    seq INTEGER PRIMARY KEY, block INTEGER NOT NULL, timestamp INTEGER NOT NULL,
+    sender BLOB NOT NULL, target BLOB, data BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS logs (
     block INTEGER NOT NULL, log_index INTEGER NOT NULL, tx_hash TEXT NOT NULL,
     address TEXT NOT NULL, topic0 BLOB, topic1 BLOB, topic2 BLOB, topic3 BLOB, data BLOB NOT NULL,
@@ -59,23 +73,27 @@ CREATE INDEX IF NOT EXISTS logs_by_topic ON logs (address, topic0, block);
 
 @dataclass(frozen=True)
 class Head:
-    """The committed tip: state root, latest block, its time, and the dev clock offset."""
+    """The committed tip: latest block, its time, the dev clock offset and the history size.
 
-    root: bytes
+    ``tx_count`` is the number of journal rows; ``generation`` changes when :meth:`revert`
+    rewrites history, so a process holding a replaced history reloads instead of extending it.
+    """
+
     block: int
     timestamp: int
     time_offset: int
     chain_id: int
     tx_count: int
+    generation: int = 0
 
     def to_json(self) -> str:
-        data = {**self.__dict__, "root": self.root.hex()}
-        return json.dumps(data, sort_keys=True)
+        return json.dumps(self.__dict__, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Head:
         data = json.loads(text)
-        return cls(**{**data, "root": bytes.fromhex(data["root"])})
+        data.pop("root", None)  # heads written before the journal carried their root
+        return cls(**data)
 
 
 class SqliteKV(BaseAtomicDB):
@@ -136,8 +154,20 @@ class SqliteKV(BaseAtomicDB):
         self._pending.clear()
 
 
+@dataclass(frozen=True)
+class _Entry:
+    """One journal row: a transaction to apply in the block ``block`` at ``timestamp``."""
+
+    seq: int
+    block: int
+    timestamp: int
+    sender: str
+    target: str | None
+    data: bytes
+
+
 class EmbeddedChain(Chain):
-    """An in-process EVM (titanoboa / py-evm) whose state lives in ``path/state.sqlite3``."""
+    """An in-process EVM (titanoboa / py-evm) whose history lives in ``path/state.sqlite3``."""
 
     def __init__(self, path: Path | None = None, chain_id: int = 31337) -> None:
         """Open (or create) the chain stored in directory ``path``; ``None`` keeps it in memory."""
@@ -156,70 +186,143 @@ class EmbeddedChain(Chain):
             self._conn.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise ChainError(f"cannot open the embedded chain at {target}: {exc}") from exc
+        use_fast_keccak()
         self._kv = SqliteKV(self._conn)
         self._env = boa.Env()
         self._evm = self._env.evm
-        self._unwrap_tracers()
+        self._evm.vm.state.computation_class = embedded_computation_class(
+            self._evm.vm.state.computation_class
+        )
         self._batch_depth = 0
-        head = self._read_head()
-        if head is None:
-            head = Head(BLANK_ROOT_HASH, 0, int(time.time()), 0, chain_id, 0)
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._write_head(head)
+        self._dirty = False  # in-memory state ahead of what SQLite holds
+        self._snapshot_seq = 0
+        self._snapshot_root: bytes = BLANK_ROOT_HASH
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            head = self._read_head() or self._genesis(chain_id)
             self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
         self.chain_id = head.chain_id
         self._evm.patch.chain_id = head.chain_id
         self._head = head
-        self._load_state(head.root)
+        self._load(head)
 
     # -- state plumbing ---------------------------------------------------------------------------
-
-    def _unwrap_tracers(self) -> None:
-        """Remove titanoboa's SHA3/SSTORE tracers: they keep every preimage forever."""
-        computation = self._evm.vm.state.computation_class
-        opcodes = dict(computation.opcodes)
-        for code, attr in ((0x20, "sha3"), (0x55, "sstore")):
-            opcodes[code] = getattr(opcodes[code], attr, opcodes[code])
-        computation.opcodes = opcodes
 
     @property
     def _state(self) -> Any:
         return self._evm.vm.state
 
-    def _load_state(self, root: bytes) -> None:
-        state = self._state
-        state._account_db = state.get_account_db_class()(self._kv, root)
+    def _genesis(self, chain_id: int) -> Head:
+        head = Head(0, int(time.time()), 0, chain_id, 0)
+        self._conn.execute("INSERT OR REPLACE INTO snapshots VALUES (0, ?)", (BLANK_ROOT_HASH,))
+        self._write_head(head)
+        return head
 
     def _read_head(self) -> Head | None:
         row = self._conn.execute("SELECT v FROM meta WHERE k = 'head'").fetchone()
-        return Head.from_json(row[0]) if row else None
+        if row is None:
+            return None
+        data = json.loads(row[0])
+        if "root" in data:  # a head written before the journal: its root is a snapshot
+            self._conn.execute(
+                "INSERT OR IGNORE INTO snapshots VALUES (?, ?)",
+                (data["tx_count"], bytes.fromhex(data["root"])),
+            )
+        return Head.from_json(row[0])
 
     def _write_head(self, head: Head) -> None:
         self._conn.execute(
             "INSERT OR REPLACE INTO meta (k, v) VALUES ('head', ?)", (head.to_json(),)
         )
 
+    def _load(self, head: Head) -> None:
+        """Rebuild the in-memory state of ``head``: newest snapshot at or below it, then replay."""
+        self._dirty = True
+        row = self._conn.execute(
+            "SELECT seq, root FROM snapshots WHERE seq <= ? ORDER BY seq DESC LIMIT 1",
+            (head.tx_count,),
+        ).fetchone()
+        if row is None:
+            raise ChainError(
+                f"embedded chain at {self.path} has no snapshot at or below transaction "
+                f"{head.tx_count}; the state file is damaged"
+            )
+        self._snapshot_seq, self._snapshot_root = int(row[0]), bytes(row[1])
+        state = self._state
+        state._account_db = state.get_account_db_class()(self._kv, self._snapshot_root)
+        self._replay(self._snapshot_seq, head.tx_count)
+        self._head = head
+        self._dirty = False
+
+    def _replay(self, after: int, upto: int) -> None:
+        """Apply journal rows ``after < seq <= upto`` to the in-memory state."""
+        rows = self._conn.execute(
+            "SELECT seq, block, timestamp, sender, target, data FROM journal"
+            " WHERE seq > ? AND seq <= ? ORDER BY seq",
+            (after, upto),
+        ).fetchall()
+        if len(rows) != upto - after:
+            raise ChainError(
+                f"embedded chain journal is missing transactions {after + 1}..{upto}; "
+                "the state file is damaged"
+            )
+        for seq, block, timestamp, sender, target, data in rows:
+            entry = _Entry(
+                seq,
+                block,
+                timestamp,
+                "0x" + bytes(sender).hex(),
+                "0x" + bytes(target).hex() if target is not None else None,
+                bytes(data),
+            )
+            computation, _ = self._apply(entry)
+            if computation.is_error:
+                raise ChainError(
+                    f"embedded chain journal transaction {seq} no longer applies "
+                    f"({type(computation.error).__name__}); the state file is damaged"
+                )
+
     def _sync(self) -> None:
-        """Adopt a head committed by another process (or by a rollback)."""
+        """Adopt a head committed by another process (or restored by a rollback)."""
         head = self._read_head()
-        if head is not None and head != self._head:
+        if head is None or head == self._head:
+            return
+        mine = self._head
+        if head.generation == mine.generation and head.tx_count >= mine.tx_count:
+            self._dirty = True
+            self._replay(mine.tx_count, head.tx_count)
             self._head = head
-            self._load_state(head.root)
+            self._dirty = False
+        else:
+            self._load(head)
+
+    def _take_snapshot(self) -> None:
+        """Persist the trie of the current state and record its root (inside a write)."""
+        state = self._state
+        state.persist()
+        self._snapshot_root = state.state_root
+        self._snapshot_seq = self._head.tx_count
+        self._kv.flush()
+        self._conn.execute(
+            "INSERT OR REPLACE INTO snapshots VALUES (?, ?)",
+            (self._snapshot_seq, self._snapshot_root),
+        )
 
     @property
     def state_root(self) -> bytes:
-        """Root of the committed world state."""
-        self._sync()
-        return self._head.root
+        """Root of the world state's Merkle-Patricia trie at the committed head."""
+        with self._writing():
+            if self._snapshot_seq != self._head.tx_count:
+                self._take_snapshot()
+        return self._snapshot_root
 
     def _next_block(self) -> Head:
         head = self._head
         now = max(head.timestamp + 1, int(time.time()) + head.time_offset)
         return replace(head, block=head.block + 1, timestamp=now)
-
-    def _set_context(self, head: Head) -> None:
-        self._evm.patch.block_number = head.block
-        self._evm.patch.timestamp = head.timestamp
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
@@ -240,21 +343,20 @@ class EmbeddedChain(Chain):
             raise
 
     def _commit(self) -> None:
-        self._state.persist()
-        root = self._state.state_root
-        self._head = replace(self._head, root=root)
-        self._kv.flush()
+        if self._head.tx_count - self._snapshot_seq >= SNAPSHOT_EVERY:
+            self._take_snapshot()
         self._write_head(self._head)
         self._conn.execute("COMMIT")
+        self._dirty = False
 
     def _rollback(self) -> None:
         with suppress(sqlite3.Error):
             self._conn.execute("ROLLBACK")
         self._kv.discard()
-        head = self._read_head()
-        assert head is not None
-        self._head = head
-        self._load_state(head.root)
+        if self._dirty:  # the in-memory state holds transactions that did not commit
+            head = self._read_head()
+            assert head is not None
+            self._load(head)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -275,45 +377,59 @@ class EmbeddedChain(Chain):
 
     # -- execution --------------------------------------------------------------------------------
 
+    def _apply(self, entry: _Entry) -> tuple[Any, str | None]:
+        """Run one transaction on the in-memory state; an error leaves the state unchanged.
+
+        Returns the computation and, for a creation, the new contract's address. Between
+        transactions the storage values are locked, so EIP-2200 sees each transaction's own
+        original values, as a node does.
+        """
+        self._evm.patch.block_number = entry.block
+        self._evm.patch.timestamp = entry.timestamp
+        state = self._state
+        self._evm.reset_access_counters()
+        state.clear_transient_storage()
+        snapshot = state.snapshot()
+        origin = Address(entry.sender)
+        created: str | None = None
+        if entry.target is None:
+            address = self._evm.generate_create_address(origin)
+            created = to_checksum_address(address.canonical_address)
+            computation = self._evm.deploy_code(
+                origin, origin, address, BLOCK_GAS_LIMIT, 0, 0, entry.data
+            )
+        else:
+            computation = self._evm.execute_code(
+                origin,
+                Address(entry.target),
+                BLOCK_GAS_LIMIT,
+                0,
+                0,
+                self._evm.get_code(Address(entry.target)),
+                entry.data,
+                False,
+                None,
+                0,
+                None,
+                None,
+            )
+        if computation.is_error:
+            state.revert(snapshot)
+        else:
+            state.commit(snapshot)
+            state.lock_changes()
+        return computation, created
+
     def _run(self, to: str | None, data: bytes, sender: str, label: str) -> Receipt:
         with self._writing():
             head = self._next_block()
-            self._set_context(head)
-            state = self._state
-            self._evm.reset_access_counters()
-            state.clear_transient_storage()
-            snapshot = state.snapshot()
-            origin = Address(sender)
-            created: str | None = None
-            if to is None:
-                target = self._evm.generate_create_address(origin)
-                created = to_checksum_address(target.canonical_address)
-                computation = self._evm.deploy_code(
-                    origin, origin, target, BLOCK_GAS_LIMIT, 0, 0, data
-                )
-            else:
-                code = self._evm.get_code(Address(to))
-                if not code:
-                    state.revert(snapshot)
-                    raise ChainError(f"{label}: no contract at {to} on the embedded chain")
-                computation = self._evm.execute_code(
-                    origin,
-                    Address(to),
-                    BLOCK_GAS_LIMIT,
-                    0,
-                    0,
-                    code,
-                    data,
-                    False,
-                    None,
-                    0,
-                    None,
-                    None,
-                )
+            if to is not None and not self._evm.get_code(Address(to)):
+                raise ChainError(f"{label}: no contract at {to} on the embedded chain")
+            entry = _Entry(head.tx_count + 1, head.block, head.timestamp, sender, to, data)
+            self._dirty = True
+            computation, created = self._apply(entry)
             if computation.is_error:
-                state.revert(snapshot)
                 raise self._error(label, computation)
-            state.commit(snapshot)
             gas = transaction_gas(
                 data,
                 computation.get_gas_used(),
@@ -340,8 +456,19 @@ class EmbeddedChain(Chain):
                 )
                 for i, (address, topics, payload) in enumerate(computation.get_log_entries())
             )
+            self._conn.execute(
+                "INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    entry.seq,
+                    entry.block,
+                    entry.timestamp,
+                    bytes.fromhex(sender[2:]),
+                    bytes.fromhex(to[2:]) if to is not None else None,
+                    data,
+                ),
+            )
             self._store_logs(logs)
-            self._head = replace(head, tx_count=head.tx_count + 1)
+            self._head = replace(head, tx_count=entry.seq)
         return Receipt(tx_hash, head.block, gas, logs, created)
 
     @staticmethod
@@ -371,7 +498,9 @@ class EmbeddedChain(Chain):
     def _call_raw(self, to: str, data: bytes, sender: str | None, label: str) -> bytes:
         if not self._batch_depth:
             self._sync()
-        self._set_context(self._next_block())
+        head = self._next_block()
+        self._evm.patch.block_number = head.block
+        self._evm.patch.timestamp = head.timestamp
         state = self._state
         self._evm.reset_access_counters()
         snapshot = state.snapshot()
@@ -461,18 +590,27 @@ class EmbeddedChain(Chain):
             self._head = replace(head, block=head.block + 1, timestamp=target, time_offset=offset)
 
     def snapshot(self) -> Head:
-        """The current head, to :meth:`revert` to later (tests)."""
-        self._sync()
+        """The current head, to :meth:`revert` to later (tests); persists a state snapshot."""
+        with self._writing():
+            if self._snapshot_seq != self._head.tx_count:
+                self._take_snapshot()
         return self._head
 
     def revert(self, head: Head) -> None:
-        """Return to a head taken by :meth:`snapshot`, dropping later logs."""
+        """Return to a head taken by :meth:`snapshot`, dropping the later history and logs."""
         with self._writing():
+            if head.tx_count > self._head.tx_count or head.chain_id != self._head.chain_id:
+                raise ChainError("can only revert the embedded chain to an earlier head of it")
+            self._conn.execute("DELETE FROM journal WHERE seq > ?", (head.tx_count,))
+            self._conn.execute("DELETE FROM snapshots WHERE seq > ?", (head.tx_count,))
             self._conn.execute("DELETE FROM logs WHERE block > ?", (head.block,))
-            self._head = head
-            self._load_state(head.root)
+            self._load(replace(head, generation=self._head.generation + 1))
+            self._dirty = True
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Snapshot the state if transactions were applied since the last one, then close."""
+        if self.path is not None and self._snapshot_seq != self._head.tx_count:
+            with suppress(ChainError, sqlite3.Error):
+                self.state_root  # noqa: B018 - taking the snapshot is the point
         with suppress(sqlite3.Error):
             self._conn.close()

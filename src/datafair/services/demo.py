@@ -312,6 +312,7 @@ def run_demo(
             session, blobs, spec, population, requester, method
         )
     sink.finish()
+    market.chain.close()
     seconds["money"] = time.perf_counter() - step
     seconds["total"] = time.perf_counter() - started
     database.dispose()
