@@ -29,15 +29,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import boa
 from eth_utils.crypto import keccak
 
-from datafair.chain.base import Contract
+from datafair.chain.base import Chain, Contract, Log, Receipt, Sender, address_of, revert_error
 from datafair.chain.deploy import Deployment, contract, deploy_all
 from datafair.chain.embedded import SNAPSHOT_EVERY, STATE_FILE, EmbeddedChain
 from datafair.chain.escrow import EscrowClient, claim_request
+from datafair.chain.gas import transaction_gas
 from datafair.chain.tokens import TokenClient
 from datafair.contracts import load_contract
 from datafair.crypto.merkle import PAYOUT_LEAF_ENCODING, StandardMerkleTree
@@ -51,19 +55,24 @@ AMOUNT = 10**18 + 123_456_789
 
 @dataclass
 class Setup:
-    chain: EmbeddedChain
+    chain: Chain
     deployment: Deployment
     escrow: EscrowClient
     token: TokenClient
 
 
-def setup(chain: EmbeddedChain) -> Setup:
+def setup(chain: Chain) -> Setup:
     deployment = deploy_all(chain, OWNER, fee_bps=250)
     escrow = EscrowClient(chain, deployment)
     token = TokenClient(chain, contract(chain, deployment, "DevToken"))
     token.mint(REQUESTER, 10**40, sender=OWNER)
     token.approve(escrow.address, 10**40, sender=REQUESTER)
     return Setup(chain, deployment, escrow, token)
+
+
+def one_commit(chain: Chain) -> AbstractContextManager[None]:
+    """The embedded chain's ``batch()``; nothing on other chains."""
+    return chain.batch() if isinstance(chain, EmbeddedChain) else nullcontext()
 
 
 def account(n: int) -> str:
@@ -138,7 +147,7 @@ def claims_by_size(
         opening: list[int] = []
         later: list[int] = []
         started = time.perf_counter()
-        with s.chain.batch():
+        with one_commit(s.chain):
             for p in order:
                 gas = claim_gas(s, tree, tid, 1, p)
                 (later if p // 256 in opened else opening).append(gas)
@@ -188,6 +197,7 @@ def claim_many_marginal(
         s.escrow.post_tree(tid, epoch, tree, 0, CID, sender=OWNER)
     who = account(5)
     requests = [claim_request(tree, tid, epoch, 5)[1] for epoch in range(1, 9)]
+    assert isinstance(s.chain, EmbeddedChain)
     mark = s.chain.snapshot()
     one = s.escrow.claim_many(who, requests[:1], sender=who).gas_used
     s.chain.revert(mark)
@@ -203,35 +213,97 @@ def claim_many_marginal(
     )
 
 
+class TitanoboaChain(Chain):
+    """The peer: titanoboa out of the box (a default ``boa.Env``, its tracing on, memory only)."""
+
+    def __init__(self) -> None:
+        self.name = "titanoboa"
+        self.chain_id = 31337
+        self.env = boa.Env()
+        self.block = 0
+
+    def _receipt(self, computation: Any, data: bytes, created: str | None) -> Receipt:
+        if computation.is_error:
+            raise revert_error("titanoboa", bytes(computation.output or b""))
+        self.block += 1
+        gas = transaction_gas(
+            data,
+            computation.get_gas_used(),
+            computation.get_gas_refund(),
+            create=created is not None,
+        )
+        return Receipt(f"0x{self.block:064x}", self.block, gas, (), created)
+
+    def _deploy_raw(self, initcode: bytes, sender: Sender, label: str) -> Receipt:
+        address, computation = self.env.deploy(sender=address_of(sender), bytecode=initcode)
+        return self._receipt(computation, initcode, str(address))
+
+    def _transact_raw(self, to: str, data: bytes, sender: Sender, label: str) -> Receipt:
+        computation = self.env.execute_code(to_address=to, sender=address_of(sender), data=data)
+        return self._receipt(computation, data, None)
+
+    def _call_raw(self, to: str, data: bytes, sender: str | None, label: str) -> bytes:
+        computation = self.env.execute_code(to_address=to, data=data, is_modifying=False)
+        return bytes(computation.output)
+
+    def get_logs(self, *args: Any, **kwargs: Any) -> list[Log]:
+        return []  # claims need no logs
+
+    def balance(self, address: str) -> int:
+        return int(self.env.get_balance(address))
+
+    def block_number(self) -> int:
+        return self.block
+
+    def timestamp(self) -> int:
+        return int(self.env.timestamp)
+
+    def code_at(self, address: str) -> bytes:
+        return bytes(self.env.get_code(address))
+
+
+def claims_per_second(chain: Chain, tree: StandardMerkleTree, count: int, batch: bool) -> float:
+    """Claims per second of ``count`` leaves of ``tree``, each a transaction of its own."""
+    s = setup(chain)
+    tid, _ = fund(s, "throughput")
+    s.escrow.post_tree(tid, 1, tree, 0, CID, sender=OWNER)
+    requests = [claim_request(tree, tid, 1, p) for p in range(count)]
+    started = time.perf_counter()
+    with one_commit(chain) if batch else nullcontext():
+        for who, req in requests:
+            s.escrow.claim(tid, 1, req.index, who, req.amount, req.proof, sender=who)
+    return count / (time.perf_counter() - started)
+
+
 def throughput(rows: list[tuple[str, str, str]], count: int, tree: StandardMerkleTree) -> None:
-    """Claims per second of one process on the embedded chain, with ``tree``'s proof depth."""
+    """Claims per second of one process on the embedded chain, with ``tree``'s proof depth,
+    against titanoboa out of the box in the same run."""
+    depth = len(tree.proof(0))
+    peer = claims_per_second(TitanoboaChain(), tree, count, batch=False)
+    rows.append(
+        (
+            "titanoboa out of the box (peer), claims per second",
+            f"{peer:,.0f}",
+            f"default boa.Env, in memory, nothing persisted; {len(tree):,}-leaf tree"
+            f" (depth {depth})",
+        )
+    )
     for label, path, batch in (
         ("in memory", None, False),
         ("on disk, commit per transaction", Path(tempfile.mkdtemp()), False),
         ("on disk, one commit per batch", Path(tempfile.mkdtemp()), True),
     ):
-        s = setup(EmbeddedChain(path))
-        tid, _ = fund(s, "throughput")
-        s.escrow.post_tree(tid, 1, tree, 0, CID, sender=OWNER)
-        requests = [claim_request(tree, tid, 1, p) for p in range(count)]
-        started = time.perf_counter()
-        if batch:
-            with s.chain.batch():
-                for who, req in requests:
-                    s.escrow.claim(tid, 1, req.index, who, req.amount, req.proof, sender=who)
-        else:
-            for who, req in requests:
-                s.escrow.claim(tid, 1, req.index, who, req.amount, req.proof, sender=who)
-        rate = count / (time.perf_counter() - started)
+        chain = EmbeddedChain(path)
+        rate = claims_per_second(chain, tree, count, batch)
+        chain.close()
         rows.append(
             (
                 f"embedded claims per second, {label}",
-                f"{rate:,.0f}",
+                f"{rate:,.0f} ({rate / peer:.1f}x titanoboa)",
                 f">= 300 ({'met' if rate >= 300 else 'not met'}); {len(tree):,}-leaf tree"
-                f" (depth {len(requests[0][1].proof)}), 1 process",
+                f" (depth {depth}), 1 process",
             )
         )
-        s.chain.close()
 
 
 def _open_in_new_process(home: Path, token: str) -> tuple[float, float, float, float]:

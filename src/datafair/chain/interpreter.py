@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from datafair.chain.fastops import fast_opcodes
+
 _TRACED_OPCODES = ((0x20, "sha3"), (0x55, "sstore"))
 
 
@@ -41,7 +43,7 @@ def embedded_computation_class(computation_class: type) -> type:
     return type(
         f"Embedded{fork.__name__}",
         (fork,),
-        {"opcodes": untraced_opcodes(fork.opcodes)},  # type: ignore[attr-defined]
+        {"opcodes": fast_opcodes(untraced_opcodes(fork.opcodes))},  # type: ignore[attr-defined]
     )
 
 
