@@ -35,17 +35,21 @@ from pathlib import Path
 from typing import Any
 
 import boa
+from eth_account import Account
 from eth_utils.crypto import keccak
 
 from datafair.chain.base import Chain, Contract, Log, Receipt, Sender, address_of, revert_error
 from datafair.chain.deploy import Deployment, contract, deploy_all
+from datafair.chain.devnode import DEV_KEYS, run_anvil
 from datafair.chain.embedded import SNAPSHOT_EVERY, STATE_FILE, EmbeddedChain
 from datafair.chain.escrow import EscrowClient, claim_request
 from datafair.chain.gas import transaction_gas
+from datafair.chain.rpc import RpcChain
 from datafair.chain.tokens import TokenClient
 from datafair.contracts import load_contract
 from datafair.crypto.merkle import PAYOUT_LEAF_ENCODING, StandardMerkleTree
 
+ANVIL = Path(__file__).resolve().parents[1] / "node_modules" / ".bin" / "anvil"
 OWNER = "0x" + "0a" * 20
 REQUESTER = "0x" + "0b" * 20
 CID = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
@@ -275,6 +279,29 @@ def claims_per_second(chain: Chain, tree: StandardMerkleTree, count: int, batch:
     return count / (time.perf_counter() - started)
 
 
+def anvil_claims_per_second(tree: StandardMerkleTree, count: int) -> float | None:
+    """Claims per second through ``RpcChain`` (web3.py, signing, receipts) on a local anvil
+    started here, submitted by one funded account; ``None`` without ``npm ci``."""
+    if not ANVIL.exists():
+        return None
+    owner, requester, relayer = (Account.from_key(k) for k in DEV_KEYS)
+    with run_anvil(ANVIL) as url:
+        chain = RpcChain(url, [owner, requester, relayer], expected_chain_id=31337)
+        deployment = deploy_all(chain, owner, fee_bps=250)
+        escrow = EscrowClient(chain, deployment)
+        token = TokenClient(chain, contract(chain, deployment, "DevToken"))
+        token.mint(requester.address, 10**30, sender=owner)
+        tid = keccak(text="anvil throughput")
+        escrow.fund(tid, token.address, 10**28, DEADLINE, keccak(text="gold"), sender=requester)
+        escrow.post_tree(tid, 1, tree, 0, CID, sender=owner)
+        requests = [claim_request(tree, tid, 1, p)[1] for p in range(count)]
+        started = time.perf_counter()
+        for p, req in enumerate(requests):
+            who = address_of(tree.value(p)[1])
+            escrow.claim(tid, 1, req.index, who, req.amount, req.proof, sender=relayer)
+        return count / (time.perf_counter() - started)
+
+
 def throughput(rows: list[tuple[str, str, str]], count: int, tree: StandardMerkleTree) -> None:
     """Claims per second of one process on the embedded chain, with ``tree``'s proof depth,
     against titanoboa out of the box in the same run."""
@@ -288,6 +315,14 @@ def throughput(rows: list[tuple[str, str, str]], count: int, tree: StandardMerkl
             f" (depth {depth})",
         )
     )
+    on_anvil = anvil_claims_per_second(tree, count)
+    rows.append(
+        (
+            "anvil through RpcChain (peer), claims per second",
+            "not run: anvil is missing (npm ci)" if on_anvil is None else f"{on_anvil:,.0f}",
+            "revm in Rust behind JSON-RPC; web3.py estimates, signs, sends, waits for receipts",
+        )
+    )
     for label, path, batch in (
         ("in memory", None, False),
         ("on disk, commit per transaction", Path(tempfile.mkdtemp()), False),
@@ -299,7 +334,8 @@ def throughput(rows: list[tuple[str, str, str]], count: int, tree: StandardMerkl
         rows.append(
             (
                 f"embedded claims per second, {label}",
-                f"{rate:,.0f} ({rate / peer:.1f}x titanoboa)",
+                f"{rate:,.0f} ({rate / peer:.1f}x titanoboa"
+                + (f", {rate / on_anvil:.1f}x anvil)" if on_anvil else ")"),
                 f">= 300 ({'met' if rate >= 300 else 'not met'}); {len(tree):,}-leaf tree"
                 f" (depth {depth}), 1 process",
             )

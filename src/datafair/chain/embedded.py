@@ -154,6 +154,9 @@ class SqliteKV(BaseAtomicDB):
         self._pending.clear()
 
 
+_UNKNOWN = Head(block=-1, timestamp=0, time_offset=0, chain_id=0, tx_count=-1, generation=-1)
+
+
 @dataclass(frozen=True)
 class _Entry:
     """One journal row: a transaction to apply in the block ``block`` at ``timestamp``."""
@@ -241,6 +244,7 @@ class EmbeddedChain(Chain):
     def _load(self, head: Head) -> None:
         """Rebuild the in-memory state of ``head``: newest snapshot at or below it, then replay."""
         self._dirty = True
+        self._head = _UNKNOWN  # until the replay completes: a failure forces a reload
         row = self._conn.execute(
             "SELECT seq, root FROM snapshots WHERE seq <= ? ORDER BY seq DESC LIMIT 1",
             (head.tx_count,),
@@ -286,13 +290,28 @@ class EmbeddedChain(Chain):
                 )
 
     def _sync(self) -> None:
-        """Adopt a head committed by another process (or restored by a rollback)."""
+        """Adopt a head committed by another process (or restored by a rollback).
+
+        Outside a write, the head and the journal are read in one read transaction, so they
+        are consistent with each other.
+        """
+        if self._conn.in_transaction:
+            self._adopt_head()
+            return
+        self._conn.execute("BEGIN")
+        try:
+            self._adopt_head()
+        finally:
+            self._conn.execute("COMMIT")
+
+    def _adopt_head(self) -> None:
         head = self._read_head()
         if head is None or head == self._head:
             return
         mine = self._head
         if head.generation == mine.generation and head.tx_count >= mine.tx_count:
             self._dirty = True
+            self._head = _UNKNOWN  # until the replay completes: a failure forces a reload
             self._replay(mine.tx_count, head.tx_count)
             self._head = head
             self._dirty = False
@@ -314,6 +333,10 @@ class EmbeddedChain(Chain):
     @property
     def state_root(self) -> bytes:
         """Root of the world state's Merkle-Patricia trie at the committed head."""
+        if not self._batch_depth:
+            self._sync()
+            if self._snapshot_seq == self._head.tx_count:
+                return self._snapshot_root
         with self._writing():
             if self._snapshot_seq != self._head.tx_count:
                 self._take_snapshot()
