@@ -18,13 +18,16 @@ ANVIL = REPO / "node_modules" / ".bin" / "anvil"
 
 
 @contextmanager
-def anvil(chain_id: int = 31337) -> Iterator[str]:
-    """Run anvil on a free port until the block exits; yields its URL (fails the test if not)."""
+def anvil(chain_id: int = 31337, hardfork: str | None = None) -> Iterator[str]:
+    """Run anvil on a free port until the block exits; yields its URL (fails the test if not).
+
+    ``hardfork`` (e.g. ``"shanghai"``) is anvil's ``--hardfork``; ``None`` keeps its default.
+    """
     if not ANVIL.exists():
         pytest.fail("anvil is needed: run 'npm ci' (make test does)")
     with ExitStack() as stack:
         try:
-            url = stack.enter_context(run_anvil(ANVIL, chain_id))
+            url = stack.enter_context(run_anvil(ANVIL, chain_id, hardfork=hardfork))
         except ChainError as exc:
             pytest.fail(str(exc))
         yield url

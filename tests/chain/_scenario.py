@@ -27,9 +27,14 @@ class Outcome:
     state_after: tuple[int, int, int]
 
 
-def run_scenario(chain: Chain, owner: Sender, requester: Sender) -> Outcome:
-    """Deploy, fund a task, post two epochs, claim singly and in bulk, refund after the deadline."""
-    deployment = deploy_all(chain, owner, fee_bps=200)
+def run_scenario(
+    chain: Chain, owner: Sender, requester: Sender, evm_version: str | None = None
+) -> Outcome:
+    """Deploy, fund a task, post two epochs, claim singly and in bulk, refund after the deadline.
+
+    The contracts are compiled for ``evm_version`` (Vyper's default when ``None``).
+    """
+    deployment = deploy_all(chain, owner, fee_bps=200, evm_version=evm_version)
     escrow = EscrowClient(chain, deployment)
     token = TokenClient(chain, contract(chain, deployment, "DevToken"))
     requester_address = requester if isinstance(requester, str) else requester.address

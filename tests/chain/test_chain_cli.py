@@ -31,11 +31,13 @@ def test_deploy_and_status_on_the_embedded_chain(
     deployment = json.loads(path.read_text())
     assert set(deployment["addresses"]) == {"DevToken", "TaskEscrow", "DatasetRegistry"}
     assert deployment["chain_id"] == 31337 and str(path) in out
+    assert deployment["evm_version"] == "prague" and "EVM version prague" in out
     assert main(["chain", "deploy", "--home", home]) == 1
     assert "already deployed" in capsys.readouterr().err
     assert main(["chain", "status", "--home", home]) == 0
     out = capsys.readouterr().out
     assert "fee 300 bps (cap 500)" in out and "current" in out and "alice" in out
+    assert "contracts compiled for EVM version prague" in out
     assert deployment["addresses"]["TaskEscrow"] in out
 
 
@@ -47,8 +49,32 @@ def test_bad_options_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert err.startswith("error: --fee-bps:") and "\n" not in err
     assert main(["chain", "deploy", "--account", "nobody", "--home", home]) == 1
     assert "no account named 'nobody'" in capsys.readouterr().err
+    assert main(["chain", "deploy", "--evm-version", "berlinx", "--home", home]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "error: --evm-version: 'berlinx' is not an EVM version Vyper 0.4.3 knows "
+        "(use one of: london, paris, shanghai, cancun, prague)"
+    )
     assert main(["chain", "status", "--home", home]) == 0
     assert "no deployment" in capsys.readouterr().out
+
+
+def test_deploy_for_an_older_evm_version(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = str(tmp_path)
+    assert main(["account", "new", "alice", "--home", home]) == 0
+    assert main(["chain", "deploy", "--evm-version", "shanghai", "--home", home]) == 0
+    assert "EVM version shanghai" in capsys.readouterr().out
+    path = tmp_path / "chain" / "deployments" / "embedded.json"
+    assert json.loads(path.read_text())["evm_version"] == "shanghai"
+    assert main(["chain", "status", "--home", home]) == 0
+    out = capsys.readouterr().out
+    assert "contracts compiled for EVM version shanghai" in out and "changed" not in out
+    cached = {p.name.split("-")[1] for p in (tmp_path / "cache" / "contracts").glob("*.json")}
+    assert cached == {"shanghai"}  # status reads the build that was deployed
+    assert main(["chain", "deploy", "--help"]) == 0
+    assert "without Cancun support" in " ".join(capsys.readouterr().out.split())
 
 
 @pytest.mark.anvil

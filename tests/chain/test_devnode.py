@@ -27,6 +27,19 @@ def test_a_node_that_exits_is_one_line(tmp_path: Path) -> None:
         pass
 
 
+def test_the_hardfork_is_passed_to_anvil(tmp_path: Path) -> None:
+    script = tmp_path / "anvil"
+    script.write_text('#!/bin/sh\necho "args: $*" >&2\nexit 3\n')
+    script.chmod(0o755)
+    with (
+        pytest.raises(ChainError, match=r"--chain-id 530 --hardfork shanghai$"),
+        run_anvil(script, chain_id=530, hardfork="shanghai"),
+    ):
+        pass
+    with pytest.raises(ChainError, match=r"--chain-id 31337$"), run_anvil(script):
+        pass
+
+
 @pytest.mark.anvil
 @pytest.mark.xdist_group("anvil")
 def test_anvil_answers_on_its_url() -> None:

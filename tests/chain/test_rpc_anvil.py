@@ -84,3 +84,21 @@ def test_revert_reasons_and_nonces(anvil_url: str, keys: list[LocalAccount]) -> 
     assert chain.call(token, "balanceOf", keys[0].address) == 3
     events = chain.events(token, "Transfer", receiver=keys[0].address)
     assert [e.args["value"] for e in events] == [1, 2]
+
+
+def test_a_shanghai_node_needs_contracts_built_for_shanghai(keys: list[LocalAccount]) -> None:
+    owner, requester = keys[0], keys[1]
+    unsupported = r"failed: the node's EVM lacks an instruction the contract uses \(EVM error "
+    with anvil(hardfork="shanghai") as url:
+        rpc = RpcChain(url, [owner, requester], expected_chain_id=31337)
+        assert rpc.w3.provider.make_request("anvil_nodeInfo", [])["result"]["hardFork"] == (
+            "Shanghai"
+        )
+        # the default (prague) build: DevToken's constructor already uses MCOPY ...
+        with pytest.raises(ChainError, match=rf"^DevToken\.constructor {unsupported}"):
+            run_scenario(rpc, owner, requester)
+        # ... and TaskEscrow deploys, but its @nonreentrant lock needs transient storage
+        escrow, _ = rpc.deploy(load_contract("TaskEscrow"), [200, owner.address], owner)
+        with pytest.raises(ChainError, match=rf"^TaskEscrow\.refund {unsupported}.*shanghai'$"):
+            rpc.transact(escrow, "refund", b"\x01" * 32, sender=owner)
+        check_outcome(run_scenario(rpc, owner, requester, evm_version="shanghai"))

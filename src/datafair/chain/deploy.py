@@ -1,9 +1,10 @@
 """Deploy datafair's contracts and keep a deployment file per chain in ``settings.chain_dir``.
 
 ``deploy_all`` deploys ``DevToken`` (development chains), ``TaskEscrow`` and
-``DatasetRegistry``; the :class:`Deployment` file records the chain id, addresses, first block
-and the SHA-256 of each contract source, so a later process (or ``datafair chain status``) can
-find the contracts and notice sources that changed since.
+``DatasetRegistry``; the :class:`Deployment` file records the chain id, addresses, first block,
+the SHA-256 of each contract source and the EVM version the contracts were compiled for, so a
+later process (or ``datafair chain status``) can find the contracts and notice sources that
+changed since.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from datafair.chain.base import Chain, Contract, Sender, address_of
-from datafair.contracts import CONTRACT_NAMES, load_contract
+from datafair.contracts import CONTRACT_NAMES, check_evm_version, load_contract
 from datafair.core.errors import ChainError, InvalidInput, NotFound
 
 DEFAULT_FEE_BPS = 250
@@ -37,6 +38,9 @@ class Deployment:
     deployed_at: str = field(
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
     )
+    evm_version: str | None = None
+    """EVM version the contracts were compiled for; ``None`` in files written before it was
+    recorded (those used Vyper's default)."""
 
     def address(self, name: str) -> str:
         """Address of contract ``name``; ``NotFound`` if it was not deployed."""
@@ -106,8 +110,14 @@ def deploy_all(
     fee_recipient: str | None = None,
     dev_token: bool = True,
     cache_dir: Path | None = None,
+    evm_version: str | None = None,
 ) -> Deployment:
-    """Deploy DevToken (if ``dev_token``), TaskEscrow and DatasetRegistry from ``owner``."""
+    """Deploy DevToken (if ``dev_token``), TaskEscrow and DatasetRegistry from ``owner``.
+
+    The contracts are compiled for ``evm_version`` (Vyper's default when ``None``; e.g.
+    ``"shanghai"`` for chains without Cancun's transient storage), which the deployment records.
+    """
+    version = check_evm_version(evm_version)
     owner_address = address_of(owner)
     addresses: dict[str, str] = {}
     hashes: dict[str, str] = {}
@@ -115,7 +125,7 @@ def deploy_all(
     for name in CONTRACT_NAMES:
         if name == "DevToken" and not dev_token:
             continue
-        compiled = load_contract(name, cache_dir)
+        compiled = load_contract(name, cache_dir, version)
         args: list[Any] = {
             "DevToken": ["datafair dev token", "DDEV", 18],
             "TaskEscrow": [fee_bps, address_of(fee_recipient or owner_address)],
@@ -132,11 +142,13 @@ def deploy_all(
         block=first_block or 0,
         addresses=addresses,
         source_hashes=hashes,
+        evm_version=version,
     )
 
 
 def contract(
     chain: Chain, deployment: Deployment, name: str, cache_dir: Path | None = None
 ) -> Contract:
-    """Handle of deployed contract ``name`` (ABI from the compiled source)."""
-    return Contract(name, deployment.address(name), load_contract(name, cache_dir).abi)
+    """Handle of deployed contract ``name`` (ABI from the source compiled as it was deployed)."""
+    compiled = load_contract(name, cache_dir, deployment.evm_version)
+    return Contract(name, deployment.address(name), compiled.abi)

@@ -44,17 +44,24 @@ def _answers(url: str) -> bool:
 
 
 @contextmanager
-def run_anvil(binary: Path, chain_id: int = 31337, start_timeout: float = 30) -> Iterator[str]:
+def run_anvil(
+    binary: Path, chain_id: int = 31337, start_timeout: float = 30, hardfork: str | None = None
+) -> Iterator[str]:
     """Run ``binary`` (anvil) on a free port until the block exits; yields its URL.
 
-    Raises ``ChainError`` with anvil's own output if it does not answer within
-    ``start_timeout`` seconds.
+    ``hardfork`` (e.g. ``"shanghai"``, ``"cancun"``, ``"prague"``) is passed as anvil's
+    ``--hardfork``; ``None`` keeps anvil's default (its latest). Raises ``ChainError`` with
+    anvil's own output if it does not answer within ``start_timeout`` seconds.
     """
     if not binary.exists():
         raise ChainError(f"anvil is not installed at {binary}: run 'npm ci'")
     port = free_port()
+    command = [str(binary), "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--chain-id", str(chain_id)]
+    if hardfork is not None:
+        command += ["--hardfork", hardfork]
     process = subprocess.Popen(
-        [str(binary), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(chain_id)],
+        command,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

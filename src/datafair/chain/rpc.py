@@ -30,6 +30,8 @@ from datafair.core.errors import ChainError
 
 GAS_MARGIN_NUM, GAS_MARGIN_DEN = 6, 5  # send 20 % above the estimate
 _REVERT_PREFIX = "execution reverted"
+_UNSUPPORTED_OPCODE = ("notactivated", "not activated", "invalid opcode", "opcodenotfound")
+"""How nodes report an instruction their EVM version lacks (revm/anvil, geth, Ethermint)."""
 
 
 def _hex_bytes(value: Any) -> bytes:
@@ -54,6 +56,9 @@ def _revert_data(exc: ContractLogicError) -> bytes | None:
 
 def _reason_text(exc: Exception) -> str:
     message = exc.args[0] if exc.args else str(exc)
+    response = getattr(exc, "rpc_response", None)
+    if isinstance(response, dict) and isinstance(response.get("error"), dict):
+        message = response["error"]  # the node's own error object, not web3's repr of it
     if isinstance(message, dict):
         message = message.get("message", str(message))
     return " ".join(str(message).split())
@@ -155,6 +160,12 @@ class RpcChain(Chain):
             )
         if "intrinsic gas too low" in lowered or "out of gas" in lowered:
             return ChainError(f"{label}: out of gas ({text})")
+        if any(marker in lowered for marker in _UNSUPPORTED_OPCODE):
+            return ChainError(
+                f"{label} failed: the node's EVM lacks an instruction the contract uses ({text}); "
+                "deploy contracts compiled for its EVM version, e.g. "
+                "'datafair chain deploy --evm-version shanghai'"
+            )
         return ChainError(f"{label} failed: {text}")
 
     # -- raw operations ---------------------------------------------------------------------------

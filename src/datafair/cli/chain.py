@@ -26,6 +26,16 @@ ACCOUNT_OPTION = typer.Option(
 CHAIN_ID_OPTION = typer.Option(
     None, "--chain-id", help="Refuse a node whose chain id differs (e.g. 530 for Pundi AIFX)."
 )
+EVM_VERSION_OPTION = typer.Option(
+    None,
+    "--evm-version",
+    metavar="NAME",
+    help=(
+        "EVM version to compile the contracts for (default: Vyper's, prague). Use shanghai "
+        "on chains without Cancun support (no transient storage or MCOPY), such as some "
+        "Cosmos/Ethermint chains."
+    ),
+)
 
 
 def _account_name(settings: Settings, account: str | None) -> str:
@@ -50,11 +60,13 @@ def deploy(
         True, "--dev-token/--no-dev-token", help="Also deploy DevToken (test ERC-20)."
     ),
     force: bool = typer.Option(False, "--force", help="Deploy again over an existing deployment."),
+    evm_version: str | None = EVM_VERSION_OPTION,
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Deploy DevToken, TaskEscrow and DatasetRegistry and write the deployment file."""
     from datafair.chain import open_chain
     from datafair.chain.deploy import deploy_all, deployment_path, save_deployment
+    from datafair.contracts import check_evm_version
 
     settings = settings_for(home)
     settings.ensure_home()
@@ -62,6 +74,7 @@ def deploy(
         raise InvalidInput(
             "--fee-bps", f"{fee_bps} is outside 0..500", "the contract caps it at 5 %"
         )
+    version = check_evm_version(evm_version, "--evm-version")
     name = _account_name(settings, account)
     password = read_password(settings, prompt=f"Password of {name}") if rpc else None
     with open_chain(settings, rpc, name, password, expected_chain_id=chain_id) as chain:
@@ -75,6 +88,7 @@ def deploy(
             fee_bps=fee_bps,
             dev_token=dev_token,
             cache_dir=settings.cache_dir,
+            evm_version=version,
         )
         save_deployment(deployment, path)
     table = Table(title=f"deployed on {deployment.network} (chain id {deployment.chain_id})")
@@ -84,7 +98,9 @@ def deploy(
     for contract_name, address in deployment.addresses.items():
         table.add_row(contract_name, address, deployment.source_hashes[contract_name][:16])
     console.print(table)
-    console.print(f"owner {deployment.owner}, block {deployment.block}")
+    console.print(
+        f"owner {deployment.owner}, block {deployment.block}, EVM version {deployment.evm_version}"
+    )
     console.print(f"deployment file: {path}")
 
 
@@ -116,11 +132,14 @@ def status(
             table = Table(title="deployment")
             for column in ("contract", "address", "source"):
                 table.add_column(column)
+            version = deployment.evm_version
             for name, address in deployment.addresses.items():
-                current = load_contract(name, settings.cache_dir).source_hash
+                current = load_contract(name, settings.cache_dir, version).source_hash
                 state = "current" if current == deployment.source_hashes.get(name) else "changed"
                 table.add_row(name, address, f"{state} ({source_path(name).name})")
             console.print(table)
+            recorded = version or "not recorded (Vyper's default at the time)"
+            console.print(f"contracts compiled for EVM version {recorded}")
             escrow = EscrowClient(chain, deployment, settings.cache_dir)
             console.print(
                 f"escrow owner {escrow.owner()}, fee {escrow.fee_bps()} bps "
