@@ -46,7 +46,11 @@ from eth_utils.crypto import keccak
 
 from datafair.chain.base import Chain, Log, Receipt, Sender, address_of, revert_error
 from datafair.chain.gas import transaction_gas
-from datafair.chain.interpreter import embedded_computation_class, use_fast_keccak
+from datafair.chain.interpreter import (
+    embedded_computation_class,
+    use_fast_keccak,
+    without_read_logs,
+)
 from datafair.core.errors import ChainError
 
 STATE_FILE = "state.sqlite3"
@@ -256,7 +260,8 @@ class EmbeddedChain(Chain):
             )
         self._snapshot_seq, self._snapshot_root = int(row[0]), bytes(row[1])
         state = self._state
-        state._account_db = state.get_account_db_class()(self._kv, self._snapshot_root)
+        account_db = state.get_account_db_class()(self._kv, self._snapshot_root)
+        state._account_db = without_read_logs(account_db)
         self._replay(self._snapshot_seq, head.tx_count)
         self._head = head
         self._dirty = False

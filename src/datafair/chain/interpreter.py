@@ -6,6 +6,12 @@ slot for the life of the process. The embedded chain needs none of that, so it r
 own computation class (same opcodes, same gas schedule) with those wrappers peeled off. Every
 ``boa.Env()`` wraps the shared opcode table once more, which is why the peeling loops.
 
+``without_read_logs`` stops py-evm's ``AccountDB`` from logging every trie node it reads. The
+log feeds the witnesses of stateless clients, which the embedded chain never builds, but it
+grows with every read for the life of the state object, and every ``get_code`` (each CALL and
+each transaction) copies it whole: without this, a chain slows from ~1,900 to ~400 token
+transfers per second after 35,000 of them.
+
 ``use_fast_keccak`` points ``eth_hash``'s automatic Keccak-256 (which py-evm, py-trie and
 eth-utils call) at the C ``pysha3`` backend when ``safe-pysha3`` is installed: about 0.9 µs per
 hash instead of 3.5 µs for the pycryptodome default.
@@ -45,6 +51,20 @@ def embedded_computation_class(computation_class: type) -> type:
         (fork,),
         {"opcodes": fast_opcodes(untraced_opcodes(fork.opcodes))},  # type: ignore[attr-defined]
     )
+
+
+class _NoKeys(set[bytes]):
+    """A set that stays empty (``add`` does nothing)."""
+
+    def add(self, key: bytes) -> None:
+        """Forget ``key``."""
+
+
+def without_read_logs(account_db: Any) -> Any:
+    """``account_db`` with py-evm's node-read logs (witness bookkeeping only) switched off."""
+    account_db._raw_store_db._keys_read = _NoKeys()
+    account_db._trie_logger._keys_read = _NoKeys()
+    return account_db
 
 
 def use_fast_keccak() -> bool:
