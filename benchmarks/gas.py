@@ -1,6 +1,7 @@
 """Gas of the on-chain money paths, embedded-chain throughput and start-up after many transactions.
 
-Run by hand: ``python benchmarks/gas.py [--max-leaves N] [--samples K] [--startup-txs T]``.
+Run by hand: ``python benchmarks/gas.py [--max-leaves N] [--words W] [--samples K]
+[--throughput-claims C] [--startup-txs T]``.
 Prints one table. Gas is whole-transaction gas (21,000 intrinsic + calldata + execution - refund),
 the figure a node's receipt reports (the RPC tests check that anvil reports the same numbers):
 
@@ -15,10 +16,14 @@ the figure a node's receipt reports (the RPC tests check that anvil reports the 
 * the naive alternative: the operator paying every contributor with one ERC-20 transfer;
 * ``claim_many``: marginal gas of each extra claim (same account, other tasks/epochs, 1M-leaf
   depth proofs);
-* embedded-chain throughput in claims per second: in memory, on disk with one commit per
-  transaction, on disk with one commit per batch;
-* start-up of a persisted embedded chain after ``--startup-txs`` transactions: a new Python
-  process that opens it and answers a call (imports included), and the open alone.
+* the same contracts compiled with ``--evm-version shanghai`` (chains without Cancun);
+* embedded-chain throughput in claims per second, one transaction per claim, with the largest
+  tree's proofs: in memory, on disk with one commit per transaction, on disk with one commit per
+  batch; against two peers in the same run: titanoboa out of the box (a default ``boa.Env``) and
+  a local anvil through ``RpcChain`` (skipped without ``npm ci``);
+* start-up of a persisted embedded chain after ``--startup-txs`` transactions, in a new Python
+  process that opens it and answers a call: after a clean close, and after a crash that left the
+  longest journal tail to replay.
 """
 
 from __future__ import annotations

@@ -206,6 +206,7 @@ class EmbeddedChain(Chain):
         self._snapshot_root: bytes = BLANK_ROOT_HASH
         self._conn.execute("BEGIN IMMEDIATE")
         try:
+            self._adopt_legacy_head()
             head = self._read_head() or self._genesis(chain_id)
             self._conn.execute("COMMIT")
         except BaseException:
@@ -232,13 +233,18 @@ class EmbeddedChain(Chain):
         row = self._conn.execute("SELECT v FROM meta WHERE k = 'head'").fetchone()
         if row is None:
             return None
-        data = json.loads(row[0])
-        if "root" in data:  # a head written before the journal: its root is a snapshot
+        return Head.from_json(row[0])
+
+    def _adopt_legacy_head(self) -> None:
+        """A head written before the journal carried its state root: make it a snapshot."""
+        row = self._conn.execute("SELECT v FROM meta WHERE k = 'head'").fetchone()
+        data = json.loads(row[0]) if row else {}
+        if "root" in data:
             self._conn.execute(
                 "INSERT OR IGNORE INTO snapshots VALUES (?, ?)",
                 (data["tx_count"], bytes.fromhex(data["root"])),
             )
-        return Head.from_json(row[0])
+            self._write_head(Head.from_json(row[0]))
 
     def _write_head(self, head: Head) -> None:
         self._conn.execute(
