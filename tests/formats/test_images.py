@@ -111,3 +111,22 @@ def test_read_image_keeps_exif_orientation() -> None:
 def test_read_image_refuses_other_formats() -> None:
     with pytest.raises(InvalidInput, match=r"^x: is a GIF image, not PNG or JPEG"):
         read_image(image_bytes("GIF"), "x")
+
+
+def test_an_image_sink_takes_each_distinct_image_once(
+    tmp_path: Path, write_image: Callable[..., Path]
+) -> None:
+    folder = tmp_path / "imgs"
+    write_image(folder / "a.png", "PNG", (30, 20))
+    write_image(folder / "b.png", "PNG", (30, 20))  # the same pixels: a duplicate of a.png
+    write_image(folder / "c.jpg", "JPEG", (64, 48), (0, 90, 200))
+    received: list[bytes] = []
+
+    dataset = parse_image_folder(folder, image_sink=received.append)
+
+    files = [(folder / name).read_bytes() for name in ("a.png", "c.jpg")]
+    assert received == files  # in input order, the duplicate not sent again
+    assert [item.content for item in dataset.items] == [b"", b""]  # nothing kept in memory
+    assert [item.size for item in dataset.items] == [len(data) for data in files]
+    assert [item.cid for item in dataset.items] == [compute_cid(data) for data in files]
+    assert dataset.duplicates == [("imgs/b.png", "imgs/a.png")]

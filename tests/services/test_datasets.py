@@ -64,7 +64,21 @@ def test_images_go_to_blobs(session: Session, tmp_path: Path) -> None:
     assert blobs.has(cid)
     item = session.get(Item, cid)
     assert item is not None and (item.width, item.height) == (8, 6)
+    assert item.size == (folder / "red.png").stat().st_size
     assert report.counts == {"image": 1}
+
+
+def test_a_corrupt_image_after_good_ones_stores_nothing(session: Session, tmp_path: Path) -> None:
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for name, colour in (("a.png", "red"), ("b.png", "blue")):
+        Image.new("RGB", (8, 6), colour).save(folder / name)
+    (folder / "c.png").write_bytes((folder / "a.png").read_bytes()[:40])  # truncated
+    blobs = BlobStore(tmp_path / "blobs")
+    with pytest.raises(InvalidInput, match=r"images/c\.png"):
+        import_dataset(session, blobs, folder, CARD)
+    assert _count(session, Item) == 0 and _count(session, Dataset) == 0
+    assert [p for p in blobs.root.rglob("*") if p.is_file()] == []  # no blob, no staging left
 
 
 def test_bad_row_stores_nothing(session: Session, tmp_path: Path) -> None:

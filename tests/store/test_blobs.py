@@ -78,3 +78,24 @@ def test_verified_reads_of_intact_blobs_return_the_content(tmp_path: Path):
     blobs = BlobStore(tmp_path, verify=True)
     cid = blobs.put(b"\x89PNG fake image")
     assert blobs.get(cid) == b"\x89PNG fake image"
+
+
+def test_staged_blobs_move_into_place_when_the_block_succeeds(tmp_path: Path):
+    blobs = BlobStore(tmp_path)
+    kept = blobs.put(b"already here")
+    with blobs.staged() as stage:
+        new = stage.put(b"hello world")
+        again = stage.put(b"already here")
+        assert not blobs.has(new)  # not visible before the block ends
+    assert (new, again) == (HELLO_CID, kept)
+    assert blobs.get(new) == b"hello world" and blobs.get(kept) == b"already here"
+    assert _files(tmp_path) == sorted([blobs.path(new), blobs.path(kept)])  # no staging left
+
+
+def test_staged_blobs_vanish_when_the_block_raises(tmp_path: Path):
+    blobs = BlobStore(tmp_path)
+    with pytest.raises(RuntimeError), blobs.staged() as stage:
+        stage.put(b"hello world")
+        raise RuntimeError("input refused half-way")
+    assert not blobs.has(HELLO_CID)
+    assert _files(tmp_path) == [] and list(tmp_path.iterdir()) == []

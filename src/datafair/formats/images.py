@@ -19,7 +19,7 @@ from PIL import Image
 
 from datafair.core.errors import InvalidInput
 from datafair.core.schemas import ItemKind
-from datafair.formats.items import ItemCollector, ParsedDataset
+from datafair.formats.items import ImageSink, ItemCollector, ParsedDataset
 
 IMAGE_FORMATS = ("PNG", "JPEG")
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
@@ -73,9 +73,13 @@ def _skip_reason(path: Path) -> str:
         return "not a PNG or JPEG image"
 
 
-def parse_image_folder(folder: Path) -> ParsedDataset:
-    """Import every PNG/JPEG image under ``folder``; other files are listed as skipped."""
-    collector = ItemCollector(folder, "images")
+def parse_image_folder(folder: Path, image_sink: ImageSink | None = None) -> ParsedDataset:
+    """Import every PNG/JPEG image under ``folder``; other files are listed as skipped.
+
+    With ``image_sink``, each distinct image's bytes go to it as they are read (see
+    ``datafair.formats.items``).
+    """
+    collector = ItemCollector(folder, "images", image_sink)
     files = sorted(
         (path.relative_to(folder).as_posix(), path) for path in folder.rglob("*") if path.is_file()
     )

@@ -23,11 +23,11 @@ from pathlib import Path
 
 from datafair.core.errors import InvalidInput
 from datafair.formats.images import looks_like_image, parse_image_folder
-from datafair.formats.items import ParsedDataset
+from datafair.formats.items import ImageSink, ParsedDataset
 from datafair.formats.labelstudio import parse_labelstudio
 from datafair.formats.tabular import parse_csv, parse_jsonl
 
-PARSERS: dict[str, Callable[[Path], ParsedDataset]] = {
+PARSERS: dict[str, Callable[[Path, ImageSink | None], ParsedDataset]] = {
     "csv": parse_csv,
     "jsonl": parse_jsonl,
     "labelstudio": parse_labelstudio,
@@ -83,9 +83,13 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def parse_dataset(path: Path) -> ParsedDataset:
-    """Detect the format of ``path`` and read its items (see the module docs)."""
+def parse_dataset(path: Path, image_sink: ImageSink | None = None) -> ParsedDataset:
+    """Detect the format of ``path`` and read its items (see the module docs).
+
+    ``image_sink`` receives each distinct image's bytes as they are read; those items then keep
+    only their size (see ``datafair.formats.items``).
+    """
     path = Path(path)
     parser = PARSERS[detect_format(path)]
     with _gc_paused():
-        return parser(path)
+        return parser(path, image_sink)

@@ -12,6 +12,11 @@ image       the image file's bytes
 
 ``source`` names where an item came from, as ``file.csv:12`` (line), ``tasks.json[3]`` (list
 index) or ``folder/cat.png`` (file), so every report can point back at the input.
+
+Image bytes are the bulk of an image dataset. Given an ``image_sink`` (the blob store's ``put``
+on import), the collector hands each distinct image's bytes to it as soon as they are read and
+keeps only their size, so a folder of any size is imported in memory proportional to its number
+of files, not to its bytes; ``ParsedItem.content`` of such an image is then empty.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -30,6 +36,9 @@ from datafair.crypto.cid import cids_from_digests
 # The order modalities are listed in (matches ``datafair.core.task.MODALITIES``).
 _MODALITY_ORDER = (ItemKind.TEXT, ItemKind.IMAGE, ItemKind.PAIR)
 _PAIR_FIELDS = ("prompt", "response_a", "response_b")
+
+ImageSink = Callable[[bytes], object]
+"""Receives the bytes of each distinct image as it is read (e.g. ``BlobStore.put``)."""
 # For an object of strings, this is exactly ``datafair.core.canonical.canonical_json`` (sorted
 # keys, no whitespace, UTF-8) without its type normalisation pass (checked in the tests).
 _encode_pair = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
@@ -48,7 +57,8 @@ class ParsedItem(NamedTuple):
 
     ``text`` is set for text items; ``width``/``height`` (pixels) for images; ``meta`` holds the
     input's other fields (for images ``file_name`` and ``format``; an ``id`` column if given).
-    An immutable tuple: cheap to build by the hundred thousand.
+    ``size`` is the content's length in bytes; ``content`` is empty for an image handed to an
+    image sink. An immutable tuple: cheap to build by the hundred thousand.
     """
 
     kind: ItemKind
@@ -59,6 +69,7 @@ class ParsedItem(NamedTuple):
     height: int | None
     meta: dict[str, Any]
     source: str
+    size: int
 
     @property
     def pair(self) -> tuple[str, str, str]:
@@ -107,9 +118,10 @@ class ItemCollector:
     ``add_pair`` run once per row, so they do little else.
     """
 
-    def __init__(self, path: Path, fmt: str) -> None:
+    def __init__(self, path: Path, fmt: str, image_sink: ImageSink | None = None) -> None:
         self.path = path
         self.format = fmt
+        self._image_sink = image_sink
         self.duplicates: list[tuple[str, str]] = []
         self.skipped: list[tuple[str, str]] = []
         self._first: dict[bytes, str] = {}
@@ -122,6 +134,7 @@ class ItemCollector:
         self._heights: list[int | None] = []
         self._metas: list[dict[str, Any]] = []
         self._sources: list[str] = []
+        self._sizes: list[int] = []
 
     def add(
         self,
@@ -155,6 +168,10 @@ class ItemCollector:
             return
         self._first[digest] = source
         self._kinds.append(kind)
+        self._sizes.append(len(content))
+        if kind is ItemKind.IMAGE and self._image_sink is not None:
+            self._image_sink(content)
+            content = b""
         self._contents.append(content)
         self._digests.append(digest)
         self._texts.append(text)
@@ -210,6 +227,7 @@ class ItemCollector:
                 self._heights,
                 self._metas,
                 self._sources,
+                self._sizes,
             )
         )
         return ParsedDataset(self.path, self.format, items, self.duplicates, self.skipped)

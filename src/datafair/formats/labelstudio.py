@@ -30,14 +30,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from datafair.core.errors import InvalidInput
 from datafair.core.schemas import ItemKind
 from datafair.formats.images import read_image
-from datafair.formats.items import ItemCollector, ParsedDataset
+from datafair.formats.items import ImageSink, ItemCollector, ParsedDataset
 from datafair.formats.tabular import add_fields
 
 _REMOTE_SCHEMES = ("http", "https", "s3", "gs", "gcs", "azure-blob")
 _KEEP_LOCAL = "copy the images next to the JSON file and refer to them by relative path"
 
 
-def parse_labelstudio(path: Path) -> ParsedDataset:
+def parse_labelstudio(path: Path, image_sink: ImageSink | None = None) -> ParsedDataset:
     """Read a Label Studio tasks JSON export (see the module docs)."""
     name = path.name
     try:
@@ -56,7 +56,7 @@ def parse_labelstudio(path: Path) -> ParsedDataset:
             "is not a Label Studio tasks export (expected a JSON list of tasks)",
             "use Label Studio's Export → JSON",
         )
-    collector = ItemCollector(path, "labelstudio")
+    collector = ItemCollector(path, "labelstudio", image_sink)
     for index, task in enumerate(tasks):
         source = f"{name}[{index}]"
         data = task.get("data") if isinstance(task, dict) else None

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from datafair.core.errors import InvalidInput
-from datafair.formats.items import ItemCollector, ParsedDataset
+from datafair.formats.items import ImageSink, ItemCollector, ParsedDataset
 
 PAIR_FIELDS = ("prompt", "response_a", "response_b")
 
@@ -51,9 +51,9 @@ def _not_utf8(path: Path) -> InvalidInput:
     )
 
 
-def parse_csv(path: Path) -> ParsedDataset:
+def parse_csv(path: Path, image_sink: ImageSink | None = None) -> ParsedDataset:
     """Read a CSV of texts or prompt/response pairs (see the module docs for the columns)."""
-    collector = ItemCollector(path, "csv")
+    collector = ItemCollector(path, "csv", image_sink)
     name = path.name
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
@@ -188,14 +188,14 @@ def _json_line(line: str, source: str) -> Any:
         ) from exc
 
 
-def parse_jsonl(path: Path) -> ParsedDataset:
+def parse_jsonl(path: Path, image_sink: ImageSink | None = None) -> ParsedDataset:
     """Read JSON Lines of texts or prompt/response pairs (see the module docs for the fields).
 
     Each line goes straight to the JSON scanner (about twice as fast as ``json.loads``); a line
     it does not take whole (blank, padded, malformed) is re-read by ``json.loads`` for its
     exact verdict and error message.
     """
-    collector = ItemCollector(path, "jsonl")
+    collector = ItemCollector(path, "jsonl", image_sink)
     name = path.name
     scan = _scan_value
     try:

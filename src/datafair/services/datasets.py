@@ -74,7 +74,7 @@ def _new_item(item: Any) -> NewItem:
     return NewItem(
         cid=item.cid,
         kind=item.kind,
-        size=len(item.content),
+        size=item.size,
         text=text,
         width=item.width,
         height=item.height,
@@ -99,30 +99,28 @@ def import_dataset(
     """
     say = progress or (lambda _message: None)
     say(f"reading {path}")
-    parsed = parse_dataset(Path(path))
-    card = _with_modalities(card, parsed)
-    item_cids = [item.cid for item in parsed.items]
-    manifest = manifest_bytes(card, item_cids)
+    with blobs.staged() as stage:  # image bytes go to blobs as read, kept only if all succeeds
+        parsed = parse_dataset(Path(path), image_sink=stage.put)
+        card = _with_modalities(card, parsed)
+        item_cids = [item.cid for item in parsed.items]
+        manifest = manifest_bytes(card, item_cids)
+        report = ImportReport(
+            manifest_cid="",
+            format=parsed.format,
+            items=len(item_cids),
+            new_items=0,
+            counts=parsed.counts,
+            duplicates=parsed.duplicates,
+            skipped=parsed.skipped,
+        )
+        manifest_cid = stage.put(manifest)
     datasets = DatasetRepository(session)
-    report = ImportReport(
-        manifest_cid="",
-        format=parsed.format,
-        items=len(item_cids),
-        new_items=0,
-        counts=parsed.counts,
-        duplicates=parsed.duplicates,
-        skipped=parsed.skipped,
-    )
     try:
         say(f"storing {len(item_cids)} items")
-        for item in parsed.items:
-            if item.kind is ItemKind.IMAGE:
-                blobs.put(item.content)
         created = now_ms(clock)
         new_items = ItemRepository(session).add_many(
             (_new_item(item) for item in parsed.items), now_ms=created
         )
-        manifest_cid = blobs.put(manifest)
         if datasets.by_manifest(manifest_cid) is not None:
             session.rollback()
             return dataclasses.replace(report, manifest_cid=manifest_cid, already_imported=True)

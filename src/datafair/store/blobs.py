@@ -8,13 +8,19 @@ Writes are atomic: the bytes go to a temporary file in the shard directory, are 
 fsynced, then renamed over the final name (and the directory is fsynced), so a reader never sees a
 partial blob and a crash leaves either the whole blob or none. Writing a blob that exists is a
 no-op: its name is its content.
+
+``staged()`` collects the blobs of one operation (an import) in a hidden directory of the store
+and moves them into place only if the operation succeeds, so input refused half-way leaves the
+store as it was.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from datafair.core.errors import DatafairError, NotFound
@@ -61,6 +67,33 @@ class BlobStore:
             raise
         _fsync_directory(target.parent)
         return cid
+
+    @contextlib.contextmanager
+    def staged(self) -> Iterator[BlobStore]:
+        """A store in a hidden directory of this one, for the blobs of one operation.
+
+        When the block ends normally its blobs are moved here (each an atomic rename; blobs
+        already here are kept); when it raises they are deleted. Either way the staging
+        directory is removed.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(dir=self.root, prefix=".staging-"))
+        try:
+            yield BlobStore(stage)
+            for shard in sorted(p for p in stage.iterdir() if p.is_dir()):
+                moved = False
+                for blob in shard.iterdir():
+                    if blob.name.startswith(".tmp-"):
+                        continue
+                    target = self.path(blob.name)
+                    if not target.is_file():
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        os.replace(blob, target)
+                        moved = True
+                if moved:
+                    _fsync_directory(self.root / shard.name)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
 
     def get(self, cid: str, *, verify: bool | None = None) -> bytes:
         """The bytes of blob ``cid``; ``NotFound`` if missing, ``CorruptBlob`` if they differ.
