@@ -1,10 +1,12 @@
-"""The embedded chain's py-evm execution set-up: the plain fork computation and a fast keccak.
+"""The embedded chain's py-evm set-up: the plain fork computation, inlined frequent opcodes,
+no read logs, and a fast keccak.
 
 titanoboa wraps py-evm's computation for its debugging features: a code stream that records
 every program counter, and SHA3/SSTORE opcodes that keep every hash preimage and every written
 slot for the life of the process. The embedded chain needs none of that, so it runs the fork's
 own computation class (same opcodes, same gas schedule) with those wrappers peeled off. Every
-``boa.Env()`` wraps the shared opcode table once more, which is why the peeling loops.
+``boa.Env()`` wraps the shared opcode table once more, which is why the peeling loops. The most
+frequent opcodes are then replaced by the inlined ones of :mod:`datafair.chain.fastops`.
 
 ``without_read_logs`` stops py-evm's ``AccountDB`` from logging every trie node it reads. The
 log feeds the witnesses of stateless clients, which the embedded chain never builds, but it
@@ -14,7 +16,8 @@ transfers per second after 35,000 of them.
 
 ``use_fast_keccak`` points ``eth_hash``'s automatic Keccak-256 (which py-evm, py-trie and
 eth-utils call) at the C ``pysha3`` backend when ``safe-pysha3`` is installed: about 0.9 µs per
-hash instead of 3.5 µs for the pycryptodome default.
+hash instead of 3.5 µs for the pycryptodome default. The hashes are the same, and the switch
+applies to the whole process.
 """
 
 from __future__ import annotations
@@ -44,7 +47,8 @@ def untraced_opcodes(opcodes: dict[int, Any]) -> dict[int, Any]:
 
 
 def embedded_computation_class(computation_class: type) -> type:
-    """The fork computation with an untraced opcode table, for ``state.computation_class``."""
+    """The fork computation with an untraced, partly inlined opcode table, for
+    ``state.computation_class``."""
     fork = fork_computation_class(computation_class)
     return type(
         f"Embedded{fork.__name__}",
