@@ -16,7 +16,9 @@ the lower end of the 95 % credible interval of their accuracy, ``Beta(1 + s, 1 +
 * **Evidence.** From an :class:`~datafair.services.inference.InferenceResult`, a skill's
   posterior mean accuracy and answer count convert back to soft counts
   (:func:`~datafair.economics.evidence_from_skill`); from a settlement bundle, ``s`` is the
-  number of a contributor's answers equal to the inferred label (hard counts).
+  number of a contributor's answers equal to the inferred label (hard counts), or for
+  structured task types the sum of their answers' scores against it (soft counts,
+  :mod:`datafair.quality.answer_scores`).
 * **Pauses.** A contributor flagged as a spammer on a task is paused on it; recording never
   lifts a pause (:func:`lift_pause` is the operator's).
 * **Eligibility.** A task may require a minimum reputation on its type,
@@ -45,6 +47,7 @@ from datafair.economics import (
     evidence_from_skill,
     ineligibility,
 )
+from datafair.quality.answer_scores import SCORERS, score_rows
 from datafair.services.tasks import Clock, checksum_address, load_task, now_ms
 from datafair.store.models import Task
 from datafair.store.reputation_models import REASON_LEN, ContributorReputation, TaskStanding
@@ -278,14 +281,17 @@ def epoch_evidence(
     item: Sequence[int],
     answer_json: Sequence[str],
     labels: Sequence[Any],
+    task_type: TaskType | str | None = None,
 ) -> dict[str, Evidence]:
-    """Hard-count evidence from a settlement's columns, without decoding any answer.
+    """Evidence from a settlement's columns.
 
     ``contributor``/``item`` index ``accounts``/``labels`` (one inferred label per item);
-    ``answer_json`` is each answer's canonical JSON text, compared with the canonical JSON of
-    its item's label.
+    ``answer_json`` is each answer's canonical JSON text. For categorical tasks it is compared
+    with the canonical JSON of its item's label, without decoding any answer (hard counts);
+    for a structured ``task_type`` (multi-label, spans, boxes, transcription), whose consensus
+    an answer rarely equals byte for byte, an answer counts its score against the label
+    (:func:`datafair.quality.answer_scores.score_rows`), as settlement pays it.
     """
-    label_text = np.array([canonical_json(label).decode() for label in labels] + [""], object)
     items = np.asarray(item, dtype=np.int64)
     who = np.asarray(contributor, dtype=np.int64)
     if not (items.shape == who.shape == (len(answer_json),)):
@@ -294,7 +300,11 @@ def epoch_evidence(
         raise InvalidInput("submissions", "an item index has no inferred label")
     if who.size and (who.min() < 0 or who.max() >= len(accounts)):
         raise InvalidInput("submissions", "a contributor index has no account")
-    right = np.asarray(answer_json, dtype=object) == label_text[items]
+    if task_type is not None and TaskType(task_type) in SCORERS:
+        right = np.asarray(score_rows(task_type, answer_json, items.tolist(), labels))
+    else:
+        label_text = np.array([canonical_json(label).decode() for label in labels] + [""], object)
+        right = np.asarray(answer_json, dtype=object) == label_text[items]
     answers = np.bincount(who, minlength=len(accounts))
     correct = np.bincount(who, weights=right.astype(np.float64), minlength=len(accounts))
     return {
@@ -325,7 +335,8 @@ def update_reputations_from_bundle(
 ) -> dict[str, Reputation]:
     """Record what a settlement bundle (``datafair-settlement/1``) says of its contributors.
 
-    Uses the bundle's submissions, inferred labels and spam flags; the bundle covers every
+    Uses the bundle's submissions, inferred labels and spam flags (answers of structured task
+    types count their score, see :func:`epoch_evidence`); the bundle covers every
     submission of the task up to its epoch, so recording it replaces the task's earlier
     evidence.
     """
@@ -340,7 +351,7 @@ def update_reputations_from_bundle(
         )
         task_id = document["task"]["task_id"]
         spammers = list(document["inferred"]["spammers"])
-        found = epoch_evidence(*columns)
+        found = epoch_evidence(*columns, task_type=load_task(session, task_id).task_type)
     except (KeyError, IndexError, TypeError, ValueError, InvalidInput) as error:
         raise InvalidInput(
             "bundle", f"lacks or garbles {error}", "pass a datafair-settlement/1 bundle"

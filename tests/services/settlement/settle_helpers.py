@@ -91,6 +91,47 @@ TRUTH: dict[bytes, dict[str, str]] = {}
 """True labels by item CID of the tasks :func:`store_answered_task` made, by task id."""
 
 
+def _store_dataset(session: Session, items: list[Any], title: str, modality: str) -> str:
+    """Store ``items`` (``NewItem``) and a dataset over them; the dataset's manifest CID."""
+    from datafair.core.canonical import canonical_json
+    from datafair.core.task import DatasetCard
+    from datafair.crypto.cid import compute_cid
+    from datafair.store.repositories import DatasetRepository, ItemRepository
+
+    ItemRepository(session).add_many(items, now_ms=0)
+    card = DatasetCard(title=title, modalities=(modality,))
+    cids = [item.cid for item in items]
+    manifest = compute_cid(canonical_json({"card": card.to_dict(), "items": cids}))
+    DatasetRepository(session).create(
+        manifest_cid=manifest, card=card.to_dict(), item_cids=cids, now_ms=0
+    )
+    session.commit()
+    return manifest
+
+
+def _signed(
+    task_id: bytes, chain_id: int, wallet: tuple[bytes, str], cid: str, value: Any, nonce: int
+) -> Any:
+    """A ``SubmissionInput`` of the canonical ``value`` signed by ``wallet`` (key, address)."""
+    from datafair.core.canonical import canonical_json, keccak256
+    from datafair.crypto.eip712 import SubmissionDomain, SubmissionMessage, sign_submission
+    from datafair.services.submissions import SubmissionInput
+
+    key, address = wallet
+    message = SubmissionMessage(
+        task_id, cid, keccak256(canonical_json(value)), address, nonce, 1000 + nonce
+    )
+    return SubmissionInput(
+        task_id=task_id,
+        item_cid=cid,
+        contributor=address,
+        answer=value,
+        nonce=nonce,
+        duration_ms=1000 + nonce,
+        signature=sign_submission(key, SubmissionDomain(chain_id), message),
+    )
+
+
 def store_answered_task(
     session: Session,
     number: int = 0,
@@ -106,14 +147,12 @@ def store_answered_task(
     """
     import random
 
-    from datafair.core.canonical import canonical_json, keccak256
     from datafair.core.schemas import ItemKind, LabelSchema, TaskType
-    from datafair.core.task import DatasetCard, TaskSpec
+    from datafair.core.task import TaskSpec
     from datafair.crypto.cid import compute_cid
-    from datafair.crypto.eip712 import SubmissionDomain, SubmissionMessage, sign_submission
-    from datafair.services.submissions import SubmissionInput, submit_many
+    from datafair.services.submissions import submit_many
     from datafair.services.tasks import create_task
-    from datafair.store.repositories import DatasetRepository, ItemRepository, NewItem
+    from datafair.store.repositories import NewItem
 
     rng = random.Random(seed * 1_000 + number)
     wallets = crowd_keys()[:6]
@@ -121,14 +160,8 @@ def store_answered_task(
     items = [
         NewItem(compute_cid(t.encode()), ItemKind.TEXT, len(t.encode()), text=t) for t in texts
     ]
-    ItemRepository(session).add_many(items, now_ms=0)
-    card = DatasetCard(title="settlement texts", modalities=("text",))
+    manifest = _store_dataset(session, items, "settlement texts", "text")
     cids = [item.cid for item in items]
-    manifest = compute_cid(canonical_json({"card": card.to_dict(), "items": cids}))
-    DatasetRepository(session).create(
-        manifest_cid=manifest, card=card.to_dict(), item_cids=cids, now_ms=0
-    )
-    session.commit()
     truth = [rng.choice(["pos", "neg"]) for _ in cids]
     spec = TaskSpec(
         dataset_cid=manifest,
@@ -140,10 +173,9 @@ def store_answered_task(
         extra=dict(extra or {}),
     )
     info = create_task(session, spec, gold={cids[0]: truth[0]}, gold_seed=bytes(32))
-    domain = SubmissionDomain(spec.chain_id)
     entries = []
     for position, cid in enumerate(cids):
-        for who, (key, address) in enumerate(wallets):
+        for who, wallet in enumerate(wallets):
             if who < 4:
                 right = rng.random() < 0.9
                 value = truth[position] if right else ("neg", "pos")[truth[position] == "neg"]
@@ -151,21 +183,7 @@ def store_answered_task(
                 value = "pos"
             else:
                 value = rng.choice(["pos", "neg"])
-            answer_hash = keccak256(canonical_json(value))
-            message = SubmissionMessage(
-                info.task_id, cid, answer_hash, address, position, 1000 + position
-            )
-            entries.append(
-                SubmissionInput(
-                    task_id=info.task_id,
-                    item_cid=cid,
-                    contributor=address,
-                    answer=value,
-                    nonce=position,
-                    duration_ms=1000 + position,
-                    signature=sign_submission(key, domain, message),
-                )
-            )
+            entries.append(_signed(info.task_id, spec.chain_id, wallet, cid, value, position))
     assert all(result.ok for result in submit_many(session, entries))
     TRUTH[info.task_id] = dict(zip(cids, truth, strict=True))
     return info.task_id
@@ -218,4 +236,192 @@ def prepare_home(
         keys=[key for key, _ in wallets],
         addresses=[address for _, address in wallets],
         owner=OWNER,
+    )
+
+
+# ------------------------------------------------------------------------------- structured tasks
+
+CAREFUL, SLOPPY, GOLD_FAILS, GOLD_PASSES = (0, 1, 2, 3), 4, 5, 6
+"""Roles of :func:`store_structured_task`'s wallets (indices into ``crowd_keys(7)``)."""
+
+STRUCTURED_CLASSES = {
+    "multilabel": ("cat", "dog", "bird", "fish"),
+    "spans": ("PER", "LOC"),
+    "boxes": ("car", "bus"),
+    "transcription": (),
+}
+SPOTS = [(0, 5), (8, 13), (16, 21), (24, 29), (32, 37)]  # span offsets the crowd uses
+CORNERS = [(5, 5), (55, 5), (5, 45), (55, 45)]  # 30 x 30 boxes on a 100 x 80 image
+PHRASES = ["invoice paid in full", "parcel left at door", "meeting moved to noon", "rent due"]
+
+
+def _box(x: int, y: int, label: str, size: int = 30) -> dict[str, Any]:
+    return {"x": x, "y": y, "w": size, "h": size, "label": label}
+
+
+# The gold answer of item 0, an answer that scores below 0.5 against it and one scoring above.
+STRUCTURED_GOLD: dict[str, tuple[Any, Any, Any]] = {
+    # Jaccard 1/4 and 2/3
+    "multilabel": (["cat", "dog"], ["cat", "bird", "fish"], ["cat", "dog", "bird"]),
+    # span F1 2*1/(4+2) = 1/3 and 2*2/(3+2) = 0.8
+    "spans": (
+        [{"start": 0, "end": 5, "label": "PER"}, {"start": 8, "end": 13, "label": "LOC"}],
+        [
+            {"start": 0, "end": 5, "label": "PER"},
+            {"start": 16, "end": 21, "label": "LOC"},
+            {"start": 24, "end": 29, "label": "LOC"},
+            {"start": 32, "end": 37, "label": "PER"},
+        ],
+        [
+            {"start": 0, "end": 5, "label": "PER"},
+            {"start": 8, "end": 13, "label": "LOC"},
+            {"start": 16, "end": 21, "label": "PER"},
+        ],
+    ),
+    # box F1 1/3 and 0.8
+    "boxes": (
+        [_box(5, 5, "car"), _box(55, 5, "bus")],
+        [_box(5, 5, "car"), _box(5, 45, "car"), _box(55, 45, "bus"), _box(40, 40, "car", 10)],
+        [_box(6, 5, "car"), _box(55, 5, "bus"), _box(5, 45, "car")],
+    ),
+    # similarity 1 - 14/20 = 0.3 and 1 - 1/20 = 0.95
+    "transcription": ("datafair ledger 2024", "ledger", "datafair ledgr 2024"),
+}
+
+
+def _truth(task_type: str, rng: Any) -> Any:
+    classes = STRUCTURED_CLASSES[task_type]
+    if task_type == "multilabel":
+        return rng.sample(list(classes), rng.randint(1, 3))
+    if task_type == "spans":
+        spots = rng.sample(SPOTS, rng.randint(1, 3))
+        return [{"start": a, "end": b, "label": rng.choice(classes)} for a, b in spots]
+    if task_type == "boxes":
+        return [_box(x, y, rng.choice(classes)) for x, y in rng.sample(CORNERS, rng.randint(1, 3))]
+    return f"{rng.choice(PHRASES)} {rng.randint(100, 999)}"
+
+
+def _careful(task_type: str, truth: Any, rng: Any) -> Any:
+    """The truth, or (15 %) a small slip: one class toggled, one span or box dropped or moved,
+    one character changed; boxes are drawn within a pixel of the object."""
+    slip = rng.random() < 0.15
+    if task_type == "multilabel":
+        if not slip:
+            return list(truth)
+        toggled = rng.choice(STRUCTURED_CLASSES[task_type])
+        return [c for c in truth if c != toggled] + ([] if toggled in truth else [toggled])
+    if task_type == "spans":
+        if slip and len(truth) > 1:
+            return truth[1:]
+        return [dict(s, end=s["end"] - 1) if slip else dict(s) for s in truth]
+    if task_type == "boxes":
+        kept = truth[1:] if slip and len(truth) > 1 else truth
+        return [
+            dict(b, x=b["x"] + rng.choice([-1, 0, 1]), y=b["y"] + rng.choice([-1, 0, 1]))
+            for b in kept
+        ]
+    if not slip:
+        return truth
+    at = rng.randrange(len(truth))
+    return truth[:at] + "x" + truth[at + 1 :]
+
+
+def _sloppy(task_type: str, truth: Any, rng: Any) -> Any:
+    """The truth 30 % of the time, else a guess."""
+    if rng.random() < 0.3:
+        return truth
+    if task_type == "boxes":
+        classes = STRUCTURED_CLASSES[task_type]
+        return [
+            _box(rng.randint(0, 60), rng.randint(0, 40), rng.choice(classes), rng.randint(10, 30))
+            for _ in range(rng.randint(1, 3))
+        ]
+    return _truth(task_type, rng)
+
+
+@dataclass(frozen=True)
+class StructuredTask:
+    """A stored structured task, its gold item and answer, and the wallets by role index."""
+
+    task_id: bytes
+    task_type: str
+    gold_cid: str
+    gold: Any
+    wallets: list[str]
+
+
+def store_structured_task(
+    session: Session,
+    task_type: str,
+    *,
+    n_items: int = 10,
+    seed: int = 0,
+    shuffle: int | None = None,
+    extra: dict[str, Any] | None = None,
+) -> StructuredTask:
+    """Store a ``task_type`` task over ``n_items`` items (images for boxes, else texts), item 0
+    gold, answered by ``crowd_keys(7)``.
+
+    Wallets 0-3, 5 and 6 are careful (the truth, with an occasional slip), 4 is sloppy (the
+    truth 30 % of the time, else a guess); on the gold item 5 answers below the gold pass score
+    and 6 above it (:data:`STRUCTURED_GOLD`). ``shuffle`` (a seed) stores the same signed
+    entries in another order. Every answer is put in canonical form by the task's schema.
+    """
+    import random
+
+    from datafair.core.schemas import ItemContext, ItemKind, LabelSchema, TaskType
+    from datafair.core.task import TaskSpec
+    from datafair.crypto.cid import compute_cid
+    from datafair.services.submissions import submit_many
+    from datafair.services.tasks import create_task
+    from datafair.store.repositories import NewItem
+
+    rng = random.Random(f"{task_type} {seed}")
+    kind = TaskType(task_type)
+    wallets = crowd_keys(7)
+    if kind is TaskType.BOXES:
+        blobs = [f"image {seed}-{i}".encode() for i in range(n_items)]
+        items = [
+            NewItem(compute_cid(b), ItemKind.IMAGE, len(b), width=100, height=80) for b in blobs
+        ]
+        context = ItemContext(ItemKind.IMAGE, width=100, height=80)
+        manifest = _store_dataset(session, items, "settlement images", "image")
+    else:
+        texts = [f"{task_type} text {seed}-{i} ".ljust(40, ".") for i in range(n_items)]
+        items = [
+            NewItem(compute_cid(t.encode()), ItemKind.TEXT, len(t.encode()), text=t) for t in texts
+        ]
+        context = ItemContext(ItemKind.TEXT, text_length=40)
+        manifest = _store_dataset(session, items, "settlement texts", "text")
+    schema = LabelSchema(kind, STRUCTURED_CLASSES[task_type])
+    spec = TaskSpec(
+        dataset_cid=manifest,
+        title=f"{task_type} settlement task {seed}",
+        schema=schema,
+        overlap=7,
+        price_per_answer=PRICE,
+        salt=seed,
+        extra=dict(extra or {}),
+    )
+    cids = [item.cid for item in items]
+    gold, fails, passes = (schema.validate(a, context) for a in STRUCTURED_GOLD[task_type])
+    info = create_task(session, spec, gold={cids[0]: gold}, gold_seed=bytes(32))
+    entries = []
+    for position, cid in enumerate(cids):
+        truth = gold if position == 0 else schema.validate(_truth(task_type, rng), context)
+        answers = [_careful(task_type, truth, rng) for _ in range(7)]
+        answers[SLOPPY] = _sloppy(task_type, truth, rng)
+        if position == 0:
+            answers[GOLD_FAILS], answers[GOLD_PASSES] = fails, passes
+        for who, value in enumerate(answers):
+            canonical = schema.validate(value, context)
+            entries.append(
+                _signed(info.task_id, spec.chain_id, wallets[who], cid, canonical, position)
+            )
+    if shuffle is not None:
+        random.Random(shuffle).shuffle(entries)
+    results = submit_many(session, entries)
+    assert all(result.ok for result in results), [r.error for r in results if not r.ok]
+    return StructuredTask(
+        info.task_id, task_type, cids[0], gold, [address for _, address in wallets]
     )

@@ -4,17 +4,25 @@ Pure: no database, chain or files. :func:`compute_epoch` takes :class:`EpochInpu
 spec, every signed submission in canonical order, reviews, the gold reveal, the quality method
 and its parameters, the fee rate) and returns an :class:`EpochResult`:
 
-1. **Inference.** The categorical aggregator named by ``method`` (:func:`datafair.quality.
-   get_aggregator`, default Bayesian Dawid-Skene) is fitted on *all* submissions up to this
-   epoch plus the reviews as pseudo-answers (:func:`datafair.quality.reviews.review_evidence`),
-   with the gold answers clamped. An answer's ``p_correct`` is the posterior of the class it
-   gave, ``probas_[item, class]`` (Dawid & Skene 1979).
+1. **Inference.** For categorical tasks (classification, preference) the aggregator named by
+   ``method`` (:func:`datafair.quality.get_aggregator`, default Bayesian Dawid-Skene) is fitted
+   on *all* submissions up to this epoch plus the reviews as pseudo-answers
+   (:func:`datafair.quality.reviews.review_evidence`), with the gold answers clamped. An
+   answer's ``p_correct`` is the posterior of the class it gave, ``probas_[item, class]``
+   (Dawid & Skene 1979). For structured tasks (multi-label, spans, boxes, transcription) the
+   type's aggregator gives each item a consensus label (the gold answer on gold items) and an
+   answer's ``p_correct`` is its score against that label, in ``[0, 1]``; reviews are not
+   evidence there (:mod:`.structured`, :mod:`datafair.quality.answer_scores`).
 2. **Rewards** of the submissions first settled in this epoch (``epoch`` column equal to the
    epoch): :func:`datafair.economics.quality_weighted_rewards` (zero for spam-flagged
-   contributors and for answers contradicting a gold item; reviews earn ``review_bps`` of the
-   item budget when their verdict agrees with the inferred label), or, when the spec's
+   contributors and for answers failing a gold item: another class than the gold one, or a
+   structured answer scoring below :data:`~datafair.quality.answer_scores.PASS_SCORE` against
+   it; reviews earn ``review_bps`` of the item budget when their verdict agrees with the
+   answer's standing: accepting a right answer, the inferred class or one scoring at least
+   ``PASS_SCORE``, or rejecting a wrong one), or, for categorical tasks whose spec's
    ``extra.mechanism`` is ``"peer-prediction"``, :func:`datafair.economics.
-   peer_prediction_rewards` (Shnayder et al. 2016) with the epoch as seed.
+   peer_prediction_rewards` (Shnayder et al. 2016) with the epoch as seed (structured tasks
+   asking for it are refused).
 3. **Payout.** :func:`datafair.economics.split_payout` takes the fee (``fee_bps`` of the gross,
    rounded down) and apportions the rest by largest remainder.
 4. **Tree.** Leaves ``(index, account, amount)`` for every positive amount, accounts in
@@ -23,8 +31,9 @@ and its parameters, the fee rate) and returns an :class:`EpochResult`:
 
 Canonical order makes the result independent of the database: submissions are sorted by
 (item CID, contributor address), items and accounts are sorted lists that rows index into.
-Floats appear only inside the aggregator; the economics quantises them to integers before any
-arithmetic on money.
+Floats appear only inside the aggregator and the scores; the economics quantises them to
+integers before any arithmetic on money. Published structured labels are canonical JSON values
+(box coordinates rounded to 0.01 pixel), so the scores can be recomputed from the bundle.
 
 :func:`bundle_document` lays inputs and result out as JSON (format :data:`BUNDLE_FORMAT`,
 described field by field in ``docs/settlement.md``); :func:`encode_bundle` gives its canonical
@@ -56,7 +65,15 @@ from datafair.economics import (
     split_payout,
 )
 from datafair.quality import get_aggregator
+from datafair.quality.answer_scores import PASS_SCORE, score_rows
 from datafair.quality.reviews import review_agreement, review_evidence, says_right
+from datafair.services.settlement.structured import (
+    OWN_AGGREGATOR,
+    STRUCTURED,
+    consensus_labels,
+    fit_structured,
+    structured_aggregator,
+)
 
 BUNDLE_FORMAT = "datafair-settlement/1"
 CATEGORICAL = frozenset({TaskType.CLASSIFICATION, TaskType.PREFERENCE})
@@ -211,8 +228,10 @@ def _review_columns(
     inputs: EpochInputs, correct: np.ndarray, paid: np.ndarray, spam_accounts: np.ndarray
 ) -> ReviewColumns | None:
     """Review pay columns of the epoch's reviewed submissions: a review agrees (1) when it
-    accepts a label equal to the inferred one or rejects another, else 0
-    (:func:`datafair.quality.reviews.review_agreement`)."""
+    accepts a right answer or rejects a wrong one, else 0
+    (:func:`datafair.quality.reviews.review_agreement`). ``correct`` says which answers are
+    right: the inferred class, or for structured tasks a score of at least
+    :data:`~datafair.quality.answer_scores.PASS_SCORE` against the consensus."""
     reviews = inputs.reviews
     if not len(reviews):
         return None
@@ -231,25 +250,45 @@ def _review_columns(
     )
 
 
-def compute_epoch(inputs: EpochInputs) -> EpochResult:
-    """Infer, reward, take the fee and build the tree of one epoch (see the module docstring)."""
-    spec = TaskSpec.from_dict(inputs.spec)
-    if spec.task_type not in CATEGORICAL:
-        raise InvalidInput(
-            "task",
-            f"a {spec.task_type} task cannot be settled yet",
-            "settlement supports classification and preference tasks",
-        )
-    mechanism, review_bps = task_settings(spec)
+@dataclass(frozen=True, eq=False)
+class _Evidence:
+    """What inference says of each submission row, whatever the task type."""
+
+    estimator: str
+    classes: list[Any]
+    labels: list[Any]
+    p_correct: np.ndarray
+    correct: np.ndarray
+    failed_gold: np.ndarray
+    spam_accounts: np.ndarray
+    answer_class: np.ndarray | None  # categorical tasks only (peer prediction needs it)
+
+
+def _spam_accounts(model: Any, n_accounts: int) -> np.ndarray:
+    """Accounts the fitted ``model`` flags as spammers (pseudo-workers are not accounts)."""
+    spam_accounts = np.zeros(n_accounts, dtype=bool)
+    workers = np.asarray(model.workers_, dtype=np.int64)
+    flagged = workers[np.asarray(model.is_spammer_, dtype=bool)]
+    spam_accounts[flagged[flagged < n_accounts]] = True
+    return spam_accounts
+
+
+def _check_items(model: Any, n_items: int) -> None:
+    if list(model.items_) != list(range(n_items)):
+        raise InvalidInput("submissions", "every listed item must have at least one answer")
+
+
+def _categorical_evidence(
+    inputs: EpochInputs,
+    spec: TaskSpec,
+    values: list[Any],
+    gold_index: dict[int, Any],
+) -> _Evidence:
+    """Categorical inference: the aggregator named by ``method``, reviews as evidence, gold
+    clamped; ``p_correct`` is the posterior of the answer's class."""
     subs = inputs.submissions
-    if not len(subs):
-        raise InvalidInput("task", "has no submissions", "nothing to settle")
     item = np.asarray(subs.item, dtype=np.int64)
     contributor = np.asarray(subs.contributor, dtype=np.int64)
-    values = _decode_answers(subs.answer)
-    gold_index = {
-        position: inputs.gold[cid] for position, cid in enumerate(subs.items) if cid in inputs.gold
-    }
     try:
         model = get_aggregator(inputs.method, **inputs.params)
     except (TypeError, ValueError) as error:
@@ -268,35 +307,100 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
         )
     else:
         model.fit(item, contributor, values, gold=gold_index, classes=declared)
-    if list(model.items_) != list(range(len(subs.items))):
-        raise InvalidInput("submissions", "every listed item must have at least one answer")
+    _check_items(model, len(subs.items))
     classes = [c.item() if hasattr(c, "item") else c for c in model.classes_]
     class_of = {value: position for position, value in enumerate(classes)}
     try:
         answer_class = np.fromiter((class_of[v] for v in values), dtype=np.int64, count=len(values))
     except (KeyError, TypeError) as error:
         raise InvalidInput("submissions", f"answer {error} is not a class of the task") from None
-    p_correct = model.probas_[item, answer_class]
     labels_idx = np.argmax(model.probas_, axis=1)
-    correct = labels_idx[item] == answer_class
-    spam_accounts = np.zeros(len(subs.accounts), dtype=bool)
-    workers = np.asarray(model.workers_, dtype=np.int64)
-    flagged = workers[np.asarray(model.is_spammer_, dtype=bool)]
-    spam_accounts[flagged[flagged < len(subs.accounts)]] = True  # pseudo-workers are not paid
     gold_class = np.full(len(subs.items), -1, dtype=np.int64)
     for position, answer in gold_index.items():
         gold_class[position] = class_of[answer]
-    failed_gold = (gold_class[item] >= 0) & (gold_class[item] != answer_class)
+    return _Evidence(
+        estimator=type(model).__name__,
+        classes=classes,
+        labels=[classes[i] for i in labels_idx.tolist()],
+        p_correct=model.probas_[item, answer_class],
+        correct=labels_idx[item] == answer_class,
+        failed_gold=(gold_class[item] >= 0) & (gold_class[item] != answer_class),
+        spam_accounts=_spam_accounts(model, len(subs.accounts)),
+        answer_class=answer_class,
+    )
+
+
+def _structured_evidence(
+    inputs: EpochInputs,
+    spec: TaskSpec,
+    values: list[Any],
+    gold_index: dict[int, Any],
+) -> _Evidence:
+    """Structured inference (see :mod:`.structured`): the type's aggregator gives each item a
+    consensus label (the gold answer on gold items); ``p_correct`` is the answer's score
+    against it."""
+    subs = inputs.submissions
+    item = np.asarray(subs.item, dtype=np.int64)
+    model = structured_aggregator(spec.task_type, inputs.method, inputs.params)
+    classes = None if spec.task_type is TaskType.TRANSCRIPTION else list(spec.schema.classes)
+    fit_structured(model, item, np.asarray(subs.contributor, dtype=np.int64), values, classes)
+    _check_items(model, len(subs.items))
+    labels = consensus_labels(spec.task_type, model.labels_, gold_index)
+    p_correct = np.asarray(
+        score_rows(spec.task_type, subs.answer, subs.item, labels), dtype=np.float64
+    )
+    correct = p_correct >= PASS_SCORE
+    is_gold = np.zeros(len(subs.items), dtype=bool)
+    is_gold[list(gold_index)] = True
+    return _Evidence(
+        estimator=type(model).__name__,
+        classes=[],
+        labels=labels,
+        p_correct=p_correct,
+        correct=correct,
+        failed_gold=is_gold[item] & ~correct,
+        spam_accounts=_spam_accounts(model, len(subs.accounts)),
+        answer_class=None,
+    )
+
+
+def compute_epoch(inputs: EpochInputs) -> EpochResult:
+    """Infer, reward, take the fee and build the tree of one epoch (see the module docstring)."""
+    spec = TaskSpec.from_dict(inputs.spec)
+    if spec.task_type not in CATEGORICAL | STRUCTURED:
+        raise InvalidInput("task", f"a {spec.task_type} task cannot be settled")
+    mechanism, review_bps = task_settings(spec)
+    if mechanism == Mechanism.PEER_PREDICTION and spec.task_type in STRUCTURED:
+        raise InvalidInput(
+            "extra.mechanism",
+            f"peer prediction pays categorical answers only, not a {spec.task_type} task",
+            f"create the task without extra.mechanism ({Mechanism.QUALITY} is the default)",
+        )
+    subs = inputs.submissions
+    if not len(subs):
+        raise InvalidInput("task", "has no submissions", "nothing to settle")
+    item = np.asarray(subs.item, dtype=np.int64)
+    contributor = np.asarray(subs.contributor, dtype=np.int64)
+    values = _decode_answers(subs.answer)
+    gold_index = {
+        position: inputs.gold[cid] for position, cid in enumerate(subs.items) if cid in inputs.gold
+    }
+    if spec.task_type in STRUCTURED:
+        evidence = _structured_evidence(inputs, spec, values, gold_index)
+    else:
+        evidence = _categorical_evidence(inputs, spec, values, gold_index)
+    spam_accounts = evidence.spam_accounts
     paid = np.asarray(subs.epoch, dtype=np.int64) == inputs.epoch
     n_paid = int(paid.sum())
     price = spec.price_per_answer
     if mechanism == Mechanism.PEER_PREDICTION:
+        assert evidence.answer_class is not None
         budget = price * n_paid
         pp = peer_prediction_rewards(
             item[paid],
             contributor[paid],
-            answer_class[paid],
-            n_classes=len(classes),
+            evidence.answer_class[paid],
+            n_classes=len(evidence.classes),
             pool=budget,
             seed=inputs.epoch,
         )
@@ -306,12 +410,12 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
             AnswerColumns(
                 item=item[paid],
                 contributor=contributor[paid],
-                p_correct=p_correct[paid],
+                p_correct=evidence.p_correct[paid],
                 is_spam=spam_accounts[contributor[paid]],
-                failed_gold=failed_gold[paid],
+                failed_gold=evidence.failed_gold[paid],
             ),
             price_per_answer=price,
-            reviews=_review_columns(inputs, correct, paid, spam_accounts),
+            reviews=_review_columns(inputs, evidence.correct, paid, spam_accounts),
             review_bps=review_bps,
         )
         budget = rewards.budget
@@ -322,10 +426,10 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
     leaves: list[Leaf] = [(i, account, value) for i, (account, value) in enumerate(positive)]
     root = StandardMerkleTree.of(leaves, PAYOUT_LEAF_ENCODING).root if leaves else None
     return EpochResult(
-        estimator=type(model).__name__,
+        estimator=evidence.estimator,
         params=dict(inputs.params),
-        classes=classes,
-        labels=[classes[i] for i in labels_idx.tolist()],
+        classes=evidence.classes,
+        labels=evidence.labels,
         spammers=[subs.accounts[i] for i in np.flatnonzero(spam_accounts).tolist()],
         mechanism=str(mechanism),
         review_bps=review_bps,
@@ -339,10 +443,19 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
     )
 
 
-def default_params(method: str) -> dict[str, Any]:
-    """The constructor parameters of ``method`` as canonical JSON values."""
-    params = get_aggregator(method).get_params()
-    normalised: dict[str, Any] = json.loads(canonical_json(params))
+def default_params(
+    method: str, task_type: TaskType | str = TaskType.CLASSIFICATION
+) -> dict[str, Any]:
+    """The constructor parameters ``method`` stands for on a task of ``task_type``, as
+    canonical JSON values: the categorical aggregator's, except for boxes and transcription
+    tasks, whose own aggregator's (:func:`.structured.structured_aggregator`)."""
+    kind = TaskType(task_type)
+    model: Any = (
+        structured_aggregator(kind, method, {})
+        if kind in OWN_AGGREGATOR
+        else get_aggregator(method)
+    )
+    normalised: dict[str, Any] = json.loads(canonical_json(model.get_params()))
     return normalised
 
 

@@ -188,7 +188,7 @@ def gather_inputs(
         gold_salt=funding.gold_salt,
         gold_commitment=state.gold_commitment,
         method=method,
-        params=default_params(method),
+        params=default_params(method, task.spec.task_type),
         fee_bps=escrow.fee_bps(),
     )
 
