@@ -173,6 +173,23 @@ def test_a_bad_gold_overlap_is_refused(session, text_dataset, clock, gold_overla
     assert _nothing_stored(session)
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"mechanism": "lottery"}, r"^extra.mechanism: unknown mechanism 'lottery'"),
+        ({"review_bps": 10_001}, r"^extra.review_bps: 10001 is not in 0..10000 basis points"),
+        ({"review_bps": "10%"}, r"^extra.review_bps: must be an integer 0..10000"),
+    ],
+)
+def test_settlement_terms_that_could_never_pay_are_refused(
+    session, text_dataset, clock, extra, message
+):
+    manifest = text_dataset(["x", "y"])
+    with pytest.raises(InvalidInput, match=message):
+        create_task(session, _spec(manifest, extra=extra), clock=clock)
+    assert _nothing_stored(session)
+
+
 def test_items_the_schema_cannot_label_are_refused(session, clock):
     image = NewItem(compute_cid(b"img"), ItemKind.IMAGE, 3, width=10, height=10)
     ItemRepository(session).add_many([image], now_ms=0)

@@ -172,6 +172,11 @@ def _create_task(
         raise InvalidInput("gold_seed", "must be 32 bytes")
     if spec.overlap > MAX_OVERLAP:
         raise InvalidInput("overlap", f"must be at most {MAX_OVERLAP}")
+    # settlement terms are checked now, so a task that could never be paid is never funded
+    # (imported here: the settlement package imports this module)
+    from datafair.services.settlement.bundle import task_settings
+
+    task_settings(spec)
     requester_address = checksum_address(requester, "requester") if requester else None
     datasets = DatasetRepository(session)
     dataset = datasets.by_manifest(spec.dataset_cid)

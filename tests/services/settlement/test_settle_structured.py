@@ -24,10 +24,11 @@ from settle_helpers import (
     make_world,
     store_structured_task,
 )
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from datafair.core.errors import InvalidInput
+from datafair.core.task import TaskSpec
 from datafair.quality.answer_scores import answer_scores
 from datafair.services.reputation import reputation_of
 from datafair.services.reviews import signed_review, submit_review
@@ -38,12 +39,14 @@ from datafair.services.settlement.bundle import (
     encode_bundle,
     parse_bundle,
     read_document,
+    task_settings,
 )
 from datafair.services.settlement.claims import claim_all, payout_amounts
 from datafair.services.settlement.funding import fund_task, refund_task
 from datafair.services.settlement.settle import settle_task, settlements_of
+from datafair.services.tasks import load_task
 from datafair.store.db import Database, make_engine, make_session_factory
-from datafair.store.models import Submission
+from datafair.store.models import Submission, Task
 
 FUND = 10_000
 TYPES = ("multilabel", "spans", "boxes", "transcription")
@@ -168,15 +171,19 @@ def test_the_root_does_not_depend_on_the_order_rows_were_stored(
 
 
 def test_peer_prediction_is_refused_for_structured_tasks(session: Session, world: World) -> None:
-    task = store_structured_task(session, "spans", extra={"mechanism": "peer-prediction"})
-    _fund(session, world, task.task_id)
-    with pytest.raises(
-        InvalidInput,
-        match=r"^extra.mechanism: peer prediction pays categorical answers only, not a spans "
-        r"task \(create the task without extra.mechanism",
-    ):
-        settle_task(session, world.escrow, world.blobs, task.task_id, sender=OWNER)
-    assert settlements_of(session, task.task_id) == []
+    refused = (
+        r"^extra.mechanism: peer prediction pays categorical answers only, not a spans "
+        r"task \(create the task without extra.mechanism"
+    )
+    with pytest.raises(InvalidInput, match=refused):  # at creation: it is never funded
+        store_structured_task(session, "spans", extra={"mechanism": "peer-prediction"})
+    assert session.scalar(select(func.count()).select_from(Task)) == 0
+    stored = store_structured_task(session, "spans", seed=1)  # and at settlement, too
+    spec = TaskSpec.from_dict(
+        {**load_task(session, stored.task_id).spec, "extra": {"mechanism": "peer-prediction"}}
+    )
+    with pytest.raises(InvalidInput, match=refused):
+        task_settings(spec)
 
 
 def test_a_categorical_method_is_refused_for_boxes(session: Session, world: World) -> None:

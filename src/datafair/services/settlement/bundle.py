@@ -171,7 +171,14 @@ class EpochResult:
 
 
 def task_settings(spec: TaskSpec) -> tuple[str, int]:
-    """The spec's reward mechanism and review share (``extra.mechanism``, ``extra.review_bps``)."""
+    """The spec's reward mechanism and review share (``extra.mechanism``, ``extra.review_bps``).
+
+    ``InvalidInput`` for a spec settlement could never pay: an unknown mechanism, a review share
+    outside 0..10000 basis points, a task type settlement does not support, or peer prediction
+    on a structured task. Task creation checks this too, so such a task is never funded.
+    """
+    if spec.task_type not in CATEGORICAL | STRUCTURED:
+        raise InvalidInput("task", f"a {spec.task_type} task cannot be settled")
     mechanism = str(spec.extra.get("mechanism", Mechanism.QUALITY))
     if mechanism not in (Mechanism.QUALITY, Mechanism.PEER_PREDICTION):
         raise InvalidInput(
@@ -179,9 +186,17 @@ def task_settings(spec: TaskSpec) -> tuple[str, int]:
             f"unknown mechanism {mechanism!r}",
             f"use {Mechanism.QUALITY} or {Mechanism.PEER_PREDICTION}",
         )
+    if mechanism == Mechanism.PEER_PREDICTION and spec.task_type in STRUCTURED:
+        raise InvalidInput(
+            "extra.mechanism",
+            f"peer prediction pays categorical answers only, not a {spec.task_type} task",
+            f"create the task without extra.mechanism ({Mechanism.QUALITY} is the default)",
+        )
     review_bps = spec.extra.get("review_bps", 0)
     if isinstance(review_bps, bool) or not isinstance(review_bps, int):
         raise InvalidInput("extra.review_bps", "must be an integer 0..10000")
+    if not 0 <= review_bps <= 10_000:
+        raise InvalidInput("extra.review_bps", f"{review_bps} is not in 0..10000 basis points")
     return mechanism, review_bps
 
 
@@ -367,15 +382,7 @@ def _structured_evidence(
 def compute_epoch(inputs: EpochInputs) -> EpochResult:
     """Infer, reward, take the fee and build the tree of one epoch (see the module docstring)."""
     spec = TaskSpec.from_dict(inputs.spec)
-    if spec.task_type not in CATEGORICAL | STRUCTURED:
-        raise InvalidInput("task", f"a {spec.task_type} task cannot be settled")
     mechanism, review_bps = task_settings(spec)
-    if mechanism == Mechanism.PEER_PREDICTION and spec.task_type in STRUCTURED:
-        raise InvalidInput(
-            "extra.mechanism",
-            f"peer prediction pays categorical answers only, not a {spec.task_type} task",
-            f"create the task without extra.mechanism ({Mechanism.QUALITY} is the default)",
-        )
     subs = inputs.submissions
     if not len(subs):
         raise InvalidInput("task", "has no submissions", "nothing to settle")
