@@ -17,9 +17,9 @@ transactions plus periodic snapshots of py-evm's world state:
   replay reproduces the state root exactly.
 
 Keeping the trie out of the per-transaction commit is what makes the chain fast: a claim costs
-one interpretation of its ~1,300 opcodes and one small row, not a re-hash of the touched trie
-paths. ``batch()`` groups many transactions in one SQLite commit (all persist, or none). With
-``path=None`` the same code runs on an in-memory database (tests).
+one interpretation of its ~1,200-1,500 instructions and one small row, not a re-hash of the
+touched trie paths. ``batch()`` groups many transactions in one SQLite commit (all persist,
+or none). With ``path=None`` the same code runs on an in-memory database (tests).
 
 Every transaction is mined in its own block. There is no signature check and no gas price: any
 address can send, which is what a local development chain is for.
