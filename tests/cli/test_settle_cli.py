@@ -128,3 +128,44 @@ def test_fund_settle_claim_audit_refund(
     audit_out = _run(capsys, "audit", bundle, *opts)[1]
     fee = int(re.search(r"fee (\d+)", audit_out).group(1))  # type: ignore[union-attr]
     assert refunded + total + fee == 10_000
+
+
+def test_audit_checks_the_earlier_epochs_in_the_blob_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datafair.services.submissions import submit_many
+    from datafair.store.db import Database
+
+    helpers = _helpers()
+    home = helpers.prepare_home(tmp_path / "home", n_tasks=1, n_items=10, hold_back=3)
+    task = "0x" + home.task_ids[0].hex()
+    opts = ["--home", str(home.path)]
+    settings = load_settings(home=home.path)
+
+    code, out, err = _run(capsys, "settle", task, *opts)
+    assert code == 0 and "epoch 1: done" in out, err
+    first = CID.search(out).group(0)  # type: ignore[union-attr]
+    code, out, err = _run(capsys, "audit", first, *opts)
+    assert code == 0 and "chain matches" in out, err
+    assert "earlier epochs" not in out
+
+    careful = set(home.addresses[:4])  # the others may be paused as spammers after epoch 1
+    held = [entry for entry in helpers.HELD[home.task_ids[0]] if entry.contributor in careful]
+    database = Database.open(settings)
+    with database.session() as session:
+        assert all(result.ok for result in submit_many(session, held))
+    database.dispose()
+    code, out, err = _run(capsys, "settle", task, *opts)
+    assert code == 0 and "epoch 2: done" in out, err
+    second = CID.search(out).group(0)  # type: ignore[union-attr]
+
+    code, out, err = _run(capsys, "audit", second, *opts)
+    assert code == 0, err
+    assert out.splitlines()[-1] == "earlier epochs: 1 checked"
+    code, out, _ = _run(capsys, "audit", second, "--offline", *opts)
+    assert code == 0 and "earlier epochs" not in out
+
+    BlobStore(settings.blobs_dir).path(first).unlink()
+    code, out, err = _run(capsys, "audit", second, *opts)
+    assert code == 0, err
+    assert out.splitlines()[-1] == f"earlier epochs: 1 not available ({first})"

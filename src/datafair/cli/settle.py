@@ -221,18 +221,24 @@ def audit_command(
     bundle: str = typer.Argument(..., help="Bundle file, or its CID in the blob store."),
     rpc: str | None = RPC_OPTION,
     offline: bool = typer.Option(
-        False, "--offline", help="Recompute the bundle only; do not compare with the chain."
+        False,
+        "--offline",
+        help="Recompute the bundle only; do not compare with the chain or earlier epochs.",
     ),
     workers: int | None = typer.Option(
         None, "--workers", help="Processes for signature checks (default: up to 2)."
     ),
     home: Path | None = HOME_OPTION,
 ) -> None:
-    """Recompute a settlement bundle from itself alone and compare it with the chain."""
+    """Recompute a settlement bundle from itself alone and compare it with the chain.
+
+    Against the chain, also checks it against the earlier epochs' bundles in the blob store.
+    """
     from datafair.services.settlement.audit import audit_bundle, escrow_named_by, read_bundle
 
     settings = settings_for(home)
-    data, cid = read_bundle(bundle, blob_store(settings))
+    blobs = blob_store(settings)
+    data, cid = read_bundle(bundle, blobs)
     if offline:
         report = audit_bundle(data, None, expected_cid=cid, workers=workers)
     else:
@@ -247,7 +253,7 @@ def audit_command(
                 escrow = EscrowClient(chain, deployment, settings.cache_dir)
             except NotFound:  # an auditor without a deployment file: use the bundle's escrow
                 escrow = escrow_named_by(chain, data, settings.cache_dir)
-            report = audit_bundle(data, escrow, expected_cid=cid, workers=workers)
+            report = audit_bundle(data, escrow, expected_cid=cid, workers=workers, history=blobs)
     console.print(f"audit ok: bundle {report.bundle_cid}")
     console.print(f"task 0x{report.task_id.hex()} epoch {report.epoch}")
     console.print(
@@ -267,3 +273,9 @@ def audit_command(
         )
     else:
         console.print("chain not checked (--offline)")
+    history = []
+    if report.history_checked:
+        history.append(", ".join(map(str, report.history_checked)) + " checked")
+    history.extend(f"{epoch} not available ({absent})" for epoch, absent in report.history_missing)
+    if history:
+        console.print("earlier epochs: " + "; ".join(history))

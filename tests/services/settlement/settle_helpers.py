@@ -43,6 +43,21 @@ def make_world(blob_dir: Path, chain: EmbeddedChain | None = None) -> World:
     return World(chain, escrow, token, BlobStore(blob_dir))
 
 
+def fund(session: Session, world: World, task_id: bytes, amount: int = 10_000) -> Any:
+    """Fund ``task_id`` with ``amount`` of the dev token from ``REQUESTER``, for an hour."""
+    from datafair.services.settlement.funding import fund_task
+
+    return fund_task(
+        session,
+        world.escrow,
+        task_id,
+        amount,
+        sender=REQUESTER,
+        deadline=world.deadline,
+        token=world.token.address,
+    )
+
+
 @dataclass(frozen=True)
 class Labelled:
     """A stored task, its true labels by item CID, and which contributor index plays which role."""
@@ -89,6 +104,9 @@ def crowd_keys(n: int = 6) -> list[tuple[bytes, str]]:
 
 TRUTH: dict[bytes, dict[str, str]] = {}
 """True labels by item CID of the tasks :func:`store_answered_task` made, by task id."""
+
+HELD: dict[bytes, list[Any]] = {}
+"""Signed answers :func:`store_answered_task` held back (``hold_back``), by task id."""
 
 
 def _store_dataset(session: Session, items: list[Any], title: str, modality: str) -> str:
@@ -138,12 +156,14 @@ def store_answered_task(
     n_items: int = 10,
     seed: int = 0,
     extra: dict[str, Any] | None = None,
+    hold_back: int = 0,
 ) -> bytes:
     """Store a task over ``n_items`` texts (the first gold) answered by :func:`crowd_keys`.
 
     Four careful wallets are 90 % right, one always says "pos", one answers at random; the
     data depend only on ``number``, ``n_items`` and ``seed``; ``extra`` goes in the spec.
-    Returns the task id (the true labels are in :data:`TRUTH`).
+    The answers to the last ``hold_back`` items are signed but not submitted: they are in
+    :data:`HELD`. Returns the task id (the true labels are in :data:`TRUTH`).
     """
     import random
 
@@ -184,19 +204,28 @@ def store_answered_task(
             else:
                 value = rng.choice(["pos", "neg"])
             entries.append(_signed(info.task_id, spec.chain_id, wallet, cid, value, position))
-    assert all(result.ok for result in submit_many(session, entries))
+    now = len(entries) - hold_back * len(wallets)
+    assert all(result.ok for result in submit_many(session, entries[:now]))
+    HELD[info.task_id] = entries[now:]
     TRUTH[info.task_id] = dict(zip(cids, truth, strict=True))
     return info.task_id
 
 
 def prepare_home(
-    path: Path, n_tasks: int = 1, n_items: int = 10, seed: int = 0, *, fund: bool = True
+    path: Path,
+    n_tasks: int = 1,
+    n_items: int = 10,
+    seed: int = 0,
+    *,
+    fund: bool = True,
+    hold_back: int = 0,
 ) -> Home:
     """Deploy on the home's embedded chain, store ``n_tasks`` answered tasks, fund them.
 
     Each task has ``n_items`` text items (the first gold); six wallets answer every item:
-    four careful ones (90 % right), one always "pos", one at random. With ``fund`` each task
-    gets 10,000 DevToken base units from ``REQUESTER``.
+    four careful ones (90 % right), one always "pos", one at random (the answers to the last
+    ``hold_back`` items are kept in :data:`HELD`). With ``fund`` each task gets 10,000
+    DevToken base units from ``REQUESTER``.
     """
     from datafair.chain.deploy import deployment_path, save_deployment
     from datafair.services.settlement.funding import fund_task
@@ -215,7 +244,7 @@ def prepare_home(
     task_ids = []
     with database.session() as session:
         for number in range(n_tasks):
-            task_id = store_answered_task(session, number, n_items, seed)
+            task_id = store_answered_task(session, number, n_items, seed, hold_back=hold_back)
             task_ids.append(task_id)
             if not fund:
                 continue

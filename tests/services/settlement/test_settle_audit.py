@@ -7,27 +7,18 @@ import random
 from typing import Any
 
 import pytest
-from settle_helpers import OWNER, REQUESTER, World
+from settle_helpers import OWNER, World, fund
 from sqlalchemy.orm import Session
 
 from datafair.services.settlement.audit import AuditMismatch, audit_bundle, escrow_named_by
 from datafair.services.settlement.bundle import encode_bundle
-from datafair.services.settlement.funding import fund_task
 from datafair.services.settlement.settle import settle_task
 
 
 @pytest.fixture
 def settled(session: Session, world: World, label: Any) -> tuple[bytes, Any]:
     labelled = label()
-    fund_task(
-        session,
-        world.escrow,
-        labelled.task_id,
-        10_000,
-        sender=REQUESTER,
-        deadline=world.deadline,
-        token=world.token.address,
-    )
+    fund(session, world, labelled.task_id)
     report = settle_task(session, world.escrow, world.blobs, labelled.task_id, sender=OWNER)
     assert report.bundle_cid is not None
     return world.blobs.get(report.bundle_cid), report

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from settle_helpers import OWNER, REQUESTER, World
+from settle_helpers import OWNER, REQUESTER, World, fund
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,18 +14,6 @@ from datafair.core.errors import ChainError, Conflict, InvalidInput
 from datafair.services.settlement.funding import fund_task, refund_task
 from datafair.services.settlement.settle import settle_task, settlements_of
 from datafair.store.models import GoldAnswer
-
-
-def _fund(session: Session, world: World, task_id: bytes, amount: int = 10_000) -> Any:
-    return fund_task(
-        session,
-        world.escrow,
-        task_id,
-        amount,
-        sender=REQUESTER,
-        deadline=world.deadline,
-        token=world.token.address,
-    )
 
 
 def _nothing_happened(session: Session, world: World, task_id: bytes) -> None:
@@ -61,7 +49,7 @@ def test_a_task_without_submissions_is_refused(
     session: Session, world: World, make_task: Any
 ) -> None:
     made = make_task(4, gold={0: "pos"})
-    _fund(session, world, made.task_id)
+    fund(session, world, made.task_id)
     with pytest.raises(InvalidInput, match="has no submissions"):
         _settle(session, world, made.task_id)
     _nothing_happened(session, world, made.task_id)
@@ -71,7 +59,7 @@ def test_gold_changed_after_funding_does_not_open_the_commitment(
     session: Session, world: World, label: Any
 ) -> None:
     labelled = label()
-    _fund(session, world, labelled.task_id)
+    fund(session, world, labelled.task_id)
     gold = session.scalars(select(GoldAnswer)).one()
     gold.answer = '"neg"' if gold.answer == '"pos"' else '"pos"'
     session.commit()
@@ -79,18 +67,18 @@ def test_gold_changed_after_funding_does_not_open_the_commitment(
         _settle(session, world, labelled.task_id)
     _nothing_happened(session, world, labelled.task_id)
     with pytest.raises(Conflict, match="gold answers changed since the first funding"):
-        _fund(session, world, labelled.task_id)
+        fund(session, world, labelled.task_id)
 
 
 def test_an_underfunded_epoch_names_the_top_up_then_settles_after_it(
     session: Session, world: World, label: Any
 ) -> None:
     labelled = label()
-    _fund(session, world, labelled.task_id, amount=100)
+    fund(session, world, labelled.task_id, amount=100)
     with pytest.raises(InvalidInput, match=r"needs a budget of 720 .*fund at least 620 more"):
         _settle(session, world, labelled.task_id)
     _nothing_happened(session, world, labelled.task_id)
-    _fund(session, world, labelled.task_id, amount=620)
+    fund(session, world, labelled.task_id, amount=620)
     assert _settle(session, world, labelled.task_id).epoch == 1
 
 
@@ -99,7 +87,7 @@ def test_funding_refuses_bad_amounts_and_missing_deadlines(
 ) -> None:
     labelled = label()
     with pytest.raises(InvalidInput, match=r"^amount: must be a positive integer"):
-        _fund(session, world, labelled.task_id, amount=0)
+        fund(session, world, labelled.task_id, amount=0)
     with pytest.raises(InvalidInput, match=r"^deadline: the task has no deadline"):
         fund_task(session, world.escrow, labelled.task_id, 5, sender=REQUESTER, token=OWNER)
     with pytest.raises(InvalidInput, match=r"^token: the task spec names no token"):
@@ -127,7 +115,7 @@ def test_an_rpc_failure_mid_settlement_resumes_to_one_root(
     session: Session, world: World, label: Any, contributors: Any, lose_answer: bool
 ) -> None:
     labelled = label()
-    _fund(session, world, labelled.task_id)
+    fund(session, world, labelled.task_id)
     flaky = _FlakyEscrow(world.escrow, lose_answer=lose_answer)
     with pytest.raises(ChainError, match="cannot reach the node"):
         _settle(session, world, labelled.task_id, flaky)
@@ -145,5 +133,5 @@ def test_a_task_for_another_chain_is_refused(
 ) -> None:
     made = make_task(4, gold={0: "pos"}, chain_id=530)
     with pytest.raises(InvalidInput, match="spec names chain id 530, the escrow is on chain id"):
-        _fund(session, world, made.task_id)
+        fund(session, world, made.task_id)
     assert world.escrow.task(made.task_id).exists is False

@@ -5,36 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from settle_helpers import OWNER, PRICE, REQUESTER, World
+from settle_helpers import OWNER, PRICE, REQUESTER, World, fund
 from sqlalchemy.orm import Session
 
 from datafair.core.errors import Conflict
 from datafair.services.reputation import is_paused, reputation_of
 from datafair.services.settlement.audit import audit_bundle
 from datafair.services.settlement.claims import claim_all, claimable, payout_amounts
-from datafair.services.settlement.funding import fund_task, refund_task
+from datafair.services.settlement.funding import refund_task
 from datafair.services.settlement.settle import settle_task, settlements_of
 
 FUND = 10_000
-
-
-def _fund(session: Session, world: World, task_id: bytes, amount: int = FUND) -> Any:
-    return fund_task(
-        session,
-        world.escrow,
-        task_id,
-        amount,
-        sender=REQUESTER,
-        deadline=world.deadline,
-        token=world.token.address,
-    )
 
 
 def test_the_money_loop_pays_each_leaf_once_and_conserves_the_deposit(
     session: Session, world: World, label: Any, contributors: Any
 ) -> None:
     labelled = label()
-    funded = _fund(session, world, labelled.task_id)
+    funded = fund(session, world, labelled.task_id)
     assert world.escrow.task(labelled.task_id).gold_commitment == funded.gold_commitment
 
     report = settle_task(session, world.escrow, world.blobs, labelled.task_id, sender=OWNER)
@@ -80,7 +68,7 @@ def test_a_second_epoch_pays_only_new_submissions(
     session: Session, world: World, label: Any
 ) -> None:
     labelled = label(n=12, answer_items=8)
-    _fund(session, world, labelled.task_id)
+    fund(session, world, labelled.task_id)
     first = settle_task(session, world.escrow, world.blobs, labelled.task_id, sender=OWNER)
     with pytest.raises(Conflict, match="no new submissions since epoch 1"):
         settle_task(session, world.escrow, world.blobs, labelled.task_id, sender=OWNER)

@@ -1,8 +1,9 @@
 """Audit a settlement bundle: recompute the epoch from the bundle alone and compare with chain.
 
 Inputs: the bundle's bytes (from a file or the blob store), optionally an
-:class:`~datafair.chain.escrow.EscrowClient` on the chain the bundle names, and the number of
-processes for signature checks.
+:class:`~datafair.chain.escrow.EscrowClient` on the chain the bundle names and a source of the
+earlier epochs' bundles (a blob store, or a function from a CID to bytes or ``None``), and the
+number of processes for signature checks.
 
 Checks, in order; the first that fails raises :class:`AuditMismatch` naming it:
 
@@ -16,13 +17,18 @@ Checks, in order; the first that fails raises :class:`AuditMismatch` naming it:
    compute_epoch` equal the bundle's, section by section, and the whole recomputed bundle equals
    the given bytes;
 6. on chain: the escrow's gold commitment and token for the task, the epoch's root, and the
-   ``PayoutPosted`` event's total, fee and bundle CID (the CID of the given bytes).
+   ``PayoutPosted`` event's total, fee and bundle CID (the CID of the given bytes);
+7. history (with a chain and a ``history`` source of earlier bundles): for every earlier epoch
+   of the task with a ``PayoutPosted`` event, the bundle it names hashes to that CID, is for
+   that task, chain, escrow, token and gold commitment, and agrees with the bundle under audit
+   (:func:`check_history`). Earlier bundles the source does not have are reported, not failed.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +36,7 @@ from datafair.chain.base import Chain, address_of
 from datafair.chain.deploy import Deployment
 from datafair.chain.escrow import EscrowClient
 from datafair.core.canonical import canonical_hash
-from datafair.core.errors import DatafairError, InvalidInput
+from datafair.core.errors import DatafairError, InvalidInput, NotFound
 from datafair.crypto.cid import compute_cid, is_cid
 from datafair.services.settlement.bundle import (
     EpochInputs,
@@ -43,6 +49,9 @@ from datafair.services.settlement.bundle import (
 from datafair.services.settlement.gold import gold_commitment
 from datafair.services.settlement.signatures import first_bad_review, first_bad_signature
 from datafair.store.blobs import BlobStore
+
+BundleSource = Callable[[str], bytes | None]
+"""Earlier bundles by CID: their bytes, or ``None`` when not available."""
 
 SECTIONS = ("task", "chain", "epoch", "gold", "submissions", "reviews", "quality", "inferred")
 MONEY_SECTIONS = ("rewards", "payout", "tree")
@@ -76,6 +85,10 @@ class AuditReport:
     chain_checked: bool
     tx_hash: str | None
     escrow: str
+    history_checked: list[int] = field(default_factory=list)
+    """Earlier posted epochs whose bundles were read and agree with this one."""
+    history_missing: list[tuple[int, str]] = field(default_factory=list)
+    """Earlier posted epochs ``(epoch, bundle CID)`` whose bundles were not available."""
 
 
 def escrow_named_by(chain: Chain, data: bytes, cache_dir: Path | None = None) -> EscrowClient:
@@ -230,14 +243,210 @@ def _check_chain(
     return events[-1].tx_hash
 
 
+# ------------------------------------------------------------------------------- history
+
+
+@dataclass(frozen=True)
+class EarlierBundle:
+    """The bundle posted for an earlier ``epoch`` of the task, its CID and what it publishes."""
+
+    epoch: int
+    cid: str
+    inputs: EpochInputs
+
+
+def posted_bundles(escrow: EscrowClient, task_id: bytes, before: int) -> dict[int, str]:
+    """``epoch -> bundle CID`` of the task's epochs below ``before`` that have a
+    ``PayoutPosted`` event (the last event of each epoch)."""
+    posted: dict[int, str] = {}
+    for event in escrow.events("PayoutPosted", escrow.deployment.block, task_id=task_id):
+        epoch = int(event.args["epoch"])
+        if epoch < before:
+            posted[epoch] = str(event.args["bundle_cid"])
+    return dict(sorted(posted.items()))
+
+
+def _source(history: BlobStore | BundleSource) -> BundleSource:
+    if not isinstance(history, BlobStore):
+        return history
+    blobs = history
+
+    def read(cid: str) -> bytes | None:
+        try:
+            return blobs.get(cid, verify=False)
+        except NotFound:
+            return None
+
+    return read
+
+
+def _shown(value: Any) -> str:
+    """``_short(value)``, bytes as 0x-hex."""
+    if not isinstance(value, bytes):
+        return _short(value)
+    text = "0x" + value.hex()
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+_SUBMISSION_FIELDS = ("answer", "nonce", "duration_ms", "signature", "epoch")
+_REVIEW_FIELDS = ("verdict", "rating", "signature")
+
+
+def _row_key(key: tuple[str, ...]) -> str:
+    """``item X, contributor Y[, reviewer Z]``."""
+    names = ("item", "contributor", "reviewer")[: len(key)]
+    return ", ".join(f"{name} {value}" for name, value in zip(names, key, strict=True))
+
+
+def _submission_rows(inputs: EpochInputs) -> dict[tuple[str, str], int]:
+    """``(item CID, contributor) -> row`` of the submissions."""
+    subs = inputs.submissions
+    return {
+        (subs.items[i], subs.accounts[c]): row
+        for row, (i, c) in enumerate(zip(subs.item, subs.contributor, strict=True))
+    }
+
+
+def _review_rows(inputs: EpochInputs) -> dict[tuple[str, str, str], int]:
+    """``(item CID, contributor, reviewer) -> index`` of the reviews."""
+    subs, reviews = inputs.submissions, inputs.reviews
+    return {
+        (
+            subs.items[subs.item[row]],
+            subs.accounts[subs.contributor[row]],
+            subs.accounts[reviewer],
+        ): index
+        for index, (row, reviewer) in enumerate(
+            zip(reviews.submission, reviews.reviewer, strict=True)
+        )
+    }
+
+
+def _kept(
+    where: str,
+    what: str,
+    earlier: tuple[Any, dict[Any, int]],
+    later: tuple[Any, dict[Any, int]],
+    names: tuple[str, ...],
+    epoch: int,
+) -> None:
+    """Every row of the earlier columns is in the later ones with the same ``names`` values."""
+    (old, old_rows), (new, new_rows) = earlier, later
+    for key, row in old_rows.items():
+        mine = new_rows.get(key)
+        if mine is None:
+            raise AuditMismatch(
+                f"{where}: {what} {row} of that bundle ({_row_key(key)}) is missing from the "
+                f"epoch {epoch} bundle"
+            )
+        for name in names:
+            there, here = getattr(old, name)[row], getattr(new, name)[mine]
+            if there != here:
+                raise AuditMismatch(
+                    f"{where}: {what} {row} of that bundle ({_row_key(key)}) has {name} "
+                    f"{_shown(there)} there, {_shown(here)} in the epoch {epoch} bundle"
+                )
+
+
+def _same_task(where: str, earlier: EarlierBundle, inputs: EpochInputs) -> None:
+    old = earlier.inputs
+    if old.epoch != earlier.epoch:
+        raise AuditMismatch(f"{where}: the bundle is for epoch {old.epoch}")
+    for name, there, here in (
+        ("task.task_id", old.task_id, inputs.task_id),
+        ("chain.chain_id", old.chain_id, inputs.chain_id),
+        ("chain.escrow", old.escrow, inputs.escrow),
+        ("chain.token", old.token, inputs.token),
+        ("gold.commitment", old.gold_commitment, inputs.gold_commitment),
+    ):
+        if there != here:
+            raise AuditMismatch(
+                f"{where}: {name} is {_shown(there)} there, "
+                f"{_shown(here)} in the epoch {inputs.epoch} bundle"
+            )
+
+
+def check_history(inputs: EpochInputs, earlier: Iterable[EarlierBundle]) -> list[int]:
+    """Check that the epoch ``inputs`` kept what each earlier posted bundle published.
+
+    For each earlier bundle (epoch ``e``): it is for epoch ``e`` and the same task id, chain id,
+    escrow, token and gold commitment; each of its submissions (by item CID and contributor) is
+    in ``inputs`` with the same answer, nonce, duration, signature and epoch; each submission
+    of ``inputs`` marked paid in an epoch up to ``e`` is in it (nothing back-dated); each of its
+    reviews (by reviewed item, contributor and reviewer) is in ``inputs`` with the same verdict,
+    rating and signature. Later reviews of earlier rows are allowed (they are evidence, and earn
+    nothing). The first failure raises :class:`AuditMismatch`; returns the epochs checked.
+    """
+    subs = inputs.submissions
+    rows = _submission_rows(inputs)
+    reviews = _review_rows(inputs)
+    checked = []
+    for bundle in earlier:
+        where = f"history: epoch {bundle.epoch} bundle {bundle.cid}"
+        _same_task(where, bundle, inputs)
+        old_rows = _submission_rows(bundle.inputs)
+        _kept(
+            where,
+            "submission",
+            (bundle.inputs.submissions, old_rows),
+            (subs, rows),
+            _SUBMISSION_FIELDS,
+            inputs.epoch,
+        )
+        for key, row in rows.items():
+            if subs.epoch[row] <= bundle.epoch and key not in old_rows:
+                raise AuditMismatch(
+                    f"{where}: submission {row} of the epoch {inputs.epoch} bundle "
+                    f"({_row_key(key)}) is marked paid in epoch {subs.epoch[row]} "
+                    "but is not in that bundle"
+                )
+        _kept(
+            where,
+            "review",
+            (bundle.inputs.reviews, _review_rows(bundle.inputs)),
+            (inputs.reviews, reviews),
+            _REVIEW_FIELDS,
+            inputs.epoch,
+        )
+        checked.append(bundle.epoch)
+    return checked
+
+
+def _earlier_bundles(
+    escrow: EscrowClient, inputs: EpochInputs, read: BundleSource, missing: list[tuple[int, str]]
+) -> Iterator[EarlierBundle]:
+    """The earlier posted bundles ``read`` has, one at a time (the others go to ``missing``)."""
+    for epoch, cid in posted_bundles(escrow, inputs.task_id, inputs.epoch).items():
+        data = read(cid)
+        if data is None:
+            missing.append((epoch, cid))
+            continue
+        where = f"history: epoch {epoch} bundle {cid}"
+        actual = compute_cid(data)
+        if actual != cid:
+            raise AuditMismatch(f"{where}: the bytes read hash to {actual}")
+        try:
+            yield EarlierBundle(epoch, cid, parse_bundle(read_document(data)))
+        except InvalidInput as error:
+            raise AuditMismatch(f"{where}: {error}") from None
+
+
+# ------------------------------------------------------------------------------- the audit
+
+
 def audit_bundle(
     data: bytes,
     escrow: EscrowClient | None = None,
     *,
     expected_cid: str | None = None,
     workers: int | None = None,
+    history: BlobStore | BundleSource | None = None,
 ) -> AuditReport:
-    """Recompute the bundle ``data`` and compare it with the chain (see the module docstring)."""
+    """Recompute the bundle ``data`` and compare it with the chain (see the module docstring).
+
+    With both ``escrow`` and ``history`` (a blob store, or a function from a CID to the bytes
+    or ``None``), also check it against the earlier posted epochs' bundles (step 7).
+    """
     cid = compute_cid(data)
     if expected_cid is not None and cid != expected_cid:
         raise AuditMismatch(f"bundle: its bytes hash to {cid}, not to the requested {expected_cid}")
@@ -262,8 +471,13 @@ def audit_bundle(
         extra = sorted(set(document) - set(recomputed))
         raise AuditMismatch(f"bundle: unexpected fields {extra}")
     tx_hash = None
+    checked: list[int] = []
+    missing: list[tuple[int, str]] = []
     if escrow is not None:
         tx_hash = _check_chain(escrow, inputs, result.root, result.total, result.fee, cid)
+        if history is not None:
+            earlier = _earlier_bundles(escrow, inputs, _source(history), missing)
+            checked = check_history(inputs, earlier)
     return AuditReport(
         bundle_cid=cid,
         task_id=inputs.task_id,
@@ -282,4 +496,6 @@ def audit_bundle(
         chain_checked=escrow is not None,
         tx_hash=tx_hash,
         escrow=inputs.escrow,
+        history_checked=checked,
+        history_missing=missing,
     )
