@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,11 @@ def test_deploy_and_status_on_the_embedded_chain(
     assert "fee 300 bps (cap 500)" in out and "current" in out and "alice" in out
     assert "contracts compiled for EVM version prague" in out
     assert deployment["addresses"]["TaskEscrow"] in out
+    assert re.search(
+        r"history: (\d+) transactions, newest state snapshot after \1 \(0 to replay at "
+        r"start-up\); .*state\.sqlite3, [\d.]+ MB",
+        " ".join(out.split()),
+    )
 
 
 def test_bad_options_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

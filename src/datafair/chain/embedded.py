@@ -623,6 +623,19 @@ class EmbeddedChain(Chain):
             offset = max(head.time_offset, target - int(time.time()))
             self._head = replace(head, block=head.block + 1, timestamp=target, time_offset=offset)
 
+    def storage_summary(self) -> str:
+        """One line on the stored history: transactions, the newest snapshot, the file size."""
+        self._sync()
+        newest = self._conn.execute("SELECT MAX(seq) FROM snapshots").fetchone()[0] or 0
+        where = "in memory"
+        if self.path is not None:
+            size = sum(f.stat().st_size for f in self.path.glob(f"{STATE_FILE}*") if f.is_file())
+            where = f"{self.path / STATE_FILE}, {size / 1e6:,.1f} MB"
+        return (
+            f"{self._head.tx_count:,} transactions, newest state snapshot after {newest:,} "
+            f"({self._head.tx_count - newest:,} to replay at start-up); {where}"
+        )
+
     def snapshot(self) -> Head:
         """The current head, to :meth:`revert` to later (tests); persists a state snapshot."""
         with self._writing():

@@ -113,6 +113,7 @@ def status(
     """Show the chain, the deployment (with source changes) and the accounts' balances."""
     from datafair.chain import open_chain
     from datafair.chain.deploy import load_deployment
+    from datafair.chain.embedded import EmbeddedChain
     from datafair.chain.escrow import EscrowClient
     from datafair.contracts import load_contract, source_path
 
@@ -122,6 +123,8 @@ def status(
             f"chain {chain.name}: chain id {chain.chain_id}, block {chain.block_number()}, "
             f"time {chain.timestamp()}"
         )
+        if isinstance(chain, EmbeddedChain):
+            console.print(f"history: {chain.storage_summary()}")
         try:
             deployment = load_deployment(settings.chain_dir, chain)
         except NotFound as missing:
