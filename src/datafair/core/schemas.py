@@ -44,6 +44,10 @@ class TaskType(StrEnum):
     PREFERENCE = "preference"
 
 
+CATEGORICAL_TASK_TYPES = frozenset({TaskType.CLASSIFICATION, TaskType.PREFERENCE})
+"""Task types whose answer is one class: the categorical aggregators and peer prediction fit."""
+
+
 class ItemKind(StrEnum):
     """What an item is: a text, an image, or a prompt with two responses to compare."""
 

@@ -19,12 +19,10 @@ from sqlalchemy.orm import Session
 
 from datafair.core.canonical import keccak256
 from datafair.core.errors import InvalidInput
-from datafair.core.schemas import TaskType
+from datafair.core.schemas import CATEGORICAL_TASK_TYPES
 from datafair.quality import WorkerSkill, get_aggregator
 from datafair.services.submissions import TaskAnswers, task_answers
 from datafair.services.tasks import TaskInfo
-
-CATEGORICAL = frozenset({TaskType.CLASSIFICATION, TaskType.PREFERENCE})
 
 
 @dataclass(frozen=True)
@@ -81,7 +79,7 @@ def infer_answers(answers: TaskAnswers, *, method: str = "auto") -> InferenceRes
         raise InvalidInput(
             "task", f"{task.task_id_hex} has no submissions yet", "label some items first"
         )
-    if task.spec.task_type not in CATEGORICAL:
+    if task.spec.task_type not in CATEGORICAL_TASK_TYPES:
         raise InvalidInput(
             "task",
             f"a {task.spec.task_type} task needs its own aggregator",

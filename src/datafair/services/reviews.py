@@ -48,6 +48,7 @@ from sqlalchemy import Table, and_, exists, func, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from datafair.core.errors import Conflict, DatafairError, InvalidInput, NotFound
+from datafair.core.schemas import CATEGORICAL_TASK_TYPES
 from datafair.core.task import TaskSpec
 from datafair.crypto.eip712 import (
     VERDICT_ACCEPT,
@@ -67,7 +68,7 @@ from datafair.quality.reviews import (
     review_evidence,
     says_right,
 )
-from datafair.services.inference import CATEGORICAL, InferenceResult, ItemLabel, infer_answers
+from datafair.services.inference import InferenceResult, ItemLabel, infer_answers
 from datafair.services.submissions import task_answers
 from datafair.services.tasks import Clock, checksum_address, load_task, now_ms, parse_task_id
 from datafair.sim.population import address_of
@@ -634,7 +635,7 @@ def infer_with_reviews(
     reviews = task_reviews(session, task_id)
     session.rollback()
     plain = infer_answers(answers, method=method)
-    if not len(reviews) or answers.task.spec.task_type not in CATEGORICAL:
+    if not len(reviews) or answers.task.spec.task_type not in CATEGORICAL_TASK_TYPES:
         return plain
     classes = list(answers.task.spec.schema.choices)
     evidence = review_evidence(

@@ -52,7 +52,7 @@ import numpy as np
 from datafair import __version__
 from datafair.core.canonical import canonical_json
 from datafair.core.errors import InvalidInput
-from datafair.core.schemas import TaskType
+from datafair.core.schemas import CATEGORICAL_TASK_TYPES, TaskType
 from datafair.core.task import TaskSpec
 from datafair.crypto.merkle import PAYOUT_LEAF_ENCODING, StandardMerkleTree
 from datafair.economics import (
@@ -76,7 +76,6 @@ from datafair.services.settlement.structured import (
 )
 
 BUNDLE_FORMAT = "datafair-settlement/1"
-CATEGORICAL = frozenset({TaskType.CLASSIFICATION, TaskType.PREFERENCE})
 
 Leaf = tuple[int, str, int]
 
@@ -177,7 +176,7 @@ def task_settings(spec: TaskSpec) -> tuple[str, int]:
     outside 0..10000 basis points, a task type settlement does not support, or peer prediction
     on a structured task. Task creation checks this too, so such a task is never funded.
     """
-    if spec.task_type not in CATEGORICAL | STRUCTURED:
+    if spec.task_type not in CATEGORICAL_TASK_TYPES | STRUCTURED:
         raise InvalidInput("task", f"a {spec.task_type} task cannot be settled")
     mechanism = str(spec.extra.get("mechanism", Mechanism.QUALITY))
     if mechanism not in (Mechanism.QUALITY, Mechanism.PEER_PREDICTION):
