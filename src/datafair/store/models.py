@@ -304,6 +304,7 @@ class Review(Base):
 
 # Registers the tables of the other model modules on the same metadata.
 from datafair.store import (  # noqa: E402, F401
+    api_models,
     delegation_models,
     reputation_models,
     settlement_models,

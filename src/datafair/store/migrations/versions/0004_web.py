@@ -1,7 +1,7 @@
 """delegations: session keys a wallet let sign its answers, and the submissions they signed
 
 Revision ID: 0004_web
-Revises: 0003
+Revises: 0004_api
 Create Date: 2026-12-02 17:40:00.000000
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_web"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004_api"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
