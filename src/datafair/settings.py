@@ -54,6 +54,15 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=4_000_000, ge=1024, description="largest JSON request body, bytes"
     )
+    public_rpc_url: str | None = Field(
+        default=None,
+        description="JSON-RPC URL browser wallets use (default: the server's /rpc on the "
+        "embedded chain, else rpc_url)",
+    )
+    chain_name: str = Field(default="datafair local", description="chain name shown to wallets")
+    explorer_url: str | None = Field(
+        default=None, description="block explorer base URL for transaction links"
+    )
     max_upload_bytes: int = Field(
         default=256_000_000, ge=1024, description="largest dataset upload, bytes"
     )

@@ -39,9 +39,11 @@ from datafair.api import problems
 from datafair.api.context import ServerContext
 from datafair.api.deps import NodeDep
 from datafair.api.routers import (
+    assignments,
     auth,
     contributions,
     datasets,
+    delegations,
     me,
     public,
     reviews,
@@ -282,7 +284,18 @@ def create_app(
     )
     problems.install(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, datasets, tasks, contributions, reviews, me, settlement, public):
+    for module in (
+        auth,
+        datasets,
+        tasks,
+        contributions,
+        assignments,
+        delegations,
+        reviews,
+        me,
+        settlement,
+        public,
+    ):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health_router())
