@@ -288,10 +288,7 @@ def test_full_and_closed_items_and_non_owners_closing_are_refused(
     assert not_owner.value.status == 403
     assert_problem(api.post(f"{API}/tasks/{market.task_id}/close"), 401, "session")
     assert requester.close_task(market.task_id)["status"] == "closed"
-    closed = entry_for_closed = dave.signed_answer(
-        dave.wallet, market.task_id, market.items[3], "pos"
-    )  # type: ignore[attr-defined]  # noqa: E501
-    del entry_for_closed
+    closed = dave.signed_answer(dave.wallet, market.task_id, market.items[3], "pos")  # type: ignore[attr-defined]
     with pytest.raises(ApiError) as refused:
         dave.submit(market.task_id, closed)
     assert refused.value.status == 409
