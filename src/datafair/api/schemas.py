@@ -281,6 +281,16 @@ class ReviewIn(Strict):
     signature: str = Field(max_length=200, examples=[SIGNATURE])
 
 
+class ReviewSignRequestIn(Strict):
+    submission_id: int = Field(ge=1, le=2**63 - 1)
+    verdict: Literal["accept", "reject"] | None = None
+    rating: int | None = Field(default=None, ge=1, le=5)
+
+
+class TypedDataOut(BaseModel):
+    typed_data: dict[str, Any] = Field(description="eth_signTypedData_v4 JSON")
+
+
 class ReviewBatchIn(Strict):
     reviews: list[ReviewIn]
 

@@ -18,6 +18,7 @@ from datafair.store.db import Database
 @dataclass
 class CliState:
     debug: bool = False
+    server: str | None = None
 
 
 STATE = CliState()

@@ -15,6 +15,7 @@ import typer
 
 from datafair.cli.common import (
     HOME_OPTION,
+    STATE,
     blob_store,
     console,
     open_database,
@@ -171,6 +172,13 @@ def claim_command(
     from datafair.services.settlement.claims import claim_all
 
     settings = settings_for(home)
+    if STATE.server:
+        from datafair.cli import remote
+
+        if account is None:
+            raise InvalidInput("--account", "is required with --server", "name your account")
+        remote.claim(settings, account)
+        return
     keys = KeyStore(settings.keys_dir)
     accounts = [keys.info(account)] if account is not None else keys.list()
     if not accounts:
@@ -279,3 +287,52 @@ def audit_command(
     history.extend(f"{epoch} not available ({absent})" for epoch, absent in report.history_missing)
     if history:
         console.print("earlier epochs: " + "; ".join(history))
+
+
+def earnings_command(
+    account: str = typer.Option(..., "--account", help="Keystore account whose earnings to show."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    home: Path | None = HOME_OPTION,
+) -> None:
+    """Earnings per settled epoch, with the reasons (answers paid, agreement, gold, spam)."""
+    import json
+
+    from rich.table import Table
+
+    settings = settings_for(home)
+    if STATE.server:
+        from datafair.cli import remote
+
+        rows = remote.earnings(settings, account)
+    else:
+        from datafair.services.portfolio import earnings
+
+        address = KeyStore(settings.keys_dir).info(account).address
+        database = open_database(settings)
+        with database.session() as session:
+            rows = [
+                {**row.__dict__, "amount": str(row.amount), "gross": str(row.gross)}
+                for row in earnings(session, blob_store(settings), address)
+            ]
+        database.dispose()
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    if not rows:
+        console.print(f"{account}: no settled epoch pays or mentions this account yet")
+        return
+    table = Table(
+        "task", "epoch", "amount", "answers paid", "agreeing", "gold ok", "spam", "reviews"
+    )
+    for row in rows:
+        table.add_row(
+            row["task_id"][:12] + "…",
+            str(row["epoch"]),
+            str(row["amount"]),
+            str(row["answers_paid"]),
+            str(row["answers_agreeing"]),
+            f"{row['gold_correct']}/{row['gold_answered']}",
+            "yes" if row["spam_flagged"] else "no",
+            f"{row['reviews_agreeing']}/{row['reviews_made']}",
+        )
+    console.print(table)

@@ -57,7 +57,7 @@ from datafair.store.models import Review, Submission, Task
 from datafair.store.repositories import ItemRepository, item_context
 
 MAX_BATCH = 1000
-_NONCE_BITS = 63
+_NONCE_BITS = 52  # below 2**53: JavaScript wallets read the typed data JSON exactly
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class Intake:
 
 
 def fresh_nonce() -> int:
-    """A random 63-bit nonce (fits uint64; a clash with an earlier one is negligible)."""
+    """A random 52-bit nonce (a clash with an earlier one is negligible)."""
     return secrets.randbits(_NONCE_BITS)
 
 
@@ -262,6 +262,35 @@ def review_to_sign(session: Session, task_id: bytes | str, reviewer: str) -> Rev
     )
     domain = SubmissionDomain(chain_id=info.spec.chain_id)
     return ReviewToSign(target, review_typed_data(domain, message))
+
+
+def review_signing_request(
+    session: Session,
+    task_id: bytes | str,
+    submission_id: int,
+    reviewer: str,
+    *,
+    verdict: str | None,
+    rating: int | None,
+) -> dict[str, Any]:
+    """The ``eth_signTypedData_v4`` JSON of ``reviewer``'s review of a submission of the task;
+    ``NotFound`` unless the submission belongs to the task, ``InvalidInput`` for a bad
+    verdict, rating or address. Reads only."""
+    try:
+        info = get_task(session, task_id)
+        row = session.execute(
+            select(Submission.signature)
+            .join(Task, Task.id == Submission.task_pk)
+            .where(Submission.id == submission_id, Task.task_id == info.task_id)
+        ).first()
+    finally:
+        session.rollback()
+    if row is None:
+        raise NotFound(f"submission_id: {submission_id} is not a submission of this task")
+    message = review_message(
+        info.task_id, bytes(row[0]), checksum_address(reviewer, "reviewer"), verdict, rating
+    )
+    return review_typed_data(SubmissionDomain(chain_id=info.spec.chain_id), message)
 
 
 def submit_signed_reviews(

@@ -7,7 +7,15 @@ from fastapi import APIRouter, Response
 from datafair.api.deps import ActorDep, SessionDep
 from datafair.api.policies import acting_as, authorize, signed_in
 from datafair.api.routers.contributions import batch_out
-from datafair.api.schemas import BatchOut, ReviewBatchIn, ReviewIn, ReviewTargetOut, StoredOut
+from datafair.api.schemas import (
+    BatchOut,
+    ReviewBatchIn,
+    ReviewIn,
+    ReviewSignRequestIn,
+    ReviewTargetOut,
+    StoredOut,
+    TypedDataOut,
+)
 from datafair.services import contributions
 from datafair.services.reviews import ReviewInput
 from datafair.services.tasks import parse_task_id
@@ -38,6 +46,28 @@ def next_review(task_id: str, session: SessionDep, actor: ActorDep) -> Response 
         submission_hash="0x" + target.submission_hash.hex(),
         typed_data=found.typed_data,
     )
+
+
+@router.post(
+    "/sign-request",
+    summary="The EIP-712 typed data of your review of a submission",
+    response_model=TypedDataOut,
+    responses={401: {}, 404: {}, 422: {}},
+)
+def sign_request(
+    task_id: str, body: ReviewSignRequestIn, session: SessionDep, actor: ActorDep
+) -> TypedDataOut:
+    authorize(actor, signed_in(), "prepare a review")
+    assert actor.address is not None
+    typed = contributions.review_signing_request(
+        session,
+        task_id,
+        body.submission_id,
+        actor.address,
+        verdict=body.verdict,
+        rating=body.rating,
+    )
+    return TypedDataOut(typed_data=typed)
 
 
 def _entry(task_id: bytes, body: ReviewIn) -> ReviewInput:
