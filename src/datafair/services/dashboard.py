@@ -88,14 +88,40 @@ def _hours(accepted_at: Sequence[int]) -> list[tuple[int, int]]:
     return [(int(hour), counts.get(hour, 0)) for hour in range(int(max(counts)) + 1)]
 
 
+def _empty(session: Session, task_id: bytes | str, items: int) -> Dashboard:
+    from datafair.services.tasks import get_task
+
+    spec = get_task(session, task_id).spec
+    session.rollback()
+    capacity = items * spec.overlap
+    return Dashboard(
+        task_type=str(spec.task_type),
+        method="none yet",
+        answers=0,
+        items=items,
+        answered_items=0,
+        answers_per_hour=[],
+        alpha=None,
+        alpha_per_class=[],
+        skills=[],
+        confusions=[],
+        gold_accuracy=None,
+        gold_answers=0,
+        spent=0,
+        projected=spec.price_per_answer * capacity,
+    )
+
+
 def task_dashboard(session: Session, task_id: bytes | str) -> Dashboard:
     """Everything the dashboard plots for one task (see the module docstring)."""
+    progress = task_progress(session, task_id)
+    if progress.answers == 0:
+        return _empty(session, task_id, progress.items - progress.gold_items)
     report = quality_report(session, task_id)
     inference = report.inference
     answers = inference.answers
     spec = answers.task.spec
     columns = answers.submissions
-    progress = task_progress(session, task_id)
     session.rollback()
     values = [json.loads(text) for text in columns.answers]
     labels = inference.label_of()

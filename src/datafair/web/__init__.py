@@ -38,6 +38,8 @@ def register(app: FastAPI) -> None:
     """Mount the pages and their static files on ``app``."""
     from datafair.web.pages import router
 
+    # the pages' board replaces the API-only root (a redirect to /docs)
+    app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) != "/"]
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.include_router(router)
     app.state.error_page = _problem_page
