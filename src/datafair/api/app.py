@@ -35,7 +35,7 @@ from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datafair import __version__
-from datafair.api import problems
+from datafair.api import problems, rpc
 from datafair.api.context import ServerContext
 from datafair.api.deps import NodeDep
 from datafair.api.routers import (
@@ -298,6 +298,7 @@ def create_app(
     ):
         api.include_router(module.router)
     app.include_router(api)
+    app.include_router(rpc.router)
     app.include_router(health_router())
     _docs(app)
     chosen = list(extensions) if extensions is not None else _load_extensions(DEFAULT_EXTENSIONS)

@@ -552,6 +552,71 @@ class EmbeddedChain(Chain):
         finally:
             state.revert(snapshot)
 
+    def send_message(self, to: str | None, data: bytes, sender: str) -> Receipt:
+        """Apply one message from ``sender`` (a creation when ``to`` is ``None``), as a signed
+        transaction relayed over JSON-RPC is applied; ``ChainError`` when it reverts."""
+        if to is None:
+            return self._deploy_raw(data, sender, "transaction")
+        return self._transact_raw(to, data, sender, "transaction")
+
+    def simulate(self, to: str | None, data: bytes, sender: str | None) -> tuple[int, bytes]:
+        """Gas a message would use and its output, on the current state, changing nothing;
+        ``ChainError`` when it would revert (what ``eth_estimateGas`` reports)."""
+        if not self._batch_depth:
+            self._sync()
+        head = self._next_block()
+        self._evm.patch.block_number = head.block
+        self._evm.patch.timestamp = head.timestamp
+        state = self._state
+        self._evm.reset_access_counters()
+        state.clear_transient_storage()
+        snapshot = state.snapshot()
+        origin = Address(sender or "0x" + "00" * 20)
+        try:
+            if to is None:
+                address = self._evm.generate_create_address(origin)
+                computation = self._evm.deploy_code(
+                    origin, origin, address, BLOCK_GAS_LIMIT, 0, 0, data
+                )
+            else:
+                target = Address(to)
+                computation = self._evm.execute_code(
+                    origin,
+                    target,
+                    BLOCK_GAS_LIMIT,
+                    0,
+                    0,
+                    self._evm.get_code(target),
+                    data,
+                    False,
+                    None,
+                    0,
+                    None,
+                    None,
+                )
+            if computation.is_error:
+                failure = self._error("estimate", computation)
+                failure.revert_data = bytes(computation.output or b"")  # type: ignore[attr-defined]
+                raise failure
+            gas = transaction_gas(
+                data,
+                computation.get_gas_used(),
+                computation.get_gas_refund(),
+                create=to is None,
+            )
+            return gas, bytes(computation.output)
+        finally:
+            state.revert(snapshot)
+
+    def sent_by(self, address: str) -> int:
+        """How many transactions ``address`` has sent: its next nonce, as a node counts it."""
+        self._sync()
+        row = self._conn.execute(
+            "SELECT COUNT(*) FROM journal WHERE sender = ?",
+            (bytes.fromhex(address_of(address)[2:]),),
+        ).fetchone()
+        return int(row[0])
+
     # -- reads ------------------------------------------------------------------------------------
 
     def get_logs(
