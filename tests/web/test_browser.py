@@ -334,7 +334,7 @@ def _label_transcription(person: Person, task_id: str) -> None:
 
 def test_review_settle_claim_and_audit(people: dict[str, Person], market: dict[str, Any]) -> None:
     task = market["task"]
-    page = people["carol"].open(f"/tasks/{task}/review")
+    page = people["outsider"].open(f"/tasks/{task}/review")  # a reviewer who did not label
     page.wait_for_function(
         "['ready', 'empty'].includes(document.getElementById('reviewer').dataset.state)"
     )

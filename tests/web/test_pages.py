@@ -69,11 +69,11 @@ def test_fund_page_only_for_the_requester(site: TestClient, task_id: str) -> Non
 
 def test_the_fair_pay_check_names_the_price_needed(site: TestClient) -> None:
     # floor 3600 base units per hour (see web_settings): at a median of 14 s that is 14 each
-    below = site.get("/fragments/fair-pay", params={"price": "10", "median_s": "14"}).text
+    below = site.get("/fragments/fair-pay", params={"price_per_answer": "10", "median_s": "14"}).text
     assert "below the floor" in below and "raise the price to ≥ 14" in below
-    fine = site.get("/fragments/fair-pay", params={"price": "20", "median_s": "14"}).text
+    fine = site.get("/fragments/fair-pay", params={"price_per_answer": "20", "median_s": "14"}).text
     assert "at or above the floor" in fine
-    bad = site.get("/fragments/fair-pay", params={"price": "ten", "median_s": "14"}).text
+    bad = site.get("/fragments/fair-pay", params={"price_per_answer": "ten", "median_s": "14"}).text
     assert "price: must be a whole number" in bad
 
 

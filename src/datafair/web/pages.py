@@ -127,7 +127,7 @@ def fair_pay_check(
     request: Request,
     node: NodeDep,
     actor: ActorDep,
-    price: Annotated[str, Query(max_length=80)] = "",
+    price_per_answer: Annotated[str, Query(max_length=80)] = "",
     median_s: Annotated[float, Query(gt=0, le=86_400)] = 30.0,
 ) -> HTMLResponse:
     """The live fair-pay line of the task form: "median 14 s → X/h, below the floor, raise to N"."""
@@ -135,7 +135,7 @@ def fair_pay_check(
 
     floor = node.settings.fair_pay_floor
     try:
-        value = int(price)
+        value = int(price_per_answer)
         problem = None if value > 0 else "price: must be a positive integer of base units"
     except ValueError:
         value, problem = 0, "price: must be a whole number of base units (e.g. 1000000000000000)"
@@ -271,11 +271,21 @@ def fund_page(
     try:
         info = get_task(session, task_id)
         authorize(actor, requester_of(info.requester), "fund this task")
+        with node.chain_lock:
+            dev_token = node.deployment.addresses.get("DevToken", "")
     except DatafairError as error:
         return error_page(request, node, actor, error)
     finally:
         session.rollback()
-    return render(request, node, actor, "fund.html", info=info, task_json=_task_json(info))
+    return render(
+        request,
+        node,
+        actor,
+        "fund.html",
+        info=info,
+        task_json=_task_json(info),
+        token=info.spec.token or dev_token,
+    )
 
 
 @router.get("/tasks/{task_id}/dashboard", response_class=HTMLResponse)

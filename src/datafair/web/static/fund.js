@@ -33,6 +33,7 @@
       await DF.ensureChain();
       const plan = await DF.api("POST", `/tasks/${task.task_id}/funding`, {
         amount: document.getElementById("amount").value.trim(),
+        token: document.getElementById("token").value.trim() || null,
       });
       for (const call of plan.calls) await DF.sendTransaction(call, row(call));
       document.getElementById("status").textContent = "Funded: contributors can start.";
