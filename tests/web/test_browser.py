@@ -442,3 +442,43 @@ def _expired_session_key(person: Person, market: dict[str, Any]) -> None:
     page.keyboard.press("Enter")
     page.wait_for_function("document.getElementById('status').textContent.includes('expired')")
     assert len(client.my_answers()) == stored_before
+
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def test_pages_pass_axe_and_fit_a_phone(
+    browser: Any, people: dict[str, Person], market: dict[str, Any]
+) -> None:
+    """No serious or critical axe-core violation on the main pages; usable at 390 px."""
+    task = market["task"]
+    pages = [
+        ("requester", "/"),
+        ("requester", f"/tasks/{task}"),
+        ("requester", f"/tasks/{task}/dashboard"),
+        ("requester", "/tasks/new"),
+        ("requester", "/datasets/new"),
+        ("alice", f"/tasks/{market['tasks']['preference']}/label"),
+        ("alice", "/me"),
+        ("outsider", "/audit"),
+        ("outsider", "/contracts"),
+    ]
+    for label, path in pages:
+        page = people[label].open(path)
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        serious = [
+            (v["id"], v["impact"], len(v["nodes"]))
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        assert not serious, (path, serious)
+    phone = Person(browser, market["url"], "alice", width=390)
+    phone.sign_in()
+    for path in ("/", f"/tasks/{market['tasks']['spans']}/label", "/me", "/tasks/new"):
+        page = phone.open(path)
+        page.wait_for_load_state("networkidle")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (path, width)
+    shoot(phone.page, "phone-board")
+    phone.close()

@@ -69,7 +69,9 @@ def test_fund_page_only_for_the_requester(site: TestClient, task_id: str) -> Non
 
 def test_the_fair_pay_check_names_the_price_needed(site: TestClient) -> None:
     # floor 3600 base units per hour (see web_settings): at a median of 14 s that is 14 each
-    below = site.get("/fragments/fair-pay", params={"price_per_answer": "10", "median_s": "14"}).text
+    below = site.get(
+        "/fragments/fair-pay", params={"price_per_answer": "10", "median_s": "14"}
+    ).text
     assert "below the floor" in below and "raise the price to ≥ 14" in below
     fine = site.get("/fragments/fair-pay", params={"price_per_answer": "20", "median_s": "14"}).text
     assert "at or above the floor" in fine
@@ -148,3 +150,13 @@ def test_session_key_delegation_over_http(site: TestClient, signed_in, task_id: 
     assert mine[0]["used"] == 1
     revoked = contributor.request("POST", f"/api/v1/delegations/{registered['id']}/revoke")
     assert revoked["revoked"]
+
+
+def test_amounts_read_as_tokens_and_small_ones_as_base_units() -> None:
+    from datafair.web.pages import _units
+
+    assert _units(1_500_000_000_000_000_000) == "1.5"
+    assert _units(2 * 10**18) == "2"
+    assert _units(12_000) == "12,000 base units"
+    assert _units(0) == "0"
+    assert _units(None) == "–"

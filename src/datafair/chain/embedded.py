@@ -186,7 +186,11 @@ class EmbeddedChain(Chain):
         else:
             target = ":memory:"
         try:
-            self._conn = sqlite3.connect(target, timeout=60, isolation_level=None)
+            # a server's worker threads take turns under its chain lock, so the connection may
+            # be used from any thread (one at a time)
+            self._conn = sqlite3.connect(
+                target, timeout=60, isolation_level=None, check_same_thread=False
+            )
             if self.path is not None:
                 self._conn.execute("PRAGMA journal_mode=WAL")
                 self._conn.execute("PRAGMA synchronous=NORMAL")

@@ -25,12 +25,16 @@ router = APIRouter(include_in_schema=False)
 
 
 def _units(value: int | None, decimals: int = 18) -> str:
-    """Base units as a decimal token amount (``1500000000000000000`` → ``1.5``), exactly."""
+    """Base units as a token amount: ``1500000000000000000`` → ``1.5``; amounts under a
+    millionth of a token stay in base units (``12,000 base units``), never shown as 0."""
     if value is None:
         return "–"
-    whole, fraction = divmod(int(value), 10**decimals)
-    digits = str(fraction).rjust(decimals, "0").rstrip("0")
-    return f"{whole:,}" + (f".{digits[:6]}" if digits else "")
+    amount = int(value)
+    if 0 < abs(amount) < 10 ** (decimals - 6):
+        return f"{amount:,} base units"
+    whole, fraction = divmod(amount, 10**decimals)
+    digits = str(fraction).rjust(decimals, "0")[:6].rstrip("0")
+    return f"{whole:,}" + (f".{digits}" if digits else "")
 
 
 TEMPLATES.env.filters["units"] = _units
