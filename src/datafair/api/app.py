@@ -281,7 +281,7 @@ def create_app(
         openapi_url="/openapi.json",
     )
     problems.install(app)
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=API_PREFIX, responses=problems.RESPONSES)
     for module in (auth, datasets, tasks, contributions, reviews, me, settlement, public):
         api.include_router(module.router)
     app.include_router(api)

@@ -66,7 +66,6 @@ def earnings(node: NodeDep, session: SessionDep, actor: ActorDep) -> list[Earnin
     "/claimable",
     summary="Your unclaimed payout leaves with their Merkle proofs (claim with any wallet)",
     response_model=ClaimableOut,
-    responses={502: {}},
 )
 def claimable_leaves(node: NodeDep, session: SessionDep, actor: ActorDep) -> ClaimableOut:
     authorize(actor, signed_in(), "list your claimable leaves")

@@ -18,7 +18,7 @@ router = APIRouter(tags=["public"])
     "/bundles/{cid}",
     summary="Download a published payout bundle by its CID",
     response_class=Response,
-    responses={200: {"content": {"application/json": {}}}, 404: {}},
+    responses={200: {"content": {"application/json": {}}}},
 )
 def bundle(cid: str, node: NodeDep, session: SessionDep) -> Response:
     data = portfolio.published_bundle_bytes(session, node.blobs, cid)
@@ -33,7 +33,6 @@ def bundle(cid: str, node: NodeDep, session: SessionDep) -> Response:
     "/bundles/{cid}/audit",
     summary="Recompute a published bundle and check it against the chain",
     response_model=AuditOut,
-    responses={404: {}, 422: {}, 502: {}},
 )
 def audit(cid: str, node: NodeDep, session: SessionDep) -> AuditOut:
     from datafair.services.settlement.audit import audit_bundle
@@ -59,7 +58,6 @@ def audit(cid: str, node: NodeDep, session: SessionDep) -> AuditOut:
     "/tasks/{task_id}/gold",
     summary="A task's gold answers, once a published bundle revealed them",
     response_model=dict[str, Any],
-    responses={401: {}, 403: {}, 404: {}},
 )
 def gold(task_id: str, node: NodeDep, session: SessionDep, actor: ActorDep) -> dict[str, Any]:
     publication = portfolio.published_bundle(session, node.blobs, task_id)
@@ -97,7 +95,7 @@ def fee(node: NodeDep) -> FeeOut:
     "/items/{cid}/content",
     summary="An item's bytes (image items), for signed-in contributors",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}, 401: {}, 404: {}},
+    responses={200: {"content": {"application/octet-stream": {}}}},
 )
 def item_content(cid: str, node: NodeDep, session: SessionDep, actor: ActorDep) -> Response:
     authorize(actor, signed_in(), "read item content")

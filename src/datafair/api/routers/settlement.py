@@ -20,7 +20,6 @@ router = APIRouter(tags=["settlement"])
     "/tasks/{task_id}/settle",
     summary="Settle the task's next epoch and post its root (operator only)",
     response_model=SettleOut,
-    responses={401: {}, 403: {}, 404: {}, 409: {}, 502: {}},
 )
 def settle(
     task_id: str,
@@ -52,7 +51,6 @@ def settle(
     "/claims",
     summary="Claim your payouts gaslessly: the operator's relayer sends claim_many",
     response_model=ClaimOut,
-    responses={401: {}, 404: {}, 409: {}, 429: {}, 502: {}},
 )
 def claim(body: ClaimIn, node: NodeDep, session: SessionDep, actor: ActorDep) -> ClaimOut:
     address = actor.address or ""
@@ -80,7 +78,6 @@ def claim(body: ClaimIn, node: NodeDep, session: SessionDep, actor: ActorDep) ->
     "/tasks/{task_id}/answers",
     summary="A task's answers: all (requester), yours, or everyone's once published",
     response_model=list[AnswerOut],
-    responses={401: {}, 403: {}, 404: {}},
 )
 def task_answers(
     task_id: str,
