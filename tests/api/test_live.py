@@ -38,24 +38,23 @@ class Live:
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     root = tmp_path_factory.mktemp("live")
     env = {"DATAFAIR_OPERATORS": OPERATOR.address, "DATAFAIR_CLAIM_RATE_LIMIT": "5"}
-    with serving(root / "server", env=env) as (url, _):
-        with DatafairClient(url) as requester:
-            requester.sign_in(wallet("live requester"))
-            source = write_reviews_csv(root / "reviews.csv", 8)
-            imported = requester.upload_dataset(source, title="Live reviews")
-            task = requester.create_task(
-                dataset_cid=imported["manifest_cid"],
-                title="Live sentiment",
-                classes=["pos", "neg"],
-                overlap=3,
-                price_per_answer="100",
-                deadline=4_000_000_000,
-            )
-            items = [
-                compute_cid(f"review number {i}: {'great' if i % 2 else 'awful'} product".encode())
-                for i in range(8)
-            ]
-            yield Live(url, task["task_id"], items, str(requester.token), root / "cli")
+    with serving(root / "server", env=env) as (url, _), DatafairClient(url) as requester:
+        requester.sign_in(wallet("live requester"))
+        source = write_reviews_csv(root / "reviews.csv", 8)
+        imported = requester.upload_dataset(source, title="Live reviews")
+        task = requester.create_task(
+            dataset_cid=imported["manifest_cid"],
+            title="Live sentiment",
+            classes=["pos", "neg"],
+            overlap=3,
+            price_per_answer="100",
+            deadline=4_000_000_000,
+        )
+        items = [
+            compute_cid(f"review number {i}: {'great' if i % 2 else 'awful'} product".encode())
+            for i in range(8)
+        ]
+        yield Live(url, task["task_id"], items, str(requester.token), root / "cli")
 
 
 @pytest.mark.node
@@ -108,7 +107,7 @@ def test_the_cli_labels_and_reviews_on_a_remote_server_signing_locally(live: Liv
     assert sent.returncode == 0, sent.stderr
     assert sent.stdout.startswith("submitted #")
     wrong = run_cli(live, "task", "submit", live.task_id, item, "maybe", "--account", "alice")
-    assert wrong.returncode == 1 and "answer" in wrong.stderr and "\n" == wrong.stderr[-1:]
+    assert wrong.returncode == 1 and "answer" in wrong.stderr and wrong.stderr[-1:] == "\n"
     shown = run_cli(live, "review", "next", live.task_id, "--account", "bruno")
     assert shown.returncode == 0, shown.stderr
     submission = shown.stdout.split()[1]
@@ -120,11 +119,19 @@ def test_the_cli_labels_and_reviews_on_a_remote_server_signing_locally(live: Liv
     earned = run_cli(live, "earnings", "--account", "alice")
     assert earned.returncode == 0 and "no settled epoch" in earned.stdout
     offline = subprocess.run(
-        [str(DATAFAIR), "--server", "http://127.0.0.1:9", "task", "next", live.task_id,
-         "--account", "alice"],
+        [
+            str(DATAFAIR),
+            "--server",
+            "http://127.0.0.1:9",
+            "task",
+            "next",
+            live.task_id,
+            "--account",
+            "alice",
+        ],
         capture_output=True,
         text=True,
-        env={**os.environ, "DATAFAIR_PASSWORD": "correct horse", "DATAFAIR_HOME": str(live.cli_home)},
+        env={**os.environ, "DATAFAIR_PASSWORD": "pw", "DATAFAIR_HOME": str(live.cli_home)},
         timeout=60,
         check=False,
     )
