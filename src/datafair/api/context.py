@@ -3,14 +3,16 @@
 One ``ServerContext`` per worker process, built by the app's lifespan and closed at shutdown;
 handlers get it through ``NodeDep`` (:mod:`datafair.api.deps`). The chain, the deployment and
 the escrow client are opened on first use (a server that only takes answers never loads the
-EVM) and used under one lock, as the embedded chain is not thread-safe.
+EVM). Every use of them runs on one dedicated thread (:meth:`ServerContext.with_chain`): the
+embedded chain keeps a SQLite connection that only its own thread may use, and its EVM state
+is not thread-safe; transactions are sent one at a time anyway.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
 
@@ -33,8 +35,20 @@ class ServerContext:
     def __init__(self, settings: Settings, database: Database | None = None) -> None:
         self.settings = settings
         self._database = database
-        self.chain_lock = threading.RLock()
         self._chain: Chain | None = None
+        self._chain_thread: threading.Thread | None = None
+        self._executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="chain", initializer=self._mark_chain_thread
+        )
+
+    def _mark_chain_thread(self) -> None:
+        self._chain_thread = threading.current_thread()
+
+    def run_on_chain(self, work: Callable[[], T]) -> T:
+        """Run ``work`` on the chain's thread and return its result (or raise its error)."""
+        if threading.current_thread() is self._chain_thread:
+            return work()
+        return self._executor.submit(work).result()
 
     @cached_property
     def db(self) -> Database:
@@ -55,7 +69,9 @@ class ServerContext:
 
     @property
     def chain(self) -> Chain:
-        with self.chain_lock:
+        """The chain (opened on first use, on the chain thread)."""
+
+        def opened() -> Chain:
             if self._chain is None:
                 from datafair.chain import open_chain
 
@@ -64,19 +80,21 @@ class ServerContext:
                 self._chain = open_chain(self.settings, self.settings.rpc_url, account, password)
             return self._chain
 
+        return self.run_on_chain(opened)
+
     @cached_property
     def deployment(self) -> Deployment:
         from datafair.chain.deploy import load_deployment
 
-        with self.chain_lock:
-            return load_deployment(self.settings.chain_dir, self.chain)
+        return self.run_on_chain(lambda: load_deployment(self.settings.chain_dir, self.chain))
 
     @cached_property
     def escrow(self) -> EscrowClient:
         from datafair.chain.escrow import EscrowClient
 
-        with self.chain_lock:
-            return EscrowClient(self.chain, self.deployment, self.settings.cache_dir)
+        return self.run_on_chain(
+            lambda: EscrowClient(self.chain, self.deployment, self.settings.cache_dir)
+        )
 
     def relayer(self) -> Sender:
         """Who sends the operator's transactions: the unlocked relayer account on an RPC chain,
@@ -95,20 +113,17 @@ class ServerContext:
             )
         return self.keystore.load(name, password)
 
-    @contextmanager
-    def on_chain(self) -> Iterator[EscrowClient]:
-        """The escrow client, held under the chain lock for the block's duration."""
-        with self.chain_lock:
-            yield self.escrow
-
     def with_chain(self, work: Callable[[EscrowClient], T]) -> T:
-        with self.on_chain() as escrow:
-            return work(escrow)
+        """Run ``work(escrow)`` on the chain thread; its result."""
+        return self.run_on_chain(lambda: work(self.escrow))
 
     def close(self) -> None:
-        with self.chain_lock:
+        def closed() -> None:
             if self._chain is not None:
                 self._chain.close()
                 self._chain = None
+
+        self.run_on_chain(closed)
+        self._executor.shutdown(wait=True)
         if "db" in self.__dict__:
             self.db.dispose()

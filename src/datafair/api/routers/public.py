@@ -38,8 +38,9 @@ def audit(cid: str, node: NodeDep, session: SessionDep) -> AuditOut:
     from datafair.services.settlement.audit import audit_bundle
 
     data = portfolio.published_bundle_bytes(session, node.blobs, cid)
-    with node.on_chain() as escrow:
-        report = audit_bundle(data, escrow, expected_cid=cid, workers=1, history=node.blobs)
+    report = node.with_chain(
+        lambda escrow: audit_bundle(data, escrow, expected_cid=cid, workers=1, history=node.blobs)
+    )
     return AuditOut(
         bundle_cid=report.bundle_cid,
         task_id="0x" + report.task_id.hex(),
@@ -69,9 +70,8 @@ def gold(task_id: str, node: NodeDep, session: SessionDep, actor: ActorDep) -> d
     "/chain", summary="The chain, its contracts and where to reach it", response_model=ChainOut
 )
 def chain(node: NodeDep) -> ChainOut:
-    with node.chain_lock:
-        deployment = node.deployment
-        block = node.chain.block_number()
+    deployment = node.deployment
+    block = node.run_on_chain(lambda: node.chain.block_number())
     return ChainOut(
         chain_id=deployment.chain_id,
         rpc=node.settings.rpc_url or "/rpc",
@@ -83,12 +83,13 @@ def chain(node: NodeDep) -> ChainOut:
 
 @router.get("/fee", summary="The marketplace's fee and its on-chain cap", response_model=FeeOut)
 def fee(node: NodeDep) -> FeeOut:
-    with node.on_chain() as escrow:
-        return FeeOut(
+    return node.with_chain(
+        lambda escrow: FeeOut(
             fee_bps=escrow.fee_bps(),
             max_fee_bps=escrow.max_fee_bps(),
             fee_recipient=escrow.fee_recipient(),
         )
+    )
 
 
 @router.get(

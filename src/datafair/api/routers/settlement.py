@@ -29,10 +29,11 @@ def settle(
     method: Annotated[str, Query(max_length=32)] = "auto",
 ) -> SettleOut:
     authorize(actor, operator(), "settle tasks")
-    with node.on_chain() as escrow:
-        report = settle_task(
+    report = node.with_chain(
+        lambda escrow: settle_task(
             session, escrow, node.blobs, task_id, sender=node.relayer(), method=method
         )
+    )
     return SettleOut(
         task_id="0x" + report.task_id.hex(),
         epoch=report.epoch,
@@ -56,8 +57,8 @@ def claim(body: ClaimIn, node: NodeDep, session: SessionDep, actor: ActorDep) ->
     address = actor.address or ""
     authorize(actor, acting_as(address), "claim")
     only = None if body.leaves is None else [(k.task_id, k.epoch, k.index) for k in body.leaves]
-    with node.on_chain() as escrow:
-        report = relay.relay_claims(
+    report = node.with_chain(
+        lambda escrow: relay.relay_claims(
             session,
             escrow,
             address,
@@ -65,6 +66,7 @@ def claim(body: ClaimIn, node: NodeDep, session: SessionDep, actor: ActorDep) ->
             limit_per_hour=node.settings.claim_rate_limit,
             only=only,
         )
+    )
     return ClaimOut(
         account=report.account,
         claims=len(report.claims),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
@@ -30,6 +30,9 @@ from datafair.core.schemas import LabelSchema, TaskType
 from datafair.core.task import TaskSpec
 from datafair.services import task_board, tasks
 from datafair.services.settlement import funding
+
+if TYPE_CHECKING:
+    from datafair.chain.escrow import EscrowClient
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 EXPORT_FORMATS = ("jsonl", "parquet", "hf", "coco", "conll")
@@ -145,18 +148,23 @@ def prepare_funding(
     authorize(actor, requester_of(info.requester), "fund this task")
     assert actor.address is not None
     amount = int(body.amount)
-    with node.on_chain() as escrow:
+    requester = actor.address
+
+    def prepare(escrow: EscrowClient) -> tuple[funding.PreparedFunding, list[dict[str, object]]]:
         prepared = funding.prepare_funding(
             session,
             escrow,
             task_id,
             amount,
-            requester=actor.address,
+            requester=requester,
             deadline=body.deadline,
             token=body.token,
             fair_pay_floor=node.settings.fair_pay_floor,
         )
-        calls = funding.funding_calls(escrow, prepared, amount)
+        return prepared, funding.funding_calls(escrow, prepared, amount)
+
+    prepared, calls = node.with_chain(prepare)
+    escrow = node.escrow
     return FundingOut(
         task_id=info.task_id_hex,
         escrow=escrow.address,
