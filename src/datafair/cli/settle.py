@@ -178,8 +178,8 @@ def refund_command(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """After the deadline, take back what no payout of the task took."""
+    from datafair.core.ids import parse_task_id
     from datafair.services.settlement.funding import refund_task
-    from datafair.services.tasks import parse_task_id
 
     with open_node(home, rpc=rpc) as node:
         node.account, address = _account(node, account)
