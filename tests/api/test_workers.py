@@ -16,8 +16,8 @@ from sqlalchemy import Engine, text
 
 from datafair.client import ApiError, DatafairClient
 from datafair.core.canonical import canonical_json, keccak256
-from datafair.crypto.eip712 import SubmissionDomain, SubmissionMessage, sign_submission
 from datafair.crypto.cid import compute_cid
+from datafair.crypto.eip712 import SubmissionDomain, SubmissionMessage, sign_submission
 
 from ._live import serving
 from .conftest import wallet, write_reviews_csv
