@@ -43,7 +43,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 from api._live import serving  # noqa: E402
-
 from datafair.client import DatafairClient  # noqa: E402
 from datafair.core.canonical import canonical_json, keccak256  # noqa: E402
 from datafair.crypto.cid import compute_cid  # noqa: E402
