@@ -286,6 +286,9 @@ def create_app(
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health_router())
+    from datafair.api import rpc
+
+    app.include_router(rpc.router)
     _docs(app)
     chosen = list(extensions) if extensions is not None else _load_extensions(DEFAULT_EXTENSIONS)
     for extend in chosen:

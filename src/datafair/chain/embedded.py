@@ -611,6 +611,15 @@ class EmbeddedChain(Chain):
         self._sync()
         return self._head.timestamp
 
+    def sent_by(self, address: str) -> int:
+        """How many transactions ``address`` sent (its account nonce, for JSON-RPC clients)."""
+        self._sync()
+        row = self._conn.execute(
+            "SELECT COUNT(*) FROM journal WHERE sender = ?",
+            (bytes.fromhex(address_of(address)[2:]),),
+        ).fetchone()
+        return int(row[0])
+
     @property
     def tx_count(self) -> int:
         """Number of transactions applied since genesis."""
