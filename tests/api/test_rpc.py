@@ -10,10 +10,10 @@ import httpx
 import pytest
 from eth_account import Account
 
-from datafair.chain.rpc import RpcChain
-
 from chain._anvil import DEV_KEYS
 from chain._scenario import check_outcome, run_scenario
+from datafair.chain.rpc import RpcChain
+
 from ._live import serving
 
 pytestmark = [pytest.mark.slow]
