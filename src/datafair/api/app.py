@@ -35,7 +35,7 @@ from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datafair import __version__
-from datafair.api import problems, rpc
+from datafair.api import problems
 from datafair.api.context import ServerContext
 from datafair.api.deps import NodeDep
 from datafair.api.routers import (
@@ -283,7 +283,7 @@ def create_app(
         openapi_url="/openapi.json",
     )
     problems.install(app)
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=API_PREFIX, responses=problems.RESPONSES)
     for module in (
         auth,
         datasets,
@@ -298,8 +298,10 @@ def create_app(
     ):
         api.include_router(module.router)
     app.include_router(api)
-    app.include_router(rpc.router)
     app.include_router(health_router())
+    from datafair.api import rpc
+
+    app.include_router(rpc.router)
     _docs(app)
     chosen = list(extensions) if extensions is not None else _load_extensions(DEFAULT_EXTENSIONS)
     for extend in chosen:

@@ -1,82 +1,65 @@
-"""What the server's handlers share: settings, database, blobs, keystore, chain and escrow.
+"""What the server's handlers share: the worker's :class:`~datafair.node.Node`.
 
-One ``ServerContext`` per worker process, built by the app's lifespan and closed at shutdown;
-handlers get it through ``NodeDep`` (:mod:`datafair.api.deps`). The chain, the deployment and
-the escrow client are opened on first use (a server that only takes answers never loads the
-EVM) and used under one lock, as the embedded chain is not thread-safe.
+One ``ServerContext`` (a ``Node`` over the server's settings: ``DATAFAIR_RPC_URL`` and the
+relayer account pick the chain and its signer) per worker process, built by the app's lifespan
+and closed at shutdown; handlers get it through ``NodeDep`` (:mod:`datafair.api.deps`). The
+chain, the deployment and the escrow client are opened on first use (a server that only takes
+answers never loads the EVM). Every use of them runs on one dedicated thread
+(:meth:`ServerContext.with_chain`) under the node's ``chain_lock``: the embedded chain's EVM
+state is not thread-safe, and transactions are sent one at a time anyway.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import cached_property
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, TypeVar
 
+from datafair.node import Node
 from datafair.settings import Settings
-from datafair.store.blobs import BlobStore
-from datafair.store.db import Database
-from datafair.store.keystore import KeyStore
 
 if TYPE_CHECKING:
-    from datafair.chain.base import Chain, Sender
-    from datafair.chain.deploy import Deployment
+    from datafair.chain.base import Sender
     from datafair.chain.escrow import EscrowClient
+    from datafair.store.db import Database
 
 T = TypeVar("T")
 
 
-class ServerContext:
-    """The long-lived parts of one server process (see the module docstring)."""
+class ServerContext(Node):
+    """The server's node, with a single thread for chain work (see the module docstring)."""
 
     def __init__(self, settings: Settings, database: Database | None = None) -> None:
-        self.settings = settings
-        self._database = database
-        self.chain_lock = threading.RLock()
-        self._chain: Chain | None = None
+        super().__init__(
+            settings,
+            rpc_url=settings.rpc_url,
+            account=settings.relayer_account if settings.rpc_url else None,
+            expected_chain_id=settings.chain_id if settings.rpc_url else None,
+            database=database,
+        )
+        self._chain_thread: threading.Thread | None = None
+        self._executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="chain", initializer=self._mark_chain_thread
+        )
 
-    @cached_property
-    def db(self) -> Database:
-        return self._database if self._database is not None else Database.open(self.settings)
+    def _mark_chain_thread(self) -> None:
+        self._chain_thread = threading.current_thread()
 
-    @cached_property
-    def blobs(self) -> BlobStore:
-        self.settings.blobs_dir.mkdir(parents=True, exist_ok=True)
-        return BlobStore(self.settings.blobs_dir)
+    def run_on_chain(self, work: Callable[[], T]) -> T:
+        """Run ``work`` on the chain's thread, holding ``chain_lock``; its result or error."""
 
-    @cached_property
-    def keystore(self) -> KeyStore:
-        return KeyStore(self.settings.keys_dir)
+        def locked() -> T:
+            with self.chain_lock:
+                return work()
 
-    def password(self) -> str | None:
-        """The keystore password of the server's own accounts (``DATAFAIR_PASSWORD``)."""
-        return self.settings.password
+        if threading.current_thread() is self._chain_thread:
+            return locked()
+        return self._executor.submit(locked).result()
 
-    @property
-    def chain(self) -> Chain:
-        with self.chain_lock:
-            if self._chain is None:
-                from datafair.chain import open_chain
-
-                account = self.settings.relayer_account if self.settings.rpc_url else None
-                password = self.password() if account else None
-                self._chain = open_chain(self.settings, self.settings.rpc_url, account, password)
-            return self._chain
-
-    @cached_property
-    def deployment(self) -> Deployment:
-        from datafair.chain.deploy import load_deployment
-
-        with self.chain_lock:
-            return load_deployment(self.settings.chain_dir, self.chain)
-
-    @cached_property
-    def escrow(self) -> EscrowClient:
-        from datafair.chain.escrow import EscrowClient
-
-        with self.chain_lock:
-            return EscrowClient(self.chain, self.deployment, self.settings.cache_dir)
+    def with_chain(self, work: Callable[[EscrowClient], T]) -> T:
+        """Run ``work(escrow)`` on the chain thread; its result."""
+        return self.run_on_chain(lambda: work(self.escrow))
 
     def relayer(self) -> Sender:
         """Who sends the operator's transactions: the unlocked relayer account on an RPC chain,
@@ -86,29 +69,16 @@ class ServerContext:
         from datafair.core.errors import InvalidInput
 
         name = self.settings.relayer_account
-        password = self.password()
-        if name is None or password is None:
+        if name is None:
             raise InvalidInput(
                 "relayer_account",
-                "is not set, or DATAFAIR_PASSWORD is missing",
-                "set DATAFAIR_RELAYER_ACCOUNT and DATAFAIR_PASSWORD for relayed claims",
+                "is not set",
+                "set DATAFAIR_RELAYER_ACCOUNT (and DATAFAIR_PASSWORD) for relayed claims",
             )
-        return self.keystore.load(name, password)
-
-    @contextmanager
-    def on_chain(self) -> Iterator[EscrowClient]:
-        """The escrow client, held under the chain lock for the block's duration."""
-        with self.chain_lock:
-            yield self.escrow
-
-    def with_chain(self, work: Callable[[EscrowClient], T]) -> T:
-        with self.on_chain() as escrow:
-            return work(escrow)
+        return self.keystore.load(name, self.password())
 
     def close(self) -> None:
-        with self.chain_lock:
-            if self._chain is not None:
-                self._chain.close()
-                self._chain = None
-        if "db" in self.__dict__:
-            self.db.dispose()
+        try:
+            self.run_on_chain(super().close)
+        finally:
+            self._executor.shutdown(wait=True)

@@ -23,6 +23,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
@@ -69,6 +70,38 @@ TITLES = {
     "internal": "Internal server error",
 }
 _FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w.\[\]-]{0,80}): ")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document, with datafair's ``field`` and ``fix`` members."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    field: str | None = None
+    fix: str | None = None
+
+
+def _documented(status: int, description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}},
+    }
+
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _documented(400, "Bad request"),
+    401: _documented(401, "Not signed in, or the session expired"),
+    403: _documented(403, "The account may not do this"),
+    404: _documented(404, "Unknown task, item, dataset, bundle or route"),
+    409: _documented(409, "Conflicts with the stored state (replay, full item, closed task)"),
+    413: _documented(413, "Request body too large"),
+    422: _documented(422, "Invalid input: the problem names the field and the fix"),
+    429: _documented(429, "Too many requests from this account"),
+    502: _documented(502, "The chain refused or failed"),
+}
+"""The problem responses every API route documents (the OpenAPI document lists them)."""
 
 
 def problem(

@@ -19,14 +19,16 @@ def eip1271_check(node: ServerContext) -> Callable[[str, bytes, bytes], bool]:
         from datafair.core.errors import ChainError
 
         data = EIP1271_MAGIC + encode(["bytes32", "bytes"], [digest, signature])
-        with node.chain_lock:
+
+        def ask() -> bytes:
             chain = node.chain
             if not chain.code_at(address):
-                return False
+                return b""
             try:
-                answer = chain._call_raw(address, data, None, "isValidSignature")
+                return chain._call_raw(address, data, None, "isValidSignature")
             except ChainError:
-                return False
-        return answer[:4] == EIP1271_MAGIC
+                return b""
+
+        return node.run_on_chain(ask)[:4] == EIP1271_MAGIC
 
     return check

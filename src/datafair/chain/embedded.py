@@ -186,8 +186,8 @@ class EmbeddedChain(Chain):
         else:
             target = ":memory:"
         try:
-            # a server's worker threads take turns under its chain lock, so the connection may
-            # be used from any thread (one at a time)
+            # One chain object may serve several threads of a server, one at a time (the node's
+            # chain lock); the connection follows the object, not the thread that opened it.
             self._conn = sqlite3.connect(
                 target, timeout=60, isolation_level=None, check_same_thread=False
             )
@@ -534,6 +534,19 @@ class EmbeddedChain(Chain):
         return self._run(address_of(to), data, address_of(sender), label)
 
     def _call_raw(self, to: str, data: bytes, sender: str | None, label: str) -> bytes:
+        return self._execute_then_revert(to, data, sender, label, static=True)
+
+    def simulate(self, to: str, data: bytes, sender: str | None, label: str) -> bytes:
+        """Run ``data`` as a transaction from ``sender`` and throw the changes away; its output.
+
+        What a node's ``eth_estimateGas`` does: state-changing code runs (a call would refuse
+        it), a revert raises ``ChainError``, and nothing is kept.
+        """
+        return self._execute_then_revert(to, data, sender, label, static=False)
+
+    def _execute_then_revert(
+        self, to: str, data: bytes, sender: str | None, label: str, *, static: bool
+    ) -> bytes:
         if not self._batch_depth:
             self._sync()
         head = self._next_block()
@@ -548,78 +561,13 @@ class EmbeddedChain(Chain):
                 raise ChainError(f"{label}: no contract at {to} on the embedded chain")
             origin = Address(sender or "0x" + "00" * 20)
             computation = self._evm.execute_code(
-                origin, Address(to), BLOCK_GAS_LIMIT, 0, 0, code, data, True, None, 0, None, None
+                origin, Address(to), BLOCK_GAS_LIMIT, 0, 0, code, data, static, None, 0, None, None
             )
             if computation.is_error:
                 raise self._error(label, computation)
             return bytes(computation.output)
         finally:
             state.revert(snapshot)
-
-    def send_message(self, to: str | None, data: bytes, sender: str) -> Receipt:
-        """Apply one message from ``sender`` (a creation when ``to`` is ``None``), as a signed
-        transaction relayed over JSON-RPC is applied; ``ChainError`` when it reverts."""
-        if to is None:
-            return self._deploy_raw(data, sender, "transaction")
-        return self._transact_raw(to, data, sender, "transaction")
-
-    def simulate(self, to: str | None, data: bytes, sender: str | None) -> tuple[int, bytes]:
-        """Gas a message would use and its output, on the current state, changing nothing;
-        ``ChainError`` when it would revert (what ``eth_estimateGas`` reports)."""
-        if not self._batch_depth:
-            self._sync()
-        head = self._next_block()
-        self._evm.patch.block_number = head.block
-        self._evm.patch.timestamp = head.timestamp
-        state = self._state
-        self._evm.reset_access_counters()
-        state.clear_transient_storage()
-        snapshot = state.snapshot()
-        origin = Address(sender or "0x" + "00" * 20)
-        try:
-            if to is None:
-                address = self._evm.generate_create_address(origin)
-                computation = self._evm.deploy_code(
-                    origin, origin, address, BLOCK_GAS_LIMIT, 0, 0, data
-                )
-            else:
-                target = Address(to)
-                computation = self._evm.execute_code(
-                    origin,
-                    target,
-                    BLOCK_GAS_LIMIT,
-                    0,
-                    0,
-                    self._evm.get_code(target),
-                    data,
-                    False,
-                    None,
-                    0,
-                    None,
-                    None,
-                )
-            if computation.is_error:
-                failure = self._error("estimate", computation)
-                failure.revert_data = bytes(computation.output or b"")  # type: ignore[attr-defined]
-                raise failure
-            gas = transaction_gas(
-                data,
-                computation.get_gas_used(),
-                computation.get_gas_refund(),
-                create=to is None,
-            )
-            return gas, bytes(computation.output)
-        finally:
-            state.revert(snapshot)
-
-    def sent_by(self, address: str) -> int:
-        """How many transactions ``address`` has sent: its next nonce, as a node counts it."""
-        self._sync()
-        row = self._conn.execute(
-            "SELECT COUNT(*) FROM journal WHERE sender = ?",
-            (bytes.fromhex(address_of(address)[2:]),),
-        ).fetchone()
-        return int(row[0])
 
     # -- reads ------------------------------------------------------------------------------------
 
@@ -675,6 +623,15 @@ class EmbeddedChain(Chain):
         """Timestamp of the latest block."""
         self._sync()
         return self._head.timestamp
+
+    def sent_by(self, address: str) -> int:
+        """How many transactions ``address`` sent (its account nonce, for JSON-RPC clients)."""
+        self._sync()
+        row = self._conn.execute(
+            "SELECT COUNT(*) FROM journal WHERE sender = ?",
+            (bytes.fromhex(address_of(address)[2:]),),
+        ).fetchone()
+        return int(row[0])
 
     @property
     def tx_count(self) -> int:

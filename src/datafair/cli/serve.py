@@ -94,5 +94,7 @@ def serve_command(
         access_log=False,
         log_config=logging_config(log_level),
         timeout_graceful_shutdown=grace,
+        # a worker imports the whole stack before it answers the supervisor's first ping
+        timeout_worker_healthcheck=60,
         proxy_headers=False,
     )

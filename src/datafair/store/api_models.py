@@ -16,7 +16,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from datafair.store.models import ADDRESS_LEN, Base, BigId
+from datafair.store.base import ADDRESS_LEN, Base, BigId
 
 NONCE_LEN = 32
 TX_HASH_LEN = 66

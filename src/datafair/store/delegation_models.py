@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from datafair.store.models import ADDRESS_LEN, Base, BigId, Uint64
+from datafair.store.base import ADDRESS_LEN, Base, BigId, Uint64
 
 
 class SessionDelegation(Base):

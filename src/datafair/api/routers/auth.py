@@ -32,10 +32,7 @@ def nonce(request: Request, node: NodeDep, session: SessionDep) -> NonceOut:
 
 
 @router.post(
-    "/sign-in",
-    summary="Sign in with a signed EIP-4361 message",
-    response_model=SessionOut,
-    responses={401: {}, 409: {}, 422: {}},
+    "/sign-in", summary="Sign in with a signed EIP-4361 message", response_model=SessionOut
 )
 def sign_in(
     body: SignInIn, request: Request, response: Response, node: NodeDep, session: SessionDep

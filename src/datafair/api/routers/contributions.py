@@ -37,7 +37,7 @@ def _choice(request: SigningRequest) -> TypedDataChoice:
     "/next",
     summary="Hold the next item for you, with the EIP-712 typed data to sign",
     response_model=NextItemOut,
-    responses={204: {"description": "nothing left for you"}, 401: {}, 404: {}, 409: {}},
+    responses={204: {"description": "nothing left for you"}},
 )
 def next_item(
     task_id: str, node: NodeDep, session: SessionDep, actor: ActorDep
@@ -66,7 +66,6 @@ def next_item(
     "/sign-request",
     summary="The canonical answer and the EIP-712 typed data to sign for any answer",
     response_model=TypedDataChoice,
-    responses={401: {}, 404: {}, 422: {}},
 )
 def sign_request(
     task_id: str, body: SignRequestIn, session: SessionDep, actor: ActorDep
@@ -123,7 +122,7 @@ def batch_out(results: list[Intake], field: str) -> BatchOut:
     summary="Submit one signed answer (idempotent: the same signature returns the first result)",
     response_model=StoredOut,
     status_code=201,
-    responses={200: {"model": StoredOut}, 401: {}, 403: {}, 404: {}, 409: {}, 422: {}},
+    responses={200: {"model": StoredOut}},
 )
 def submit_one(
     task_id: str, body: SubmissionIn, response: Response, session: SessionDep, actor: ActorDep
@@ -142,7 +141,6 @@ def submit_one(
     "/submissions/batch",
     summary="Submit up to 1000 signed answers; one result per entry",
     response_model=BatchOut,
-    responses={401: {}, 403: {}, 422: {}},
 )
 def submit_batch(
     task_id: str, body: SubmissionBatchIn, session: SessionDep, actor: ActorDep

@@ -31,7 +31,6 @@ def _out(info: datasets.DatasetInfo) -> DatasetOut:
     summary="Upload a dataset (CSV, JSONL, Label Studio JSON, or a zip of images)",
     response_model=ImportOut,
     status_code=201,
-    responses={401: {}, 413: {}, 422: {}},
 )
 def upload(
     node: NodeDep,
@@ -80,11 +79,6 @@ def list_all(session: SessionDep) -> list[DatasetOut]:
     return [_out(info) for info in datasets.list_datasets(session)]
 
 
-@router.get(
-    "/{manifest_cid}",
-    summary="A dataset's card",
-    response_model=DatasetOut,
-    responses={404: {}},
-)
+@router.get("/{manifest_cid}", summary="A dataset's card", response_model=DatasetOut)
 def card(manifest_cid: str, session: SessionDep) -> DatasetOut:
     return _out(datasets.get_dataset(session, manifest_cid))

@@ -66,15 +66,13 @@ def earnings(node: NodeDep, session: SessionDep, actor: ActorDep) -> list[Earnin
     "/claimable",
     summary="Your unclaimed payout leaves with their Merkle proofs (claim with any wallet)",
     response_model=ClaimableOut,
-    responses={502: {}},
 )
 def claimable_leaves(node: NodeDep, session: SessionDep, actor: ActorDep) -> ClaimableOut:
     authorize(actor, signed_in(), "list your claimable leaves")
     address = actor.address
     assert address is not None
-    with node.on_chain() as escrow:
-        requests, already = claimable(session, escrow, address)
-        escrow_address = escrow.address
+    requests, already = node.with_chain(lambda escrow: claimable(session, escrow, address))
+    escrow_address = node.escrow.address
     session.rollback()
     return ClaimableOut(
         escrow=escrow_address,

@@ -18,7 +18,7 @@ router = APIRouter(tags=["public"])
     "/bundles/{cid}",
     summary="Download a published payout bundle by its CID",
     response_class=Response,
-    responses={200: {"content": {"application/json": {}}}, 404: {}},
+    responses={200: {"content": {"application/json": {}}}},
 )
 def bundle(cid: str, node: NodeDep, session: SessionDep) -> Response:
     data = portfolio.published_bundle_bytes(session, node.blobs, cid)
@@ -33,14 +33,14 @@ def bundle(cid: str, node: NodeDep, session: SessionDep) -> Response:
     "/bundles/{cid}/audit",
     summary="Recompute a published bundle and check it against the chain",
     response_model=AuditOut,
-    responses={404: {}, 422: {}, 502: {}},
 )
 def audit(cid: str, node: NodeDep, session: SessionDep) -> AuditOut:
     from datafair.services.settlement.audit import audit_bundle
 
     data = portfolio.published_bundle_bytes(session, node.blobs, cid)
-    with node.on_chain() as escrow:
-        report = audit_bundle(data, escrow, expected_cid=cid, workers=1, history=node.blobs)
+    report = node.with_chain(
+        lambda escrow: audit_bundle(data, escrow, expected_cid=cid, workers=1, history=node.blobs)
+    )
     return AuditOut(
         bundle_cid=report.bundle_cid,
         task_id="0x" + report.task_id.hex(),
@@ -59,7 +59,6 @@ def audit(cid: str, node: NodeDep, session: SessionDep) -> AuditOut:
     "/tasks/{task_id}/gold",
     summary="A task's gold answers, once a published bundle revealed them",
     response_model=dict[str, Any],
-    responses={401: {}, 403: {}, 404: {}},
 )
 def gold(task_id: str, node: NodeDep, session: SessionDep, actor: ActorDep) -> dict[str, Any]:
     publication = portfolio.published_bundle(session, node.blobs, task_id)
@@ -71,9 +70,8 @@ def gold(task_id: str, node: NodeDep, session: SessionDep, actor: ActorDep) -> d
     "/chain", summary="The chain, its contracts and where to reach it", response_model=ChainOut
 )
 def chain(node: NodeDep) -> ChainOut:
-    with node.chain_lock:
-        deployment = node.deployment
-        block = node.chain.block_number()
+    deployment = node.deployment
+    block = node.run_on_chain(lambda: node.chain.block_number())
     return ChainOut(
         chain_id=deployment.chain_id,
         rpc=node.settings.rpc_url or "/rpc",
@@ -85,19 +83,20 @@ def chain(node: NodeDep) -> ChainOut:
 
 @router.get("/fee", summary="The marketplace's fee and its on-chain cap", response_model=FeeOut)
 def fee(node: NodeDep) -> FeeOut:
-    with node.on_chain() as escrow:
-        return FeeOut(
+    return node.with_chain(
+        lambda escrow: FeeOut(
             fee_bps=escrow.fee_bps(),
             max_fee_bps=escrow.max_fee_bps(),
             fee_recipient=escrow.fee_recipient(),
         )
+    )
 
 
 @router.get(
     "/items/{cid}/content",
     summary="An item's bytes (image items), for signed-in contributors",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}, 401: {}, 404: {}},
+    responses={200: {"content": {"application/octet-stream": {}}}},
 )
 def item_content(cid: str, node: NodeDep, session: SessionDep, actor: ActorDep) -> Response:
     authorize(actor, signed_in(), "read item content")

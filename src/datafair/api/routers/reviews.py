@@ -27,7 +27,7 @@ router = APIRouter(prefix="/tasks/{task_id}/reviews", tags=["reviewing"])
     "/next",
     summary="The next submission for you to review, with the EIP-712 typed data to sign",
     response_model=ReviewTargetOut,
-    responses={204: {"description": "nothing left for you"}, 401: {}, 404: {}, 409: {}},
+    responses={204: {"description": "nothing left for you"}},
 )
 def next_review(task_id: str, session: SessionDep, actor: ActorDep) -> Response | ReviewTargetOut:
     authorize(actor, signed_in(), "review")
@@ -52,7 +52,6 @@ def next_review(task_id: str, session: SessionDep, actor: ActorDep) -> Response 
     "/sign-request",
     summary="The EIP-712 typed data of your review of a submission",
     response_model=TypedDataOut,
-    responses={401: {}, 404: {}, 422: {}},
 )
 def sign_request(
     task_id: str, body: ReviewSignRequestIn, session: SessionDep, actor: ActorDep
@@ -86,7 +85,7 @@ def _entry(task_id: bytes, body: ReviewIn) -> ReviewInput:
     summary="Submit one signed review (idempotent by signature)",
     response_model=StoredOut,
     status_code=201,
-    responses={200: {"model": StoredOut}, 401: {}, 403: {}, 404: {}, 409: {}, 422: {}},
+    responses={200: {"model": StoredOut}},
 )
 def submit_one(
     task_id: str, body: ReviewIn, response: Response, session: SessionDep, actor: ActorDep
@@ -105,7 +104,6 @@ def submit_one(
     "/batch",
     summary="Submit up to 1000 signed reviews; one result per entry",
     response_model=BatchOut,
-    responses={401: {}, 403: {}, 422: {}},
 )
 def submit_batch(
     task_id: str, body: ReviewBatchIn, session: SessionDep, actor: ActorDep

@@ -20,7 +20,6 @@ router = APIRouter(tags=["settlement"])
     "/tasks/{task_id}/settle",
     summary="Settle the task's next epoch and post its root (operator only)",
     response_model=SettleOut,
-    responses={401: {}, 403: {}, 404: {}, 409: {}, 502: {}},
 )
 def settle(
     task_id: str,
@@ -30,10 +29,11 @@ def settle(
     method: Annotated[str, Query(max_length=32)] = "auto",
 ) -> SettleOut:
     authorize(actor, operator(), "settle tasks")
-    with node.on_chain() as escrow:
-        report = settle_task(
+    report = node.with_chain(
+        lambda escrow: settle_task(
             session, escrow, node.blobs, task_id, sender=node.relayer(), method=method
         )
+    )
     return SettleOut(
         task_id="0x" + report.task_id.hex(),
         epoch=report.epoch,
@@ -52,14 +52,13 @@ def settle(
     "/claims",
     summary="Claim your payouts gaslessly: the operator's relayer sends claim_many",
     response_model=ClaimOut,
-    responses={401: {}, 404: {}, 409: {}, 429: {}, 502: {}},
 )
 def claim(body: ClaimIn, node: NodeDep, session: SessionDep, actor: ActorDep) -> ClaimOut:
     address = actor.address or ""
     authorize(actor, acting_as(address), "claim")
     only = None if body.leaves is None else [(k.task_id, k.epoch, k.index) for k in body.leaves]
-    with node.on_chain() as escrow:
-        report = relay.relay_claims(
+    report = node.with_chain(
+        lambda escrow: relay.relay_claims(
             session,
             escrow,
             address,
@@ -67,6 +66,7 @@ def claim(body: ClaimIn, node: NodeDep, session: SessionDep, actor: ActorDep) ->
             limit_per_hour=node.settings.claim_rate_limit,
             only=only,
         )
+    )
     return ClaimOut(
         account=report.account,
         claims=len(report.claims),
@@ -80,7 +80,6 @@ def claim(body: ClaimIn, node: NodeDep, session: SessionDep, actor: ActorDep) ->
     "/tasks/{task_id}/answers",
     summary="A task's answers: all (requester), yours, or everyone's once published",
     response_model=list[AnswerOut],
-    responses={401: {}, 403: {}, 404: {}},
 )
 def task_answers(
     task_id: str,

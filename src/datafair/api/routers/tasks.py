@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
@@ -30,6 +30,9 @@ from datafair.core.schemas import LabelSchema, TaskType
 from datafair.core.task import TaskSpec
 from datafair.services import task_board, tasks
 from datafair.services.settlement import funding
+
+if TYPE_CHECKING:
+    from datafair.chain.escrow import EscrowClient
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 EXPORT_FORMATS = ("jsonl", "parquet", "hf", "coco", "conll")
@@ -61,8 +64,7 @@ def task_out(entry: task_board.BoardEntry) -> TaskOut:
     "", summary="Tasks with their price and effective hourly pay", response_model=list[TaskOut]
 )
 def board(
-    session: SessionDep,
-    status: Annotated[str, Query(pattern="^(open|all)$")] = "open",
+    session: SessionDep, status: Annotated[str, Query(pattern="^(open|all)$")] = "open"
 ) -> list[TaskOut]:
     return [task_out(entry) for entry in task_board.task_board(session, open_only=status == "open")]
 
@@ -72,7 +74,6 @@ def board(
     summary="Create a labelling task; you become its requester",
     response_model=TaskOut,
     status_code=201,
-    responses={401: {}, 404: {}, 409: {}, 422: {}},
 )
 def create(body: TaskCreateIn, node: NodeDep, session: SessionDep, actor: ActorDep) -> TaskOut:
     authorize(actor, signed_in(), "create a task")
@@ -102,7 +103,11 @@ def create(body: TaskCreateIn, node: NodeDep, session: SessionDep, actor: ActorD
     return task_out(task_board.task_entry(session, info.task_id))
 
 
-@router.get("/{task_id}", summary="A task", response_model=TaskOut, responses={404: {}, 422: {}})
+@router.get(
+    "/{task_id}",
+    summary="A task",
+    response_model=TaskOut,
+)
 def show(task_id: str, session: SessionDep) -> TaskOut:
     return task_out(task_board.task_entry(session, task_id))
 
@@ -111,7 +116,6 @@ def show(task_id: str, session: SessionDep) -> TaskOut:
     "/{task_id}/progress",
     summary="Items, answers, held slots and full items",
     response_model=ProgressOut,
-    responses={404: {}},
 )
 def progress(task_id: str, session: SessionDep) -> ProgressOut:
     counts = tasks.task_progress(session, task_id)
@@ -122,7 +126,6 @@ def progress(task_id: str, session: SessionDep) -> ProgressOut:
     "/{task_id}/close",
     summary="Close the task (requester only): no more items nor answers",
     response_model=TaskOut,
-    responses={401: {}, 403: {}, 404: {}, 409: {}},
 )
 def close(task_id: str, session: SessionDep, actor: ActorDep) -> TaskOut:
     info = tasks.get_task(session, task_id)
@@ -136,7 +139,6 @@ def close(task_id: str, session: SessionDep, actor: ActorDep) -> TaskOut:
     "/{task_id}/funding",
     summary="What the requester's wallet sends to fund the task (approve, then fund)",
     response_model=FundingOut,
-    responses={401: {}, 403: {}, 404: {}, 409: {}, 422: {}, 502: {}},
 )
 def prepare_funding(
     task_id: str, body: FundingIn, node: NodeDep, session: SessionDep, actor: ActorDep
@@ -146,18 +148,23 @@ def prepare_funding(
     authorize(actor, requester_of(info.requester), "fund this task")
     assert actor.address is not None
     amount = int(body.amount)
-    with node.on_chain() as escrow:
+    requester = actor.address
+
+    def prepare(escrow: EscrowClient) -> tuple[funding.PreparedFunding, list[dict[str, object]]]:
         prepared = funding.prepare_funding(
             session,
             escrow,
             task_id,
             amount,
-            requester=actor.address,
+            requester=requester,
             deadline=body.deadline,
             token=body.token,
             fair_pay_floor=node.settings.fair_pay_floor,
         )
-        calls = funding.funding_calls(escrow, prepared, amount)
+        return prepared, funding.funding_calls(escrow, prepared, amount)
+
+    prepared, calls = node.with_chain(prepare)
+    escrow = node.escrow
     return FundingOut(
         task_id=info.task_id_hex,
         escrow=escrow.address,
@@ -173,7 +180,6 @@ def prepare_funding(
     "/{task_id}/escrow",
     summary="The task's escrow balance as the chain holds it",
     response_model=EscrowStateOut,
-    responses={404: {}, 502: {}},
 )
 def escrow_state(task_id: str, node: NodeDep, session: SessionDep) -> EscrowStateOut:
     info = tasks.get_task(session, task_id)
@@ -193,7 +199,6 @@ def escrow_state(task_id: str, node: NodeDep, session: SessionDep) -> EscrowStat
     "/{task_id}/quality",
     summary="Quality report: labels, skills with intervals, spam, agreement (requester)",
     response_model=QualityOut,
-    responses={401: {}, 403: {}, 404: {}},
 )
 def quality(
     task_id: str,
@@ -237,7 +242,7 @@ def quality(
     "/{task_id}/export",
     summary="Download the labelled dataset (requester)",
     response_class=FileResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}, 401: {}, 403: {}, 404: {}},
+    responses={200: {"content": {"application/octet-stream": {}}}},
 )
 def export(
     task_id: str,

@@ -24,12 +24,14 @@ from sqlalchemy.orm import Session
 from datafair.chain.base import Receipt, Sender, address_of
 from datafair.chain.escrow import EscrowClient, TaskState
 from datafair.core.errors import Conflict, InvalidInput, NotFound
+from datafair.core.ids import parse_task_id
 from datafair.services.fair_pay import check_funding_price
 from datafair.services.settlement.gold import gold_commitment
-from datafair.services.tasks import Clock, load_task, now_ms, parse_task_id
+from datafair.services.tasks import Clock, load_task, now_ms
 from datafair.settings import load_settings
 from datafair.store.models import Task
 from datafair.store.repositories import TaskRepository
+from datafair.store.repositories.settlement import SettlementRepository
 from datafair.store.settlement_models import TaskFunding
 
 
@@ -154,7 +156,7 @@ def prepare_funding(
         )
     _positive(chosen_deadline, "deadline")
     requester = address_of(requester)
-    funding = session.get(TaskFunding, task.id)
+    funding = SettlementRepository(session).funding(task.id)
     spec_token = str(task.spec.get("token") or "")
     if token is None:
         if funding is not None:
@@ -184,7 +186,7 @@ def prepare_funding(
             created_at=now,
             updated_at=now,
         )
-        session.add(funding)
+        SettlementRepository(session).add(funding)
         session.commit()
     elif funding.token != token:
         raise Conflict(f"task 0x{task.task_id.hex()}: already funded in {funding.token}")
@@ -218,7 +220,7 @@ def check_chain(spec_chain_id: int, escrow: EscrowClient) -> None:
 def funding_of(session: Session, task_id: bytes | str) -> TaskFunding:
     """The stored funding of the task; ``InvalidInput`` if this node never funded it."""
     task = load_task(session, task_id)
-    funding = session.get(TaskFunding, task.id)
+    funding = SettlementRepository(session).funding(task.id)
     if funding is None:
         raise InvalidInput(
             "task",
