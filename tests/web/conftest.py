@@ -9,22 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
+from web_helpers import OPERATOR, deploy_home, web_wallet
 
 from datafair.api.app import create_app
 from datafair.client import DatafairClient
-from datafair.core.canonical import keccak256
 from datafair.settings import Settings
 
-
-def web_wallet(label: str) -> LocalAccount:
-    """A deterministic test wallet."""
-    return Account.from_key(keccak256(f"web test wallet {label}".encode()))
-
-
-OPERATOR = web_wallet("operator")
 TEXTS = [f"review {i}: {'great' if i % 2 else 'awful'} product" for i in range(6)]
 
 
@@ -36,19 +27,6 @@ def web_settings(tmp_path: Path) -> Settings:
         fair_pay_floor=3600,
         cache=tmp_path / "cache",
     )
-
-
-def deploy_home(settings: Settings, cache: Path) -> None:
-    """Deploy datafair's contracts on the home's embedded chain, owned by ``OPERATOR``."""
-    from datafair.chain import open_chain
-    from datafair.chain.deploy import deploy_all, deployment_path, save_deployment
-
-    chain = open_chain(settings)
-    try:
-        deployment = deploy_all(chain, OPERATOR.address, cache_dir=cache)
-        save_deployment(deployment, deployment_path(settings.chain_dir, chain))
-    finally:
-        chain.close()
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live import CHROMIUM, CHROMIUM_ARGS, serving, shoot, wallet_script
+from web_helpers import OPERATOR, deploy_home, web_wallet
+from web_live import CHROMIUM, CHROMIUM_ARGS, serving, shoot, wallet_script
 
-from conftest import OPERATOR, deploy_home, web_wallet
 from datafair.client import DatafairClient
 from datafair.settings import Settings
 

@@ -275,8 +275,7 @@ def fund_page(
     try:
         info = get_task(session, task_id)
         authorize(actor, requester_of(info.requester), "fund this task")
-        with node.chain_lock:
-            dev_token = node.deployment.addresses.get("DevToken", "")
+        dev_token = node.run_on_chain(lambda: node.deployment.addresses.get("DevToken", ""))
     except DatafairError as error:
         return error_page(request, node, actor, error)
     finally:
@@ -346,10 +345,11 @@ def audit_page(
         try:
             data = portfolio.published_bundle_bytes(session, node.blobs, cid.strip())
             session.rollback()
-            with node.on_chain() as escrow:
-                report = audit_bundle(
+            report = node.with_chain(
+                lambda escrow: audit_bundle(
                     data, escrow, expected_cid=cid.strip(), workers=1, history=node.blobs
                 )
+            )
         except AuditMismatch as mismatch:
             failure = str(mismatch)
         except DatafairError as error:
@@ -363,9 +363,10 @@ def audit_page(
 @router.get("/contracts", response_class=HTMLResponse)
 def contracts_page(request: Request, node: NodeDep, actor: ActorDep) -> HTMLResponse:
     try:
-        with node.on_chain() as escrow:
-            deployment = node.deployment
-            fee = (escrow.fee_bps(), escrow.max_fee_bps(), escrow.fee_recipient())
+        deployment = node.run_on_chain(lambda: node.deployment)
+        fee = node.with_chain(
+            lambda escrow: (escrow.fee_bps(), escrow.max_fee_bps(), escrow.fee_recipient())
+        )
     except DatafairError as error:
         return error_page(request, node, actor, error)
     return render(request, node, actor, "contracts.html", deployment=deployment, fee=fee)
@@ -377,7 +378,6 @@ def totals_page(
 ) -> HTMLResponse:
     from datafair.services.totals import market_totals
 
-    with node.on_chain() as escrow:
-        totals = market_totals(session, escrow)
+    totals = node.with_chain(lambda escrow: market_totals(session, escrow))
     session.rollback()
     return render(request, node, actor, "totals.html", totals=totals)
