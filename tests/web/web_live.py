@@ -37,7 +37,7 @@ PROVIDER = """
   const wallet = new ethers.Wallet(%(key)s);
   const chainId = %(chain)d;
   let rpc = null;
-  const options = { staticNetwork: true };
+  const options = { staticNetwork: true, cacheTimeout: -1 };  // no stale nonces
   const node = () =>
     rpc || (rpc = new ethers.JsonRpcProvider(location.origin + "/rpc", chainId, options));
   const parts = (data) => {

@@ -65,8 +65,10 @@
   }
 
   function rpcProvider() {
+    // cacheTimeout -1: a wallet sending two transactions in a row must not reuse a cached nonce
     return new ethers.JsonRpcProvider(new URL(config.rpc_url, location.href).href, config.chain_id, {
       staticNetwork: true,
+      cacheTimeout: -1,
     });
   }
 
