@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from datafair.cli.common import HOME_OPTION, console, read_password, settings_for
 from datafair.core.errors import Conflict, InvalidInput, NotFound
-from datafair.settings import Settings
-from datafair.store.keystore import KeyStore
+
+if TYPE_CHECKING:
+    from datafair.settings import Settings
 
 app = typer.Typer(
     help="Deploy datafair's contracts and inspect the chain (embedded or --rpc URL).",
@@ -39,6 +41,8 @@ EVM_VERSION_OPTION = typer.Option(
 
 
 def _account_name(settings: Settings, account: str | None) -> str:
+    from datafair.store.keystore import KeyStore
+
     if account is not None:
         KeyStore(settings.keys_dir).info(account)
         return account
@@ -67,6 +71,7 @@ def deploy(
     from datafair.chain import open_chain
     from datafair.chain.deploy import deploy_all, deployment_path, save_deployment
     from datafair.contracts import check_evm_version
+    from datafair.store.keystore import KeyStore
 
     settings = settings_for(home)
     settings.ensure_home()
@@ -116,6 +121,7 @@ def status(
     from datafair.chain.embedded import EmbeddedChain
     from datafair.chain.escrow import EscrowClient
     from datafair.contracts import load_contract, source_path
+    from datafair.store.keystore import KeyStore
 
     settings = settings_for(home)
     with open_chain(settings, rpc, expected_chain_id=chain_id) as chain:

@@ -6,13 +6,16 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 
-from datafair.settings import Settings, load_settings
-from datafair.store.blobs import BlobStore
-from datafair.store.db import Database
+if TYPE_CHECKING:  # imported where used: a command's start-up pays only for what it needs
+    from rich.console import Console
+
+    from datafair.settings import Settings
+    from datafair.store.blobs import BlobStore
+    from datafair.store.db import Database
 
 
 @dataclass
@@ -21,9 +24,41 @@ class CliState:
 
 
 STATE = CliState()
-# Piped output is not cut to 80 columns: ids and paths must survive `| grep`.
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 240)
-err_console = Console(stderr=True, highlight=False)
+
+
+def __getattr__(name: str) -> Any:
+    """``console`` and ``err_console``, made on first use (rich is not needed for ``--help``).
+
+    Piped output is not cut to 80 columns: ids and paths must survive ``| grep``.
+    """
+    if name not in ("console", "err_console"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from rich.console import Console
+
+    made = {
+        "console": Console(highlight=False, width=None if sys.stdout.isatty() else 240),
+        "err_console": Console(stderr=True, highlight=False),
+    }
+    globals().update(made)
+    return made[name]
+
+
+if TYPE_CHECKING:
+    console: Console
+    err_console: Console
+
+QUALITY_METHODS = ("auto", "mv", "wmv", "ds", "onecoin", "bds")
+"""``datafair.quality.METHODS``, named here so help texts need not import the quality engine."""
+EXPORT_FORMAT_NAMES = (
+    "jsonl",
+    "parquet",
+    "hf",
+    "coco",
+    "yolo",
+    "conll",
+    "labelstudio",
+)
+"""``datafair.formats.EXPORT_FORMATS``, named here so help texts need not import pyarrow."""
 
 HOME_OPTION = typer.Option(
     None, "--home", help="Data directory (default: $DATAFAIR_HOME or ./.datafair)."
@@ -32,6 +67,8 @@ HOME_OPTION = typer.Option(
 
 def settings_for(home: Path | None) -> Settings:
     """Settings from the environment, with ``--home`` taking precedence."""
+    from datafair.settings import load_settings
+
     return load_settings(home=home)
 
 
@@ -48,10 +85,15 @@ def read_password(settings: Settings, *, confirm: bool = False, prompt: str = "P
 
 def open_database(settings: Settings) -> Database:
     """The migrated database of ``settings``."""
+    from datafair.store.db import Database
+
     return Database.open(settings)
 
 
 def blob_store(settings: Settings) -> BlobStore:
+    """The content-addressed blob store of ``settings``."""
+    from datafair.store.blobs import BlobStore
+
     return BlobStore(settings.blobs_dir)
 
 

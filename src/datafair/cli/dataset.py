@@ -16,7 +16,6 @@ from datafair.cli.common import (
     split_list,
 )
 from datafair.core.task import DatasetCard
-from datafair.services.datasets import get_dataset, import_dataset, list_datasets
 
 app = typer.Typer(help="Import, list and show datasets.", no_args_is_help=True)
 
@@ -36,6 +35,8 @@ def import_(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Import PATH as a dataset; items are content-addressed and duplicates collapse."""
+    from datafair.services.datasets import import_dataset
+
     settings = settings_for(home)
     card = DatasetCard(
         title=title or path.stem,
@@ -68,6 +69,8 @@ def import_(
 @app.command("list")
 def list_(home: Path | None = HOME_OPTION) -> None:
     """List stored datasets."""
+    from datafair.services.datasets import list_datasets
+
     database = open_database(settings_for(home))
     with database.session() as session:
         datasets = list_datasets(session)
@@ -86,6 +89,8 @@ def show(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Show a dataset's card."""
+    from datafair.services.datasets import get_dataset
+
     database = open_database(settings_for(home))
     with database.session() as session:
         info = get_dataset(session, manifest_cid)

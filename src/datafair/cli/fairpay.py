@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from datafair.cli.common import HOME_OPTION, console, open_database, settings_for
-from datafair.services.fair_pay import fair_pay_status
 
 
 def pay_command(
@@ -22,6 +21,8 @@ def pay_command(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Show a task's median time on item and effective hourly pay against the floor."""
+    from datafair.services.fair_pay import fair_pay_status
+
     settings = settings_for(home)
     chosen = settings.fair_pay_floor if floor is None else floor
     database = open_database(settings)

@@ -9,8 +9,6 @@ import typer
 from datafair.cli.common import HOME_OPTION, console, open_database, read_password, settings_for
 from datafair.core.canonical import canonical_json
 from datafair.core.errors import InvalidInput
-from datafair.services.reviews import next_review, signed_review, submit_review
-from datafair.store.keystore import KeyStore
 
 app = typer.Typer(help="Review other contributors' answers.", no_args_is_help=True)
 
@@ -32,6 +30,9 @@ def next_(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Show the next submission for you to review."""
+    from datafair.services.reviews import next_review
+    from datafair.store.keystore import KeyStore
+
     settings = settings_for(home)
     address = KeyStore(settings.keys_dir).info(account).address
     database = open_database(settings)
@@ -55,6 +56,9 @@ def submit_(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Sign your review with your wallet (EIP-712) and submit it."""
+    from datafair.services.reviews import signed_review, submit_review
+    from datafair.store.keystore import KeyStore
+
     chosen, rating = parse_verdict(verdict)
     settings = settings_for(home)
     wallet = KeyStore(settings.keys_dir).load(account, read_password(settings))

@@ -22,11 +22,10 @@ from datafair.cli.common import (
     settings_for,
 )
 from datafair.core.errors import InvalidInput
-from datafair.settings import Settings
-from datafair.store.keystore import KeyStore
 
 if TYPE_CHECKING:
     from datafair.chain.escrow import EscrowClient
+    from datafair.settings import Settings
 
 RPC_OPTION = typer.Option(
     None, "--rpc", help="JSON-RPC URL of an EVM node (default: the embedded chain)."
@@ -35,6 +34,8 @@ RPC_OPTION = typer.Option(
 
 def _account(settings: Settings, name: str | None) -> tuple[str, str]:
     """``(name, address)`` of keystore account ``name`` (default: the first one)."""
+    from datafair.store.keystore import KeyStore
+
     keys = KeyStore(settings.keys_dir)
     if name is not None:
         return name, keys.info(name).address
@@ -169,6 +170,7 @@ def claim_command(
 ) -> None:
     """Claim everything claimable, with proofs, for an account (or every keystore account)."""
     from datafair.services.settlement.claims import claim_all
+    from datafair.store.keystore import KeyStore
 
     settings = settings_for(home)
     keys = KeyStore(settings.keys_dir)

@@ -25,11 +25,6 @@ from datafair.cli.common import (
 from datafair.core.errors import InvalidInput
 from datafair.core.schemas import LabelSchema, TaskType
 from datafair.core.task import TaskSpec
-from datafair.services.assignment import next_item
-from datafair.services.signing import signed_submission
-from datafair.services.submissions import submit
-from datafair.services.tasks import close_task, create_task, get_task, list_tasks, task_progress
-from datafair.store.keystore import KeyStore
 
 app = typer.Typer(
     help="Create labelling tasks, take items, submit signed answers.", no_args_is_help=True
@@ -101,6 +96,8 @@ def create(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Create a labelling task over a stored dataset."""
+    from datafair.services.tasks import create_task
+
     settings = settings_for(home)
     now = time.time()
     spec = TaskSpec(
@@ -125,6 +122,8 @@ def create(
 @app.command("list")
 def list_(home: Path | None = HOME_OPTION) -> None:
     """List tasks."""
+    from datafair.services.tasks import list_tasks
+
     database = open_database(settings_for(home))
     with database.session() as session:
         tasks = list_tasks(session)
@@ -150,6 +149,8 @@ def show(
     task_id: str = typer.Argument(..., help="Task id (0x...)."), home: Path | None = HOME_OPTION
 ) -> None:
     """Show a task's spec and progress."""
+    from datafair.services.tasks import get_task, task_progress
+
     database = open_database(settings_for(home))
     with database.session() as session:
         info = get_task(session, task_id)
@@ -177,6 +178,8 @@ def close(
     task_id: str = typer.Argument(..., help="Task id (0x...)."), home: Path | None = HOME_OPTION
 ) -> None:
     """Close a task: no more assignments or submissions."""
+    from datafair.services.tasks import close_task
+
     database = open_database(settings_for(home))
     with database.session() as session:
         info = close_task(session, task_id)
@@ -190,6 +193,9 @@ def next_(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Take the next item to label (held for you for ten minutes)."""
+    from datafair.services.assignment import next_item
+    from datafair.store.keystore import KeyStore
+
     settings = settings_for(home)
     address = KeyStore(settings.keys_dir).info(account).address
     database = open_database(settings)
@@ -215,6 +221,10 @@ def submit_(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Sign your answer with your wallet (EIP-712) and submit it."""
+    from datafair.services.signing import signed_submission
+    from datafair.services.submissions import submit
+    from datafair.store.keystore import KeyStore
+
     settings = settings_for(home)
     wallet = KeyStore(settings.keys_dir).load(account, read_password(settings))
     database = open_database(settings)
