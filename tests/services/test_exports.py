@@ -19,6 +19,7 @@ from tests.conftest import Contributor, sqlite_database
 from datafair.core.errors import InvalidInput
 from datafair.core.schemas import LabelSchema, TaskType
 from datafair.core.task import DatasetCard, TaskSpec
+from datafair.formats import parse_dataset
 from datafair.services.datasets import import_dataset
 from datafair.services.exports import export_task
 from datafair.services.signing import signed_submission
@@ -132,6 +133,21 @@ def test_boxes_to_coco_yolo_and_hf(
     evaluator.accumulate()
     evaluator.summarize()
     assert evaluator.stats[0] == pytest.approx(1.0)  # the export is its own perfect detector
+
+    ls_json, ls_config = export_task(sqlite_session, blobs, info.task_id, "labelstudio", out)
+    assert "<RectangleLabels" in ls_config.read_text()
+    tasks = json.loads(ls_json.read_text())
+    value = tasks[0]["annotations"][0]["result"][0]["value"]
+    assert 0 < value["x"] < 100 and "rectanglelabels" in value  # percent of the image
+    back = parse_dataset(ls_json)  # Label Studio's export, read back: the same consensus
+    consensus = {image["item_cid"]: image for image in coco.dataset["images"]}
+    assert len(back.prior) == 2
+    for prior in back.prior:
+        cid = back.cid_of_source()[prior.item_source]
+        expected = sorted(
+            a["bbox"] for a in coco.loadAnns(coco.getAnnIds(imgIds=[consensus[cid]["id"]]))
+        )
+        assert sorted([b["x"], b["y"], b["w"], b["h"]] for b in prior.answer) == expected
 
     (yolo,) = export_task(sqlite_session, blobs, info.task_id, "yolo", out)
     lines = (yolo / "labels" / "street.txt").read_text().splitlines()

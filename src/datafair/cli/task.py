@@ -90,6 +90,11 @@ def create(
     gold_file: Path | None = typer.Option(
         None, "--gold", exists=True, dir_okay=False, help="CSV of gold answers: item,label."
     ),
+    gold_from_dataset: bool = typer.Option(
+        False,
+        "--gold-from-dataset",
+        help="Use the dataset's imported gold (e.g. Label Studio ground truth) as gold answers.",
+    ),
     gold_ratio: float = typer.Option(0.0, "--gold-ratio", help="Share of gold assignments."),
     price: int = typer.Option(0, "--price", min=0, help="Price per answer, token base units."),
     deadline: str = typer.Option("+7d", "--deadline", help="+7d, +12h, a date or Unix seconds."),
@@ -115,6 +120,17 @@ def create(
     gold = read_gold(gold_file) if gold_file else {}
     database = open_database(settings)
     with database.session() as session:
+        if gold_from_dataset:
+            from datafair.services.prior_answers import gold_from_prior
+
+            imported = gold_from_prior(session, dataset, spec.schema)
+            if not imported:
+                raise InvalidInput(
+                    "--gold-from-dataset",
+                    f"dataset {dataset} has no imported gold for a {spec.task_type} task",
+                    "import a Label Studio export with ground_truth annotations, or use --gold",
+                )
+            gold = imported | gold
         info = create_task(session, spec, gold=gold)
     console.print(f"created task [bold]{info.task_id_hex}[/]")
 

@@ -58,7 +58,7 @@ def _check(task_type: TaskType, answer: Any, item: ItemContext, names: set[str],
     try:
         return LabelSchema(task_type, classes).validate(answer, item)
     except InvalidInput as error:
-        raise InvalidInput(where, str(error)) from None
+        raise InvalidInput(where, error.problem, error.fix) from None
 
 
 def answers_from_results(
