@@ -186,7 +186,11 @@ class EmbeddedChain(Chain):
         else:
             target = ":memory:"
         try:
-            self._conn = sqlite3.connect(target, timeout=60, isolation_level=None)
+            # One chain object may serve several threads of a server, one at a time (the node's
+            # chain lock); the connection follows the object, not the thread that opened it.
+            self._conn = sqlite3.connect(
+                target, timeout=60, isolation_level=None, check_same_thread=False
+            )
             if self.path is not None:
                 self._conn.execute("PRAGMA journal_mode=WAL")
                 self._conn.execute("PRAGMA synchronous=NORMAL")
