@@ -72,6 +72,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "datafair.cli.settle:claim_command",
         "Claim payouts with proofs, or write them for an external wallet.",
     ),
+    "payouts": LazyCommand(
+        "datafair.cli.settle:payouts_command",
+        "List an address's payouts (task, epoch, index, amount, claimed).",
+    ),
     "refund": LazyCommand(
         "datafair.cli.settle:refund_command",
         "After the deadline, take back what no payout of the task took.",

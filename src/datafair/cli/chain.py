@@ -37,16 +37,26 @@ EVM_VERSION_OPTION = typer.Option(
 )
 
 
+DEPLOYER = "deployer"
+
+
 def _account_name(node: Node, account: str | None) -> str:
     if account is not None:
         node.keystore.info(account)
         return account
     stored = node.keystore.list()
-    if not stored:
+    if stored:
+        return stored[0].name
+    if node.rpc_url is not None:
         raise InvalidInput(
-            "--account", "no account in the keystore", "create one with 'datafair account new'"
+            "--account",
+            "no account in the keystore",
+            "create or import the funded deployer's key with 'datafair account new|import'",
         )
-    return stored[0].name
+    # The embedded chain: any address may send, so a fresh home gets a local deployer.
+    info = node.keystore.new(DEPLOYER, node.password("Password for the new deployer account"))
+    console.print(f"created account {info.name} {info.address} to deploy from (keystore was empty)")
+    return info.name
 
 
 @app.command("deploy")
