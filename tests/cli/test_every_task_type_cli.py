@@ -135,6 +135,13 @@ def test_labelstudio_ground_truth_becomes_a_tasks_gold(cli: Cli, tmp_path: Path)
         "--gold-from-dataset", code=1,
     )  # fmt: skip
     assert "has no imported gold for a spans task" in err
+    seen = cli("task", "next", TASK.search(out).group(0), "--account", "ann")  # type: ignore[union-attr]
+    assert "pre-annotation" not in seen  # predictions are shown to nobody by default
+    out = cli("dataset", "import", str(export), "--title", "shown", "--show-predictions")
+    shown = CID.search(out).group(0)  # type: ignore[union-attr]
+    task = TASK.search(cli("task", "create", shown, "--title", "s", "--classes", "pos,neg"))
+    hints = [cli("task", "next", task.group(0), "--account", "bob") for _ in range(2)]  # type: ignore[union-attr]
+    assert sum('pre-annotation (model:m): "pos"' in hint for hint in hints) == 1
 
 
 def test_bad_labelstudio_file_stores_nothing(cli: Cli, tmp_path: Path) -> None:

@@ -215,12 +215,25 @@ def next_(
     settings = settings_for(home)
     address = KeyStore(settings.keys_dir).info(account).address
     database = open_database(settings)
+    hints: list[Any] = []
     with database.session() as session:
         assigned = next_item(session, task_id, address, blobs=blob_store(settings))
+        if assigned is not None:
+            from datafair.services.prior_answers import pre_annotations
+            from datafair.services.tasks import get_task
+
+            info = get_task(session, task_id)
+            hints = pre_annotations(
+                session, info.dataset_cid, assigned.item_cid, str(info.spec.task_type)
+            )
     if assigned is None:
         console.print("no item left for you in this task")
         return
     console.print(f"item {assigned.item_cid}")
+    for hint in hints:
+        console.print(
+            f"pre-annotation ({hint.contributor}): {json.dumps(hint.answer)}", markup=False
+        )
     if assigned.text is not None:
         console.print(assigned.text, markup=False)
     else:

@@ -10,6 +10,7 @@ predictions are shown to nobody.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -80,13 +81,36 @@ def prior_answers(
     session: Session, dataset_cid: str, *, role: str | None = None, task_type: str | None = None
 ) -> list[PriorAnswerInfo]:
     """The dataset's prior answers (of ``role`` and ``task_type`` when given), in import order."""
-    import json
-
     query = select(PriorAnswer).where(PriorAnswer.dataset_cid == dataset_cid)
     if role is not None:
         query = query.where(PriorAnswer.role == role)
     if task_type is not None:
         query = query.where(PriorAnswer.task_type == task_type)
+    return [
+        PriorAnswerInfo(
+            row.item_cid,
+            row.role,
+            row.contributor,
+            row.task_type,
+            json.loads(row.answer),
+            row.source,
+            row.visible,
+        )
+        for row in session.scalars(query.order_by(PriorAnswer.id))
+    ]
+
+
+def pre_annotations(
+    session: Session, dataset_cid: str, item_cid: str, task_type: str
+) -> list[PriorAnswerInfo]:
+    """The predictions of an item a labeller may see (imported with ``show_predictions``)."""
+    query = select(PriorAnswer).where(
+        PriorAnswer.dataset_cid == dataset_cid,
+        PriorAnswer.item_cid == item_cid,
+        PriorAnswer.task_type == task_type,
+        PriorAnswer.role == "prediction",
+        PriorAnswer.visible.is_(True),
+    )
     return [
         PriorAnswerInfo(
             row.item_cid,
