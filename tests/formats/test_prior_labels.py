@@ -117,6 +117,19 @@ def test_labelstudio_boxes_transcription_pairwise_and_multilabel(
     }
 
 
+def test_labelstudio_boxes_on_the_edge_stay_inside(
+    tmp_path: Path, write_image: Callable[..., Path]
+) -> None:
+    write_image(tmp_path / "a.png", "PNG", (3, 7))
+    third = 100 / 3
+    value = {"x": 2 * third, "y": 0, "width": third, "height": 100, "rectanglelabels": ["c"]}
+    tasks = [{"data": {"image": "a.png"}, "annotations": [{"result": [
+        {"type": "rectanglelabels", "value": value}
+    ]}]}]  # fmt: skip
+    (prior,) = parse_dataset(_ls(tmp_path, tasks)).prior
+    assert prior.answer == [{"x": 2.0, "y": 0.0, "w": 1.0, "h": 7.0, "label": "c"}]
+
+
 def test_labelstudio_refusals_name_the_record(tmp_path: Path) -> None:
     polygon = {"type": "polygonlabels", "value": {"points": [[0, 0]], "polygonlabels": ["x"]}}
     tasks = [{"data": {"text": TEXT}, "annotations": [{"result": [polygon]}]}]

@@ -142,7 +142,7 @@ def _answer(
                 raise InvalidInput(
                     where, "needs numeric x, y, width and height (percent)"
                 ) from None
-            boxes.append(box)
+            boxes.append(_snap(box, width, height))
             names.add(label)
         return TaskType.BOXES, _check(TaskType.BOXES, boxes, item, names, first_where)
     if kind == "textarea":
@@ -155,6 +155,22 @@ def _answer(
     if side is None:
         raise InvalidInput(f"{where}.value.selected", "must be 'left' or 'right'")
     return TaskType.PREFERENCE, side
+
+
+_PERCENT_SLACK = 1e-9  # percent → pixel arithmetic may overshoot an edge by a rounding error
+
+
+def _snap(box: dict[str, Any], width: int, height: int) -> dict[str, Any]:
+    """Pull an edge that lies outside the image by a rounding error back onto it."""
+    for start, size, limit in (("x", "w", width), ("y", "h", height)):
+        slack = _PERCENT_SLACK * max(limit, 1)
+        if -slack < box[start] < 0:
+            box[size] += box[start]
+            box[start] = 0.0
+        overshoot = box[start] + box[size] - limit
+        if 0 < overshoot < slack:
+            box[size] -= overshoot
+    return box
 
 
 def results_for(
