@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from datafair.cli.common import HOME_OPTION, console, read_password, settings_for
+from datafair.cli.common import HOME_OPTION, console, new_table, read_password, settings_for
 
 if TYPE_CHECKING:
     from datafair.store.keystore import KeyStore
@@ -80,7 +79,7 @@ def list_(home: Path | None = HOME_OPTION) -> None:
     if not accounts:
         console.print("no accounts yet; create one with 'datafair account new NAME'")
         return
-    table = Table("name", "address", "keystore")
+    table = new_table("name", "address", "keystore")
     for info in accounts:
         table.add_row(info.name, info.address, str(info.path))
     console.print(table)

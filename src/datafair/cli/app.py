@@ -166,12 +166,11 @@ def root(
 
 
 class _ErrorLine:
-    """Prints one error line on stderr; rich is loaded only when there is an error."""
+    """Prints one plain error line on stderr (no rich: errors must be cheap too)."""
 
     def print(self, text: str, *, markup: bool = True) -> None:
-        from rich.console import Console
-
-        Console(stderr=True, highlight=False, soft_wrap=True).print(text, markup=markup)
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
 
 
 def main(argv: list[str] | None = None) -> int:

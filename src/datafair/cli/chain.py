@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from datafair.cli.common import HOME_OPTION, console, open_node
+from datafair.cli.common import HOME_OPTION, console, new_table, open_node
 from datafair.core.errors import InvalidInput, NotFound
-from datafair.node import Node
+
+if TYPE_CHECKING:
+    from datafair.node import Node
 
 app = typer.Typer(
     help="Deploy datafair's contracts and inspect the chain (embedded or --rpc URL).",
@@ -88,7 +90,7 @@ def deploy(
             sender, fee_bps=fee_bps, dev_token=dev_token, evm_version=version, replace=force
         )
         path = node.deployment_path
-    table = Table(title=f"deployed on {deployment.network} (chain id {deployment.chain_id})")
+    table = new_table(title=f"deployed on {deployment.network} (chain id {deployment.chain_id})")
     table.add_column("contract")
     table.add_column("address")
     table.add_column("source sha256")
@@ -126,7 +128,7 @@ def status(
             deployment = None
         token = None
         if deployment is not None:
-            table = Table(title="deployment")
+            table = new_table(title="deployment")
             for column in ("contract", "address", "source"):
                 table.add_column(column)
             version = deployment.evm_version
@@ -147,7 +149,7 @@ def status(
                 token = escrow.token(deployment.address("DevToken"))
         accounts = node.keystore.list()
         if accounts:
-            table = Table(title="balances")
+            table = new_table(title="balances")
             for column in ("account", "address", "native (wei)", "DevToken"):
                 table.add_column(column)
             for info in accounts:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
 if TYPE_CHECKING:  # imported where used: a command's start-up pays only for what it needs
     from rich.console import Console
+    from rich.table import Table
 
     from datafair.node import Node
     from datafair.settings import Settings
@@ -33,26 +34,26 @@ class CliState:
 STATE = CliState()
 
 
-def __getattr__(name: str) -> Any:
-    """``console`` and ``err_console``, made on first use (rich is not needed for ``--help``).
+class _LazyConsole:
+    """A ``rich.console.Console`` made on first use (rich is not needed for ``--help``)."""
 
-    Piped output is not cut to 80 columns: ids and paths must survive ``| grep``.
-    """
-    if name not in ("console", "err_console"):
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from rich.console import Console
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
 
-    made = {
-        "console": Console(highlight=False, width=None if sys.stdout.isatty() else 240),
-        "err_console": Console(stderr=True, highlight=False),
-    }
-    globals().update(made)
-    return made[name]
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            # Piped output is not cut to 80 columns: ids and paths must survive `| grep`.
+            width = None if self._stderr or sys.stdout.isatty() else 240
+            self._console = Console(stderr=self._stderr, highlight=False, width=width)
+        return getattr(self._console, name)
 
 
-if TYPE_CHECKING:
-    console: Console
-    err_console: Console
+console = cast("Console", _LazyConsole(stderr=False))
+err_console = cast("Console", _LazyConsole(stderr=True))
+
 
 QUALITY_METHODS = ("auto", "mv", "wmv", "ds", "onecoin", "bds")
 """``datafair.quality.METHODS``, named here so help texts need not import the quality engine."""
@@ -70,6 +71,13 @@ EXPORT_FORMAT_NAMES = (
 HOME_OPTION = typer.Option(
     None, "--home", help="Data directory (default: $DATAFAIR_HOME or ./.datafair)."
 )
+
+
+def new_table(*columns: Any, **options: Any) -> Table:
+    """A ``rich.table.Table`` (rich is imported on first use, not at start-up)."""
+    from rich.table import Table
+
+    return Table(*columns, **options)
 
 
 def settings_for(home: Path | None) -> Settings:

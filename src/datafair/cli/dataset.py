@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from datafair.cli.common import (
     HOME_OPTION,
     blob_store,
     console,
+    new_table,
     open_database,
     settings_for,
     split_list,
@@ -125,7 +125,7 @@ def list_(home: Path | None = HOME_OPTION) -> None:
     if not datasets:
         console.print("no datasets yet; import one with 'datafair dataset import PATH'")
         return
-    table = Table("manifest CID", "title", "items", "licence")
+    table = new_table("manifest CID", "title", "items", "licence")
     for info in datasets:
         table.add_row(info.manifest_cid, info.title, str(info.items), info.card.get("license", ""))
     console.print(table)
@@ -144,7 +144,7 @@ def show(
     with database.session() as session:
         info = get_dataset(session, manifest_cid)
         counts = prior_counts(session, manifest_cid)
-    table = Table(show_header=False)
+    table = new_table(show_header=False)
     table.add_row("manifest", info.manifest_cid)
     table.add_row("items", str(info.items))
     for key, value in info.card.items():

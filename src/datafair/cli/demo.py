@@ -7,17 +7,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from datafair.cli.common import QUALITY_METHODS, console, err_console, settings_for
+from datafair.cli.common import QUALITY_METHODS, console, err_console, new_table, settings_for
 from datafair.cli.progress import RichProgress
 
 if TYPE_CHECKING:
+    from rich.table import Table as RichTable
+
     from datafair.services.demo import DemoReport
 
 
 def _render(report: DemoReport) -> None:
-    summary = Table(title="datafair demo", show_header=False, title_justify="left")
+    summary = new_table(title="datafair demo", show_header=False, title_justify="left")
     summary.add_column(style="bold", no_wrap=True)
     summary.add_column(overflow="fold")
     summary.add_row("items", f"{report.items} ({report.gold_items} gold)")
@@ -55,9 +56,9 @@ def _tokens(amount: int) -> str:
     return f"{amount / 10**18:,.6f}"
 
 
-def _money_table(report: DemoReport) -> Table:
+def _money_table(report: DemoReport) -> RichTable:
     money = report.money
-    table = Table(title="money flow (DDEV, embedded chain)", title_justify="left")
+    table = new_table(title="money flow (DDEV, embedded chain)", title_justify="left")
     table.add_column("", style="bold")
     table.add_column("amount", justify="right")
     table.add_column("share of funding", justify="right")

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from datafair.cli.common import HOME_OPTION, console, open_database, settings_for
+from datafair.cli.common import HOME_OPTION, console, new_table, open_database, settings_for
 
 
 def pay_command(
@@ -28,7 +27,7 @@ def pay_command(
     database = open_database(settings)
     with database.session() as session:
         status = fair_pay_status(session, task_id, chosen)
-    table = Table(show_header=False)
+    table = new_table(show_header=False)
     table.add_row("task", "0x" + status.task_id.hex())
     table.add_row("price per answer", str(status.price_per_answer))
     table.add_row("timed answers", str(status.timed_answers))

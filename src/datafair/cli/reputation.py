@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from datafair.cli.common import HOME_OPTION, console, open_database, settings_for
+from datafair.cli.common import HOME_OPTION, console, new_table, open_database, settings_for
 from datafair.core.schemas import TaskType
 
 app = typer.Typer(help="Contributors' reputations and pauses.", no_args_is_help=True)
@@ -27,7 +26,7 @@ def show(
     if not records:
         console.print(f"no reputation recorded on {task_type} tasks yet")
         return
-    table = Table("contributor", "reputation (bps)", "mean accuracy", "answers", "settlements")
+    table = new_table("contributor", "reputation (bps)", "mean accuracy", "answers", "settlements")
     ranked = sorted(records.items(), key=lambda pair: (-pair[1].score_bps, pair[0]))
     for address, record in ranked:
         table.add_row(

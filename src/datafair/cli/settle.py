@@ -8,12 +8,15 @@ embedded, or ``--rpc URL`` — with its deployment and escrow), calls one servic
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from datafair.cli.common import HOME_OPTION, console, open_node
 from datafair.core.errors import InvalidInput
-from datafair.node import Node
+
+if TYPE_CHECKING:
+    from datafair.node import Node
 
 RPC_OPTION = typer.Option(
     None, "--rpc", help="JSON-RPC URL of an EVM node (default: the embedded chain)."

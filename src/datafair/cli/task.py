@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from datafair.cli.common import (
     HOME_OPTION,
     blob_store,
     console,
+    new_table,
     open_database,
     read_password,
     settings_for,
@@ -146,7 +146,7 @@ def list_(home: Path | None = HOME_OPTION) -> None:
     if not tasks:
         console.print("no tasks yet; create one with 'datafair task create DATASET --title ...'")
         return
-    table = Table("task id", "title", "type", "k", "price", "status")
+    table = new_table("task id", "title", "type", "k", "price", "status")
     for info in tasks:
         spec = info.spec
         table.add_row(
@@ -172,7 +172,7 @@ def show(
         info = get_task(session, task_id)
         progress = task_progress(session, task_id)
     spec = info.spec
-    table = Table(show_header=False)
+    table = new_table(show_header=False)
     table.add_row("task", info.task_id_hex)
     table.add_row("title", spec.title)
     table.add_row("type", f"{spec.task_type} ({', '.join(spec.schema.choices)})")
