@@ -275,7 +275,7 @@ def claim_command(
 
 
 def _checked_address(address: str, field: str) -> str:
-    from datafair.services.tasks import checksum_address
+    from datafair.core.ids import checksum_address
 
     return checksum_address(address, field)
 
@@ -336,8 +336,8 @@ def refund_command(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """After the deadline, take back what no payout of the task took."""
+    from datafair.core.ids import parse_task_id
     from datafair.services.settlement.funding import refund_task
-    from datafair.services.tasks import parse_task_id
 
     with open_node(home, rpc=rpc) as node:
         node.account, address = _account(node, account)

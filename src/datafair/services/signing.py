@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from datafair.core.canonical import canonical_json, keccak256
 from datafair.core.errors import NotFound
+from datafair.core.ids import checksum_address
 from datafair.crypto.eip712 import (
     SubmissionDomain,
     SubmissionMessage,
@@ -26,7 +27,7 @@ from datafair.crypto.eip712 import (
     typed_data,
 )
 from datafair.services.submissions import SubmissionInput
-from datafair.services.tasks import checksum_address, get_task
+from datafair.services.tasks import get_task
 from datafair.sim.population import address_of
 from datafair.store.repositories import ItemRepository, item_context
 

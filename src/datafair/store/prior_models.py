@@ -1,6 +1,6 @@
 """SQLAlchemy model of prior answers: labels that came in with a dataset, not from its tasks.
 
-Conventions are those of :mod:`datafair.store.models` (same ``Base``, times in Unix ms).
+Conventions are those of :mod:`datafair.store.base` (shared ``Base``, times in Unix ms).
 
 ``prior_answers``: one row per imported label of one item: the dataset it came with, the item,
 its ``role`` (``annotation``: a prior answer of the named ``contributor``; ``gold``: a known
@@ -15,7 +15,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from datafair.store.models import CID_LEN, Base
+from datafair.store.base import CID_LEN, Base
 
 ROLES = ("annotation", "gold", "prediction")
 CONTRIBUTOR_LEN = 200

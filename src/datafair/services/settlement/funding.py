@@ -24,11 +24,13 @@ from sqlalchemy.orm import Session
 from datafair.chain.base import Receipt, Sender, address_of
 from datafair.chain.escrow import EscrowClient, TaskState
 from datafair.core.errors import Conflict, InvalidInput, NotFound
+from datafair.core.ids import parse_task_id
 from datafair.services.fair_pay import check_funding_price
 from datafair.services.settlement.gold import gold_commitment
-from datafair.services.tasks import Clock, load_task, now_ms, parse_task_id
+from datafair.services.tasks import Clock, load_task, now_ms
 from datafair.settings import load_settings
 from datafair.store.repositories import TaskRepository
+from datafair.store.repositories.settlement import SettlementRepository
 from datafair.store.settlement_models import TaskFunding
 
 
@@ -87,7 +89,7 @@ def fund_task(
         )
     _positive(chosen_deadline, "deadline")
     requester = address_of(sender)
-    funding = session.get(TaskFunding, task.id)
+    funding = SettlementRepository(session).funding(task.id)
     spec_token = str(task.spec.get("token") or "")
     if token is None:
         if funding is not None:
@@ -117,7 +119,7 @@ def fund_task(
             created_at=now,
             updated_at=now,
         )
-        session.add(funding)
+        SettlementRepository(session).add(funding)
         session.commit()
     elif funding.token != token:
         raise Conflict(f"task 0x{task.task_id.hex()}: already funded in {funding.token}")
@@ -167,7 +169,7 @@ def check_chain(spec_chain_id: int, escrow: EscrowClient) -> None:
 def funding_of(session: Session, task_id: bytes | str) -> TaskFunding:
     """The stored funding of the task; ``InvalidInput`` if this node never funded it."""
     task = load_task(session, task_id)
-    funding = session.get(TaskFunding, task.id)
+    funding = SettlementRepository(session).funding(task.id)
     if funding is None:
         raise InvalidInput(
             "task",
