@@ -64,7 +64,7 @@ def test_tour(
     assert code == 0, err
     assert (tmp_path / "o").is_dir()
     code, _, err = _run(capsys, "export", task, "--format", "conll", *home)
-    assert code == 1 and "conll is for entity-span tasks" in err
+    assert code == 1 and "conll does not fit" in err
     gold.write_text("item,label\n", encoding="utf-8")
     code, _, err = _run(capsys, "task", "show", "0x1234", *home)
     assert code == 1 and err.startswith("error: task_id")

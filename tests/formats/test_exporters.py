@@ -24,9 +24,16 @@ def record(label: object, **extra: object) -> ExportRecord:
             TaskType.CLASSIFICATION,
             ["a", "b"],
             "a",
-            r"^format: coco is for bounding-box tasks, this is a classification task \(use jsonl",
+            r"^format: coco does not fit a classification task \(use one of jsonl, parquet, hf, "
+            r"labelstudio\)",
         ),
-        ("conll", TaskType.BOXES, ["a"], [], r"^format: conll is for entity-span tasks"),
+        (
+            "conll",
+            TaskType.BOXES,
+            ["a"],
+            [],
+            r"^format: conll does not fit a boxes task \(use .*yolo",
+        ),
         (
             "jsonl",
             TaskType.CLASSIFICATION,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from datafair.cli.common import HOME_OPTION, console, read_password, settings_for
-from datafair.store.keystore import KeyStore
+from datafair.cli.common import HOME_OPTION, console, new_table, read_password, settings_for
+
+if TYPE_CHECKING:
+    from datafair.store.keystore import KeyStore
 
 app = typer.Typer(
     help="Create, import and list wallets (encrypted keystore v3 files).", no_args_is_help=True
@@ -17,7 +19,13 @@ app = typer.Typer(
 
 def _keystore(home: Path | None) -> tuple[KeyStore, str | None]:
     settings = settings_for(home)
-    return KeyStore(settings.keys_dir), settings.password
+    return _open(settings.keys_dir), settings.password
+
+
+def _open(keys_dir: Path) -> KeyStore:
+    from datafair.store.keystore import KeyStore  # eth-account: loaded only when used
+
+    return KeyStore(keys_dir)
 
 
 @app.command("new")
@@ -28,7 +36,7 @@ def new(
     """Create a new key pair, encrypted with a password ($DATAFAIR_PASSWORD or a prompt)."""
     settings = settings_for(home)
     password = read_password(settings, confirm=True)
-    info = KeyStore(settings.keys_dir).new(name, password)
+    info = _open(settings.keys_dir).new(name, password)
     console.print(f"created account [bold]{info.name}[/] {info.address}")
     console.print(f"keystore: {info.path}")
 
@@ -52,7 +60,7 @@ def import_(
     if (keystore_file is None) == (private_key_file is None):
         raise typer.BadParameter("give exactly one of --keystore or --private-key-file")
     settings = settings_for(home)
-    store = KeyStore(settings.keys_dir)
+    store = _open(settings.keys_dir)
     if keystore_file is not None:
         password = read_password(settings, prompt="Keystore password")
         info = store.import_keystore(name, keystore_file, password)
@@ -71,7 +79,7 @@ def list_(home: Path | None = HOME_OPTION) -> None:
     if not accounts:
         console.print("no accounts yet; create one with 'datafair account new NAME'")
         return
-    table = Table("name", "address", "keystore")
+    table = new_table("name", "address", "keystore")
     for info in accounts:
         table.add_row(info.name, info.address, str(info.path))
     console.print(table)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from datafair.cli.common import HOME_OPTION, console, open_node
+from datafair.cli.common import HOME_OPTION, console, new_table, open_node
 from datafair.core.errors import InvalidInput, NotFound
-from datafair.node import Node
+
+if TYPE_CHECKING:
+    from datafair.node import Node
 
 app = typer.Typer(
     help="Deploy datafair's contracts and inspect the chain (embedded or --rpc URL).",
@@ -37,16 +39,26 @@ EVM_VERSION_OPTION = typer.Option(
 )
 
 
+DEPLOYER = "deployer"
+
+
 def _account_name(node: Node, account: str | None) -> str:
     if account is not None:
         node.keystore.info(account)
         return account
     stored = node.keystore.list()
-    if not stored:
+    if stored:
+        return stored[0].name
+    if node.rpc_url is not None:
         raise InvalidInput(
-            "--account", "no account in the keystore", "create one with 'datafair account new'"
+            "--account",
+            "no account in the keystore",
+            "create or import the funded deployer's key with 'datafair account new|import'",
         )
-    return stored[0].name
+    # The embedded chain: any address may send, so a fresh home gets a local deployer.
+    info = node.keystore.new(DEPLOYER, node.password("Password for the new deployer account"))
+    console.print(f"created account {info.name} {info.address} to deploy from (keystore was empty)")
+    return info.name
 
 
 @app.command("deploy")
@@ -78,7 +90,7 @@ def deploy(
             sender, fee_bps=fee_bps, dev_token=dev_token, evm_version=version, replace=force
         )
         path = node.deployment_path
-    table = Table(title=f"deployed on {deployment.network} (chain id {deployment.chain_id})")
+    table = new_table(title=f"deployed on {deployment.network} (chain id {deployment.chain_id})")
     table.add_column("contract")
     table.add_column("address")
     table.add_column("source sha256")
@@ -116,7 +128,7 @@ def status(
             deployment = None
         token = None
         if deployment is not None:
-            table = Table(title="deployment")
+            table = new_table(title="deployment")
             for column in ("contract", "address", "source"):
                 table.add_column(column)
             version = deployment.evm_version
@@ -137,7 +149,7 @@ def status(
                 token = escrow.token(deployment.address("DevToken"))
         accounts = node.keystore.list()
         if accounts:
-            table = Table(title="balances")
+            table = new_table(title="balances")
             for column in ("account", "address", "native (wei)", "DevToken"):
                 table.add_column(column)
             for info in accounts:

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from datafair.cli.common import console, err_console, settings_for
+from datafair.cli.common import QUALITY_METHODS, console, err_console, new_table, settings_for
 from datafair.cli.progress import RichProgress
-from datafair.quality import METHODS
-from datafair.services.demo import DemoReport, run_demo
+
+if TYPE_CHECKING:
+    from rich.table import Table as RichTable
+
+    from datafair.services.demo import DemoReport
 
 
 def _render(report: DemoReport) -> None:
-    summary = Table(title="datafair demo", show_header=False, title_justify="left")
+    summary = new_table(title="datafair demo", show_header=False, title_justify="left")
     summary.add_column(style="bold", no_wrap=True)
     summary.add_column(overflow="fold")
     summary.add_row("items", f"{report.items} ({report.gold_items} gold)")
@@ -53,9 +56,9 @@ def _tokens(amount: int) -> str:
     return f"{amount / 10**18:,.6f}"
 
 
-def _money_table(report: DemoReport) -> Table:
+def _money_table(report: DemoReport) -> RichTable:
     money = report.money
-    table = Table(title="money flow (DDEV, embedded chain)", title_justify="left")
+    table = new_table(title="money flow (DDEV, embedded chain)", title_justify="left")
     table.add_column("", style="bold")
     table.add_column("amount", justify="right")
     table.add_column("share of funding", justify="right")
@@ -85,13 +88,19 @@ def demo_command(
     items: int = typer.Option(
         400, "--items", min=10, max=100_000, help="Number of items to publish and label."
     ),
-    method: str = typer.Option("auto", "--method", help=f"Quality method: {', '.join(METHODS)}."),
+    method: str = typer.Option(
+        "auto", "--method", help=f"Quality method: {', '.join(QUALITY_METHODS)}."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
 ) -> None:
     """Run a full round: publish, fund, crowd-label and review, infer, export, settle, claim,
     refund, audit."""
-    if method not in METHODS:
-        raise typer.BadParameter(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    from datafair.services.demo import run_demo
+
+    if method not in QUALITY_METHODS:
+        raise typer.BadParameter(
+            f"unknown method {method!r}; use one of {', '.join(QUALITY_METHODS)}"
+        )
     settings = settings_for(home)
     with RichProgress(err_console, enabled=not as_json) as progress:
         report = run_demo(settings, seed=seed, n_items=items, method=method, progress=progress)

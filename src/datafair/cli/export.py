@@ -6,28 +6,41 @@ from pathlib import Path
 
 import typer
 
-from datafair.cli.common import HOME_OPTION, blob_store, console, open_database, settings_for
-from datafair.formats import EXPORT_FORMATS
-from datafair.quality import METHODS
-from datafair.services.exports import export_task
+from datafair.cli.common import (
+    EXPORT_FORMAT_NAMES,
+    HOME_OPTION,
+    QUALITY_METHODS,
+    blob_store,
+    console,
+    open_database,
+    settings_for,
+)
 
 
 def export_command(
     task_id: str = typer.Argument(..., help="Task id (0x...)."),
     fmt: str = typer.Option(
-        "jsonl", "--format", help=f"Output format: {', '.join(EXPORT_FORMATS)}."
+        "jsonl", "--format", help=f"Output format: {', '.join(EXPORT_FORMAT_NAMES)}."
     ),
     out: Path | None = typer.Option(
         None, "--out", file_okay=False, help="Output directory (default: HOME/exports/TASK)."
     ),
-    method: str = typer.Option("auto", "--method", help=f"Quality method: {', '.join(METHODS)}."),
+    method: str = typer.Option(
+        "auto", "--method", help=f"Quality method: {', '.join(QUALITY_METHODS)}."
+    ),
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Infer labels and export them with provenance (item CID, confidence, contributors)."""
-    if fmt not in EXPORT_FORMATS:
-        raise typer.BadParameter(f"unknown format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
-    if method not in METHODS:
-        raise typer.BadParameter(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    from datafair.services.exports import export_task
+
+    if fmt not in EXPORT_FORMAT_NAMES:
+        raise typer.BadParameter(
+            f"unknown format {fmt!r}; use one of {', '.join(EXPORT_FORMAT_NAMES)}"
+        )
+    if method not in QUALITY_METHODS:
+        raise typer.BadParameter(
+            f"unknown method {method!r}; use one of {', '.join(QUALITY_METHODS)}"
+        )
     settings = settings_for(home)
     database = open_database(settings)
     with database.session() as session:

@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from datafair.cli.common import HOME_OPTION, console, open_database, settings_for
-from datafair.services.fair_pay import fair_pay_status
+from datafair.cli.common import HOME_OPTION, console, new_table, open_database, settings_for
 
 
 def pay_command(
@@ -22,12 +20,14 @@ def pay_command(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Show a task's median time on item and effective hourly pay against the floor."""
+    from datafair.services.fair_pay import fair_pay_status
+
     settings = settings_for(home)
     chosen = settings.fair_pay_floor if floor is None else floor
     database = open_database(settings)
     with database.session() as session:
         status = fair_pay_status(session, task_id, chosen)
-    table = Table(show_header=False)
+    table = new_table(show_header=False)
     table.add_row("task", "0x" + status.task_id.hex())
     table.add_row("price per answer", str(status.price_per_answer))
     table.add_row("timed answers", str(status.timed_answers))

@@ -5,12 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from datafair.cli.common import HOME_OPTION, console, open_database, settings_for
+from datafair.cli.common import HOME_OPTION, console, new_table, open_database, settings_for
 from datafair.core.schemas import TaskType
-from datafair.services.reputation import lift_pause, paused_on, reputations, update_reputations
-from datafair.services.reviews import infer_with_reviews
 
 app = typer.Typer(help="Contributors' reputations and pauses.", no_args_is_help=True)
 
@@ -21,13 +18,15 @@ def show(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """List every contributor's reputation on a task type, best first."""
+    from datafair.services.reputation import reputations
+
     database = open_database(settings_for(home))
     with database.session() as session:
         records = reputations(session, task_type)
     if not records:
         console.print(f"no reputation recorded on {task_type} tasks yet")
         return
-    table = Table("contributor", "reputation (bps)", "mean accuracy", "answers", "settlements")
+    table = new_table("contributor", "reputation (bps)", "mean accuracy", "answers", "settlements")
     ranked = sorted(records.items(), key=lambda pair: (-pair[1].score_bps, pair[0]))
     for address, record in ranked:
         table.add_row(
@@ -47,6 +46,9 @@ def update(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Infer the task (with its reviews) and record each contributor's evidence; pause spammers."""
+    from datafair.services.reputation import paused_on, update_reputations
+    from datafair.services.reviews import infer_with_reviews
+
     database = open_database(settings_for(home))
     with database.session() as session:
         result = infer_with_reviews(session, task_id, method=method)
@@ -64,6 +66,8 @@ def unpause(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Lift a contributor's pause on a task (the operator's decision)."""
+    from datafair.services.reputation import lift_pause
+
     database = open_database(settings_for(home))
     with database.session() as session:
         lifted = lift_pause(session, task_id, address)

@@ -16,8 +16,6 @@ from datafair.cli.common import (
 )
 from datafair.core.canonical import canonical_json
 from datafair.core.errors import InvalidInput
-from datafair.services.reviews import next_review, signed_review, submit_review
-from datafair.store.keystore import KeyStore
 
 app = typer.Typer(help="Review other contributors' answers.", no_args_is_help=True)
 
@@ -39,6 +37,9 @@ def next_(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Show the next submission for you to review."""
+    from datafair.services.reviews import next_review
+    from datafair.store.keystore import KeyStore
+
     settings = settings_for(home)
     if STATE.server:
         from datafair.cli import remote
@@ -67,6 +68,9 @@ def submit_(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Sign your review with your wallet (EIP-712) and submit it."""
+    from datafair.services.reviews import signed_review, submit_review
+    from datafair.store.keystore import KeyStore
+
     chosen, rating = parse_verdict(verdict)
     settings = settings_for(home)
     if STATE.server:

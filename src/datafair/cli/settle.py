@@ -1,4 +1,4 @@
-"""`datafair fund | settle | claim | refund | audit`: the money commands of a task.
+"""`datafair fund | settle | claim | payouts | refund | audit`: the money commands of a task.
 
 Each parses its options, opens a :class:`~datafair.node.Node` (database, blobs, the chain —
 embedded, or ``--rpc URL`` — with its deployment and escrow), calls one service of
@@ -8,12 +8,15 @@ embedded, or ``--rpc URL`` — with its deployment and escrow), calls one servic
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from datafair.cli.common import HOME_OPTION, STATE, console, open_node, settings_for
 from datafair.core.errors import InvalidInput
-from datafair.node import Node
+
+if TYPE_CHECKING:
+    from datafair.node import Node
 
 RPC_OPTION = typer.Option(
     None, "--rpc", help="JSON-RPC URL of an EVM node (default: the embedded chain)."
@@ -30,6 +33,34 @@ def _account(node: Node, name: str | None) -> tuple[str, str]:
             "--account", "no account in the keystore", "create one with 'datafair account new'"
         )
     return stored[0].name, stored[0].address
+
+
+def _name_of(node: Node, address: str) -> str | None:
+    """The keystore account holding ``address``'s key, if any."""
+    wanted = address.lower()
+    return next(
+        (info.name for info in node.keystore.list() if info.address.lower() == wanted), None
+    )
+
+
+def _deployment_owner(home: Path | None, rpc: str | None) -> str:
+    """The deployment's owner (operator and DevToken minter), read without unlocking a key."""
+    with open_node(home, rpc=rpc) as reader:
+        return reader.deployment.owner
+
+
+def _operator(home: Path | None, rpc: str | None) -> str:
+    """The keystore account of the deployment's owner, which signs on ``rpc``."""
+    owner = _deployment_owner(home, rpc)
+    with open_node(home) as local:
+        name = _name_of(local, owner)
+    if name is None:
+        raise InvalidInput(
+            "--account",
+            f"the deployment's owner {owner} (the operator) has no key in this keystore",
+            "import its key with 'datafair account import', or name an operator with --account",
+        )
+    return name
 
 
 def _amount(text: str, field: str) -> int:
@@ -57,7 +88,10 @@ def fund_command(
     ),
     account: str | None = typer.Option(None, "--account", help="Requester account (keystore)."),
     mint: bool = typer.Option(
-        False, "--mint", help="Mint the amount of DevToken to the requester first (dev chains)."
+        False,
+        "--mint",
+        help="Mint the amount of DevToken to the requester first (dev chains). Only the "
+        "DevToken owner (the deployer) can mint: on --rpc its key must be in the keystore.",
     ),
     rpc: str | None = RPC_OPTION,
     home: Path | None = HOME_OPTION,
@@ -67,6 +101,8 @@ def fund_command(
     from datafair.services.tasks import get_task
 
     value = _amount(amount, "AMOUNT")
+    if mint and rpc is not None:  # the deployer signs the mint: a node unlocked for it
+        _mint(home, rpc, task, token, account, value)
     with open_node(home, rpc=rpc) as node:
         node.account, address = _account(node, account)
         escrow = node.escrow
@@ -75,7 +111,8 @@ def fund_command(
             chosen = token or info.spec.token or escrow.deployment.addresses.get("DevToken")
             if not chosen:
                 raise InvalidInput("--token", "the task names no token", "pass --token ADDRESS")
-            if mint:
+            if mint and rpc is None:  # the embedded chain: any address may send
+                _check_dev_token(chosen, escrow.deployment.addresses.get("DevToken"))
                 escrow.token(chosen).mint(address, value, sender=escrow.deployment.owner)
             result = fund_task(
                 session,
@@ -95,6 +132,46 @@ def fund_command(
     console.print(f"tx {result.tx_hash}")
 
 
+def _check_dev_token(chosen: str | None, dev_token: str | None) -> None:
+    if dev_token is None or chosen is None or chosen.lower() != dev_token.lower():
+        raise InvalidInput(
+            "--mint", "mints only the deployment's DevToken", "fund with a token you hold"
+        )
+
+
+def _mint(
+    home: Path | None,
+    rpc: str | None,
+    task: str,
+    token: str | None,
+    account: str | None,
+    value: int,
+) -> None:
+    """Mint ``value`` DevToken to the requester, sent by the DevToken owner (the deployer)."""
+    from datafair.services.tasks import get_task
+
+    owner = _deployment_owner(home, rpc)
+    with open_node(home) as local:
+        _, requester = _account(local, account)
+        minter = _name_of(local, owner)
+        with local.db.session() as session:
+            task_token = get_task(session, task).spec.token
+    if minter is None:
+        raise InvalidInput(
+            "--mint",
+            f"only the DevToken owner can mint, and that is the deployer {owner}, whose key is "
+            "not in this keystore",
+            "import the deployer's key with 'datafair account import', or get DevToken from "
+            "its holder and fund without --mint",
+        )
+    with open_node(home, rpc=rpc, account=minter) as node:
+        dev_token = node.deployment.addresses.get("DevToken")
+        _check_dev_token(token or task_token or dev_token, dev_token)
+        assert dev_token is not None
+        node.escrow.token(dev_token).mint(requester, value, sender=owner)
+    console.print(f"minted {value} DevToken to {requester} (sent by the deployer {owner})")
+
+
 def settle_command(
     task: str = typer.Argument(..., help="Task id (0x...)."),
     method: str = typer.Option("auto", "--method", help="Quality method (auto, ds, bds, ...)."),
@@ -107,9 +184,11 @@ def settle_command(
     """Settle the next epoch of a task (or resume an interrupted one) and post its root."""
     from datafair.services.settlement.settle import settle_task
 
+    if account is None and rpc is not None:
+        account = _operator(home, rpc)  # the deployment's owner, who may post payouts
     with open_node(home, rpc=rpc) as node:
         sender: str | None = None
-        if account is not None or rpc is not None:
+        if account is not None:
             node.account, sender = _account(node, account)
         escrow = node.escrow
         with node.db.session() as session:
@@ -136,10 +215,25 @@ def claim_command(
     account: str | None = typer.Option(
         None, "--account", help="Keystore account to claim for (default: every account)."
     ),
+    address: str | None = typer.Option(
+        None,
+        "--address",
+        help="An address whose key is elsewhere (an external wallet): with --proofs-out, write "
+        "what that wallet needs to claim, send nothing.",
+    ),
+    proofs_out: Path | None = typer.Option(
+        None,
+        "--proofs-out",
+        dir_okay=False,
+        help="Write the unclaimed leaves of --address with their proofs as JSON to this file.",
+    ),
     rpc: str | None = RPC_OPTION,
     home: Path | None = HOME_OPTION,
 ) -> None:
-    """Claim everything claimable, with proofs, for an account (or every keystore account)."""
+    """Claim everything claimable, with proofs, for an account (or every keystore account).
+
+    With --address and --proofs-out, write the claims for an external wallet instead.
+    """
     from datafair.services.settlement.claims import claim_all
 
     if STATE.server:
@@ -148,6 +242,15 @@ def claim_command(
         if account is None:
             raise InvalidInput("--account", "is required with --server", "name your account")
         remote.claim(settings_for(home), account)
+        return
+    if (address is None) != (proofs_out is None):
+        raise InvalidInput(
+            "--address" if address is None else "--proofs-out",
+            "is needed with " + ("--proofs-out" if address is None else "--address"),
+            "give both to write an external wallet's claims",
+        )
+    if address is not None and proofs_out is not None:
+        _write_claims(home, rpc, address, proofs_out)
         return
     with open_node(home, rpc=rpc) as node:
         accounts = [node.keystore.info(account)] if account is not None else node.keystore.list()
@@ -176,6 +279,61 @@ def claim_command(
                 )
                 for tx_hash in report.tx_hashes:
                     console.print(f"  tx {tx_hash}")
+
+
+def _checked_address(address: str, field: str) -> str:
+    from datafair.core.ids import checksum_address
+
+    return checksum_address(address, field)
+
+
+def _write_claims(home: Path | None, rpc: str | None, address: str, path: Path) -> None:
+    import json
+
+    from datafair.services.settlement.claims import claim_document, payouts
+
+    account = _checked_address(address, "--address")
+    with open_node(home, rpc=rpc) as node, node.db.session() as session:
+        found = payouts(session, node.escrow, account)
+        document = claim_document(node.escrow, node.chain.chain_id, account, found)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    claims = document["claims"]
+    assert isinstance(claims, list)
+    total = sum(int(claim["amount"]) for claim in claims)
+    console.print(f"wrote {len(claims)} unclaimed leaves ({total} in all) for {account} to {path}")
+    console.print(f"send {document['function']} to {document['escrow']} for each (any sender)")
+
+
+def payouts_command(
+    address: str = typer.Argument(..., help="The account's address (0x...)."),
+    rpc: str | None = RPC_OPTION,
+    home: Path | None = HOME_OPTION,
+) -> None:
+    """List an address's payouts: task, epoch, leaf index, amount, claimed or not."""
+    from rich.table import Table
+
+    from datafair.services.settlement.claims import payouts
+
+    account = _checked_address(address, "ADDRESS")
+    with open_node(home, rpc=rpc) as node, node.db.session() as session:
+        found = payouts(session, node.escrow, account)
+    if not found:
+        console.print(f"no payouts for {account}")
+        return
+    table = Table("task", "epoch", "index", "amount", "claimed")
+    for payout in found:
+        table.add_row(
+            "0x" + payout.task_id.hex(),
+            str(payout.epoch),
+            str(payout.index),
+            str(payout.amount),
+            "yes" if payout.claimed else "no",
+        )
+    console.print(table)
+    unclaimed = sum(payout.amount for payout in found if not payout.claimed)
+    console.print(f"unclaimed {unclaimed} in {sum(not p.claimed for p in found)} leaves")
 
 
 def refund_command(

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from datafair.cli.common import (
     HOME_OPTION,
     STATE,
     blob_store,
     console,
+    new_table,
     open_database,
     read_password,
     settings_for,
@@ -26,11 +26,6 @@ from datafair.cli.common import (
 from datafair.core.errors import InvalidInput
 from datafair.core.schemas import LabelSchema, TaskType
 from datafair.core.task import TaskSpec
-from datafair.services.assignment import next_item
-from datafair.services.signing import signed_submission
-from datafair.services.submissions import submit
-from datafair.services.tasks import close_task, create_task, get_task, list_tasks, task_progress
-from datafair.store.keystore import KeyStore
 
 app = typer.Typer(
     help="Create labelling tasks, take items, submit signed answers.", no_args_is_help=True
@@ -96,12 +91,19 @@ def create(
     gold_file: Path | None = typer.Option(
         None, "--gold", exists=True, dir_okay=False, help="CSV of gold answers: item,label."
     ),
+    gold_from_dataset: bool = typer.Option(
+        False,
+        "--gold-from-dataset",
+        help="Use the dataset's imported gold (e.g. Label Studio ground truth) as gold answers.",
+    ),
     gold_ratio: float = typer.Option(0.0, "--gold-ratio", help="Share of gold assignments."),
     price: int = typer.Option(0, "--price", min=0, help="Price per answer, token base units."),
     deadline: str = typer.Option("+7d", "--deadline", help="+7d, +12h, a date or Unix seconds."),
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Create a labelling task over a stored dataset."""
+    from datafair.services.tasks import create_task
+
     settings = settings_for(home)
     now = time.time()
     spec = TaskSpec(
@@ -119,6 +121,17 @@ def create(
     gold = read_gold(gold_file) if gold_file else {}
     database = open_database(settings)
     with database.session() as session:
+        if gold_from_dataset:
+            from datafair.services.prior_answers import gold_from_prior
+
+            imported = gold_from_prior(session, dataset, spec.schema)
+            if not imported:
+                raise InvalidInput(
+                    "--gold-from-dataset",
+                    f"dataset {dataset} has no imported gold for a {spec.task_type} task",
+                    "import a Label Studio export with ground_truth annotations, or use --gold",
+                )
+            gold = imported | gold
         info = create_task(session, spec, gold=gold)
     console.print(f"created task [bold]{info.task_id_hex}[/]")
 
@@ -126,13 +139,15 @@ def create(
 @app.command("list")
 def list_(home: Path | None = HOME_OPTION) -> None:
     """List tasks."""
+    from datafair.services.tasks import list_tasks
+
     database = open_database(settings_for(home))
     with database.session() as session:
         tasks = list_tasks(session)
     if not tasks:
         console.print("no tasks yet; create one with 'datafair task create DATASET --title ...'")
         return
-    table = Table("task id", "title", "type", "k", "price", "status")
+    table = new_table("task id", "title", "type", "k", "price", "status")
     for info in tasks:
         spec = info.spec
         table.add_row(
@@ -151,12 +166,14 @@ def show(
     task_id: str = typer.Argument(..., help="Task id (0x...)."), home: Path | None = HOME_OPTION
 ) -> None:
     """Show a task's spec and progress."""
+    from datafair.services.tasks import get_task, task_progress
+
     database = open_database(settings_for(home))
     with database.session() as session:
         info = get_task(session, task_id)
         progress = task_progress(session, task_id)
     spec = info.spec
-    table = Table(show_header=False)
+    table = new_table(show_header=False)
     table.add_row("task", info.task_id_hex)
     table.add_row("title", spec.title)
     table.add_row("type", f"{spec.task_type} ({', '.join(spec.schema.choices)})")
@@ -178,6 +195,8 @@ def close(
     task_id: str = typer.Argument(..., help="Task id (0x...)."), home: Path | None = HOME_OPTION
 ) -> None:
     """Close a task: no more assignments or submissions."""
+    from datafair.services.tasks import close_task
+
     database = open_database(settings_for(home))
     with database.session() as session:
         info = close_task(session, task_id)
@@ -191,6 +210,9 @@ def next_(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Take the next item to label (held for you for ten minutes)."""
+    from datafair.services.assignment import next_item
+    from datafair.store.keystore import KeyStore
+
     settings = settings_for(home)
     if STATE.server:
         from datafair.cli import remote
@@ -199,12 +221,25 @@ def next_(
         return
     address = KeyStore(settings.keys_dir).info(account).address
     database = open_database(settings)
+    hints: list[Any] = []
     with database.session() as session:
         assigned = next_item(session, task_id, address, blobs=blob_store(settings))
+        if assigned is not None:
+            from datafair.services.prior_answers import pre_annotations
+            from datafair.services.tasks import get_task
+
+            info = get_task(session, task_id)
+            hints = pre_annotations(
+                session, info.dataset_cid, assigned.item_cid, str(info.spec.task_type)
+            )
     if assigned is None:
         console.print("no item left for you in this task")
         return
     console.print(f"item {assigned.item_cid}")
+    for hint in hints:
+        console.print(
+            f"pre-annotation ({hint.contributor}): {json.dumps(hint.answer)}", markup=False
+        )
     if assigned.text is not None:
         console.print(assigned.text, markup=False)
     else:
@@ -221,6 +256,10 @@ def submit_(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Sign your answer with your wallet (EIP-712) and submit it."""
+    from datafair.services.signing import signed_submission
+    from datafair.services.submissions import submit
+    from datafair.store.keystore import KeyStore
+
     settings = settings_for(home)
     if STATE.server:
         from datafair.cli import remote

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from datafair.formats.importers import detect_format, parse_dataset
-from datafair.formats.items import ParsedDataset, ParsedItem
+from datafair.formats.items import ParsedDataset, ParsedItem, PriorLabel, PriorOptions
 from datafair.formats.records import ExportRecord
 
 if TYPE_CHECKING:
@@ -22,6 +22,8 @@ __all__ = [
     "ExportRecord",
     "ParsedDataset",
     "ParsedItem",
+    "PriorLabel",
+    "PriorOptions",
     "detect_format",
     "parse_dataset",
     "write_export",

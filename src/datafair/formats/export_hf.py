@@ -6,6 +6,17 @@ labels a list of that ``ClassLabel`` (an unlabelled item is ``None``); preferenc
 and boxes keep their string / struct forms. When any record has an image, an ``image`` column
 of type ``Image`` holds the image bytes themselves, so the saved dataset does not depend on the
 files staying where they were. ``datasets`` is imported on first use (it is slow to import).
+
+Per task type, the columns trainers of that type read are added:
+
+* boxes: ``width``, ``height`` and ``objects`` =
+  ``{"bbox": List(Value("float32"), length=4), "category": ClassLabel}`` per image (COCO
+  ``[x, y, w, h]`` pixels), the layout of the Hub's object-detection datasets;
+* spans: ``tokens`` (whitespace tokens) and ``ner_tags`` (a list of ``ClassLabel`` over
+  ``O``, ``B-<class>``, ``I-<class>``), the token-classification layout (as CoNLL-2003);
+* transcription of images: ``text`` is the transcription, so ``image`` + ``text`` are the
+  image–text pairs OCR / captioning trainers read;
+* preference: ``prompt``, ``chosen``, ``rejected`` (already in every export of the type).
 """
 
 from __future__ import annotations
@@ -16,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from datafair.core.schemas import TaskType
+from datafair.formats.export_coco import image_size
+from datafair.formats.export_conll import bio_tags
 from datafair.formats.export_tables import columns
 from datafair.formats.records import ExportRecord
 
@@ -54,7 +67,64 @@ def _features(task_type: TaskType, classes: Sequence[str], with_image: bool) -> 
     }
     if with_image:
         types["image"] = datasets.Image()
+    types["width"] = datasets.Value("int64")
+    types["height"] = datasets.Value("int64")
+    types["objects"] = datasets.List(
+        {
+            "bbox": datasets.List(datasets.Value("float32"), length=4),
+            "category": datasets.ClassLabel(names=list(classes) or ["none"]),
+        }
+    )
+    types["tokens"] = datasets.List(string)
+    types["ner_tags"] = datasets.List(datasets.ClassLabel(names=bio_names(classes)))
     return types
+
+
+def bio_names(classes: Sequence[str]) -> list[str]:
+    """The token-classification tag names: ``O``, then ``B-c`` and ``I-c`` per class."""
+    names = ["O"]
+    for name in classes:
+        tag = "_".join(name.split())
+        names += [f"B-{tag}", f"I-{tag}"]
+    return names
+
+
+def _add_type_columns(
+    table: dict[str, list[Any]],
+    records: Sequence[ExportRecord],
+    task_type: TaskType,
+    classes: Sequence[str],
+) -> None:
+    index = {name: position for position, name in enumerate(classes)}
+    if task_type is TaskType.BOXES:
+        sizes = [image_size(record) if record.image_path else (None, None) for record in records]
+        table["width"] = [size[0] for size in sizes]
+        table["height"] = [size[1] for size in sizes]
+        table["objects"] = [
+            None
+            if record.label is None
+            else [
+                {
+                    "bbox": [float(box[key]) for key in ("x", "y", "w", "h")],
+                    "category": index[box["label"]],
+                }
+                for box in record.label
+            ]
+            for record in records
+        ]
+    elif task_type is TaskType.SPANS:
+        tag_index = {name: position for position, name in enumerate(bio_names(classes))}
+        tokens: list[list[str] | None] = []
+        tags: list[list[int] | None] = []
+        for record in records:
+            if record.label is None or record.text is None:
+                tokens.append(None)
+                tags.append(None)
+                continue
+            tagged = bio_tags(record.text, record.label)
+            tokens.append([token for token, _ in tagged])
+            tags.append([tag_index[tag] for _, tag in tagged])
+        table["tokens"], table["ner_tags"] = tokens, tags
 
 
 def write_hf(
@@ -71,6 +141,7 @@ def write_hf(
         table["label"] = [
             None if value is None else [index[name] for name in value] for value in table["label"]
         ]
+    _add_type_columns(table, records, task_type, classes)
     with_image = any(record.image_path for record in records)
     if with_image:
         table["image"] = [

@@ -2,7 +2,8 @@
 
 Columns, in this order (the same for every row of a task type):
 
-``item_cid``, ``text``, ``image_path``, then for preference tasks ``prompt``, ``chosen``,
+``item_cid``, ``text`` (for a transcription of an image: the transcription, so ``image_path`` +
+``text`` are image–text pairs), ``image_path``, then for preference tasks ``prompt``, ``chosen``,
 ``rejected`` (from the record's pair and its "a"/"b" label, ready for DPO-style trainers), then
 ``label``, ``confidence``, ``n_answers``, ``contributors``, ``signature_hashes``, ``meta``.
 
@@ -92,9 +93,12 @@ def rows(records: Sequence[ExportRecord], task_type: TaskType) -> list[dict[str,
     """One dict per record with the export's columns (``meta`` still a dict)."""
     out = []
     for record in records:
+        text = record.text
+        if task_type is TaskType.TRANSCRIPTION and text is None and record.image_path:
+            text = record.label  # image–text pairs: the image and its transcription
         row: dict[str, Any] = {
             "item_cid": record.item_cid,
-            "text": record.text,
+            "text": text,
             "image_path": record.image_path,
         }
         if task_type is TaskType.PREFERENCE:

@@ -7,7 +7,12 @@ folder of PNG/JPEG images         the path is a directory (``datafair.formats.im
 CSV of texts or pairs             ``.csv`` (``datafair.formats.tabular``)
 JSONL of texts or pairs           ``.jsonl``/``.ndjson``, or ``.json`` starting with ``{``
 Label Studio tasks export         ``.json`` starting with ``[`` (``datafair.formats.labelstudio``)
+COCO detection file               ``.json`` object with ``images`` and ``annotations``
+                                  (``datafair.formats.coco``)
 ================================  ==============================================================
+
+Label Studio annotations and predictions and COCO boxes come along as prior labels
+(``ParsedDataset.prior``), kept as ``PriorOptions`` say.
 
 A file with another name is sniffed: ``[`` → Label Studio, ``{`` → JSONL; anything else is
 refused. Every problem raises one ``InvalidInput`` that names the file and the line, list index
@@ -17,13 +22,15 @@ or image file, and says how to fix it. Nothing is written anywhere.
 from __future__ import annotations
 
 import gc
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from datafair.core.errors import InvalidInput
+from datafair.formats.coco import looks_like_coco, parse_coco
 from datafair.formats.images import looks_like_image, parse_image_folder
-from datafair.formats.items import ImageSink, ParsedDataset
+from datafair.formats.items import ImageSink, ParsedDataset, PriorOptions
 from datafair.formats.labelstudio import parse_labelstudio
 from datafair.formats.tabular import parse_csv, parse_jsonl
 
@@ -32,11 +39,13 @@ PARSERS: dict[str, Callable[[Path, ImageSink | None], ParsedDataset]] = {
     "jsonl": parse_jsonl,
     "labelstudio": parse_labelstudio,
     "images": parse_image_folder,
+    "coco": parse_coco,
 }
+_WITH_LABELS = frozenset({"labelstudio", "coco"})
 _SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _SUPPORTED = (
     "give a folder of PNG/JPEG images, a .csv or .jsonl of texts, "
-    "or a Label Studio tasks .json export"
+    "a Label Studio tasks .json export or a COCO .json file"
 )
 
 
@@ -59,7 +68,7 @@ def detect_format(path: Path) -> str:
     if first == b"[":
         return "labelstudio"
     if first == b"{":
-        return "jsonl"
+        return "coco" if suffix == ".json" and _is_coco(path) else "jsonl"
     with path.open("rb") as handle:
         head = handle.read(16)
     if looks_like_image(head, path.name):
@@ -69,6 +78,13 @@ def detect_format(path: Path) -> str:
     if not first:
         raise InvalidInput(path.name, "is empty", _SUPPORTED)
     raise InvalidInput(path.name, "is not a supported dataset file", _SUPPORTED)
+
+
+def _is_coco(path: Path) -> bool:
+    try:
+        return looks_like_coco(json.loads(path.read_bytes()))
+    except (ValueError, UnicodeDecodeError):  # not one JSON object: JSON Lines
+        return False
 
 
 @contextmanager
@@ -83,13 +99,23 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def parse_dataset(path: Path, image_sink: ImageSink | None = None) -> ParsedDataset:
+def parse_dataset(
+    path: Path, image_sink: ImageSink | None = None, options: PriorOptions | None = None
+) -> ParsedDataset:
     """Detect the format of ``path`` and read its items (see the module docs).
 
     ``image_sink`` receives each distinct image's bytes as they are read; those items then keep
-    only their size (see ``datafair.formats.items``).
+    only their size (see ``datafair.formats.items``). ``options`` say how the labels of a
+    Label Studio or COCO file are kept.
     """
     path = Path(path)
-    parser = PARSERS[detect_format(path)]
+    fmt = detect_format(path)
     with _gc_paused():
-        return parser(path, image_sink)
+        if fmt in _WITH_LABELS:
+            return PARSERS_WITH_LABELS[fmt](path, image_sink, options)
+        return PARSERS[fmt](path, image_sink)
+
+
+PARSERS_WITH_LABELS: dict[
+    str, Callable[[Path, ImageSink | None, PriorOptions | None], ParsedDataset]
+] = {"labelstudio": parse_labelstudio, "coco": parse_coco}

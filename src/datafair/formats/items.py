@@ -80,13 +80,50 @@ class ParsedItem(NamedTuple):
         return data["prompt"], data["a"], data["b"]
 
 
+class PriorLabel(NamedTuple):
+    """A label that came with an item (a Label Studio annotation or prediction, a COCO box set).
+
+    ``item_source`` is the ``source`` of the item it labels; ``role`` is ``annotation``,
+    ``gold`` or ``prediction``; ``answer`` is in the canonical form of ``task_type``;
+    ``source`` names the label in the input (``tasks.json[3].annotations[0]``).
+    """
+
+    item_source: str
+    role: str
+    contributor: str
+    task_type: str
+    answer: Any
+    source: str
+
+
+@dataclass(frozen=True)
+class PriorOptions:
+    """How an import keeps the labels that come with items.
+
+    ``annotator``: the contributor named on imported annotations (default: the input's own,
+    e.g. ``labelstudio:<completed_by>``); ``ground_truth``: ``gold`` (Label Studio
+    ``ground_truth`` annotations become gold) or ``annotation``; ``coco_role``: the role of COCO
+    boxes (``annotation`` or ``gold``); ``show_predictions``: predictions may be shown to
+    labellers (hidden by default); ``skip_unsupported``: report result types with no datafair
+    equivalent instead of refusing the file.
+    """
+
+    annotator: str | None = None
+    ground_truth: str = "gold"
+    coco_role: str = "annotation"
+    show_predictions: bool = False
+    skip_unsupported: bool = False
+
+
 @dataclass(slots=True)
 class ParsedDataset:
     """The distinct items of one input, plus what was collapsed or skipped on the way.
 
     ``format`` is ``csv``, ``jsonl``, ``labelstudio`` or ``images``. ``duplicates`` lists
     ``(source, first_source)`` for each item whose CID was already seen; ``skipped`` lists
-    ``(source, reason)`` for input files that are not items (non-images in an image folder).
+    ``(source, reason)`` for input files that are not items (non-images in an image folder);
+    ``prior`` the labels that came with the items; ``unsupported`` ``(source, result type)`` for
+    labels skipped because datafair has no equivalent.
     """
 
     path: Path
@@ -94,6 +131,15 @@ class ParsedDataset:
     items: list[ParsedItem]
     duplicates: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    prior: list[PriorLabel] = field(default_factory=list)
+    unsupported: list[tuple[str, str]] = field(default_factory=list)
+
+    def cid_of_source(self) -> dict[str, str]:
+        """``{source: item CID}`` for every input record, duplicates included."""
+        cids = {item.source: item.cid for item in self.items}
+        for duplicate, first in self.duplicates:
+            cids[duplicate] = cids[first]
+        return cids
 
     @property
     def counts(self) -> dict[str, int]:
@@ -124,6 +170,8 @@ class ItemCollector:
         self._image_sink = image_sink
         self.duplicates: list[tuple[str, str]] = []
         self.skipped: list[tuple[str, str]] = []
+        self.prior: list[PriorLabel] = []
+        self.unsupported: list[tuple[str, str]] = []
         self._first: dict[bytes, str] = {}
         self._ids: dict[str, tuple[bytes, str]] = {}
         self._kinds: list[ItemKind] = []
@@ -230,4 +278,12 @@ class ItemCollector:
                 self._sizes,
             )
         )
-        return ParsedDataset(self.path, self.format, items, self.duplicates, self.skipped)
+        return ParsedDataset(
+            self.path,
+            self.format,
+            items,
+            self.duplicates,
+            self.skipped,
+            self.prior,
+            self.unsupported,
+        )

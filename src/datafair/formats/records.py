@@ -21,6 +21,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from datafair.core.canonical import canonical_json
@@ -39,7 +40,8 @@ class ExportRecord:
     (hex hashes of their signed submissions). Content: ``text`` for text items, ``image_path``
     (a readable file) with ``width``/``height`` in pixels for images (read from the file when not
     given), ``pair`` = ``(prompt, response_a, response_b)`` for preference items. ``meta`` holds
-    the item's imported meta fields.
+    the item's imported meta fields; ``file_name`` the image's original relative file name
+    (COCO, YOLO and Label Studio exports name and copy the image by it).
     """
 
     item_cid: str
@@ -54,6 +56,33 @@ class ExportRecord:
     height: int | None = None
     pair: tuple[str, str, str] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    file_name: str | None = None
+
+
+_IMAGE_SUFFIX = {"PNG": ".png", "JPEG": ".jpg"}
+
+
+def export_file_name(record: ExportRecord) -> str:
+    """The image's file name in an export: its original relative name when it is a safe one
+    (``file_name``, else ``meta["file_name"]``), else ``<item CID><.png|.jpg>``."""
+    original = record.file_name or record.meta.get("file_name")
+    if isinstance(original, str) and _safe_relative(original):
+        return original
+    suffix = _IMAGE_SUFFIX.get(str(record.meta.get("format", "")).upper(), "")
+    if not suffix and record.image_path:
+        suffix = Path(record.image_path).suffix
+    return record.item_cid + suffix
+
+
+def _safe_relative(name: str) -> bool:
+    path = PurePosixPath(name)
+    return (
+        bool(name)
+        and "\\" not in name
+        and not path.is_absolute()
+        and all(part not in ("", ".", "..") for part in path.parts)
+        and Path(name).suffix.lower() in {".png", ".jpg", ".jpeg"}
+    )
 
 
 def check_name(name: str) -> str:

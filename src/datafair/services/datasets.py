@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,8 @@ from datafair.core.canonical import canonical_json
 from datafair.core.errors import NotFound
 from datafair.core.schemas import ItemKind
 from datafair.core.task import DatasetCard
-from datafair.formats import ParsedDataset, parse_dataset
+from datafair.formats import ParsedDataset, PriorOptions, parse_dataset
+from datafair.services.prior_answers import store_prior_labels
 from datafair.services.tasks import Clock, now_ms
 from datafair.store.blobs import BlobStore
 from datafair.store.models import Dataset
@@ -45,6 +47,9 @@ class ImportReport:
     duplicates: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     already_imported: bool = False
+    prior: dict[str, int] = field(default_factory=dict)
+    prior_new: int = 0
+    unsupported: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -92,16 +97,20 @@ def import_dataset(
     owner: str | None = None,
     clock: Clock = time.time,
     progress: Callable[[str], None] | None = None,
+    options: PriorOptions | None = None,
 ) -> ImportReport:
-    """Parse ``path`` (image folder, CSV, JSONL, Label Studio JSON), store it, commit.
+    """Parse ``path`` (image folder, CSV, JSONL, Label Studio JSON, COCO JSON), store it, commit.
 
-    Returns the ``ImportReport``; importing the same content with the same card again stores
-    nothing new and reports ``already_imported``.
+    Labels that come with the items (Label Studio annotations and predictions, COCO boxes) are
+    stored as prior answers (:mod:`datafair.services.prior_answers`), kept as ``options`` say;
+    the report counts them by role and task type. Returns the ``ImportReport``; importing the
+    same content with the same card again stores nothing new (but labels not stored yet) and
+    reports ``already_imported``.
     """
     say = progress or (lambda _message: None)
     say(f"reading {path}")
     with blobs.staged() as stage:  # image bytes go to blobs as read, kept only if all succeeds
-        parsed = parse_dataset(Path(path), image_sink=stage.put)
+        parsed = parse_dataset(Path(path), image_sink=stage.put, options=options)
         card = _with_modalities(card, parsed)
         item_cids = [item.cid for item in parsed.items]
         manifest = manifest_bytes(card, item_cids)
@@ -113,6 +122,8 @@ def import_dataset(
             counts=parsed.counts,
             duplicates=parsed.duplicates,
             skipped=parsed.skipped,
+            prior=dict(Counter(f"{label.role} {label.task_type}" for label in parsed.prior)),
+            unsupported=parsed.unsupported,
         )
         manifest_cid = stage.put(manifest)
     datasets = DatasetRepository(session)
@@ -122,9 +133,21 @@ def import_dataset(
         new_items = ItemRepository(session).add_many(
             (_new_item(item) for item in parsed.items), now_ms=created
         )
+        show = options.show_predictions if options is not None else False
         if datasets.by_manifest(manifest_cid) is not None:
             session.rollback()
-            return dataclasses.replace(report, manifest_cid=manifest_cid, already_imported=True)
+            prior_new = store_prior_labels(
+                session,
+                manifest_cid,
+                parsed.prior,
+                parsed.cid_of_source(),
+                show_predictions=show,
+                now_ms=created,
+            )
+            session.commit()
+            return dataclasses.replace(
+                report, manifest_cid=manifest_cid, already_imported=True, prior_new=prior_new
+            )
         datasets.create(
             manifest_cid=manifest_cid,
             card=card.to_dict(),
@@ -132,11 +155,21 @@ def import_dataset(
             now_ms=created,
             owner=owner,
         )
+        prior_new = store_prior_labels(
+            session,
+            manifest_cid,
+            parsed.prior,
+            parsed.cid_of_source(),
+            show_predictions=show,
+            now_ms=created,
+        )
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    return dataclasses.replace(report, manifest_cid=manifest_cid, new_items=new_items)
+    return dataclasses.replace(
+        report, manifest_cid=manifest_cid, new_items=new_items, prior_new=prior_new
+    )
 
 
 def _info(dataset: Dataset) -> DatasetInfo:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,14 @@ from datafair.formats import ExportRecord, write_export
 from datafair.services.inference import InferenceResult, infer_task
 from datafair.store.blobs import BlobStore
 from datafair.store.repositories import ItemRepository
+
+
+def _file_name(kind: ItemKind, meta: dict[str, Any] | None) -> str | None:
+    """An image's original file name from its import meta (or its CID with the extension)."""
+    if kind is not ItemKind.IMAGE:
+        return None
+    name = (meta or {}).get("file_name")
+    return name if isinstance(name, str) else ""
 
 
 def export_records(
@@ -46,6 +55,7 @@ def export_records(
                 height=item.height,
                 pair=pair,
                 meta=dict(item.meta or {}),
+                file_name=_file_name(kind, item.meta),
             )
         )
     return records

@@ -2,9 +2,10 @@
 
 Inputs: an open ``Session``, a task id, and a quality method name (``datafair.quality.METHODS``;
 ``auto`` by default). Reads every accepted submission and the gold answers of the task, fits the
-quality engine, and returns labels with their provenance (the contributors and the hashes of
-their signed submissions), ready for export and settlement. Gold answers anchor the fit (they
-clamp the gold items' posteriors) but are never exported as inferred labels of other items.
+task type's aggregator (see :func:`infer_answers`), and returns labels with their provenance
+(the contributors and the hashes of their signed submissions), ready for export and settlement.
+Gold answers anchor the fit (they clamp the gold items' posteriors) but are never exported as
+inferred labels of other items.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from datafair.core.canonical import keccak256
 from datafair.core.errors import InvalidInput
-from datafair.core.schemas import CATEGORICAL_TASK_TYPES
-from datafair.quality import WorkerSkill, get_aggregator
+from datafair.core.schemas import TaskType
+from datafair.quality import PreferenceAggregator, WorkerSkill, get_aggregator
 from datafair.services.submissions import TaskAnswers, task_answers
 from datafair.services.tasks import TaskInfo
 
@@ -73,40 +74,41 @@ def infer_task(session: Session, task_id: bytes | str, *, method: str = "auto") 
 
 
 def infer_answers(answers: TaskAnswers, *, method: str = "auto") -> InferenceResult:
-    """Fit the quality engine on already loaded ``TaskAnswers``."""
+    """Fit the task type's aggregator on already loaded ``TaskAnswers``.
+
+    Classification: the categorical aggregator ``method``. Preference: CrowdBT
+    (:class:`~datafair.quality.PreferenceAggregator`) for ``auto``, else the categorical
+    ``method`` over the two sides. Multi-label, spans, boxes and transcription: the type's own
+    aggregator (:func:`datafair.services.settlement.structured.structured_aggregator`), whose
+    consensus is in the canonical answer form. Gold items keep their gold answer (confidence 1).
+    """
     task = answers.task
     if len(answers.submissions) == 0:
         raise InvalidInput(
             "task", f"{task.task_id_hex} has no submissions yet", "label some items first"
         )
-    if task.spec.task_type not in CATEGORICAL_TASK_TYPES:
-        raise InvalidInput(
-            "task",
-            f"a {task.spec.task_type} task needs its own aggregator",
-            "use `datafair quality` for per-type aggregation",
-        )
-    labels = [json.loads(text) for text in answers.submissions.answers]
-    model = get_aggregator(method)
-    model.fit(
-        answers.submissions.item_cids,
-        answers.submissions.contributors,
-        labels,
-        gold=answers.gold,
-        classes=list(task.spec.schema.choices),
-    )
+    task_type = task.spec.task_type
+    if task_type is TaskType.CLASSIFICATION or (
+        task_type is TaskType.PREFERENCE and method.strip().lower() != "auto"
+    ):
+        fitted = _categorical(answers, method)
+    elif task_type is TaskType.PREFERENCE:
+        fitted = _preference(answers)
+    else:
+        fitted = _structured(answers, method)
+    item_keys, labels, confidences, model = fitted
     contributors, hashes = _provenance(answers)
-    confidence = model.probas_.max(axis=1) if len(model.items_) else np.zeros(0)
     items = [
         ItemLabel(
             item_cid=str(cid),
-            label=str(label),
-            confidence=float(conf),
+            label=label,
+            confidence=1.0 if str(cid) in answers.gold else float(conf),
             n_answers=len(contributors[str(cid)]),
             contributors=contributors[str(cid)],
             signature_hashes=hashes[str(cid)],
             is_gold=str(cid) in answers.gold,
         )
-        for cid, label, conf in zip(model.items_, model.labels_, confidence, strict=True)
+        for cid, label, conf in zip(item_keys, labels, confidences, strict=True)
     ]
     spammers = frozenset(
         str(worker)
@@ -114,3 +116,65 @@ def infer_answers(answers: TaskAnswers, *, method: str = "auto") -> InferenceRes
         if flagged
     )
     return InferenceResult(task, method, items, list(model.skills_), spammers, answers)
+
+
+_Fitted = tuple[list[str], list[Any], list[float], Any]
+
+
+def _categorical(answers: TaskAnswers, method: str) -> _Fitted:
+    labels = [json.loads(text) for text in answers.submissions.answers]
+    model = get_aggregator(method)
+    model.fit(
+        answers.submissions.item_cids,
+        answers.submissions.contributors,
+        labels,
+        gold=answers.gold,
+        classes=list(answers.task.spec.schema.choices),
+    )
+    confidence = model.probas_.max(axis=1) if len(model.items_) else np.zeros(0)
+    return (
+        [str(cid) for cid in model.items_],
+        [str(label) for label in model.labels_],
+        [float(value) for value in confidence],
+        model,
+    )
+
+
+def _with_gold(item_keys: list[str], labels: list[Any], gold: dict[str, Any]) -> list[Any]:
+    return [gold.get(cid, label) for cid, label in zip(item_keys, labels, strict=True)]
+
+
+def _preference(answers: TaskAnswers) -> _Fitted:
+    model = PreferenceAggregator().fit(
+        list(answers.submissions.item_cids),
+        list(answers.submissions.contributors),
+        [json.loads(text) for text in answers.submissions.answers],
+    )
+    item_keys = [str(cid) for cid in model.items_]
+    labels = _with_gold(item_keys, list(model.labels_), answers.gold)
+    return item_keys, labels, [float(value) for value in model.confidences_], model
+
+
+def _structured(answers: TaskAnswers, method: str) -> _Fitted:
+    from datafair.services.settlement.structured import (
+        consensus_labels,
+        fit_structured,
+        structured_aggregator,
+    )
+
+    spec = answers.task.spec
+    model = structured_aggregator(spec.task_type, method, {})
+    classes = None if spec.task_type is TaskType.TRANSCRIPTION else list(spec.schema.classes)
+    fit_structured(
+        model,
+        np.asarray(answers.submissions.item_cids, dtype=object),
+        np.asarray(answers.submissions.contributors, dtype=object),
+        [json.loads(text) for text in answers.submissions.answers],
+        classes,
+    )
+    item_keys = [str(cid) for cid in model.items_]
+    gold_index = {
+        position: answers.gold[cid] for position, cid in enumerate(item_keys) if cid in answers.gold
+    }
+    labels = consensus_labels(spec.task_type, model.labels_, gold_index)
+    return item_keys, labels, [float(value) for value in model.confidences_], model

@@ -10,11 +10,19 @@ from datafair.store import (
     api_models,
     delegation_models,
     models,
+    prior_models,
     reputation_models,
     settlement_models,
 )
 from datafair.store.base import Base
 
-MODEL_MODULES = (models, settlement_models, reputation_models, api_models, delegation_models)
+MODEL_MODULES = (
+    models,
+    settlement_models,
+    reputation_models,
+    api_models,
+    delegation_models,
+    prior_models,
+)
 
 __all__ = ["MODEL_MODULES", "Base"]

@@ -68,6 +68,81 @@ def claimable(
     return requests, claimed
 
 
+@dataclass(frozen=True)
+class Payout:
+    """One leaf of an account in a posted payout tree, with its proof and whether it was paid."""
+
+    task_id: bytes
+    epoch: int
+    index: int
+    amount: int
+    root: bytes
+    proof: tuple[bytes, ...]
+    claimed: bool
+
+
+def payouts(session: Session, escrow: EscrowClient, account: str) -> list[Payout]:
+    """Every leaf of ``account`` in the escrow's posted epochs (claimed or not), with proofs."""
+    address = address_of(account)
+    rows = SettlementRepository(session).posted_leaves_of(address, escrow.address)
+    trees = _trees(session, sorted({settlement.id for settlement, *_ in rows}))
+    found = []
+    for settlement, task_id, index, amount in rows:
+        tree = trees[settlement.id]
+        if tree.root != settlement.root:
+            raise Conflict(
+                f"task 0x{task_id.hex()} epoch {settlement.epoch}: stored leaves do not hash to "
+                "the posted root; rerun `datafair settle` for it"
+            )
+        found.append(
+            Payout(
+                task_id,
+                settlement.epoch,
+                index,
+                amount,
+                tree.root,
+                tuple(tree.proof(index)),
+                escrow.is_claimed(task_id, settlement.epoch, index),
+            )
+        )
+    return found
+
+
+CLAIM_FUNCTION = (
+    "claim(bytes32 taskId, uint256 epoch, uint256 index, address account, uint256 amount, "
+    "bytes32[] proof)"
+)
+
+
+def claim_document(
+    escrow: EscrowClient, chain_id: int, account: str, found: list[Payout]
+) -> dict[str, object]:
+    """What an external wallet needs to claim ``account``'s unclaimed leaves itself: the escrow,
+    the chain id, the function, and per leaf its arguments (amounts as decimal strings, bytes as
+    0x-hex). Anyone may send the transaction; the tokens go to ``account``."""
+    address = address_of(account)
+    return {
+        "format": "datafair-claims/1",
+        "chain_id": chain_id,
+        "escrow": escrow.address,
+        "function": CLAIM_FUNCTION,
+        "account": address,
+        "claims": [
+            {
+                "task_id": "0x" + payout.task_id.hex(),
+                "epoch": payout.epoch,
+                "index": payout.index,
+                "account": address,
+                "amount": str(payout.amount),
+                "proof": ["0x" + node.hex() for node in payout.proof],
+                "root": "0x" + payout.root.hex(),
+            }
+            for payout in found
+            if not payout.claimed
+        ],
+    }
+
+
 def claim_all(
     session: Session, escrow: EscrowClient, account: str, *, sender: Sender
 ) -> ClaimReport:
