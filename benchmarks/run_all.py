@@ -20,6 +20,7 @@ BENCHMARKS = (
     "import_items",
     "gas",
     "settlement",
+    "web_pages",
 )
 
 

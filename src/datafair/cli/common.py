@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 @dataclass
 class CliState:
     debug: bool = False
+    server: str | None = None
 
 
 STATE = CliState()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from datafair.cli.common import HOME_OPTION, console, open_node
+from datafair.cli.common import HOME_OPTION, STATE, console, open_node, settings_for
 from datafair.core.errors import InvalidInput
 from datafair.node import Node
 
@@ -142,6 +142,13 @@ def claim_command(
     """Claim everything claimable, with proofs, for an account (or every keystore account)."""
     from datafair.services.settlement.claims import claim_all
 
+    if STATE.server:
+        from datafair.cli import remote
+
+        if account is None:
+            raise InvalidInput("--account", "is required with --server", "name your account")
+        remote.claim(settings_for(home), account)
+        return
     with open_node(home, rpc=rpc) as node:
         accounts = [node.keystore.info(account)] if account is not None else node.keystore.list()
         if not accounts:
@@ -248,3 +255,49 @@ def audit_command(
     history.extend(f"{epoch} not available ({absent})" for epoch, absent in report.history_missing)
     if history:
         console.print("earlier epochs: " + "; ".join(history))
+
+
+def earnings_command(
+    account: str = typer.Option(..., "--account", help="Keystore account whose earnings to show."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    home: Path | None = HOME_OPTION,
+) -> None:
+    """Earnings per settled epoch, with the reasons (answers paid, agreement, gold, spam)."""
+    import json
+
+    from rich.table import Table
+
+    if STATE.server:
+        from datafair.cli import remote
+
+        rows = remote.earnings(settings_for(home), account)
+    else:
+        from datafair.services.portfolio import earnings
+
+        with open_node(home) as node, node.db.session() as session:
+            address = node.keystore.info(account).address
+            rows = [
+                {**row.__dict__, "amount": str(row.amount), "gross": str(row.gross)}
+                for row in earnings(session, node.blobs, address)
+            ]
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    if not rows:
+        console.print(f"{account}: no settled epoch pays or mentions this account yet")
+        return
+    table = Table(
+        "task", "epoch", "amount", "answers paid", "agreeing", "gold ok", "spam", "reviews"
+    )
+    for row in rows:
+        table.add_row(
+            row["task_id"][:12] + "…",
+            str(row["epoch"]),
+            str(row["amount"]),
+            str(row["answers_paid"]),
+            str(row["answers_agreeing"]),
+            f"{row['gold_correct']}/{row['gold_answered']}",
+            "yes" if row["spam_flagged"] else "no",
+            f"{row['reviews_agreeing']}/{row['reviews_made']}",
+        )
+    console.print(table)

@@ -6,9 +6,15 @@ the import below. Application code imports the model module it needs directly.
 
 from __future__ import annotations
 
-from datafair.store import models, reputation_models, settlement_models
+from datafair.store import (
+    api_models,
+    delegation_models,
+    models,
+    reputation_models,
+    settlement_models,
+)
 from datafair.store.base import Base
 
-MODEL_MODULES = (models, settlement_models, reputation_models)
+MODEL_MODULES = (models, settlement_models, reputation_models, api_models, delegation_models)
 
 __all__ = ["MODEL_MODULES", "Base"]

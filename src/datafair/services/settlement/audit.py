@@ -45,6 +45,7 @@ from datafair.services.settlement.bundle import (
     parse_bundle,
     read_document,
 )
+from datafair.services.settlement.delegated import first_bad_delegation, session_keys
 from datafair.services.settlement.gold import gold_commitment
 from datafair.services.settlement.signatures import first_bad_review, first_bad_signature
 from datafair.store.blobs import BlobStore
@@ -152,6 +153,9 @@ def _verify_inputs(inputs: EpochInputs, workers: int | None) -> None:
             f"{inputs.spec.get('chain_id')!r}"
         )
     subs = inputs.submissions
+    problem = first_bad_delegation(inputs)
+    if problem is not None:
+        raise AuditMismatch(problem)
     bad = first_bad_signature(
         inputs.task_id,
         inputs.chain_id,
@@ -164,6 +168,7 @@ def _verify_inputs(inputs: EpochInputs, workers: int | None) -> None:
         subs.duration_ms,
         subs.signature,
         workers=workers,
+        signers=session_keys(inputs),
     )
     if bad is not None:
         row, reason = bad

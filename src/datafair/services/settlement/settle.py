@@ -48,7 +48,9 @@ from sqlalchemy.orm import Session
 from datafair.chain.base import Sender
 from datafair.chain.escrow import EscrowClient
 from datafair.core.errors import ChainError, Conflict, InvalidInput
+from datafair.services.delegations import delegations_for_task, message_of
 from datafair.services.settlement.bundle import (
+    Delegations,
     EpochInputs,
     Reviews,
     Submissions,
@@ -157,6 +159,7 @@ def gather_inputs(
             paid_before.get((columns.item_cids[r], columns.contributors[r]), epoch) for r in order
         ],
     )
+    delegations = _delegations(session, task_pk, row_of_id)
     if epoch not in submissions.epoch:
         raise Conflict(
             f"task 0x{task_id.hex()}: no new submissions since epoch {epoch - 1}; nothing to settle"
@@ -190,6 +193,24 @@ def gather_inputs(
         method=method,
         params=default_params(method, task.spec.task_type),
         fee_bps=escrow.fee_bps(),
+        delegations=delegations,
+    )
+
+
+def _delegations(session: Session, task_pk: int, row_of_id: Mapping[int, int]) -> Delegations:
+    """The delegations behind the task's session-key submissions, in canonical order."""
+    by_submission = delegations_for_task(session, task_pk)
+    if not by_submission:
+        return Delegations()
+    rows = {row_of_id[sid]: delegation for sid, delegation in by_submission.items()}
+    used = {delegation.id: delegation for delegation in rows.values()}
+    ordered = sorted(used.values(), key=lambda d: (d.wallet, d.session_key, d.nonce))
+    index_of = {delegation.id: index for index, delegation in enumerate(ordered)}
+    return Delegations(
+        message=[message_of(delegation).as_dict() for delegation in ordered],
+        signature=[bytes(delegation.signature) for delegation in ordered],
+        row=sorted(rows),
+        delegation=[index_of[rows[row].id] for row in sorted(rows)],
     )
 
 
