@@ -53,12 +53,16 @@ _TALLY = text(
            sum(CASE WHEN status = 'held' AND expires_at > :now THEN 1 ELSE 0 END),
            sum(CASE WHEN NOT is_gold AND status IN ('held', 'submitted') THEN 1 ELSE 0 END),
            sum(CASE WHEN skipped THEN 1 ELSE 0 END),
-           (SELECT max(position) FROM task_items WHERE task_pk = :task)
+           (SELECT max(position) FROM task_items WHERE task_pk = :task AND is_gold = :no),
+           (SELECT max(position) FROM task_items WHERE task_pk = :task AND is_gold = :yes)
     FROM assignments
     WHERE task_pk = :task AND contributor = :who
     """
 )
-_LAST_POSITION = text("SELECT max(position) FROM task_items WHERE task_pk = :task")
+_LAST_POSITION = text(
+    "SELECT max(position) FROM task_items WHERE task_pk = :task AND is_gold = :no "
+    "UNION ALL SELECT max(position) FROM task_items WHERE task_pk = :task AND is_gold = :yes"
+)
 _CANDIDATES = f"""
     SELECT task_items.id, task_items.item_cid
     FROM task_items
@@ -120,11 +124,15 @@ class AssignmentRepository:
         task's last item position."""
         row = (
             self.session.connection()
-            .execute(_TALLY, {"task": task_pk, "who": contributor, "now": now_ms})
+            .execute(
+                _TALLY,
+                {"task": task_pk, "who": contributor, "now": now_ms, "no": False, "yes": True},
+            )
             .one()
         )
         total, gold, held, ordinary, skips = (int(value or 0) for value in row[:5])
-        last = -1 if row[5] is None else int(row[5])
+        # one max per half of the (task_pk, is_gold, position) index: each is a single probe
+        last = max(-1 if value is None else int(value) for value in row[5:7])
         return Tally(total, gold, held, ordinary, skips, last)
 
     def lock_contributor(self, task_pk: int, contributor: str) -> None:
@@ -142,8 +150,10 @@ class AssignmentRepository:
 
     def last_position(self, task_pk: int) -> int:
         """The highest item position of the task (-1 for a task without items)."""
-        found = self.session.connection().execute(_LAST_POSITION, {"task": task_pk}).scalar()
-        return -1 if found is None else int(found)
+        rows = self.session.connection().execute(
+            _LAST_POSITION, {"task": task_pk, "no": False, "yes": True}
+        )
+        return max((-1 if row[0] is None else int(row[0]) for row in rows), default=-1)
 
     def gold_count(self, task_pk: int) -> int:
         """How many of the task's items are gold (a short range of the position index)."""
