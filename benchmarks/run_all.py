@@ -17,6 +17,7 @@ BENCHMARKS = (
     "economics",
     "reviews",
     "submissions",
+    "assignment",
     "import_items",
     "gas",
     "settlement",

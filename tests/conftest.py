@@ -239,7 +239,7 @@ def make_task(session: Session, clock: FakeClock) -> MakeTask:
 
     Keywords: ``n``, ``overlap``, ``gold`` ({item index: answer}), ``gold_ratio``,
     ``gold_overlap``, ``deadline``, ``chain_id``, ``task_type``, ``classes``, ``texts``,
-    ``salt``.
+    ``salt``, ``extra`` (the spec's settings).
     """
     counter = iter(range(1_000_000))
 
@@ -256,6 +256,7 @@ def make_task(session: Session, clock: FakeClock) -> MakeTask:
         classes: tuple[str, ...] = ("pos", "neg"),
         texts: Sequence[str] | None = None,
         salt: int | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> MadeTask:
         number = next(counter)
         texts = list(texts) if texts is not None else [f"text {number}-{i}" for i in range(n)]
@@ -271,6 +272,7 @@ def make_task(session: Session, clock: FakeClock) -> MakeTask:
             deadline=deadline,
             chain_id=chain_id,
             salt=number if salt is None else salt,
+            extra=dict(extra or {}),
         )
         gold_by_cid = {cids[index]: answer for index, answer in (gold or {}).items()}
         info = create_task(

@@ -13,6 +13,7 @@ from datafair.services.assignment import (
     AssignedItem,
     expire_assignments,
     gold_draw,
+    item_draw,
     next_item,
     release_assignment,
 )
@@ -73,18 +74,49 @@ def test_image_content_comes_from_the_blob_store(session, make_task, contributor
     assert (assigned.context.width, assigned.context.height) == (32, 16)
 
 
-def test_partially_answered_items_are_filled_before_new_ones(
+def test_the_first_item_is_where_the_seeded_draw_points(session, make_task, contributors, clock):
+    task = make_task(n=40, overlap=3)
+    for contributor in contributors[:5]:
+        assigned = next_item(session, task.task_id, contributor.address, clock=clock)
+        start = int(item_draw(bytes(32), contributor.address, 0) * 40)
+        # every item is still open, so the draw's own position is taken
+        assert assigned is not None and assigned.item_cid == task.items[start]
+
+
+def test_there_is_no_fill_order_contributors_are_spread(session, make_task, contributors, clock):
+    task = make_task(n=60, overlap=5)
+    first = [
+        next_item(session, task.task_id, contributor.address, clock=clock)
+        for contributor in contributors[:12]
+    ]
+    cids = [assigned.item_cid for assigned in first if assigned is not None]
+    # fill-first would send the first five to one item and the next five to another
+    assert len(cids) == 12 and len(set(cids)) >= 9
+
+
+def test_the_sequence_is_reproducible_given_the_seed(session, make_task, contributors, clock):
+    sequences = []
+    for _ in range(2):  # two tasks of 30 items, both with the zero seed
+        task = make_task(n=30, overlap=2)
+        picks = []
+        for _ in range(3):
+            for contributor in contributors[:4]:
+                assigned = next_item(session, task.task_id, contributor.address, clock=clock)
+                assert assigned is not None
+                picks.append(task.items.index(assigned.item_cid))
+        sequences.append(picks)
+    assert sequences[0] == sequences[1]
+
+
+def test_the_draw_skips_to_the_next_open_item_and_wraps_around(
     session, make_task, contributors, clock
 ):
-    task = make_task(n=4, overlap=3)
-    first = next_item(session, task.task_id, contributors[0].address, clock=clock)
-    assert first is not None and first.item_cid == task.items[0]
-    # the next two contributors are sent to the same, partially filled item until it is full
-    for contributor in contributors[1:3]:
-        assigned = next_item(session, task.task_id, contributor.address, clock=clock)
-        assert assigned is not None and assigned.item_cid == task.items[0]
-    fourth = next_item(session, task.task_id, contributors[3].address, clock=clock)
-    assert fourth is not None and fourth.item_cid == task.items[1]
+    task = make_task(n=5, overlap=1)
+    alice = contributors[0].address
+    given = []
+    while (assigned := next_item(session, task.task_id, alice, clock=clock)) is not None:
+        given.append(assigned.item_cid)
+    assert sorted(given) == sorted(task.items)
 
 
 def test_never_an_item_already_answered_or_held(session, make_task, contributors, clock):
@@ -92,9 +124,9 @@ def test_never_an_item_already_answered_or_held(session, make_task, contributors
     alice = contributors[0]
     submit(session, alice.sign(task.info, task.items[0], "pos", 1), clock=clock)
     held = next_item(session, task.task_id, alice.address, clock=clock)
-    assert held is not None and held.item_cid == task.items[1]
     again = next_item(session, task.task_id, alice.address, clock=clock)
-    assert again is not None and again.item_cid == task.items[2]
+    assert held is not None and again is not None
+    assert {held.item_cid, again.item_cid} == set(task.items[1:])
     assert next_item(session, task.task_id, alice.address, clock=clock) is None
 
 
@@ -117,7 +149,8 @@ def test_the_gold_mix_follows_the_ratio_and_is_deterministic_given_the_seed(
     session, make_task, contributors, clock
 ):
     gold = {index: "pos" for index in range(20)}
-    task = make_task(n=80, overlap=1, gold=gold, gold_ratio=0.25)
+    no_onboarding = {"onboarding_items": 0, "onboarding_gold": 0}
+    task = make_task(n=80, overlap=1, gold=gold, gold_ratio=0.25, extra=no_onboarding)
     golden = set(task.gold)
     picks = []
     for _ in range(40):
@@ -132,7 +165,8 @@ def test_the_gold_mix_follows_the_ratio_and_is_deterministic_given_the_seed(
 
 
 def test_when_gold_runs_out_ordinary_items_are_given(session, make_task, contributors, clock):
-    task = make_task(n=10, overlap=5, gold={0: "pos"}, gold_ratio=0.5)
+    no_onboarding = {"onboarding_items": 0, "onboarding_gold": 0}
+    task = make_task(n=10, overlap=5, gold={0: "pos"}, gold_ratio=0.5, extra=no_onboarding)
     alice = contributors[0].address
     given = [next_item(session, task.task_id, alice, clock=clock) for _ in range(9)]
     cids = [assigned.item_cid for assigned in given if assigned is not None]
@@ -203,7 +237,7 @@ def test_expire_assignments_releases_only_overdue_holds(session, make_task, cont
     assert task_progress(session, task.task_id).reserved == 1
 
 
-def test_a_contributor_can_give_an_item_back(session, make_task, contributors, clock):
+def test_a_contributor_can_skip_an_item(session, make_task, contributors, clock):
     task = make_task(n=1, overlap=1)
     alice, bob = contributors[:2]
     held = next_item(session, task.task_id, alice.address, clock=clock)
@@ -227,6 +261,116 @@ def test_a_hold_answered_by_its_contributor_is_consumed(session, make_task, cont
     assert (progress.answers, progress.reserved, progress.full_items) == (1, 0, 1)
     assert session.scalar(select(Assignment.status)) == "submitted"
     assert next_item(session, task.task_id, contributors[1].address, clock=clock) is None
+
+
+def test_a_skipped_item_is_never_offered_to_the_skipper_again(
+    session, make_task, contributors, clock
+):
+    task = make_task(n=3, overlap=1)
+    alice, bob = contributors[:2]
+    held = next_item(session, task.task_id, alice.address, clock=clock)
+    assert held is not None
+    release_assignment(session, held.assignment_id, alice.address)
+    rest = []
+    while (assigned := next_item(session, task.task_id, alice.address, clock=clock)) is not None:
+        rest.append(assigned.item_cid)
+    assert sorted(rest) == sorted(set(task.items) - {held.item_cid})
+    taken = next_item(session, task.task_id, bob.address, clock=clock)
+    assert taken is not None and taken.item_cid == held.item_cid
+
+
+def test_skips_are_counted_and_bounded(session, make_task, contributors, clock):
+    task = make_task(n=6, overlap=1, extra={"max_skips": 2})
+    alice = contributors[0].address
+    for _ in range(2):
+        held = next_item(session, task.task_id, alice, clock=clock)
+        assert held is not None
+        release_assignment(session, held.assignment_id, alice)
+    third = next_item(session, task.task_id, alice, clock=clock)
+    assert third is not None
+    with pytest.raises(Conflict, match=r"skipped 2 items of this task.*extra.max_skips 2"):
+        release_assignment(session, third.assignment_id, alice)
+    assert task_progress(session, task.task_id).reserved == 1  # the hold stays
+    skipped = session.scalar(select(func.count()).where(Assignment.skipped.is_(True)))
+    assert skipped == 2
+
+
+def test_one_contributor_takes_at_most_the_share_cap(session, make_task, contributors, clock):
+    task = make_task(n=300, overlap=1, extra={"max_share_bps": 4000})  # cap: 120 of 300
+    alice, bob = contributors[0].address, contributors[1].address
+    for _ in range(120):
+        assert next_item(session, task.task_id, alice, clock=clock, max_held=500) is not None
+    with pytest.raises(Conflict, match=r"taken its share of this task \(120 answers"):
+        next_item(session, task.task_id, alice, clock=clock, max_held=500)
+    assert next_item(session, task.task_id, bob, clock=clock) is not None
+    assert _held(session) == 121
+
+
+def test_the_share_cap_never_binds_below_its_floor(session, make_task, contributors, clock):
+    task = make_task(n=30, overlap=1, extra={"max_share_bps": 1})
+    alice = contributors[0].address
+    given = [next_item(session, task.task_id, alice, clock=clock, max_held=50) for _ in range(30)]
+    assert all(assigned is not None for assigned in given)
+
+
+def test_a_new_wallet_starts_with_its_onboarding_gold(session, make_task, contributors, clock):
+    gold = {index: "pos" for index in range(0, 100, 5)}  # 20 gold items of 100
+    extra = {"onboarding_items": 8, "onboarding_gold": 3}
+    task = make_task(n=100, overlap=3, gold=gold, gold_ratio=0.05, extra=extra)
+    golden = set(task.gold)
+    patterns = set()
+    for contributor in contributors[:6]:
+        picks = []
+        for _ in range(8):
+            assigned = next_item(
+                session, task.task_id, contributor.address, clock=clock, max_held=50
+            )
+            assert assigned is not None
+            picks.append(assigned.item_cid in golden)
+        assert sum(picks) == 3  # exactly the quota, wherever the draws place it
+        patterns.add(tuple(picks))
+    assert len(patterns) > 1  # not always the same places
+
+
+def test_onboarding_is_on_by_default_when_the_task_has_gold(
+    session, make_task, contributors, clock
+):
+    gold = {index: "pos" for index in range(0, 100, 4)}
+    task = make_task(n=100, overlap=3, gold=gold, gold_ratio=0.01)
+    picks = [
+        next_item(session, task.task_id, contributors[0].address, clock=clock, max_held=50)
+        for _ in range(10)
+    ]
+    assert sum(assigned.item_cid in task.gold for assigned in picks if assigned) == 3
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "problem"),
+    [
+        ({"max_share_bps": 0}, "extra.max_share_bps", "must be an integer 1..10000, got 0"),
+        ({"max_share_bps": "half"}, "extra.max_share_bps", "must be an integer 1..10000"),
+        ({"max_skips": -1}, "extra.max_skips", "must be an integer 0..100000, got -1"),
+        (
+            {"onboarding_items": 2, "onboarding_gold": 3},
+            "extra.onboarding_gold",
+            "3 gold items do not fit",
+        ),
+        ({"onboarding_items": True}, "extra.onboarding_items", "must be an integer 0..1000"),
+    ],
+)
+def test_bad_assignment_settings_are_refused_at_creation(session, make_task, extra, field, problem):
+    from datafair.store.models import Task
+
+    with pytest.raises(InvalidInput, match=rf"^{field}: {problem}") as raised:
+        make_task(n=4, gold={0: "pos"}, gold_ratio=0.25, extra=extra)
+    assert "\n" not in str(raised.value)
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Task)) == 0
+
+
+def test_an_onboarding_quota_needs_gold(session, make_task):
+    with pytest.raises(InvalidInput, match=r"^extra\.onboarding_gold: the task has no gold items"):
+        make_task(n=4, extra={"onboarding_items": 5, "onboarding_gold": 1})
 
 
 # --------------------------------------------------------------------------- bad input

@@ -154,3 +154,23 @@ def test_one_contributor_asking_in_parallel_gets_distinct_items(
     assert all(not isinstance(result, Exception) for result in results), results
     cids = [result.item_cid for result in results if result is not None]  # type: ignore[attr-defined]
     assert len(cids) == len(set(cids)) == THREADS
+
+
+def test_parallel_calls_of_one_contributor_never_pass_the_share_cap(
+    db: Database, session, make_task, contributors, clock
+):
+    task = make_task(n=200, overlap=1, extra={"max_share_bps": 1})  # cap: the floor, 100
+    alice = contributors[0].address
+    for _ in range(95):
+        assert next_item(session, task.task_id, alice, clock=clock, max_held=500) is not None
+    session.commit()
+    results = _race(
+        db, lambda other, number: next_item(other, task.task_id, alice, clock=clock, max_held=500)
+    )
+    won = [result for result in results if result is not None and not isinstance(result, Exception)]
+    refused = [result for result in results if isinstance(result, Conflict)]
+    assert len(won) == 5 and len(refused) == THREADS - 5, results
+    assert all("taken its share" in str(error) for error in refused)
+    assert len({assigned.item_cid for assigned in won}) == 5  # type: ignore[union-attr]
+    count = select(func.count()).where(Assignment.contributor == alice)
+    assert session.scalar(count) == 100

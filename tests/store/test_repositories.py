@@ -303,24 +303,20 @@ def test_the_database_refuses_a_review_without_verdict_or_rating(session: Sessio
     assert _count(session, Review) == 0 and _count(session, Submission) == 1
 
 
-def test_started_items_are_found_through_the_partial_index_on_sqlite(session, make_task):
+def test_open_items_are_scanned_through_the_partial_index_on_sqlite(session, make_task):
     from sqlalchemy import text
-    from sqlalchemy.dialects import sqlite
 
-    from datafair.store.repositories import AssignmentRepository
+    from datafair.store.repositories import assignment
 
     if session.get_bind().dialect.name != "sqlite":
         pytest.skip("query plan check for SQLite")
     make_task(n=3)
-    captured = []
-    original = session.scalars
-    session.scalars = lambda query, *a, **k: captured.append(query) or original(query, *a, **k)
-    AssignmentRepository(session).candidates(1, ADDRESS, gold=False, limit=8)
-    started = str(
-        captured[0].compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True})
-    )
-    plan = " ".join(str(row) for row in session.execute(text("EXPLAIN QUERY PLAN " + started)))
-    assert "ix_task_items_started_open" in plan
+    params = {"task": 1, "gold": False, "who": ADDRESS, "start": 1, "limit": 8}
+    for query in (assignment._CANDIDATES_FROM, assignment._CANDIDATES_BEFORE):
+        plan = " ".join(
+            str(row) for row in session.execute(text(f"EXPLAIN QUERY PLAN {query.text}"), params)
+        )
+        assert "ix_task_items_open" in plan and "TEMP B-TREE" not in plan
 
 
 def test_duplicate_checks_probe_the_unique_indexes_on_sqlite(session, make_task):

@@ -49,8 +49,7 @@ def check_eligible(session: Session, task: Task, contributor: str) -> None:
     """
     minimum = min_reputation_bps(task.spec)
     store = ReputationRepository(session)
-    standing = store.standing(task.id, contributor)
-    paused = bool(standing is not None and standing.paused)
+    paused = store.is_paused(task.id, contributor)
     if not paused and minimum == 0:
         return
     record = None

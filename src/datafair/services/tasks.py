@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from datafair.core.assignment_rules import assignment_rules
 from datafair.core.canonical import canonical_json
 from datafair.core.errors import Conflict, InvalidInput, NotFound
 from datafair.core.ids import checksum_address, parse_task_id
@@ -186,6 +187,7 @@ def _create_task(
         )
     if len(gold_json) == len(item_cids):
         raise InvalidInput("gold", "every item is gold", "leave items without known answers")
+    assignment_rules(spec.extra, has_gold=spec.gold_ratio > 0)
     created = now_ms(clock)
     task = tasks.add(
         Task(

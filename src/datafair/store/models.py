@@ -35,6 +35,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -152,11 +153,11 @@ class Task(Base):
     )
 
 
-# Ordinary task items that have started filling and still have a free slot: few at any time,
-# since assignment fills started items first. A partial index over them keeps "next item" cheap
-# on large tasks; queries must repeat this exact condition for the index to apply (SQLite
-# matches the terms literally: it cannot use "answers + reserved < capacity" here).
-STARTED_OPEN_SQL = "(answers > 0 OR reserved > 0) AND capacity - answers - reserved > 0"
+# Task items with a free slot (gold items without a capacity always have one). Assignment scans
+# them in position order from a randomly drawn start; a partial index over them keeps that scan
+# short however full the task is. Queries must repeat this exact condition for the index to
+# apply (SQLite matches the terms literally: it cannot use "answers + reserved < capacity").
+OPEN_SQL = "capacity IS NULL OR capacity - answers - reserved > 0"
 
 
 class TaskItem(Base):
@@ -186,11 +187,12 @@ class TaskItem(Base):
         ),
         Index(None, "task_pk", "is_gold", "position"),
         Index(
-            "ix_task_items_started_open",
+            "ix_task_items_open",
             "task_pk",
             "is_gold",
-            sqlite_where=text(STARTED_OPEN_SQL),
-            postgresql_where=text(STARTED_OPEN_SQL),
+            "position",
+            sqlite_where=text(OPEN_SQL),
+            postgresql_where=text(OPEN_SQL),
         ),
     )
 
@@ -220,6 +222,9 @@ class Assignment(Base):
     status: Mapped[str] = mapped_column(String(16), default=ASSIGNMENT_HELD)
     created_at: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[int] = mapped_column(BigInteger)
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Given back unanswered by the contributor (status ``expired``): counted against the
+    task's skip bound, and the item is never offered to them again."""
 
     __table_args__ = (
         UniqueConstraint("task_item_id", "contributor"),

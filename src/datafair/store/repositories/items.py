@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from datafair.core.schemas import ItemContext, ItemKind
@@ -54,6 +54,18 @@ _ITEM_ARRAYS = (
     ("meta", "json"),
     ("created_at", "bigint"),
 )
+
+
+_ITEM_TABLE = cast(Table, Item.__table__)
+_ITEM_ROW = select(
+    _ITEM_TABLE.c.cid,
+    _ITEM_TABLE.c.kind,
+    _ITEM_TABLE.c.text_length,
+    _ITEM_TABLE.c.width,
+    _ITEM_TABLE.c.height,
+    _ITEM_TABLE.c.text,
+    _ITEM_TABLE.c.meta,
+).where(_ITEM_TABLE.c.cid == bindparam("cid"))
 
 
 class ItemRepository:
@@ -131,6 +143,11 @@ class ItemRepository:
 
     def get(self, cid: str) -> Item | None:
         return self.session.get(Item, cid)
+
+    def row(self, cid: str) -> Any | None:
+        """The item's columns (``cid, kind, text_length, width, height, text, meta``) without
+        loading an ORM object: the hot path of assignment."""
+        return self.session.connection().execute(_ITEM_ROW, {"cid": cid}).first()
 
     def contexts(self, cids: Sequence[str]) -> dict[str, ItemContext]:
         """What answer validation needs of each stored item among ``cids``, by CID."""

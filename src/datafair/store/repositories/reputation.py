@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from datafair.store.repositories._common import locks_rows
 from datafair.store.reputation_models import ContributorReputation, TaskStanding
+
+_PAUSED = text("SELECT paused FROM task_standings WHERE task_pk = :task AND contributor = :who")
 
 
 class ReputationRepository:
@@ -53,6 +55,15 @@ class ReputationRepository:
         """The contributor's standing on a task (``None``: never recorded)."""
         row: TaskStanding | None = self._get(TaskStanding, (task_pk, contributor), lock)
         return row
+
+    def is_paused(self, task_pk: int, contributor: str) -> bool:
+        """Whether the contributor is paused on the task (one primary-key probe)."""
+        found = (
+            self.session.connection()
+            .execute(_PAUSED, {"task": task_pk, "who": contributor})
+            .scalar()
+        )
+        return bool(found)
 
     def paused(self, task_pk: int) -> dict[str, str | None]:
         """The contributors paused on the task, with the reason, by address."""

@@ -49,6 +49,7 @@ class Slot:
 
 
 TASK_ITEMS = cast(Table, TaskItem.__table__)
+_BY_TASK_ID = select(Task).where(Task.task_id == bindparam("task_id"))
 CAPACITY_LEFT = or_(
     TaskItem.capacity.is_(None), TaskItem.answers + TaskItem.reserved < TaskItem.capacity
 )
@@ -61,7 +62,7 @@ class TaskRepository:
         self.session = session
 
     def by_task_id(self, task_id: bytes) -> Task | None:
-        return self.session.scalar(select(Task).where(Task.task_id == task_id))
+        return self.session.scalar(_BY_TASK_ID, {"task_id": task_id})
 
     def by_task_ids(self, task_ids: Sequence[bytes]) -> dict[bytes, Task]:
         found = self.session.scalars(select(Task).where(Task.task_id.in_(list(task_ids))))
