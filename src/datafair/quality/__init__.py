@@ -22,6 +22,7 @@ from datafair.quality.agreement import (
     fleiss_kappa,
     krippendorff_alpha,
 )
+from datafair.quality.auto import AutoAggregator
 from datafair.quality.base import CategoricalAggregator
 from datafair.quality.bayesian_dawid_skene import BayesianDawidSkene
 from datafair.quality.boxes import BoxAggregator
@@ -46,7 +47,7 @@ def get_aggregator(method: str = "auto", **params: Any) -> CategoricalAggregator
     """
     key = method.strip().lower()
     factories: dict[str, type[CategoricalAggregator]] = {
-        "auto": BayesianDawidSkene,
+        "auto": AutoAggregator,
         "mv": MajorityVote,
         "wmv": WeightedMajorityVote,
         "ds": DawidSkene,
