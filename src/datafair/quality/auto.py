@@ -90,17 +90,19 @@ class Selection:
         return text
 
     def as_dict(self) -> dict[str, object]:
-        """Plain values for JSON (the settlement bundle records this)."""
+        """Plain JSON values (numbers as fixed-decimal strings, so the settlement bundle's
+        canonical bytes do not depend on float printing)."""
         return {
             "winner": self.winner,
-            "temperature": self.temperature,
+            "description": self.description,
+            "temperature": f"{self.temperature:.6f}",
             "compared_on_answers": self.sampled_answers,
             "scores": [
                 {
                     "model": s.name,
-                    "temperature": s.temperature,
-                    "answers": round(s.answers, 6),
-                    "gold": round(s.gold, 6),
+                    "temperature": f"{s.temperature:.6f}",
+                    "answers": f"{s.answers:.6f}",
+                    "gold": f"{s.gold:.6f}",
                 }
                 for s in self.scores
             ],
