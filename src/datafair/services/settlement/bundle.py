@@ -11,10 +11,10 @@ and its parameters, the fee rate) and returns an :class:`EpochResult`:
    answer's ``p_correct`` is the posterior of the class it gave, ``probas_[item, class]``
    (Dawid & Skene 1979). With ``auto`` the bundle's ``quality.model_selection`` records the
    model it chose, the posterior temperature and every candidate's held-out score, which the
-   audit recomputes like every other field. For structured tasks (multi-label, spans, boxes, transcription) the
-   type's aggregator gives each item a consensus label (the gold answer on gold items) and an
-   answer's ``p_correct`` is its score against that label, in ``[0, 1]``; reviews are not
-   evidence there (:mod:`.structured`, :mod:`datafair.quality.answer_scores`).
+   audit recomputes like every other field. For structured tasks (multi-label, spans, boxes,
+   transcription) the type's aggregator gives each item a consensus label (the gold answer on
+   gold items) and an answer's ``p_correct`` is its score against that label, in ``[0, 1]``;
+   reviews are not evidence there (:mod:`.structured`, :mod:`datafair.quality.answer_scores`).
 2. **Rewards** of the submissions first settled in this epoch (``epoch`` column equal to the
    epoch): :func:`datafair.economics.quality_weighted_rewards` (zero for spam-flagged
    contributors and for answers failing a gold item: another class than the gold one, or a
