@@ -106,7 +106,7 @@ def infer(
         f"{flagged} worker{'s' if flagged != 1 else ''} flagged as spam"
     )
     selection = getattr(est, "selection_", None)
-    if selection is not None and selection.scores:
+    if selection is not None and selection.evidence:
         console.print(f"model: {selection.reason()}", markup=False)
         if verbose:
             _print_selection(selection)
@@ -177,19 +177,19 @@ def _coded_inputs(
 
 
 def _print_selection(selection: Any) -> None:
-    view = Table(title="auto: candidate models, best first (held-out log-likelihood)")
+    view = Table(title="auto: candidate models, best first")
     view.add_column("model")
-    view.add_column("per answer", justify="right")
-    view.add_column("gold labels", justify="right")
-    view.add_column("temperature", justify="right")
-    for score in selection.scores:
-        view.add_row(
-            score.name, f"{score.answers:.5f}", f"{score.gold:.3f}", f"{score.temperature:.3f}"
-        )
+    view.add_column("evidence per answer", justify="right")
+    view.add_column("behind the winner (nats)", justify="right")
+    best = selection.evidence[0][1]
+    for name, value in selection.evidence:
+        view.add_row(name, f"{value:.5f}", f"{(best - value) * selection.sampled_answers:.1f}")
     console.print(view)
     console.print(
-        f"compared on {selection.sampled_answers:,} answers; the winner predicts held-out "
-        "answers (and gold labels) best; see docs/quality.md",
+        f"compared on {selection.sampled_answers:,} answers by log evidence (worker parameters "
+        "integrated out, ½ log n per crowd-level parameter); the winner's posteriors are "
+        f"tempered by {selection.temperature:.2f}, the temperature that best predicts each "
+        "answer from the others (and the gold labels); see docs/quality.md",
         markup=False,
     )
 

@@ -35,6 +35,7 @@ from datafair.quality.selection import (
     fit_candidate,
     score_candidate,
     selection_sample,
+    selection_score,
     tempered_posteriors,
 )
 from datafair.quality.skills import SPAM_THRESHOLD
@@ -67,26 +68,34 @@ def build_candidate(name: str) -> Candidate:
 
 @dataclass(frozen=True)
 class Selection:
-    """Which model ``auto`` chose and why: every candidate's held-out score, best first."""
+    """Which model ``auto`` chose and why.
+
+    ``evidence`` holds every candidate's selection score (log evidence per answer, less the
+    hyperparameter charge), best first; ``held_out`` is the winner's leave-one-answer-out score
+    at its chosen ``temperature``.
+    """
 
     winner: str
     temperature: float
-    scores: tuple[Score, ...]
+    evidence: tuple[tuple[str, float], ...]
+    held_out: Score
     description: str
     sampled_answers: int = 0
     """Answers the candidates were compared on (all of them unless the crowd is large)."""
 
     def reason(self) -> str:
-        """One line: the winner, its temperature and its margin over the runner-up."""
-        best = self.scores[0]
-        text = (
-            f"{self.description}: held-out log-likelihood {best.answers:.4f} per answer"
-            + (f", gold {best.gold:.2f}" if best.gold else "")
-            + f", temperature {best.temperature:.2f}"
+        """One line: the winner, its margin over the runner-up, and its temperature."""
+        best = self.evidence[0][1]
+        text = f"{self.description}: evidence {best:.4f} per answer"
+        if len(self.evidence) > 1:
+            runner, second = self.evidence[1]
+            text += f" (runner-up {runner} {second:.4f})"
+        text += (
+            f"; temperature {self.temperature:.2f} (held-out log-likelihood "
+            f"{self.held_out.answers:.4f} per answer"
+            + (f", gold {self.held_out.gold:.2f}" if self.held_out.gold else "")
+            + ")"
         )
-        if len(self.scores) > 1:
-            runner = self.scores[1]
-            text += f"; runner-up {runner.name} {runner.answers:.4f}"
         return text
 
     def as_dict(self) -> dict[str, object]:
@@ -96,16 +105,10 @@ class Selection:
             "winner": self.winner,
             "description": self.description,
             "temperature": f"{self.temperature:.6f}",
+            "held_out_per_answer": f"{self.held_out.answers:.6f}",
+            "held_out_gold": f"{self.held_out.gold:.6f}",
             "compared_on_answers": self.sampled_answers,
-            "scores": [
-                {
-                    "model": s.name,
-                    "temperature": f"{s.temperature:.6f}",
-                    "answers": f"{s.answers:.6f}",
-                    "gold": f"{s.gold:.6f}",
-                }
-                for s in self.scores
-            ],
+            "evidence_per_answer": {name: f"{value:.6f}" for name, value in self.evidence},
         }
 
 
@@ -164,20 +167,19 @@ class AutoAggregator(CategoricalAggregator):
         names = [n for n in self.candidates if not (n == "class-one-coin" and data.n_classes <= 2)]
         sample = selection_sample(data)
         fits = self._fit_all(sample, names)
-        scores = {name: score_candidate(sample, fit) for name, fit in fits.items()}
-        # best total first; among equals the simpler model (candidate order) wins
+        evidence = {name: selection_score(fit, sample.n_answers) for name, fit in fits.items()}
+        # best first; among equals the simpler model (candidate order) wins
         order = {name: position for position, name in enumerate(self.candidates)}
-        ranked = sorted(scores.values(), key=lambda s: (-round(s.total, 6), order[s.name]))
-        winner = ranked[0].name
-        if sample is data:
-            fit, score = fits[winner], ranked[0]
-        else:  # chosen on a sample of the items: refit the winner on every answer
-            fit = self._fit_all(data, [winner])[winner]
-            score = score_candidate(data, fit)
+        ranked = sorted(evidence.items(), key=lambda kv: (-round(kv[1], 9), order[kv[0]]))
+        winner = ranked[0][0]
+        # chosen on a sample of the items: refit the winner on every answer
+        fit = fits[winner] if sample is data else self._fit_all(data, [winner])[winner]
+        score = score_candidate(data, fit)
         self.selection_ = Selection(
             winner=winner,
             temperature=score.temperature,
-            scores=tuple(ranked),
+            evidence=tuple(ranked),
+            held_out=score,
             description=fit.model.describe(),
             sampled_answers=sample.n_answers,
         )
@@ -193,7 +195,7 @@ class AutoAggregator(CategoricalAggregator):
 
 def empty_selection() -> Selection:
     """The record of a fit with no answers."""
-    return Selection("none", 1.0, (), "no answers")
+    return Selection("none", 1.0, (), Score("none", 1.0, 0.0, 0.0, 0.0), "no answers")
 
 
 __all__ = ["CANDIDATES", "AutoAggregator", "Selection", "build_candidate", "empty_selection"]

@@ -142,6 +142,32 @@ def selection_sample(data: EncodedAnswers) -> EncodedAnswers:
     )
 
 
+def log_evidence(fit: CandidateFit) -> float:
+    """Variational lower bound on the log marginal likelihood of the answers under ``fit``'s
+    model: ``E_q[log p(answers | truth)] + E_q[log p(truth)] + H(q)`` with ``q`` the item
+    posteriors, worker parameters integrated out (Dirichlet/Beta-multinomial evidence at the
+    expected counts) and class shares under a flat Dirichlet (fixed uniform for majority)."""
+    from scipy.special import gammaln
+
+    posteriors = fit.posteriors
+    k = posteriors.shape[1]
+    shares = posteriors.sum(axis=0)
+    if fit.model.uniform_classes:
+        classes = -float(shares.sum()) * np.log(k)
+    else:
+        classes = float(gammaln(k) - gammaln(k + shares.sum()) + (gammaln(1.0 + shares)).sum())
+    entropy = -float(np.sum(posteriors * np.log(np.maximum(posteriors, 1e-300))))
+    return float(fit.model.log_evidence(fit.counts) + classes + entropy)
+
+
+def selection_score(fit: CandidateFit, n_answers: int) -> float:
+    """:func:`log_evidence` minus ``½ log n`` per fitted hyperparameter (Schwarz, Annals of
+    Statistics 1978), per answer: what ``auto`` maximises."""
+    k = fit.posteriors.shape[1]
+    penalty = 0.5 * fit.model.hyperparameters(k) * np.log(max(n_answers, 2))
+    return float((log_evidence(fit) - penalty) / max(n_answers, 1))
+
+
 def tempered_posteriors(fit: CandidateFit, temperature: float) -> FloatArray:
     """``T ∝ ρ · exp(τ · Σ log π)`` per item (gold not clamped)."""
     posteriors, _ = normalise_log(fit.log_prior + temperature * fit.log_likelihood)
