@@ -202,6 +202,7 @@ def _read_csv_fast(path: Path) -> Any:
 
 
 def _read_parquet(path: Path) -> Any:
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -223,11 +224,13 @@ def _read_parquet(path: Path) -> Any:
     columns = {}
     for column in ANSWER_COLUMNS:
         values = pc.utf8_trim_whitespace(pc.cast(table.column(lower[column]), pa.string()))
-        blank = pc.or_(pc.is_null(values), pc.equal(pc.utf8_length(values), 0))
-        if pc.sum(pc.cast(blank, pa.int64())).as_py():
-            row = int(pc.index(blank, pa.scalar(True)).as_py())
+        lengths = pc.fill_null(pc.utf8_length(values), 0)
+        if isinstance(lengths, pa.ChunkedArray):
+            lengths = lengths.combine_chunks()
+        blank = np.flatnonzero(_int_buffer(lengths) == 0)
+        if blank.shape[0]:
             raise InvalidInput(
-                f"{name} row {row + 1}", f"blank {column}", "fill it in or drop the row"
+                f"{name} row {int(blank[0]) + 1}", f"blank {column}", "fill it in or drop the row"
             )
         columns[column] = values
     return pa.table(columns)

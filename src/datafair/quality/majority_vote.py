@@ -39,7 +39,7 @@ def break_ties(shares: NDArray[np.float64], prior: NDArray[np.float64]) -> NDArr
     n, k = shares.shape
     top = shares.max(axis=1, keepdims=True)
     tied = np.isclose(shares, top, rtol=0.0, atol=1e-12)
-    rank_prior = np.argsort(np.argsort(prior, kind="stable"), kind="stable")  # 0 = rarest
+    rank_prior = np.searchsorted(np.unique(prior), prior)  # 0 = rarest; equal priors tie
     draw = np.random.default_rng(TIE_SEED).random((n, k))
     key = np.where(tied, rank_prior[None, :] + draw, -1.0)
     chosen: NDArray[np.intp] = np.argmax(key, axis=1).astype(np.intp)
