@@ -236,9 +236,12 @@ def report(results: list[dict[str, Any]]) -> None:
             f"\nmean margin of auto over crowd-kit's best on the real sets: "
             f"{100 * float(np.mean(real)):+.2f} pt (target ≥ +0.5)"
         )
+    notes: dict[str, list[str]] = {}
     for r in results:
         for note in r["notes"]:
-            print(f"{r['set']}: {note}")
+            notes.setdefault(note, []).append(r["set"])
+    for note, sets in notes.items():
+        print(f"{note} (on {', '.join(sets)})")
 
 
 # ------------------------------------------------------------------------ whole process
@@ -293,6 +296,7 @@ def process_rows(big: bool) -> None:
         n = write_crowd(answers, 100_000, 1_000, seed=7)
         out = str(Path(folder) / "labels.csv")
         ck_seconds, _ = run_process([sys.executable, "-c", CROWD_KIT_SCRIPT, str(answers), out])
+        print(f"crowd-kit script on {n:,} answers: {ck_seconds:.1f} s", file=sys.stderr, flush=True)
         rows.append((f"{n:,} answers", "crowd-kit DawidSkene script", f"{ck_seconds:.1f}", ""))
         for method in ("ds", "auto"):
             seconds, _ = run_process(
