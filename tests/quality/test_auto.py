@@ -166,3 +166,11 @@ def test_two_classes_skip_the_class_one_coin_duplicate_and_bad_names_fail() -> N
         AutoAggregator(candidates=("glad",))
     with pytest.raises(ValueError, match="at least one"):
         AutoAggregator(candidates=())
+
+
+def test_auto_with_the_previous_auto_parameters_rebuilds_that_model() -> None:
+    from datafair.quality import BayesianDawidSkene
+
+    legacy = get_aggregator("auto", prior="crowd", prior_strength=None, inference="mean")
+    assert isinstance(legacy, BayesianDawidSkene)
+    assert isinstance(get_aggregator("auto"), AutoAggregator)
