@@ -171,3 +171,63 @@ def test_agreement_on_empty_answers(tmp_path: Path, capsys: pytest.CaptureFixtur
     path = _write(tmp_path / "a.csv", "item,worker,label\n")
     assert main(["quality", "agreement", str(path)]) == 1
     assert "has no answers" in _one_line_error(capsys)
+
+
+def test_verbose_explains_the_model_and_gold_reports_ece(
+    tmp_path: Path, answers: tuple[Path, np.ndarray], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, truth = answers
+    gold = _write(
+        tmp_path / "gold.csv",
+        "item,label\n" + "".join(f"i{i},{truth[i]}\n" for i in range(0, 120, 4)),
+    )
+    out = tmp_path / "labels.csv"
+    args = ["quality", "infer", str(path), "--out", str(out), "--gold", str(gold), "--verbose"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "model: " in text and "evidence" in text and "temperature" in text
+    assert "candidate models, best first" in text and "one-coin" in text
+    assert "gold check (30 gold items" in text and "ECE (10 bins)" in text
+
+
+def test_parquet_answers_and_values_that_need_quotes(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "Task": ["a,1", "a,1", "b", "b"],
+            "worker": ["w1", "w2", "w1", "w2"],
+            "label": ['say "x"', 'say "x"', "y", "y"],
+        }
+    )
+    path = tmp_path / "answers.parquet"
+    pq.write_table(table, path)
+    out = tmp_path / "out.csv"
+    assert main(["quality", "infer", str(path), "--out", str(out)]) == 0
+    assert {r["item"]: r["label"] for r in _rows(out)} == {"a,1": 'say "x"', "b": "y"}
+
+
+def test_parquet_with_a_blank_value_names_the_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "answers.parquet"
+    pq.write_table(pa.table({"item": ["a", "b"], "worker": ["w", None], "label": ["x", "y"]}), path)
+    assert main(["quality", "infer", str(path), "--out", str(tmp_path / "o.csv")]) == 1
+    assert "row 2: blank worker" in _one_line_error(capsys)
+
+
+def test_quality_module_imports_nothing_heavy() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import datafair.cli.quality, datafair.cli.quality_io; "
+        "heavy = {'numpy', 'scipy', 'pyarrow', 'pandas', 'web3', 'sqlalchemy'} & set(sys.modules); "
+        "print(sorted(heavy))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

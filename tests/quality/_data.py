@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from functools import cache
 from pathlib import Path
 
@@ -11,7 +12,13 @@ from numpy.typing import NDArray
 
 from datafair.quality.synthetic import SyntheticCrowd, dawid_skene_crowd
 
-CROWD_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "crowd"
+CROWD_DATA = Path(
+    os.environ.get(
+        "DATAFAIR_CROWD_DATA",
+        Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "crowd",
+    )
+)
+"""The real sets: ``$DATAFAIR_CROWD_DATA``, else ``../shared/data/crowd`` beside the checkout."""
 
 
 @cache

@@ -1,31 +1,37 @@
-"""`datafair quality` commands: infer labels and skills from an answers CSV; agreement metrics.
+"""`datafair quality` commands: infer labels and skills from an answers file; agreement metrics.
 
 Handlers only parse files (``datafair.cli.quality_io``), call ``datafair.quality`` and render.
+numpy, pyarrow and the quality engine are imported inside the commands, so that starting the
+command costs only typer and rich.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections import Counter
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
-from datafair.cli.common import console
-from datafair.cli.quality_io import read_answers, read_gold, write_table
 from datafair.core.errors import InvalidInput
-from datafair.quality import (
-    agreement_with_aggregate,
-    cohen_kappa,
-    fleiss_kappa,
-    get_aggregator,
-    krippendorff_alpha,
-)
-from datafair.quality.agreement import rating_table
+
+if TYPE_CHECKING:
+    from datafair.cli.quality_io import EncodedColumns
 
 app = typer.Typer(help="Truth inference, contributor skills and agreement.", no_args_is_help=True)
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 240)
+
+GOLD_FOLDS = 5
+"""Folds of the gold check: each gold item is predicted with its own gold withheld."""
+
+ECE_BINS = 10
+"""Bins of the expected calibration error reported by the gold check."""
 
 
 class Method(StrEnum):
@@ -39,9 +45,16 @@ class Method(StrEnum):
 
 @app.command("infer")
 def infer(
-    answers: Path = typer.Argument(..., help="CSV with item,worker,label (or task,worker,label)."),
+    answers: Path = typer.Argument(
+        ..., help="CSV (or .parquet) with item,worker,label (or task,worker,label)."
+    ),
     out: Path = typer.Option(..., "--out", help="Where to write item,label,confidence."),
-    gold: Path | None = typer.Option(None, "--gold", help="CSV with item,label of known answers."),
+    gold: Path | None = typer.Option(
+        None,
+        "--gold",
+        help="CSV with item,label of known answers; also reports accuracy and ECE on them, "
+        f"each gold item predicted with its own gold withheld ({GOLD_FOLDS}-fold).",
+    ),
     method: Method = typer.Option(Method.auto, "--method", help="Aggregation method."),
     skills: Path | None = typer.Option(
         None, "--skills", help="Where to write worker,accuracy,low,high,answers,spam_score."
@@ -49,51 +62,191 @@ def infer(
     classes: str | None = typer.Option(
         None, "--classes", help="Comma-separated class list; other labels are an error."
     ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Explain the model auto chose and print every score."
+    ),
 ) -> None:
     """Infer each item's label and each worker's skill (Dawid-Skene family)."""
-    columns = read_answers(answers)
-    gold_map = read_gold(gold) if gold is not None else None
-    declared = _classes(classes)
-    est = get_aggregator(method.value).fit(
-        columns.items, columns.workers, columns.labels, gold=gold_map, classes=declared
-    )
-    confidence = est.probas_.max(axis=1) if est.probas_.shape[0] else []
-    label_rows = [
-        (item, label, f"{conf:.6f}")
-        for item, label, conf in zip(
-            est.items_.tolist(), est.labels_.tolist(), confidence, strict=True
+    from datafair.cli.quality_io import read_encoded_answers, read_gold, write_labels, write_table
+    from datafair.quality import get_aggregator
+
+    with console.status("reading answers", spinner="dots"):
+        columns = read_encoded_answers(answers)
+        gold_map = read_gold(gold) if gold is not None else None
+        coded = _coded_inputs(columns, gold_map, _classes(classes))
+    with console.status(f"fitting {method.value} on {len(columns):,} answers", spinner="dots"):
+        est = get_aggregator(method.value).fit(
+            coded.items, coded.workers, coded.labels, gold=coded.gold, classes=coded.classes
         )
-    ]
-    skill_rows = [
-        (
-            s.worker,
-            f"{s.accuracy:.6f}",
-            f"{s.low:.6f}",
-            f"{s.high:.6f}",
-            s.n_answers,
-            f"{s.spam_score:.6f}",
-        )
-        for s in est.skills_
-    ]
-    write_table(out, ("item", "label", "confidence"), label_rows)
+    item_names = columns.keys["item"][est.items_.astype(int)]
+    label_names = coded.class_names[est.labels_.astype(int)]
+    confidence = est.probas_.max(axis=1) if est.probas_.shape[0] else est.probas_[:, :0].sum(1)
+    write_labels(out, item_names, label_names, confidence)
     if skills is not None:
+        worker_names = columns.keys["worker"][est.workers_.astype(int)].tolist()
+        skill_rows = [
+            (
+                name,
+                f"{s.accuracy:.6f}",
+                f"{s.low:.6f}",
+                f"{s.high:.6f}",
+                s.n_answers,
+                f"{s.spam_score:.6f}",
+            )
+            for name, s in zip(worker_names, est.skills_, strict=True)
+        ]
         write_table(
             skills, ("worker", "accuracy", "low", "high", "answers", "spam_score"), skill_rows
         )
     flagged = int(est.is_spammer_.sum())
     console.print(
-        f"{len(label_rows)} items, {len(skill_rows)} workers, {len(columns.items)} answers: "
+        f"{len(item_names)} items, {len(est.workers_)} workers, {len(columns)} answers: "
         f"labels written to {out} (method {method.value}, "
         f"{'converged' if est.converged_ else 'stopped'} after {len(est.loss_history_)} rounds); "
         f"{flagged} worker{'s' if flagged != 1 else ''} flagged as spam"
+    )
+    selection = getattr(est, "selection_", None)
+    if selection is not None and selection.evidence:
+        console.print(f"model: {selection.reason()}", markup=False)
+        if verbose:
+            _print_selection(selection)
+    elif verbose:
+        console.print(f"model: {method.value} (fixed by --method; auto compares models)")
+    if coded.gold:
+        _gold_check(method.value, coded)
+
+
+@dataclass(frozen=True)
+class CodedInputs:
+    """Answers as integer codes for the engine, with the names to map results back."""
+
+    items: Any
+    workers: Any
+    labels: Any
+    gold: dict[int, int]
+    classes: list[int]
+    class_names: Any
+
+
+def _coded_inputs(
+    columns: EncodedColumns, gold: dict[str, str] | None, declared: list[str] | None
+) -> CodedInputs:
+    """Integer codes for items, workers and classes; labels checked against ``declared``."""
+    import numpy as np
+
+    label_keys = columns.keys["label"]
+    gold = gold or {}
+    if declared is not None:
+        class_names = np.asarray(declared, dtype=str)
+        if len(set(declared)) != len(declared):
+            raise InvalidInput("--classes", "repeats a class", "list each class once")
+        for field, values in (("label", label_keys.tolist()), ("gold", list(gold.values()))):
+            unknown = sorted({v for v in values if v not in set(declared)})
+            if unknown:
+                shown = ", ".join(repr(v) for v in unknown[:3])
+                raise InvalidInput(
+                    field,
+                    f"{shown} not among the classes [{', '.join(declared)}]",
+                    "fix the answer or declare the class",
+                )
+    else:
+        class_names = np.unique(np.asarray(label_keys.tolist() + list(gold.values()), dtype=str))
+    position = {name: i for i, name in enumerate(class_names.tolist())}
+    label_to_class = np.asarray([position[v] for v in label_keys.tolist()], dtype=np.int64)
+    labels = (
+        label_to_class[columns.codes["label"]]
+        if label_to_class.shape[0]
+        else np.zeros(0, dtype=np.int64)
+    )
+    item_keys = columns.keys["item"]
+    gold_codes: dict[int, int] = {}
+    if gold and item_keys.shape[0]:
+        names = np.asarray(list(gold.keys()), dtype=str)
+        where = np.minimum(np.searchsorted(item_keys, names), item_keys.shape[0] - 1)
+        for name, spot in zip(names.tolist(), where.tolist(), strict=True):
+            if item_keys[spot] == name:
+                gold_codes[int(spot)] = position[gold[name]]
+    return CodedInputs(
+        items=columns.codes["item"],
+        workers=columns.codes["worker"],
+        labels=labels,
+        gold=gold_codes,
+        classes=list(range(len(class_names))),
+        class_names=class_names,
+    )
+
+
+def _print_selection(selection: Any) -> None:
+    view = Table(title="auto: candidate models, best first")
+    view.add_column("model")
+    view.add_column("evidence per answer", justify="right")
+    view.add_column("behind the winner (nats)", justify="right")
+    best = selection.evidence[0][1]
+    for name, value in selection.evidence:
+        view.add_row(name, f"{value:.5f}", f"{(best - value) * selection.sampled_answers:.1f}")
+    console.print(view)
+    console.print(
+        f"compared on {selection.sampled_answers:,} answers by log evidence (worker parameters "
+        "integrated out, ½ log n per crowd-level parameter); the winner's posteriors are "
+        f"tempered by {selection.temperature:.2f}, the temperature that best predicts each "
+        "answer from the others (and the gold labels); see docs/quality.md",
+        markup=False,
+    )
+
+
+def _gold_check(method: str, coded: CodedInputs) -> None:
+    """Accuracy and ECE on the gold items, each predicted with its own gold withheld."""
+    import numpy as np
+
+    from datafair.quality import get_aggregator
+    from datafair.quality.calibration import expected_calibration_error
+
+    gold_items = np.asarray(sorted(coded.gold), dtype=np.int64)
+    if gold_items.shape[0] < 2:
+        console.print("gold check: needs at least two gold items that have answers")
+        return
+    folds = np.random.default_rng(0).permutation(gold_items.shape[0]) % GOLD_FOLDS
+    probas: list[Any] = []
+    truth: list[int] = []
+    for fold in range(min(GOLD_FOLDS, gold_items.shape[0])):
+        held = gold_items[folds == fold]
+        if not held.shape[0]:
+            continue
+        kept = {i: c for i, c in coded.gold.items() if i not in set(held.tolist())}
+        est = get_aggregator(method).fit(
+            coded.items, coded.workers, coded.labels, gold=kept, classes=coded.classes
+        )
+        rows = np.searchsorted(est.items_.astype(np.int64), held)
+        probas.append(est.probas_[rows])
+        truth.extend(coded.gold[int(i)] for i in held)
+    stacked = np.concatenate(probas)
+    target = np.asarray(truth)
+    accuracy = float(np.mean(stacked.argmax(axis=1) == target))
+    ece = expected_calibration_error(stacked, target, bins=ECE_BINS)
+    console.print(
+        f"gold check ({target.shape[0]} gold items, each predicted with its own gold withheld, "
+        f"{GOLD_FOLDS}-fold): accuracy {accuracy:.4f}, mean confidence "
+        f"{float(stacked.max(axis=1).mean()):.4f}, ECE ({ECE_BINS} bins) {ece:.4f}",
+        markup=False,
     )
 
 
 @app.command("agreement")
 def agreement(
-    answers: Path = typer.Argument(..., help="CSV with item,worker,label (or task,worker,label)."),
+    answers: Path = typer.Argument(
+        ..., help="CSV (or .parquet) with item,worker,label (or task,worker,label)."
+    ),
 ) -> None:
     """Print Krippendorff's alpha, Fleiss' kappa, Cohen's kappa and agreement with the aggregate."""
+    from datafair.cli.quality_io import read_answers
+    from datafair.quality import (
+        agreement_with_aggregate,
+        fleiss_kappa,
+        get_aggregator,
+        krippendorff_alpha,
+    )
+    from datafair.quality.agreement import rating_table
+
     columns = read_answers(answers)
     if not columns.items:
         raise InvalidInput(str(answers), "has no answers", "add rows below the header")
@@ -136,6 +289,8 @@ def _classes(value: str | None) -> list[str] | None:
 
 def _busiest_pair(items: list[str], workers: list[str], labels: list[str]) -> tuple[str, str]:
     """Cohen's kappa of the two workers who share the most items."""
+    from datafair.quality import cohen_kappa
+
     by_worker: dict[str, dict[str, str]] = {}
     for item, worker, label in zip(items, workers, labels, strict=True):
         by_worker.setdefault(worker, {})[item] = label

@@ -1,10 +1,19 @@
-"""CSV files of the ``datafair quality`` commands: read answers and gold, write labels and skills.
+"""Files of the ``datafair quality`` commands: read answers and gold, write labels and skills.
 
-ANSWERS: header with ``item,worker,label`` (``task`` is accepted for ``item``, as crowd-kit
-writes it); GOLD: ``item,label`` (``truth`` is accepted for ``label``). Column names are matched
-case-insensitively; extra columns are ignored. Files must be UTF-8 (a BOM is allowed). Every
-problem is one ``InvalidInput`` naming the file, the line and the fix. Outputs are written to a
-temporary file and renamed, so a failed run never leaves a half-written file.
+ANSWERS: CSV with a header ``item,worker,label`` (``task`` is accepted for ``item``, as crowd-kit
+writes it), or a Parquet file (``.parquet``) with those columns; GOLD: ``item,label`` (``truth``
+is accepted for ``label``). Column names are matched case-insensitively; extra columns are
+ignored; values are stripped of surrounding blanks. Files must be UTF-8 (a BOM is allowed).
+
+Answers are read with pyarrow's multi-threaded CSV/Parquet reader and dictionary-encoded in
+Arrow; the distinct keys are sorted once with numpy, so millions of rows never become Python
+strings (:class:`EncodedColumns`). A file pyarrow rejects, or one with a blank value, is re-read
+by the row-by-row reader only to name the exact line. Every problem is one ``InvalidInput``
+naming the file, the line and the fix. Outputs are written to a temporary file and renamed, so a
+failed run never leaves a half-written file.
+
+pyarrow and numpy are imported inside the functions that use them, so that importing this
+module (and starting the ``datafair`` command) stays fast.
 """
 
 from __future__ import annotations
@@ -16,10 +25,16 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from datafair.core.errors import InvalidInput
 
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
 ALIASES = {"task": "item", "truth": "label"}
+ANSWER_COLUMNS = ("item", "worker", "label")
 
 
 @dataclass(frozen=True)
@@ -85,11 +100,171 @@ def read_table(path: Path, required: Sequence[str]) -> list[list[str]]:
 
 
 def read_answers(path: Path) -> AnswerColumns:
-    """ANSWERS.csv as columns; a header-only file gives empty columns."""
-    rows = read_table(path, ("item", "worker", "label"))
+    """ANSWERS.csv as columns of Python strings; a header-only file gives empty columns."""
+    encoded = read_encoded_answers(path)
     return AnswerColumns(
-        items=[r[0] for r in rows], workers=[r[1] for r in rows], labels=[r[2] for r in rows]
+        items=encoded.values("item"),
+        workers=encoded.values("worker"),
+        labels=encoded.values("label"),
     )
+
+
+@dataclass(frozen=True)
+class EncodedColumns:
+    """Answer columns as integer codes into sorted key arrays (one row per answer).
+
+    ``keys[name]`` holds the sorted distinct strings of column ``name``; ``codes[name][row]`` is
+    the position of that row's value in it (int64).
+    """
+
+    keys: dict[str, NDArray[Any]]
+    codes: dict[str, NDArray[np.int64]]
+
+    def __len__(self) -> int:
+        return int(self.codes["item"].shape[0])
+
+    def values(self, name: str) -> list[str]:
+        """Column ``name`` as Python strings (for small files)."""
+        return [str(v) for v in self.keys[name][self.codes[name]].tolist()]
+
+
+def read_encoded_answers(path: Path) -> EncodedColumns:
+    """ANSWERS (CSV or Parquet) as :class:`EncodedColumns`, read with pyarrow."""
+    import pyarrow as pa
+
+    name = str(path)
+    if not path.is_file():
+        if not path.exists():
+            raise InvalidInput(name, "no such file", "check the path")
+        raise InvalidInput(name, "is not a file", "give the path of a CSV or Parquet file")
+    if path.suffix.lower() == ".parquet":
+        table = _read_parquet(path)
+    else:
+        try:
+            table = _read_csv_fast(path)
+        except (pa.ArrowException, UnicodeDecodeError, OSError, ValueError):
+            table = None
+        if table is None:  # let the row-by-row reader name the problem and its line
+            rows = read_table(path, ANSWER_COLUMNS)
+            table = pa.table(
+                {
+                    column: pa.array([r[i] for r in rows], type=pa.string())
+                    for i, column in enumerate(ANSWER_COLUMNS)
+                }
+            )
+    return _encode_table(table)
+
+
+def _header(path: Path) -> list[str] | None:
+    """The CSV header's names, lower-cased and aliased; ``None`` when unreadable."""
+    with path.open("rb") as handle:
+        first = handle.readline()
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    names = next(csv.reader([text]), [])
+    return [ALIASES.get(h.strip().lower(), h.strip().lower()) for h in names]
+
+
+def _read_csv_fast(path: Path) -> Any:
+    """The three answer columns with pyarrow, or ``None`` when a problem needs a line number."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import csv as pa_csv
+
+    header = _header(path)
+    if header is None or any(column not in header for column in ANSWER_COLUMNS):
+        return None
+    if len(set(header)) != len(header):
+        return None
+    original = [f"c{i}" for i in range(len(header))]
+    wanted = {original[header.index(column)]: column for column in ANSWER_COLUMNS}
+    table = pa_csv.read_csv(
+        path,
+        read_options=pa_csv.ReadOptions(column_names=original, skip_rows=1),
+        parse_options=pa_csv.ParseOptions(newlines_in_values=False),
+        convert_options=pa_csv.ConvertOptions(
+            include_columns=list(wanted),
+            column_types={c: pa.string() for c in wanted},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    columns = {}
+    for raw, column in wanted.items():
+        values = pc.utf8_trim_whitespace(table.column(raw))
+        shortest = pc.min(pc.utf8_length(values)).as_py()
+        if values.null_count or (shortest is not None and shortest == 0):
+            return None
+        columns[column] = values
+    return pa.table(columns)
+
+
+def _read_parquet(path: Path) -> Any:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    name = str(path)
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as failure:
+        raise InvalidInput(name, f"is not a readable Parquet file ({failure})") from None
+    lower = {ALIASES.get(c.strip().lower(), c.strip().lower()): c for c in table.column_names}
+    missing = [column for column in ANSWER_COLUMNS if column not in lower]
+    if missing:
+        raise InvalidInput(
+            name,
+            f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+            f"(columns are {','.join(table.column_names)})",
+            f"the file must have columns {','.join(ANSWER_COLUMNS)}",
+        )
+    columns = {}
+    for column in ANSWER_COLUMNS:
+        values = pc.utf8_trim_whitespace(pc.cast(table.column(lower[column]), pa.string()))
+        lengths = pc.fill_null(pc.utf8_length(values), 0)
+        if isinstance(lengths, pa.ChunkedArray):
+            lengths = lengths.combine_chunks()
+        blank = np.flatnonzero(_int_buffer(lengths) == 0)
+        if blank.shape[0]:
+            raise InvalidInput(
+                f"{name} row {int(blank[0]) + 1}", f"blank {column}", "fill it in or drop the row"
+            )
+        columns[column] = values
+    return pa.table(columns)
+
+
+def _int_buffer(array: Any) -> NDArray[Any]:
+    """An Arrow integer array without nulls as numpy, read from its buffer (no pandas)."""
+    import numpy as np
+
+    width = array.type.bit_width // 8
+    dtype = np.dtype(f"<i{width}")
+    if len(array) == 0:
+        return np.zeros(0, dtype=dtype)
+    data = array.buffers()[1]
+    return np.frombuffer(data, dtype=dtype, count=len(array), offset=array.offset * width)
+
+
+def _encode_table(table: Any) -> EncodedColumns:
+    """Dictionary-encode each column in Arrow, then sort its distinct values with numpy."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    keys: dict[str, Any] = {}
+    codes: dict[str, Any] = {}
+    for column in ANSWER_COLUMNS:
+        encoded = pc.dictionary_encode(table.column(column)).combine_chunks()
+        distinct = np.asarray(encoded.dictionary.to_pylist(), dtype=str)
+        indices = _int_buffer(encoded.indices).astype(np.int64)
+        order = np.argsort(distinct, kind="stable")
+        rank = np.empty(order.shape[0], dtype=np.int64)
+        rank[order] = np.arange(order.shape[0], dtype=np.int64)
+        keys[column] = distinct[order]
+        codes[column] = rank[indices] if indices.shape[0] else indices
+    return EncodedColumns(keys=keys, codes=codes)
 
 
 def read_gold(path: Path) -> dict[str, str]:
@@ -115,6 +290,49 @@ def write_table(path: Path, header: Sequence[str], rows: Iterable[Sequence[objec
             writer = csv.writer(out, lineterminator="\n")
             writer.writerow(header)
             writer.writerows(rows)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_labels(path: Path, items: Any, labels: Any, confidence: Any) -> None:
+    """``item,label,confidence`` (6 decimals) with pyarrow's CSV writer, atomically."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import csv as pa_csv
+
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        raise InvalidInput(str(path), "its folder does not exist", "create the folder first")
+    micro = np.rint(np.asarray(confidence, dtype=np.float64) * 1e6).astype(np.int64)
+    whole = pa.array(micro // 1_000_000)
+    fraction = pc.utf8_lpad(pc.cast(pa.array(micro % 1_000_000), pa.string()), 6, "0")
+    text = pc.binary_join_element_wise(pc.cast(whole, pa.string()), fraction, ".")
+    table = pa.table(
+        {
+            "item": pa.array(np.asarray(items, dtype=str).tolist(), type=pa.string()),
+            "label": pa.array(np.asarray(labels, dtype=str).tolist(), type=pa.string()),
+            "confidence": text,
+        }
+    )
+    special = any(
+        pc.any(pc.match_substring_regex(table.column(name), '[,"\r\n]')).as_py()
+        for name in ("item", "label")
+    )
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    os.close(handle)
+    try:
+        with open(temporary, "wb") as sink:
+            sink.write(b"item,label,confidence\n")
+            pa_csv.write_csv(
+                table,
+                sink,
+                write_options=pa_csv.WriteOptions(
+                    quoting_style="needed" if special else "none", include_header=False
+                ),
+            )
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -5,10 +5,11 @@ contract: :class:`MultiLabelAggregator`, :class:`SpanAggregator`, :class:`BoxAgg
 :class:`TranscriptionAggregator`, :class:`PreferenceAggregator`.
 
 Categorical aggregators follow the scikit-learn contract (see :mod:`datafair.quality.base`);
-:func:`get_aggregator` builds one by name. ``"auto"`` is :class:`BayesianDawidSkene` with its
-crowd-level prior: it keeps Dawid-Skene's per-class confusion matrices where the data support
-them and shrinks workers with few answers toward the average worker, so it needs no tuning and
-never looks at the truth.
+:func:`get_aggregator` builds one by name. ``"auto"`` is :class:`AutoAggregator`: it fits a
+ladder of worker models (majority, one-coin, class-conditional one-coin, Dawid-Skene, community
+Dawid-Skene), each shrinking workers with few answers toward the crowd, keeps the one with the
+highest Bayesian evidence and tempers its posteriors by held-out answer likelihood; it needs no
+tuning and never looks at the truth beyond the gold given.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from datafair.quality.agreement import (
     fleiss_kappa,
     krippendorff_alpha,
 )
+from datafair.quality.auto import AutoAggregator
 from datafair.quality.base import CategoricalAggregator
 from datafair.quality.bayesian_dawid_skene import BayesianDawidSkene
 from datafair.quality.boxes import BoxAggregator
@@ -40,13 +42,16 @@ METHODS = ("auto", "mv", "wmv", "ds", "onecoin", "bds")
 def get_aggregator(method: str = "auto", **params: Any) -> CategoricalAggregator:
     """A categorical aggregator by name, with ``params`` passed to its constructor.
 
-    ``auto`` → :class:`BayesianDawidSkene` (crowd prior), ``mv`` → :class:`MajorityVote`,
+    ``auto`` → :class:`AutoAggregator`, ``mv`` → :class:`MajorityVote`,
     ``wmv`` → :class:`WeightedMajorityVote`, ``ds`` → :class:`DawidSkene`,
-    ``onecoin`` → :class:`OneCoin`, ``bds`` → :class:`BayesianDawidSkene`.
+    ``onecoin`` → :class:`OneCoin`, ``bds`` → :class:`BayesianDawidSkene`. ``auto`` with
+    Bayesian Dawid-Skene's parameters (``prior``, ``prior_strength``, ``inference``: what
+    earlier settlement bundles recorded for ``auto``) builds that model, so those bundles still
+    audit.
     """
     key = method.strip().lower()
     factories: dict[str, type[CategoricalAggregator]] = {
-        "auto": BayesianDawidSkene,
+        "auto": AutoAggregator,
         "mv": MajorityVote,
         "wmv": WeightedMajorityVote,
         "ds": DawidSkene,
@@ -57,13 +62,21 @@ def get_aggregator(method: str = "auto", **params: Any) -> CategoricalAggregator
         raise InvalidInput(
             "method", f"unknown method {method!r}", f"choose one of {', '.join(METHODS)}"
         )
+    if key == "auto" and set(params) & _PREVIOUS_AUTO_PARAMS:
+        # bundles settled when ``auto`` was Bayesian Dawid-Skene name its parameters: keep
+        # recomputing them with the model they were settled with
+        return BayesianDawidSkene(**params)
     return factories[key](**params)
+
+
+_PREVIOUS_AUTO_PARAMS = {"prior", "prior_strength", "inference"}
 
 
 __all__ = [
     "METHODS",
     "MIN_COMPETENCE",
     "SPAM_THRESHOLD",
+    "AutoAggregator",
     "BayesianDawidSkene",
     "BoxAggregator",
     "CategoricalAggregator",

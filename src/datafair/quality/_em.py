@@ -68,9 +68,10 @@ def row_max(values: FloatArray) -> FloatArray:
 def normalise_log(log_joint: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Row-wise posteriors and log normalisers of unnormalised log probabilities."""
     peak = row_max(log_joint)
-    shifted = np.exp(log_joint - peak[:, None])
-    total = shifted @ np.ones(shifted.shape[1])
-    posteriors = shifted / total[:, None]
+    posteriors = np.subtract(log_joint, peak[:, None])
+    np.exp(posteriors, out=posteriors)  # in place: one array instead of three
+    total = posteriors @ np.ones(posteriors.shape[1])
+    posteriors /= total[:, None]
     log_norm = np.log(total) + peak
     return posteriors, log_norm
 

@@ -13,7 +13,8 @@ the estimator. Fitted attributes (all aligned, numpy arrays unless noted):
 - ``loss_history_`` (list of float); ``converged_`` (bool); ``n_iter_`` (int)
 
 Empty input yields empty arrays (``probas_`` of shape ``(0, len(classes))``) and
-``converged_ = True``. Ties in ``probas_`` resolve to the first class in ``classes_``.
+``converged_ = True``. Ties in ``probas_`` resolve to the first class in ``classes_``, except for
+majority vote, which documents its own rule (:mod:`datafair.quality.majority_vote`).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ class FitOutcome:
     confusion: FloatArray | None = None
     history: tuple[float, ...] = ()
     converged: bool = True
+    labels: NDArray[np.intp] | None = None
+    """Class index per item when it is not simply the arg-max of ``posteriors`` (vote ties)."""
 
 
 class CategoricalAggregator:
@@ -120,7 +123,15 @@ class CategoricalAggregator:
         self.classes_ = data.classes
         self.workers_ = data.workers
         self.probas_ = posteriors
-        self.labels_ = data.classes[np.argmax(posteriors, axis=1)] if k else data.classes[:0].copy()
+        if not k:
+            self.labels_ = data.classes[:0].copy()
+        elif outcome.labels is not None:
+            chosen = outcome.labels.copy()
+            known = data.gold >= 0
+            chosen[known] = data.gold[known]
+            self.labels_ = data.classes[chosen]
+        else:
+            self.labels_ = data.classes[np.argmax(posteriors, axis=1)]
         self.skills_ = skills
         self.spam_scores_ = scores
         self.is_spammer_ = scores > self.spam_threshold

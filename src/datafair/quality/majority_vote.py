@@ -2,8 +2,12 @@
 
 Input columns: item, worker, label (one row per answer), see :mod:`datafair.quality.base`.
 
-``MajorityVote``: each item's posterior is its share of votes; ties stay split and ``labels_``
-takes the first tied class.
+``MajorityVote``: each item's posterior is its share of votes; ties stay split in ``probas_``.
+**Tie rule** for ``labels_``: among the classes tied for the most votes on an item, the class
+given most often over the whole answer set wins (the class prior estimated from the answers);
+classes still tied are ordered by a random draw with the fixed seed :data:`TIE_SEED` (one
+uniform number per item and class, items in sorted order), as crowd-kit breaks ties at random.
+The same answers therefore always give the same labels, and no class is favoured by its name.
 
 ``WeightedMajorityVote``: votes weighted by each worker's agreement with the current aggregate,
 turned into the log-odds weight ``log((K - 1) a / (1 - a))`` that is optimal for independent
@@ -17,6 +21,7 @@ flip an item on their own. Iterates until the labels stop changing.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from datafair.quality._em import clamp_gold, vote_shares
 from datafair.quality._encode import EncodedAnswers
@@ -25,12 +30,30 @@ from datafair.quality.skills import SPAM_THRESHOLD
 
 _MIN_WEIGHT = 1e-3
 
+TIE_SEED = 0
+"""Seed of the random draw that orders classes still tied after the class prior."""
+
+
+def break_ties(shares: NDArray[np.float64], prior: NDArray[np.float64]) -> NDArray[np.intp]:
+    """Winning class per item: most votes, then larger ``prior``, then a seeded random draw."""
+    n, k = shares.shape
+    top = shares.max(axis=1, keepdims=True)
+    tied = np.isclose(shares, top, rtol=0.0, atol=1e-12)
+    rank_prior = np.searchsorted(np.unique(prior), prior)  # 0 = rarest; equal priors tie
+    draw = np.random.default_rng(TIE_SEED).random((n, k))
+    key = np.where(tied, rank_prior[None, :] + draw, -1.0)
+    chosen: NDArray[np.intp] = np.argmax(key, axis=1).astype(np.intp)
+    return chosen
+
 
 class MajorityVote(CategoricalAggregator):
-    """Plain majority vote: ``probas_`` is each item's share of votes per class."""
+    """Plain majority vote: ``probas_`` is each item's share of votes per class; ties in
+    ``labels_`` follow the rule in the module doc."""
 
     def _fit_encoded(self, data: EncodedAnswers) -> FitOutcome:
-        return FitOutcome(vote_shares(data))
+        shares = vote_shares(data)
+        prior = np.bincount(data.label_idx, minlength=data.n_classes).astype(np.float64)
+        return FitOutcome(shares, labels=break_ties(shares, prior))
 
 
 class WeightedMajorityVote(CategoricalAggregator):

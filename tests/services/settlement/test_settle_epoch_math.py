@@ -16,11 +16,13 @@ from datafair.core.task import TaskSpec
 from datafair.crypto.cid import compute_cid
 from datafair.crypto.merkle import PAYOUT_LEAF_ENCODING, StandardMerkleTree
 from datafair.economics import MAX_FEE_BPS
+from datafair.quality.auto import CANDIDATES
 from datafair.services.settlement.audit import audit_bundle
 from datafair.services.settlement.bundle import (
     EpochInputs,
     Reviews,
     Submissions,
+    bundle_document,
     compute_epoch,
     default_params,
 )
@@ -104,6 +106,14 @@ def test_an_epoch_never_promises_more_than_its_budget(inputs: EpochInputs) -> No
         assert result.root is None and payout.total == 0
     # Same inputs, same result: nothing depends on hidden state.
     assert compute_epoch(inputs) == result
+    # auto's choice of model is part of the result and of the bundle the audit recomputes
+    quality = bundle_document(inputs, result)["quality"]
+    if inputs.method == "auto":
+        assert result.model_selection is not None
+        assert result.model_selection["winner"] in CANDIDATES
+        assert quality["model_selection"] == result.model_selection
+    else:
+        assert result.model_selection is None and "model_selection" not in quality
 
 
 def test_default_params_are_canonical_json_values() -> None:

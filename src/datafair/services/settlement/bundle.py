@@ -9,10 +9,12 @@ and its parameters, the fee rate) and returns an :class:`EpochResult`:
    on *all* submissions up to this epoch plus the reviews as pseudo-answers
    (:func:`datafair.quality.reviews.review_evidence`), with the gold answers clamped. An
    answer's ``p_correct`` is the posterior of the class it gave, ``probas_[item, class]``
-   (Dawid & Skene 1979). For structured tasks (multi-label, spans, boxes, transcription) the
-   type's aggregator gives each item a consensus label (the gold answer on gold items) and an
-   answer's ``p_correct`` is its score against that label, in ``[0, 1]``; reviews are not
-   evidence there (:mod:`.structured`, :mod:`datafair.quality.answer_scores`).
+   (Dawid & Skene 1979). With ``auto`` the bundle's ``quality.model_selection`` records the
+   model it chose, the posterior temperature and every candidate's held-out score, which the
+   audit recomputes like every other field. For structured tasks (multi-label, spans, boxes,
+   transcription) the type's aggregator gives each item a consensus label (the gold answer on
+   gold items) and an answer's ``p_correct`` is its score against that label, in ``[0, 1]``;
+   reviews are not evidence there (:mod:`.structured`, :mod:`datafair.quality.answer_scores`).
 2. **Rewards** of the submissions first settled in this epoch (``epoch`` column equal to the
    epoch): :func:`datafair.economics.quality_weighted_rewards` (zero for spam-flagged
    contributors and for answers failing a gold item: another class than the gold one, or a
@@ -179,6 +181,9 @@ class EpochResult:
     payout: Payout[str]
     leaves: list[Leaf]
     root: bytes | None
+    model_selection: dict[str, Any] | None = None
+    """For ``auto``: the winning model, its temperature and every candidate's held-out score
+    (:meth:`datafair.quality.auto.Selection.as_dict`); ``None`` for a fixed method."""
 
     @property
     def total(self) -> int:
@@ -296,6 +301,7 @@ class _Evidence:
     failed_gold: np.ndarray
     spam_accounts: np.ndarray
     answer_class: np.ndarray | None  # categorical tasks only (peer prediction needs it)
+    model_selection: dict[str, Any] | None = None  # what ``auto`` chose and why
 
 
 def _spam_accounts(model: Any, n_accounts: int) -> np.ndarray:
@@ -352,7 +358,9 @@ def _categorical_evidence(
     gold_class = np.full(len(subs.items), -1, dtype=np.int64)
     for position, answer in gold_index.items():
         gold_class[position] = class_of[answer]
+    selection = getattr(model, "selection_", None)
     return _Evidence(
+        model_selection=None if selection is None else selection.as_dict(),
         estimator=type(model).__name__,
         classes=classes,
         labels=[classes[i] for i in labels_idx.tolist()],
@@ -452,6 +460,7 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
     leaves: list[Leaf] = [(i, account, value) for i, (account, value) in enumerate(positive)]
     root = StandardMerkleTree.of(leaves, PAYOUT_LEAF_ENCODING).root if leaves else None
     return EpochResult(
+        model_selection=evidence.model_selection,
         estimator=evidence.estimator,
         params=dict(inputs.params),
         classes=evidence.classes,
@@ -536,6 +545,11 @@ def bundle_document(inputs: EpochInputs, result: EpochResult) -> dict[str, Any]:
             "estimator": result.estimator,
             "params": inputs.params,
             "classes": result.classes,
+            **(
+                {"model_selection": result.model_selection}
+                if result.model_selection is not None
+                else {}
+            ),
         },
         "inferred": {"labels": result.labels, "spammers": result.spammers},
         "rewards": {

@@ -6,7 +6,7 @@ position order that the random choice scans from a drawn start; drops the index 
 items that fill-first assignment used.
 
 Revision ID: 0004_node
-Revises: 0004_web
+Revises: 0004_newcomer
 Create Date: 2026-12-02 18:10:00.000000
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_node"
-down_revision: str | None = "0004_web"
+down_revision: str | None = "0004_newcomer"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

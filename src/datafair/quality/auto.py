@@ -1,0 +1,201 @@
+"""``auto``: the worker model and posterior temperature the answers support best.
+
+Input columns: item, worker, label (one row per answer), see :mod:`datafair.quality.base`.
+
+Fits every candidate of :mod:`datafair.quality.candidates` — majority (one shared accuracy),
+one-coin, class-conditional one-coin, Dawid-Skene with a crowd-shaped prior, and community
+Dawid-Skene with 2 and 3 communities — by EM from majority-vote shares, scores each by its
+leave-one-answer-out predictive log-likelihood (plus, with gold, the held-out log-likelihood of
+the gold labels) at the best posterior temperature, and reports the winner's tempered
+posteriors (:mod:`datafair.quality.selection`). Nothing depends on the data set or on truth
+other than the gold given; iteration counts, grids and candidates are fixed, so the same answers
+give the same result everywhere.
+
+``selection_`` records the decision: the winner, its temperature and every candidate's score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from datafair.quality._em import AnswerMatrix, FloatArray, answer_matrix, clamp_gold, vote_shares
+from datafair.quality._encode import EncodedAnswers
+from datafair.quality.base import CategoricalAggregator, FitOutcome
+from datafair.quality.candidates import (
+    Candidate,
+    ClassOneCoinModel,
+    CommunityModel,
+    DirichletModel,
+    MajorityModel,
+    OneCoinModel,
+)
+from datafair.quality.selection import (
+    CandidateFit,
+    Score,
+    fit_candidate,
+    score_candidate,
+    selection_sample,
+    selection_score,
+    tempered_posteriors,
+)
+from datafair.quality.skills import SPAM_THRESHOLD
+
+CANDIDATES = (
+    "majority",
+    "one-coin",
+    "class-one-coin",
+    "dawid-skene",
+    "community-2",
+    "community-3",
+)
+"""Names of the candidate models, simplest first (ties go to the simpler)."""
+
+
+def build_candidate(name: str) -> Candidate:
+    """A fresh candidate model by name (one of :data:`CANDIDATES`)."""
+    if name == "majority":
+        return MajorityModel()
+    if name == "one-coin":
+        return OneCoinModel()
+    if name == "class-one-coin":
+        return ClassOneCoinModel()
+    if name == "dawid-skene":
+        return DirichletModel()
+    if name.startswith("community-"):
+        return CommunityModel(int(name.split("-", 1)[1]))
+    raise ValueError(f"unknown candidate {name!r}; choose from {', '.join(CANDIDATES)}")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which model ``auto`` chose and why.
+
+    ``evidence`` holds every candidate's selection score (log evidence per answer, less the
+    hyperparameter charge), best first; ``held_out`` is the winner's leave-one-answer-out score
+    at its chosen ``temperature``.
+    """
+
+    winner: str
+    temperature: float
+    evidence: tuple[tuple[str, float], ...]
+    held_out: Score
+    description: str
+    sampled_answers: int = 0
+    """Answers the candidates were compared on (all of them unless the crowd is large)."""
+
+    def reason(self) -> str:
+        """One line: the winner, its margin over the runner-up, and its temperature."""
+        best = self.evidence[0][1]
+        text = f"{self.description}: evidence {best:.4f} per answer"
+        if len(self.evidence) > 1:
+            runner, second = self.evidence[1]
+            text += f" (runner-up {runner} {second:.4f})"
+        text += (
+            f"; temperature {self.temperature:.2f} (held-out log-likelihood "
+            f"{self.held_out.answers:.4f} per answer"
+            + (f", gold {self.held_out.gold:.2f}" if self.held_out.gold else "")
+            + ")"
+        )
+        return text
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain JSON values (numbers as fixed-decimal strings, so the settlement bundle's
+        canonical bytes do not depend on float printing)."""
+        return {
+            "winner": self.winner,
+            "description": self.description,
+            "temperature": f"{self.temperature:.6f}",
+            "held_out_per_answer": f"{self.held_out.answers:.6f}",
+            "held_out_gold": f"{self.held_out.gold:.6f}",
+            "compared_on_answers": self.sampled_answers,
+            "evidence_per_answer": {name: f"{value:.6f}" for name, value in self.evidence},
+        }
+
+
+class AutoAggregator(CategoricalAggregator):
+    """Model selection by held-out likelihood over the candidate worker models (module doc).
+
+    ``candidates`` names the models tried (default :data:`CANDIDATES`); ``max_iter`` and ``tol``
+    bound each candidate's EM;
+    the community models start from Dawid-Skene's posteriors and run ``refine_iter`` rounds.
+    """
+
+    selection_: Selection
+
+    def __init__(
+        self,
+        *,
+        candidates: tuple[str, ...] = CANDIDATES,
+        max_iter: int = 100,
+        refine_iter: int = 5,
+        tol: float = 1e-6,
+        spam_threshold: float = SPAM_THRESHOLD,
+    ) -> None:
+        super().__init__(spam_threshold=spam_threshold)
+        for name in candidates:
+            build_candidate(name)
+        if not candidates:
+            raise ValueError("candidates must name at least one model")
+        self.candidates = tuple(candidates)
+        self.max_iter = max_iter
+        self.refine_iter = refine_iter
+        self.tol = tol
+
+    def _fit_all(self, data: EncodedAnswers, names: list[str]) -> dict[str, CandidateFit]:
+        """Fit the named candidates; community models refine Dawid-Skene's posteriors."""
+        matrix = answer_matrix(data)
+        initial = vote_shares(data)
+        fits: dict[str, CandidateFit] = {}
+        for name in sorted(names, key=lambda n: n.startswith("community-")):
+            if name.startswith("community-"):
+                if "dawid-skene" not in fits:
+                    fits["dawid-skene"] = self._fit_one(data, matrix, initial, "dawid-skene")
+                start, rounds = fits["dawid-skene"].posteriors, self.refine_iter
+            else:
+                start, rounds = initial, (2 if name == "majority" else self.max_iter)
+            model = build_candidate(name)
+            fits[name] = fit_candidate(data, matrix, start, model, max_iter=rounds, tol=self.tol)
+        return {name: fits[name] for name in names}
+
+    def _fit_one(
+        self, data: EncodedAnswers, matrix: AnswerMatrix, initial: FloatArray, name: str
+    ) -> CandidateFit:
+        model = build_candidate(name)
+        return fit_candidate(data, matrix, initial, model, max_iter=self.max_iter, tol=self.tol)
+
+    def _fit_encoded(self, data: EncodedAnswers) -> FitOutcome:
+        names = [n for n in self.candidates if not (n == "class-one-coin" and data.n_classes <= 2)]
+        sample = selection_sample(data)
+        fits = self._fit_all(sample, names)
+        evidence = {name: selection_score(fit, sample.n_answers) for name, fit in fits.items()}
+        # best first; among equals the simpler model (candidate order) wins
+        order = {name: position for position, name in enumerate(self.candidates)}
+        ranked = sorted(evidence.items(), key=lambda kv: (-round(kv[1], 9), order[kv[0]]))
+        winner = ranked[0][0]
+        # chosen on a sample of the items: refit the winner on every answer
+        fit = fits[winner] if sample is data else self._fit_all(data, [winner])[winner]
+        score = score_candidate(data, fit)
+        self.selection_ = Selection(
+            winner=winner,
+            temperature=score.temperature,
+            evidence=tuple(ranked),
+            held_out=score,
+            description=fit.model.describe(),
+            sampled_answers=sample.n_answers,
+        )
+        posteriors = clamp_gold(tempered_posteriors(fit, score.temperature), data.gold)
+        return FitOutcome(
+            posteriors,
+            log_confusion=score.temperature * fit.log_confusion,
+            confusion=fit.model.confusion(fit.counts),
+            history=fit.history,
+            converged=fit.converged,
+        )
+
+
+def empty_selection() -> Selection:
+    """The record of a fit with no answers."""
+    return Selection("none", 1.0, (), Score("none", 1.0, 0.0, 0.0, 0.0), "no answers")
+
+
+__all__ = ["CANDIDATES", "AutoAggregator", "Selection", "build_candidate", "empty_selection"]
