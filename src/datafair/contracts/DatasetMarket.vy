@@ -81,11 +81,6 @@ interface IDatasetRegistry:
     def royalty_terms(token_id: uint256) -> (bytes32, uint256, uint256, uint256): view
 
 
-# @dev The receiver hook of ERC-721 safe transfers.
-interface IERC721Receiver:
-    def onERC721Received(operator: address, owner: address, token_id: uint256, data: Bytes[1_024]) -> bytes4: nonpayable
-
-
 # @dev The hard cap of the platform fee, in basis points of the price
 # (500 = 5 %), the same constant as TaskEscrow's. No key can raise it.
 MAX_FEE_BPS: public(constant(uint256)) = 500
@@ -128,6 +123,9 @@ _LOCKED: constant(uint256) = 1 << 255
 
 # @dev Largest dataset id a licence can record (bits 160-254).
 _MAX_DATASET: constant(uint256) = 2**95 - 1
+
+# @dev Selector of ERC-721's receiver hook, and the answer it must give.
+_ON_RECEIVED: constant(bytes4) = method_id("onERC721Received(address,address,uint256,bytes)", output_type=bytes4)
 
 # @dev ERC-165 interface ids: ERC-165, ERC-721, ERC-721 metadata.
 _SUPPORTED_INTERFACES: constant(bytes4[3]) = [0x01FFC9A7, 0x80AC58CD, 0x5B5E139F]
@@ -1019,5 +1017,12 @@ def safeTransferFrom(owner: address, to: address, licence_id: uint256, data: Byt
     """
     self._transfer(owner, to, licence_id)
     if to.is_contract:
-        answer: bytes4 = extcall IERC721Receiver(to).onERC721Received(msg.sender, owner, licence_id, data)
-        assert answer == method_id("onERC721Received(address,address,uint256,bytes)", output_type=bytes4), "DatasetMarket: transfer to non-IERC721Receiver implementer"
+        success: bool = False
+        answer: Bytes[32] = b""
+        success, answer = raw_call(
+            to,
+            abi_encode(msg.sender, owner, licence_id, data, method_id=_ON_RECEIVED),
+            max_outsize=32,
+            revert_on_failure=False,
+        )
+        assert success and len(answer) == 32 and convert(slice(answer, 0, 4), bytes4) == _ON_RECEIVED, "DatasetMarket: transfer to non-IERC721Receiver implementer"
