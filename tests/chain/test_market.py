@@ -248,3 +248,24 @@ def test_fee_reads_and_owner_calls(m: MarketWorld) -> None:
         market.set_fee_bps(501, sender=SELLER)
     assert market.fees_owed(m.token.address) == 0
     assert market.events("Listed") == []
+
+
+def test_audit_release_reports_each_problem_in_one_line(m: MarketWorld) -> None:
+    release = m.listed(contributors(2), label="audited")
+    market, dataset_id = m.market, release.dataset_id
+    assert release.tree is not None
+    tasks = market.release_tasks(dataset_id)
+    assert tasks == [task_id("task audited")]
+    total = sum(contributors(2).values())
+    assert market.audit_release(dataset_id, tasks, release.tree.root, total) == []
+    other = task_id("client other")
+    m.world.escrow.fund(
+        other, m.token.address, UNIT, 4_000_000_000, b"\1" * 32, sender=SELLER, royalty_bps=5000
+    )
+    problems = market.audit_release(dataset_id, [*tasks, other], b"\2" * 32, total + 1)
+    assert len(problems) == 4
+    assert "names tasks" in problems[0]
+    assert "royalty floor 3000 bps is below the 5000 bps task" in problems[1]
+    assert "weights root differs" in problems[2] and "total weight" in problems[3]
+    with pytest.raises(NotFound):
+        market.release_tasks(99)
