@@ -21,6 +21,7 @@ BENCHMARKS = (
     "gas",
     "gas_market",
     "settlement",
+    "web_pages",
 )
 
 

@@ -14,7 +14,9 @@ An answer is accepted only if, in this order:
 5. ``answer_hash``, when given, equals keccak256 of the canonical answer's canonical JSON
    (``InvalidInput``): clients sign the hash of the *canonical* answer;
 6. the signature recovers to the contributor under the domain of the task's chain id, over
-   this task, item, answer hash, nonce and duration (``SignatureError``);
+   this task, item, answer hash, nonce and duration, or to a session key the contributor
+   delegated for this task that has not expired, been revoked or used up its answers
+   (``SignatureError``, :mod:`datafair.services.delegations`);
 7. the nonce was not used before by this contributor in this task (replay, ``Conflict``), the
    contributor has not answered this item yet (``Conflict``), and the item has a free slot: a
    slot the contributor holds through an assignment, or one not held by anyone (``Conflict``
@@ -45,21 +47,25 @@ from sqlalchemy.orm import Session
 
 from datafair.core.canonical import canonical_json, keccak256
 from datafair.core.errors import Conflict, DatafairError, InvalidInput, NotFound
+from datafair.core.ids import checksum_address, parse_task_id
 from datafair.core.schemas import LabelSchema
 from datafair.core.task import TaskSpec
 from datafair.crypto.cid import is_cid
-from datafair.crypto.eip712 import SubmissionDomain, SubmissionMessage, verify_submission
-from datafair.services.reputation import blocked_contributors
-from datafair.services.tasks import (
-    Clock,
-    TaskInfo,
-    checksum_address,
-    deadline_passed,
-    get_task,
-    load_task,
-    now_ms,
-    parse_task_id,
+from datafair.crypto.eip712 import (
+    SubmissionDomain,
+    SubmissionMessage,
+    contributor_bytes,
+    recover_signer,
+    signing_digest,
 )
+from datafair.services.delegations import (
+    answers_left,
+    link_submissions,
+    resolve_session_keys,
+    use_answers,
+)
+from datafair.services.eligibility import blocked_contributors
+from datafair.services.tasks import Clock, TaskInfo, deadline_passed, get_task, load_task, now_ms
 from datafair.store.db import retry_transaction
 from datafair.store.models import TASK_CLOSED
 from datafair.store.repositories import (
@@ -131,6 +137,8 @@ class _Checked:
     answer_json: str
     answer_hash: bytes
     signature: bytes
+    session_key: str | None = None
+    delegation_id: int | None = None
 
 
 def submit(session: Session, entry: SubmissionInput, *, clock: Clock = time.time) -> int:
@@ -166,7 +174,7 @@ def _submit_chunk(
 ) -> list[SubmitResult]:
     errors: dict[int, DatafairError] = {}
     try:
-        checked = _check_entries(session, entries, offset, errors)
+        checked = _check_entries(session, entries, offset, errors, clock)
     finally:
         session.rollback()  # ends the read transaction; the checks copied what they need
 
@@ -189,6 +197,7 @@ def _check_entries(
     entries: Sequence[SubmissionInput],
     offset: int,
     errors: dict[int, DatafairError],
+    clock: Clock,
 ) -> list[_Checked]:
     """Everything that depends only on the request and on immutable stored data."""
     task_ids: dict[int, bytes] = {}
@@ -224,7 +233,30 @@ def _check_entries(
             )
         except DatafairError as error:
             errors[index] = error
-    return checked
+    return _with_delegations(session, checked, errors, clock())
+
+
+def _with_delegations(
+    session: Session, checked: list[_Checked], errors: dict[int, DatafairError], now: float
+) -> list[_Checked]:
+    """Entries signed by a session key keep the delegation that covers them; others fail."""
+    delegated = [
+        (entry.index, entry.contributor, entry.session_key, entry.context.task_id)
+        for entry in checked
+        if entry.session_key is not None
+    ]
+    if not delegated:
+        return checked
+    found, refused = resolve_session_keys(session, delegated, now)
+    errors.update(refused)
+    kept = []
+    for entry in checked:
+        if entry.session_key is not None:
+            if entry.index in refused:
+                continue
+            entry.delegation_id = found[entry.index]
+        kept.append(entry)
+    return kept
 
 
 def _unknown_items(
@@ -298,7 +330,11 @@ def _check_entry(
         nonce=entry.nonce,
         duration_ms=entry.duration_ms,
     )
-    verify_submission(context.domain, message, signature)
+    message.check()
+    signer = recover_signer(signing_digest(context.domain, message), signature)
+    session_key = None
+    if signer != contributor_bytes(contributor):
+        session_key = checksum_address("0x" + signer.hex())
     return _Checked(
         index=index,
         context=context,
@@ -309,6 +345,7 @@ def _check_entry(
         answer_json=answer_json.decode("utf-8"),
         answer_hash=answer_hash,
         signature=signature,
+        session_key=session_key,
     )
 
 
@@ -330,6 +367,8 @@ def _store(
     row_indices: list[int] = []
     changes: dict[int, tuple[int, int]] = {}
     consumed_assignments: list[int] = []
+    left = answers_left(session, (e.delegation_id for e in checked if e.delegation_id))
+    used_answers: dict[int, int] = defaultdict(int)
     for task_pk in sorted(by_task):
         group = by_task[task_pk]
         task = group[0].context
@@ -349,6 +388,13 @@ def _store(
         blocked = blocked_contributors(session, task_pk, [e.contributor for e in group])
         for entry in group:
             slot = live[entry.slot.item_cid]
+            delegation = entry.delegation_id
+            if delegation is not None and left.get(delegation, 0) <= used_answers[delegation]:
+                errors[entry.index] = Conflict(
+                    f"signature: the session key's delegation {delegation} has no answers left "
+                    "or was revoked (ask the wallet for a new delegation)"
+                )
+                continue
             if entry.contributor in blocked:
                 errors[entry.index] = Conflict(
                     f"contributor: {entry.contributor} may not contribute to this task: "
@@ -383,6 +429,8 @@ def _store(
                 continue
             else:
                 changes[slot.task_item_id] = (added + 1, consumed)
+            if delegation is not None:
+                used_answers[delegation] += 1
             used.add(nonce_key)
             answered.add(answer_key)
             row_indices.append(entry.index)
@@ -401,9 +449,19 @@ def _store(
                 }
             )
     tasks.add_answers(changes)
+    use_answers(session, used_answers)
     AssignmentRepository(session).mark_submitted(consumed_assignments)
     ids = submissions.insert_many(rows)
-    return dict(zip(row_indices, ids, strict=True))
+    by_index = dict(zip(row_indices, ids, strict=True))
+    link_submissions(
+        session,
+        [
+            (by_index[entry.index], entry.delegation_id)
+            for entry in checked
+            if entry.delegation_id is not None and entry.index in by_index
+        ],
+    )
+    return by_index
 
 
 @lru_cache(maxsize=65_536)

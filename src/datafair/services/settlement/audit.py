@@ -33,8 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from datafair.chain.base import Chain, address_of
-from datafair.chain.deploy import Deployment
-from datafair.chain.escrow import EscrowClient
+from datafair.chain.escrow import EscrowClient, escrow_at
 from datafair.core.canonical import canonical_hash
 from datafair.core.errors import DatafairError, InvalidInput, NotFound
 from datafair.crypto.cid import compute_cid, is_cid
@@ -46,6 +45,7 @@ from datafair.services.settlement.bundle import (
     parse_bundle,
     read_document,
 )
+from datafair.services.settlement.delegated import first_bad_delegation, session_keys
 from datafair.services.settlement.gold import gold_commitment
 from datafair.services.settlement.signatures import first_bad_review, first_bad_signature
 from datafair.store.blobs import BlobStore
@@ -105,15 +105,7 @@ def escrow_named_by(chain: Chain, data: bytes, cache_dir: Path | None = None) ->
         raise AuditMismatch("bundle: names no escrow address (chain.escrow)") from None
     if not chain.code_at(address):
         raise AuditMismatch(f"chain: no contract at the bundle's escrow {address}")
-    deployment = Deployment(
-        network=chain.name,
-        chain_id=chain.chain_id,
-        owner=address,
-        block=0,
-        addresses={"TaskEscrow": address},
-        source_hashes={},
-    )
-    return EscrowClient(chain, deployment, cache_dir)
+    return escrow_at(chain, address, cache_dir)
 
 
 def read_bundle(source: str, blobs: BlobStore | None) -> tuple[bytes, str | None]:
@@ -161,6 +153,9 @@ def _verify_inputs(inputs: EpochInputs, workers: int | None) -> None:
             f"{inputs.spec.get('chain_id')!r}"
         )
     subs = inputs.submissions
+    problem = first_bad_delegation(inputs)
+    if problem is not None:
+        raise AuditMismatch(problem)
     bad = first_bad_signature(
         inputs.task_id,
         inputs.chain_id,
@@ -173,6 +168,7 @@ def _verify_inputs(inputs: EpochInputs, workers: int | None) -> None:
         subs.duration_ms,
         subs.signature,
         workers=workers,
+        signers=session_keys(inputs),
     )
     if bad is not None:
         row, reason = bad

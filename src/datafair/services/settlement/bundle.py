@@ -120,6 +120,25 @@ class Reviews:
 
 
 @dataclass(frozen=True)
+class Delegations:
+    """Session-key delegations (:mod:`datafair.crypto.delegation`) the submissions used.
+
+    ``message`` holds each delegation's EIP-712 message in JSON form and ``signature`` the
+    wallet's signature of it, sorted by (wallet, session key, nonce); ``row`` lists the rows of
+    :class:`Submissions` signed by a session key (ascending) and ``delegation`` the index of the
+    delegation that authorised each. Rows not listed are signed by their contributor.
+    """
+
+    message: list[dict[str, Any]] = field(default_factory=list)
+    signature: list[bytes] = field(default_factory=list)
+    row: list[int] = field(default_factory=list)
+    delegation: list[int] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.message)
+
+
+@dataclass(frozen=True)
 class EpochInputs:
     """Everything an epoch's payout is computed from (and what its bundle publishes)."""
 
@@ -137,6 +156,7 @@ class EpochInputs:
     method: str
     params: dict[str, Any]
     fee_bps: int
+    delegations: Delegations = field(default_factory=Delegations)
 
 
 @dataclass(frozen=True)
@@ -482,7 +502,7 @@ def bundle_document(inputs: EpochInputs, result: EpochResult) -> dict[str, Any]:
     subs = inputs.submissions
     reviews = inputs.reviews
     payout = result.payout
-    return {
+    document = {
         "format": BUNDLE_FORMAT,
         "software": {"name": "datafair", "version": __version__},
         "task": {"task_id": _hex(inputs.task_id), "spec": inputs.spec},
@@ -539,6 +559,15 @@ def bundle_document(inputs: EpochInputs, result: EpochResult) -> dict[str, Any]:
             "root": None if result.root is None else _hex(result.root),
         },
     }
+    delegations = inputs.delegations
+    if len(delegations):  # only bundles that use session keys carry the section
+        document["delegations"] = {
+            "message": delegations.message,
+            "signature": [_hex(s) for s in delegations.signature],
+            "row": delegations.row,
+            "delegation": delegations.delegation,
+        }
+    return document
 
 
 def encode_bundle(document: Mapping[str, Any]) -> bytes:
@@ -651,6 +680,7 @@ def parse_bundle(document: Mapping[str, Any]) -> EpochInputs:
             raise BundleError("reviews point outside the submissions or accounts")
         if not isinstance(gold["answers"], dict) or not isinstance(quality["params"], dict):
             raise BundleError("gold.answers and quality.params must be objects")
+        delegations = _parse_delegations(document.get("delegations"), n)
         return EpochInputs(
             task_id=_bytes(task["task_id"], "task.task_id", 32),
             spec=dict(task["spec"]),
@@ -666,6 +696,36 @@ def parse_bundle(document: Mapping[str, Any]) -> EpochInputs:
             method=str(quality["method"]),
             params=dict(quality["params"]),
             fee_bps=int(payout["fee_bps"]),
+            delegations=delegations,
         )
     except (KeyError, TypeError) as error:
         raise BundleError(f"misses or mistypes the field {error}") from None
+
+
+def _parse_delegations(section: Any, n_rows: int) -> Delegations:
+    """The optional ``delegations`` section (``BundleError`` on bad shapes)."""
+    if section is None:
+        return Delegations()
+    if not isinstance(section, dict):
+        raise BundleError("delegations must be an object")
+    messages = section["message"]
+    if not isinstance(messages, list) or not messages:
+        raise BundleError("delegations.message must be a non-empty list")
+    if not all(isinstance(message, dict) for message in messages):
+        raise BundleError("delegations.message must hold objects")
+    m = len(messages)
+    rows = _int_list(section["row"], "delegations.row")
+    which = _int_list(section["delegation"], "delegations.delegation", len(rows))
+    if rows and not (min(rows) >= 0 and max(rows) < n_rows and rows == sorted(set(rows))):
+        raise BundleError("delegations.row must be ascending rows of the submissions")
+    if which and not 0 <= min(which) <= max(which) < m:
+        raise BundleError("delegations.delegation points outside delegations.message")
+    return Delegations(
+        message=messages,
+        signature=[
+            _bytes(s, "delegations.signature", 65)
+            for s in _list(section["signature"], "delegations.signature", m)
+        ],
+        row=rows,
+        delegation=which,
+    )

@@ -42,14 +42,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from datafair.chain.base import Sender
 from datafair.chain.escrow import EscrowClient
 from datafair.core.errors import ChainError, Conflict, InvalidInput
+from datafair.services.delegations import delegations_for_task, message_of
 from datafair.services.settlement.bundle import (
+    Delegations,
     EpochInputs,
     Reviews,
     Submissions,
@@ -66,7 +67,8 @@ from datafair.services.submissions import task_answers
 from datafair.services.tasks import Clock, load_task, now_ms
 from datafair.store.blobs import BlobStore
 from datafair.store.repositories import ReviewRepository
-from datafair.store.settlement_models import PayoutLeaf, Settlement
+from datafair.store.repositories.settlement import SettlementRepository
+from datafair.store.settlement_models import Settlement
 
 CRASH_ENV = "DATAFAIR_SETTLE_CRASH_AT"
 CRASH_STATUS = 86
@@ -157,6 +159,7 @@ def gather_inputs(
             paid_before.get((columns.item_cids[r], columns.contributors[r]), epoch) for r in order
         ],
     )
+    delegations = _delegations(session, task_pk, row_of_id)
     if epoch not in submissions.epoch:
         raise Conflict(
             f"task 0x{task_id.hex()}: no new submissions since epoch {epoch - 1}; nothing to settle"
@@ -190,6 +193,24 @@ def gather_inputs(
         method=method,
         params=default_params(method, task.spec.task_type),
         fee_bps=escrow.fee_bps(),
+        delegations=delegations,
+    )
+
+
+def _delegations(session: Session, task_pk: int, row_of_id: Mapping[int, int]) -> Delegations:
+    """The delegations behind the task's session-key submissions, in canonical order."""
+    by_submission = delegations_for_task(session, task_pk)
+    if not by_submission:
+        return Delegations()
+    rows = {row_of_id[sid]: delegation for sid, delegation in by_submission.items()}
+    used = {delegation.id: delegation for delegation in rows.values()}
+    ordered = sorted(used.values(), key=lambda d: (d.wallet, d.session_key, d.nonce))
+    index_of = {delegation.id: index for index, delegation in enumerate(ordered)}
+    return Delegations(
+        message=[message_of(delegation).as_dict() for delegation in ordered],
+        signature=[bytes(delegation.signature) for delegation in ordered],
+        row=sorted(rows),
+        delegation=[index_of[rows[row].id] for row in sorted(rows)],
     )
 
 
@@ -221,20 +242,11 @@ class _Machine:
 
     def open(self, task_pk: int, method: str) -> tuple[Settlement, bool]:
         """The task's unfinished epoch (resumed) or a new one."""
-        rows = self.session.scalars(
-            select(Settlement).where(Settlement.task_pk == task_pk).order_by(Settlement.epoch)
-        ).all()
-        unfinished = [row for row in rows if row.state not in FINAL_STATES]
+        store = SettlementRepository(self.session)
+        unfinished = [row for row in store.epochs(task_pk) if row.state not in FINAL_STATES]
         if unfinished:
             return unfinished[0], True
-        epoch = (
-            self.session.scalar(
-                select(func.coalesce(func.max(Settlement.epoch), 0)).where(
-                    Settlement.task_pk == task_pk
-                )
-            )
-            or 0
-        ) + 1
+        epoch = store.last_epoch(task_pk) + 1
         now = now_ms(self.clock)
         row = Settlement(
             task_pk=task_pk,
@@ -245,7 +257,7 @@ class _Machine:
             created_at=now,
             updated_at=now,
         )
-        self.session.add(row)
+        store.add(row)
         try:
             self.session.commit()
         except IntegrityError:
@@ -258,12 +270,7 @@ class _Machine:
         return row, False
 
     def previous(self, row: Settlement) -> Settlement | None:
-        return self.session.scalar(
-            select(Settlement)
-            .where(Settlement.task_pk == row.task_pk, Settlement.epoch < row.epoch)
-            .order_by(Settlement.epoch.desc())
-            .limit(1)
-        )
+        return SettlementRepository(self.session).previous(row)
 
     def bundle(self, row: Settlement) -> None:
         """``open`` → ``bundled`` (or ``empty``): compute the epoch and store its bundle."""
@@ -307,11 +314,7 @@ class _Machine:
 
     def store_tree(self, row: Settlement) -> None:
         """``bundled`` → ``tree``: store the bundle's leaves for claims."""
-        self.session.execute(delete(PayoutLeaf).where(PayoutLeaf.settlement_id == row.id))
-        self.session.add_all(
-            PayoutLeaf(settlement_id=row.id, leaf_index=i, account=account, amount=amount)
-            for i, account, amount in self.leaves(row)
-        )
+        SettlementRepository(self.session).replace_leaves(row.id, self.leaves(row))
         self._save(row, state="tree")
         _checkpoint("tree")
 
@@ -420,9 +423,7 @@ def settle_task(
     except BaseException:
         session.rollback()
         raise
-    leaves = session.scalar(
-        select(func.count()).select_from(PayoutLeaf).where(PayoutLeaf.settlement_id == row.id)
-    )
+    leaves = SettlementRepository(session).leaf_count(row.id)
     return SettlementReport(
         task_id=raw_id,
         epoch=row.epoch,
@@ -441,8 +442,4 @@ def settle_task(
 def settlements_of(session: Session, task_id: bytes | str) -> list[Settlement]:
     """Every epoch of the task, in order."""
     task = load_task(session, task_id)
-    return list(
-        session.scalars(
-            select(Settlement).where(Settlement.task_pk == task.id).order_by(Settlement.epoch)
-        )
-    )
+    return SettlementRepository(session).epochs(task.id)

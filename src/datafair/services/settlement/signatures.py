@@ -52,6 +52,7 @@ class _Job:
     nonce: list[int]
     duration_ms: list[int]
     signature: list[bytes]
+    signers: dict[int, bytes]
 
 
 _JOB: _Job | None = None
@@ -71,13 +72,13 @@ def _check_range(start: int, stop: int) -> tuple[int, str] | None:
         nonce, duration = job.nonce[row], job.duration_ms[row]
         if not (0 <= nonce < _UINT64 and 0 <= duration < _UINT32):
             return row, "nonce or duration outside its EIP-712 type"
-        signer = job.accounts[job.contributor[row]]
+        contributor = job.accounts[job.contributor[row]]
         struct = keccak256(
             SUBMISSION_TYPEHASH
             + job.task_id
             + job.item_hashes[job.item[row]]
             + answer_hash
-            + signer.rjust(32, b"\0")
+            + contributor.rjust(32, b"\0")
             + nonce.to_bytes(32, "big")
             + duration.to_bytes(32, "big")
         )
@@ -85,7 +86,7 @@ def _check_range(start: int, stop: int) -> tuple[int, str] | None:
             recovered = recover_signer(keccak256(prefix + struct), job.signature[row])
         except SignatureError as error:
             return row, str(error)
-        if recovered != signer:
+        if recovered != job.signers.get(row, contributor):
             return row, "signed by another key (or over another task, item, answer or chain)"
     return None
 
@@ -103,8 +104,13 @@ def first_bad_signature(
     signature: list[bytes],
     *,
     workers: int | None = None,
+    signers: dict[int, bytes] | None = None,
 ) -> tuple[int, str] | None:
-    """The first row whose signature fails, with the reason; ``None`` when all verify."""
+    """The first row whose signature fails, with the reason; ``None`` when all verify.
+
+    ``signers`` gives the expected 20-byte signer of rows signed by a session key (default:
+    every row is signed by its contributor).
+    """
     global _JOB
     _JOB = _Job(
         separator=SubmissionDomain(chain_id).separator,
@@ -117,6 +123,7 @@ def first_bad_signature(
         nonce=nonce,
         duration_ms=duration_ms,
         signature=signature,
+        signers=signers or {},
     )
     n = len(item)
     try:
