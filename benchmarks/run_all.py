@@ -20,6 +20,7 @@ BENCHMARKS = (
     "assignment",
     "import_items",
     "gas",
+    "gas_market",
     "settlement",
     "web_pages",
 )

@@ -74,7 +74,7 @@ def deploy(
     evm_version: str | None = EVM_VERSION_OPTION,
     home: Path | None = HOME_OPTION,
 ) -> None:
-    """Deploy DevToken, TaskEscrow and DatasetRegistry and write the deployment file."""
+    """Deploy DevToken, TaskEscrow, DatasetRegistry and DatasetMarket; write the deployment file."""
     from datafair.contracts import check_evm_version
 
     if not 0 <= fee_bps <= 500:
