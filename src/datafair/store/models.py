@@ -303,4 +303,4 @@ class Review(Base):
 
 
 # Registers the tables of the other model modules on the same metadata.
-from datafair.store import reputation_models, settlement_models  # noqa: E402, F401
+from datafair.store import market_models, reputation_models, settlement_models  # noqa: E402, F401

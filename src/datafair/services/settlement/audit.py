@@ -47,7 +47,11 @@ from datafair.services.settlement.bundle import (
     read_document,
 )
 from datafair.services.settlement.gold import gold_commitment
-from datafair.services.settlement.signatures import first_bad_review, first_bad_signature
+from datafair.services.settlement.signatures import (
+    first_bad_review,
+    first_bad_signature,
+    typehash_for,
+)
 from datafair.store.blobs import BlobStore
 
 BundleSource = Callable[[str], bytes | None]
@@ -173,6 +177,7 @@ def _verify_inputs(inputs: EpochInputs, workers: int | None) -> None:
         subs.duration_ms,
         subs.signature,
         workers=workers,
+        typehash=typehash_for(str(inputs.spec.get("schema", {}).get("task_type", ""))),
     )
     if bad is not None:
         row, reason = bad
