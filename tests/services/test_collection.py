@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from collect_helpers import original_text, png, signed_item
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -49,12 +48,14 @@ def _counts(session: Session) -> tuple[int, int, int]:
 
 
 def test_every_format_is_stored_with_provenance(
-    session: Session, task: Any, contributors: Any, clock: Any, tmp_path: Path
+    collect: Any, session: Session, task: Any, contributors: Any, clock: Any, tmp_path: Path
 ) -> None:
     alice = contributors[0]
     entries = [
-        signed_item(alice.key, alice.address, task, "text", {"text": original_text(1)}, 1),
-        signed_item(
+        collect.signed_item(
+            alice.key, alice.address, task, "text", {"text": collect.original_text(1)}, 1
+        ),
+        collect.signed_item(
             alice.key,
             alice.address,
             task,
@@ -62,7 +63,7 @@ def test_every_format_is_stored_with_provenance(
             {"instruction": "Name a prime above 10.", "response": "Eleven is prime."},
             2,
         ),
-        signed_item(
+        collect.signed_item(
             alice.key,
             alice.address,
             task,
@@ -70,7 +71,7 @@ def test_every_format_is_stored_with_provenance(
             {"prompt": "Say hi", "chosen": "Hello there!", "rejected": "no"},
             3,
         ),
-        signed_item(alice.key, alice.address, task, "image", {"image": png(1)}, 4),
+        collect.signed_item(alice.key, alice.address, task, "image", {"image": collect.png(1)}, 4),
     ]
     results = submit_contributions(
         session, entries, blobs=BlobStore(tmp_path), indexes=NearDuplicateIndexes(), clock=clock
@@ -89,40 +90,46 @@ def test_every_format_is_stored_with_provenance(
 
 
 def test_duplicates_are_refused_with_the_repeated_item(
-    session: Session, task: Any, contributors: Any, clock: Any, tmp_path: Path
+    collect: Any, session: Session, task: Any, contributors: Any, clock: Any, tmp_path: Path
 ) -> None:
     alice, bob = contributors[0], contributors[1]
     indexes = NearDuplicateIndexes(text_threshold=0.8, image_distance=6)
     blobs = BlobStore(tmp_path)
-    text = original_text(7)
+    text = collect.original_text(7)
     first = submit_contribution(
         session,
-        signed_item(alice.key, alice.address, task, "text", {"text": text}, 1),
+        collect.signed_item(alice.key, alice.address, task, "text", {"text": text}, 1),
         indexes=indexes,
         clock=clock,
     )
     image = submit_contribution(
         session,
-        signed_item(alice.key, alice.address, task, "image", {"image": png(3)}, 2),
+        collect.signed_item(alice.key, alice.address, task, "image", {"image": collect.png(3)}, 2),
         blobs=blobs,
         indexes=indexes,
         clock=clock,
     )
     before = _counts(session)
-    exact = signed_item(bob.key, bob.address, task, "text", {"text": text}, 1)
+    exact = collect.signed_item(bob.key, bob.address, task, "text", {"text": text}, 1)
     with pytest.raises(Conflict, match=f"^item: duplicate of item {first.item_cid}"):
         submit_contribution(session, exact, indexes=indexes, clock=clock)
-    near = signed_item(bob.key, bob.address, task, "text", {"text": text.upper() + " Indeed"}, 2)
+    near = collect.signed_item(
+        bob.key, bob.address, task, "text", {"text": text.upper() + " Indeed"}, 2
+    )
     with pytest.raises(Conflict, match=f"^item: near duplicate of item {first.item_cid}"):
         submit_contribution(session, near, indexes=indexes, clock=clock)
-    brighter = signed_item(bob.key, bob.address, task, "image", {"image": png(3, brighten=4.0)}, 3)
+    brighter = collect.signed_item(
+        bob.key, bob.address, task, "image", {"image": collect.png(3, brighten=4.0)}, 3
+    )
     with pytest.raises(Conflict, match=f"near duplicate of item {image.item_cid}"):
         submit_contribution(session, brighter, blobs=blobs, indexes=indexes, clock=clock)
     assert _counts(session) == before
     # a fresh index (another process) rebuilds from the stored fingerprints
     results = submit_contributions(session, [near], indexes=NearDuplicateIndexes(), clock=clock)
     assert results[0].duplicate_of == first.item_cid
-    other = signed_item(bob.key, bob.address, task, "text", {"text": original_text(8)}, 4)
+    other = collect.signed_item(
+        bob.key, bob.address, task, "text", {"text": collect.original_text(8)}, 4
+    )
     assert submit_contribution(session, other, indexes=indexes, clock=clock).submission_id
 
 
@@ -138,6 +145,7 @@ def test_duplicates_are_refused_with_the_repeated_item(
     ],
 )
 def test_bad_items_are_refused_in_one_line(
+    collect: Any,
     session: Session,
     task: Any,
     contributors: Any,
@@ -161,7 +169,7 @@ def test_bad_items_are_refused_in_one_line(
 
 
 def test_wrong_type_signature_and_replay_are_refused(
-    session: Session, contributors: Any, clock: Any
+    collect: Any, session: Session, contributors: Any, clock: Any
 ) -> None:
     alice, bob = contributors[0], contributors[1]
     texts_only = create_collection_task(
@@ -173,33 +181,41 @@ def test_wrong_type_signature_and_replay_are_refused(
     with pytest.raises(InvalidInput, match=r"^format: this task does not collect image items"):
         submit_contribution(
             session,
-            signed_item(alice.key, alice.address, texts_only, "image", {"image": png(1)}, 1),
+            collect.signed_item(
+                alice.key, alice.address, texts_only, "image", {"image": collect.png(1)}, 1
+            ),
             clock=clock,
         )
-    forged = signed_item(bob.key, alice.address, texts_only, "text", {"text": "hi there"}, 1)
+    forged = collect.signed_item(
+        bob.key, alice.address, texts_only, "text", {"text": "hi there"}, 1
+    )
     with pytest.raises(SignatureError, match="not by the contributor"):
         submit_contribution(session, forged, clock=clock)
-    other_chain = signed_item(
+    other_chain = collect.signed_item(
         alice.key, alice.address, texts_only, "text", {"text": "hi there"}, 1, chain_id=1
     )
     with pytest.raises(SignatureError):
         submit_contribution(session, other_chain, clock=clock)
     submit_contribution(
         session,
-        signed_item(alice.key, alice.address, texts_only, "text", {"text": original_text(1)}, 5),
+        collect.signed_item(
+            alice.key, alice.address, texts_only, "text", {"text": collect.original_text(1)}, 5
+        ),
         clock=clock,
     )
     with pytest.raises(Conflict, match=r"^nonce: 5 was already used"):
         submit_contribution(
             session,
-            signed_item(
-                alice.key, alice.address, texts_only, "text", {"text": original_text(2)}, 5
+            collect.signed_item(
+                alice.key, alice.address, texts_only, "text", {"text": collect.original_text(2)}, 5
             ),
             clock=clock,
         )
 
 
-def test_task_creation_checks_the_promise_and_terms(session: Session, clock: Any) -> None:
+def test_task_creation_checks_the_promise_and_terms(
+    collect: Any, session: Session, clock: Any
+) -> None:
     card = DatasetCard(title="promises")
     with pytest.raises(InvalidInput, match=r"^royalty_bps: 500 is outside 1000\.\.10000"):
         create_collection_task(session, card=card, royalty_share_bps=500, clock=clock)

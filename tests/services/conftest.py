@@ -1,4 +1,5 @@
-"""Helpers of the collection tests: sign contributed items like a wallet would."""
+"""Fixtures of the collection tests (here and in ``settlement/``): sign contributed items like
+a wallet would, make distinct texts and images."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import io
 from typing import Any
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from datafair.core.collection import CollectionTerms, build_contribution
@@ -56,3 +58,16 @@ def original_text(number: int) -> str:
     rng = np.random.default_rng(number)
     words = [f"word{k}" for k in rng.integers(0, 20_000, size=30)]
     return f"Contribution {number}: " + " ".join(words) + "."
+
+
+@pytest.fixture
+def collect() -> Any:
+    """The helpers as one namespace: ``collect.signed_item``, ``collect.png``,
+    ``collect.original_text``."""
+
+    class Helpers:
+        signed_item = staticmethod(signed_item)
+        png = staticmethod(png)
+        original_text = staticmethod(original_text)
+
+    return Helpers
