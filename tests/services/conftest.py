@@ -4,6 +4,10 @@ a wallet would, make distinct texts and images."""
 from __future__ import annotations
 
 import io
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -71,3 +75,76 @@ def collect() -> Any:
         original_text = staticmethod(original_text)
 
     return Helpers
+
+
+# --------------------------------------------------------------------------- settled sources
+
+sys.path.insert(0, str(Path(__file__).parent / "settlement"))
+
+
+@dataclass
+class Settled:
+    """A deployed world with a settled labelling task and a settled collection task."""
+
+    world: Any
+    labelling: bytes
+    collection: bytes
+    providers: list[tuple[bytes, str]]
+    reviewers: list[tuple[bytes, str]]
+
+
+@pytest.fixture
+def settled(session: Any, tmp_path: Path, clock: Any) -> Iterator[Settled]:
+    """Settle a labelling task (six wallets: four careful, one always "pos", one random) and a
+    collection task (two providers; the second provider's last item is rejected by reviews)."""
+    from settle_helpers import OWNER, crowd_keys, fund, make_world, store_answered_task
+    from sqlalchemy import select
+
+    from datafair.core.collection import CollectionTerms
+    from datafair.core.task import DatasetCard
+    from datafair.services.collection import (
+        NearDuplicateIndexes,
+        create_collection_task,
+        submit_contributions,
+    )
+    from datafair.services.reviews import signed_review, submit_review
+    from datafair.services.settlement.settle import settle_task
+    from datafair.store.models import Submission, Task
+
+    world = make_world(tmp_path / "blobs")
+    labelling = store_answered_task(session, number=1, n_items=10)
+    fund(session, world, labelling)
+    settle_task(session, world.escrow, world.blobs, labelling, sender=OWNER)
+
+    task = create_collection_task(
+        session,
+        card=DatasetCard(title="Collected reviews", languages=("en",), license="CC-BY-4.0"),
+        terms=CollectionTerms(formats=("text",)),
+        price_per_item=500,
+        reviews_per_item=2,
+        royalty_share_bps=4_000,
+        clock=clock,
+    )
+    wallets = crowd_keys(10)
+    providers, reviewers = wallets[6:8], wallets[8:10]
+    entries = [
+        signed_item(key, address, task, "text", {"text": original_text(100 + n)}, n)
+        for n, (key, address) in enumerate([providers[0]] * 3 + [providers[1]] * 2)
+    ]
+    assert all(r.ok for r in submit_contributions(session, entries, indexes=NearDuplicateIndexes()))
+    subs = session.scalars(
+        select(Submission)
+        .join(Task, Task.id == Submission.task_pk)
+        .where(Task.task_id == task.task_id)
+        .order_by(Submission.id)
+    ).all()
+    for position, submission in enumerate(subs):
+        verdict = "reject" if position == 4 else "accept"
+        for key, _ in reviewers:
+            submit_review(
+                session, signed_review(session, task.task_id, submission.id, key, verdict=verdict)
+            )
+    fund(session, world, task.task_id)
+    settle_task(session, world.escrow, world.blobs, task.task_id, sender=OWNER)
+    yield Settled(world, labelling, task.task_id, list(providers), list(reviewers))
+    world.chain.close()

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import select, text
+from sqlalchemy import column, select, text
 from sqlalchemy.orm import Session
 
 from datafair.core.errors import Conflict, DatafairError, InvalidInput, NotFound
@@ -111,7 +111,9 @@ def browse(session: Session, filters: ReleaseFilter | None = None) -> list[Relea
         if session.get_bind().dialect.name == "sqlite":
             matched = text("SELECT rowid FROM release_search WHERE release_search MATCH :q")
             query = query.where(
-                Release.id.in_(matched.bindparams(q=_fts_query(filters.query)).columns())
+                Release.id.in_(
+                    matched.bindparams(q=_fts_query(filters.query)).columns(column("rowid"))
+                )
             )
         else:
             query = query.where(
@@ -134,13 +136,13 @@ def browse(session: Session, filters: ReleaseFilter | None = None) -> list[Relea
         query = query.where(Release.item_count >= filters.min_items)
     if filters.max_items is not None:
         query = query.where(Release.item_count <= filters.max_items)
-    for column, bound in (
+    for measure, bound in (
         (Release.agreement, filters.min_agreement),
         (Release.gold_accuracy, filters.min_gold_accuracy),
         (Release.inferred_accuracy, filters.min_inferred_accuracy),
     ):
         if bound is not None:
-            query = query.where(column >= bound)
+            query = query.where(measure >= bound)
     if filters.listed_only or filters.max_price is not None:
         query = query.where(Release.price.is_not(None))
     rows = session.scalars(query.order_by(Release.id.desc())).all()
