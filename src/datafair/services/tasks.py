@@ -24,7 +24,9 @@ from eth_utils.address import to_checksum_address
 from sqlalchemy.orm import Session
 
 from datafair.core.canonical import canonical_json
+from datafair.core.collection import DEFAULT_ROYALTY_FLOOR_BPS, royalty_bps
 from datafair.core.errors import Conflict, InvalidInput, NotFound
+from datafair.core.schemas import TaskType
 from datafair.core.task import MAX_OVERLAP, TaskSpec
 from datafair.crypto.eip712 import contributor_bytes
 from datafair.store.models import TASK_CLOSED, Task
@@ -134,8 +136,12 @@ def create_task(
     requester: str | None = None,
     clock: Clock = time.time,
     gold_seed: bytes | None = None,
+    royalty_floor_bps: int = DEFAULT_ROYALTY_FLOOR_BPS,
 ) -> TaskInfo:
     """Store a task over the dataset ``spec.dataset_cid`` and commit; its ``TaskInfo``.
+
+    The spec's royalty promise (``extra.royalty_bps``, default 30 %) must be at least
+    ``royalty_floor_bps`` (:func:`datafair.core.collection.royalty_bps`).
 
     ``gold`` maps item CIDs of the dataset to their known answers. ``gold_seed`` (32 bytes,
     random by default) drives the gold mix of assignments; pass one for reproducible runs.
@@ -143,6 +149,7 @@ def create_task(
     ``InvalidInput`` (items the schema cannot label, bad gold answers, gold ratio without gold).
     """
     try:
+        royalty_bps(spec.extra, royalty_floor_bps)
         info = _create_task(
             session, spec, dict(gold or {}), gold_overlap, requester, clock, gold_seed
         )
@@ -176,6 +183,12 @@ def _create_task(
     # (imported here: the settlement package imports this module)
     from datafair.services.settlement.bundle import task_settings
 
+    if spec.task_type is TaskType.COLLECTION:
+        raise InvalidInput(
+            "task_type",
+            "a collection task gathers new items, not labels of a dataset",
+            "create it with `datafair collect create`",
+        )
     task_settings(spec)
     requester_address = checksum_address(requester, "requester") if requester else None
     datasets = DatasetRepository(session)
