@@ -20,6 +20,8 @@ BENCHMARKS = (
     "import_items",
     "gas",
     "settlement",
+    "near_duplicates",
+    "release",
 )
 
 

@@ -47,6 +47,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -62,7 +63,10 @@ from datafair.economics.royalty_weights import (
     ContributionTable,
     release_weights,
 )
-from datafair.services.settlement.bundle import parse_bundle, read_document, review_verdicts
+from datafair.services.settlement.bundle import Reviews, read_document, review_verdicts
+from datafair.services.settlement.bundle import (
+    _decode_answers as decode_answers,
+)
 from datafair.services.tasks import Clock, now_ms, parse_task_id
 from datafair.store.blobs import BlobStore
 from datafair.store.market_models import Release, ReleaseWeight
@@ -151,9 +155,61 @@ def _done_epochs(session: Session, task_pk: int) -> list[Settlement]:
     )
 
 
-def _quality(
-    inputs: Any, labels: list[Any], subs_values: list[Any], collection: bool
-) -> dict[str, float | None]:
+@dataclass(frozen=True)
+class _Columns:
+    """The columns of a settlement bundle a release reads (hex strings left undecoded)."""
+
+    spec: dict[str, Any]
+    items: list[str]
+    accounts: list[str]
+    item: list[int]
+    contributor: list[int]
+    answer: list[str]
+    signature: list[str]
+    nonce: list[int]
+    review_submission: list[int]
+    review_reviewer: list[int]
+    review_verdict: list[str | None]
+    review_rating: list[int | None]
+    review_signature: list[str | None]
+    gold: dict[str, Any]
+    labels: list[Any]
+
+    @classmethod
+    def of(cls, document: Mapping[str, Any]) -> _Columns:
+        try:
+            subs, reviews = document["submissions"], document["reviews"]
+            columns = cls(
+                spec=dict(document["task"]["spec"]),
+                items=list(subs["items"]),
+                accounts=list(subs["accounts"]),
+                item=list(subs["item"]),
+                contributor=list(subs["contributor"]),
+                answer=list(subs["answer"]),
+                signature=list(subs["signature"]),
+                nonce=list(subs["nonce"]),
+                review_submission=list(reviews["submission"]),
+                review_reviewer=list(reviews["reviewer"]),
+                review_verdict=list(reviews["verdict"]),
+                review_rating=list(reviews["rating"]),
+                review_signature=list(reviews["signature"]),
+                gold=dict(document["gold"]["answers"]),
+                labels=list(document["inferred"]["labels"]),
+            )
+        except (KeyError, TypeError) as error:
+            raise InvalidInput(
+                "bundle", f"misses or mistypes the field {error}", "not a settlement bundle"
+            ) from None
+        n = len(columns.item)
+        if not (
+            len(columns.contributor) == len(columns.answer) == len(columns.signature) == n
+            and len(columns.labels) == len(columns.items)
+        ):
+            raise InvalidInput("bundle", "columns of different lengths", "not a settlement bundle")
+        return columns
+
+
+def _quality(columns: _Columns, values: list[Any], collection: bool) -> dict[str, float | None]:
     """Measured quality of a source: agreement, gold accuracy, inferred accuracy.
 
     Labelling tasks: ``agreement`` is the share of answers equal to their item's inferred
@@ -163,10 +219,12 @@ def _quality(
     tasks: ``agreement`` is the share of reviews that sided with the outcome, ``inferred_accuracy``
     the share of items accepted; no gold.
     """
-    subs = inputs.submissions
+    labels = columns.labels
     if collection:
-        sides = review_verdicts(inputs.reviews)
-        outcome = [labels[subs.item[row]] == "accept" for row in inputs.reviews.submission]
+        sides = review_verdicts(
+            Reviews(verdict=columns.review_verdict, rating=columns.review_rating)
+        )
+        outcome = [labels[columns.item[row]] == "accept" for row in columns.review_submission]
         decided = [s == o for s, o in zip(sides, outcome, strict=True) if s is not None]
         accepted = sum(1 for label in labels if label == "accept")
         return {
@@ -174,22 +232,26 @@ def _quality(
             "gold_accuracy": None,
             "inferred_accuracy": round(accepted / len(labels), 4) if labels else None,
         }
-    agree = [subs_values[r] == labels[subs.item[r]] for r in range(len(subs))]
-    per_item: dict[int, list[bool]] = {}
-    for r, ok in enumerate(agree):
-        per_item.setdefault(subs.item[r], []).append(ok)
-    gold_rows = [
-        subs_values[r] == inputs.gold[subs.items[subs.item[r]]]
-        for r in range(len(subs))
-        if subs.items[subs.item[r]] in inputs.gold
-    ]
+    item = columns.item
+    agree = [value == labels[i] for value, i in zip(values, item, strict=True)]
+    n_items = len(columns.items)
+    right = np.bincount(item, weights=agree, minlength=n_items)
+    seen = np.bincount(item, minlength=n_items)
+    answered = seen > 0
+    gold_rows = (
+        [
+            values[r] == columns.gold[columns.items[i]]
+            for r, i in enumerate(item)
+            if columns.items[i] in columns.gold
+        ]
+        if columns.gold
+        else []
+    )
     return {
         "agreement": round(sum(agree) / len(agree), 4) if agree else None,
         "gold_accuracy": round(sum(gold_rows) / len(gold_rows), 4) if gold_rows else None,
         "inferred_accuracy": (
-            round(sum(sum(v) / len(v) for v in per_item.values()) / len(per_item), 4)
-            if per_item
-            else None
+            round(float((right[answered] / seen[answered]).mean()), 4) if answered.any() else None
         ),
     }
 
@@ -198,48 +260,48 @@ def _source_from(
     task: Task, cids: list[str], paid: Mapping[str, int], newest_doc: dict[str, Any]
 ) -> Source:
     """A :class:`Source` from the newest bundle of a task and what its epochs paid."""
-    inputs = parse_bundle(newest_doc)
-    subs = inputs.submissions
-    labels = list(newest_doc["inferred"]["labels"])
-    values = [json.loads(text) for text in subs.answer]
-    spec = TaskSpec.from_dict(inputs.spec)
+    columns = _Columns.of(newest_doc)
+    labels = columns.labels
+    values = decode_answers(columns.answer)
+    spec = TaskSpec.from_dict(columns.spec)
     collection = spec.task_type is TaskType.COLLECTION
-    answers: Counter[str] = Counter(subs.accounts[c] for c in subs.contributor)
-    reviews: Counter[str] = Counter(subs.accounts[r] for r in inputs.reviews.reviewer)
+    accounts_list = columns.accounts
+    answers: Counter[str] = Counter(accounts_list[c] for c in columns.contributor)
+    reviews: Counter[str] = Counter(accounts_list[r] for r in columns.review_reviewer)
     accepted: Counter[str] = Counter()
     items: list[str] = []
     item_labels: list[Any] = []
     provenance: list[dict[str, Any] | None] = []
     if collection:
         reviews_of: dict[int, list[dict[str, Any]]] = {}
-        for j, row in enumerate(inputs.reviews.submission):
+        for j, row in enumerate(columns.review_submission):
             reviews_of.setdefault(row, []).append(
                 {
-                    "reviewer": subs.accounts[inputs.reviews.reviewer[j]],
-                    "verdict": inputs.reviews.verdict[j],
-                    "rating": inputs.reviews.rating[j],
-                    "signature": _hex(inputs.reviews.signature[j]),
+                    "reviewer": accounts_list[columns.review_reviewer[j]],
+                    "verdict": columns.review_verdict[j],
+                    "rating": columns.review_rating[j],
+                    "signature": columns.review_signature[j],
                 }
             )
-        for row in range(len(subs)):
-            if labels[subs.item[row]] != "accept":
+        for row, position in enumerate(columns.item):
+            if labels[position] != "accept":
                 continue
-            contributor = subs.accounts[subs.contributor[row]]
+            contributor = accounts_list[columns.contributor[row]]
             accepted[contributor] += 1
-            items.append(subs.items[subs.item[row]])
+            items.append(columns.items[position])
             item_labels.append(values[row])
             provenance.append(
                 {
                     "contributor": contributor,
-                    "signature": _hex(subs.signature[row]),
-                    "nonce": subs.nonce[row],
+                    "signature": columns.signature[row],
+                    "nonce": columns.nonce[row],
                     "reviews": reviews_of.get(row, []),
                 }
             )
         answers = Counter()
         item_value = spec.price_per_answer
     else:
-        items = list(subs.items)
+        items = list(columns.items)
         item_labels = labels
         provenance = [None] * len(items)
         item_value = 0
@@ -254,14 +316,14 @@ def _source_from(
     )
     return Source(
         task_id=task.task_id,
-        spec=inputs.spec,
+        spec=columns.spec,
         dataset_card={},
         bundle_cids=cids,
         items=items,
         labels=item_labels,
         provenance=provenance,
         table=table,
-        quality=_quality(inputs, labels, values, collection),
+        quality=_quality(columns, values, collection),
     )
 
 
@@ -287,14 +349,16 @@ def read_source(session: Session, blobs: BlobStore, task: Task) -> Source:
 
 
 def _paid_by_bundles(
-    blobs: BlobStore, cids: Sequence[str]
+    blobs: BlobStore, cids: Sequence[str], *, check: bool = False
 ) -> tuple[dict[str, int], dict[str, Any]]:
     """What the epoch bundles ``cids`` paid each account (their tree leaves, summed), and the
-    newest bundle's document."""
+    newest bundle's document. ``check`` also refuses a bundle not in canonical form (the audit
+    does; a release reads the bundles its own settlement stored and posted)."""
     paid: Counter[str] = Counter()
     newest: dict[str, Any] = {}
     for cid in cids:
-        newest = read_document(blobs.get(cid))
+        data = blobs.get(cid)
+        newest = read_document(data) if check else json.loads(data)
         for _, account, amount in newest["tree"]["leaves"]:
             paid[account] += int(amount)
     return dict(paid), newest
@@ -479,7 +543,14 @@ def data_document(sources: Sequence[Source]) -> bytes:
             if origin is not None:
                 row["provenance"] = origin
             rows.append(row)
-    return canonical_json({"format": DATA_FORMAT, "rows": rows})
+    # rows hold only text, integers, None and objects of them: plain sorted-key JSON is their
+    # canonical form (as for settlement bundles), without canonical_json's per-value walk
+    return json.dumps(
+        {"format": DATA_FORMAT, "rows": rows},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode("utf-8")
 
 
 def bundle_document(
@@ -882,7 +953,7 @@ def audit_release(blobs: BlobStore, manifest_cid: str, market: Any) -> ReleaseAu
     checked_bundles = 0
     for number, (entry, table) in enumerate(zip(document["sources"], tables, strict=True)):
         cids = list(entry["settlement_bundles"])
-        paid, newest = _paid_by_bundles(blobs, cids)
+        paid, newest = _paid_by_bundles(blobs, cids, check=True)
         checked_bundles += len(cids)
         task_stub = Task(task_id=bytes.fromhex(entry["task_id"][2:]))
         recomputed = _source_from(task_stub, cids, paid, newest).table
