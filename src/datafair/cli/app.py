@@ -21,7 +21,9 @@ from datafair.cli import (
     demo,
     export,
     fairpay,
+    market,
     quality,
+    release,
     reputation,
     review,
     settle,
@@ -44,6 +46,7 @@ app.add_typer(quality.app, name="quality")
 app.add_typer(chain.app, name="chain")
 app.add_typer(review.app, name="review")
 app.add_typer(reputation.app, name="reputation")
+app.add_typer(market.app, name="market")
 app.command(name="export")(export.export_command)
 app.command(name="demo")(demo.demo_command)
 app.command(name="fund")(settle.fund_command)
@@ -52,6 +55,7 @@ app.command(name="claim")(settle.claim_command)
 app.command(name="refund")(settle.refund_command)
 app.command(name="audit")(settle.audit_command)
 app.command(name="pay")(fairpay.pay_command)
+app.command(name="release")(release.release_command)
 
 
 def _version(value: bool) -> None:
