@@ -30,7 +30,12 @@ def test_deploy_and_status_on_the_embedded_chain(
     out = capsys.readouterr().out
     path = tmp_path / "chain" / "deployments" / "embedded.json"
     deployment = json.loads(path.read_text())
-    assert set(deployment["addresses"]) == {"DevToken", "TaskEscrow", "DatasetRegistry"}
+    assert set(deployment["addresses"]) == {
+        "DevToken",
+        "TaskEscrow",
+        "DatasetRegistry",
+        "DatasetMarket",
+    }
     assert deployment["chain_id"] == 31337 and str(path) in out
     assert deployment["evm_version"] == "prague" and "EVM version prague" in out
     assert main(["chain", "deploy", "--home", home]) == 1
@@ -101,7 +106,7 @@ def test_deploy_and_status_over_rpc(tmp_path: Path, capsys: pytest.CaptureFixtur
         deployment = json.loads(
             (tmp_path / "chain" / "deployments" / "chain-31337.json").read_text()
         )
-        assert set(deployment["addresses"]) == {"TaskEscrow", "DatasetRegistry"}
+        assert set(deployment["addresses"]) == {"TaskEscrow", "DatasetRegistry", "DatasetMarket"}
         capsys.readouterr()
         assert main(["chain", "status", *args]) == 0
         out = capsys.readouterr().out

@@ -25,6 +25,14 @@ def world() -> World:
         (lambda e, t: e.fund(TASK, t, -1, DEADLINE, GOLD, sender=REQUESTER), "amount"),
         (lambda e, t: e.fund(TASK, t, 1, DEADLINE, b"", sender=REQUESTER), "gold_commitment"),
         (lambda e, t: e.fund(TASK, "nope", 1, DEADLINE, GOLD, sender=REQUESTER), "address"),
+        (
+            lambda e, t: e.fund(TASK, t, 1, DEADLINE, GOLD, sender=REQUESTER, royalty_bps=9_501),
+            "royalty_bps",
+        ),
+        (
+            lambda e, t: e.fund(TASK, t, 1, DEADLINE, GOLD, sender=REQUESTER, royalty_bps=-1),
+            "royalty_bps",
+        ),
         (lambda e, t: e.post_payout(TASK, 0, TASK, 1, 0, CID, sender=OPERATOR), "epoch"),
         (lambda e, t: e.post_payout(TASK, 1, TASK, 1, 0, "", sender=OPERATOR), "bundle_cid"),
         (lambda e, t: e.post_payout(TASK, 1, TASK, True, 0, CID, sender=OPERATOR), "total"),
@@ -64,3 +72,12 @@ def test_client_reads(world: World) -> None:
     assert escrow.payout_root(TASK, 1) is None
     assert not escrow.is_claimed(TASK, 1, 0)
     assert escrow.events("PayoutPosted", task_id=TASK) == []
+
+
+def test_top_up_with_another_promise_is_refused_before_sending() -> None:
+    world = make_world()
+    token = world.token.address
+    world.escrow.fund(TASK, token, 10, DEADLINE, GOLD, sender=REQUESTER, royalty_bps=3000)
+    with pytest.raises(InvalidInput, match=r"^royalty_bps: 2000 differs from the 3000 bps"):
+        world.escrow.fund(TASK, token, 10, DEADLINE, GOLD, sender=REQUESTER, royalty_bps=2000)
+    assert world.escrow.task(TASK).deposited == 10

@@ -506,6 +506,100 @@ def test_reentering_token_gains_nothing_on_fund_and_refund(world: World) -> None
     assert evil.balance_of(REQUESTER) == 10**30
 
 
+# --------------------------------------------------------------------------- royalty promise
+
+
+def test_fund_with_royalty_records_the_promise_once(world: World) -> None:
+    tid = task_id("promise")
+    world.escrow.fund(
+        tid, world.token.address, UNIT, DEADLINE, GOLD, sender=REQUESTER, royalty_bps=3000
+    )
+    assert world.escrow.royalty_promise(tid) == 3000
+    (event,) = world.escrow.events("RoyaltyPromised", task_id=tid)
+    assert event.args["royalty_bps"] == 3000
+    assert event.args["requester"].lower() == REQUESTER.lower()
+    # a top-up repeats the promise, through either entry point
+    world.escrow.fund(
+        tid, world.token.address, UNIT, DEADLINE, GOLD, sender=REQUESTER, royalty_bps=3000
+    )
+    world.escrow.fund(tid, world.token.address, UNIT, DEADLINE, GOLD, sender=REQUESTER)
+    assert world.escrow.royalty_promise(tid) == 3000
+    assert world.escrow.task(tid).deposited == 3 * UNIT
+    assert len(world.escrow.events("RoyaltyPromised", task_id=tid)) == 1
+
+
+def test_plain_fund_promises_nothing(world: World) -> None:
+    tid = world.fund("plain", UNIT)
+    assert world.escrow.royalty_promise(tid) == 0
+    assert world.escrow.events("RoyaltyPromised", task_id=tid) == []
+
+
+@pytest.mark.parametrize(
+    ("bps", "reason"),
+    [
+        (9_501, "TaskEscrow: royalty promise above 95%"),
+        (2_000, "TaskEscrow: royalty promise mismatch"),
+    ],
+)
+def test_fund_with_royalty_rejects(world: World, bps: int, reason: str) -> None:
+    tid = task_id("promise")
+    world.escrow.fund(
+        tid, world.token.address, UNIT, DEADLINE, GOLD, sender=REQUESTER, royalty_bps=3000
+    )
+    world.token.approve(world.escrow.address, UNIT, sender=REQUESTER)
+    with reverts(reason):
+        world.chain.transact(
+            world.escrow.contract,
+            "fund_with_royalty",
+            tid,
+            world.token.address,
+            UNIT,
+            DEADLINE,
+            GOLD,
+            bps,
+            sender=REQUESTER,
+        )
+    assert world.escrow.royalty_promise(tid) == 3000
+    assert world.escrow.task(tid).deposited == UNIT
+
+
+def test_fund_with_royalty_top_up_by_another_is_refused(world: World) -> None:
+    tid = task_id("promise")
+    world.escrow.fund(
+        tid, world.token.address, UNIT, DEADLINE, GOLD, sender=REQUESTER, royalty_bps=3000
+    )
+    world.token.mint(OTHER, UNIT, sender=OWNER)
+    world.token.approve(world.escrow.address, UNIT, sender=OTHER)
+    with reverts("TaskEscrow: not the requester"):
+        world.chain.transact(
+            world.escrow.contract,
+            "fund_with_royalty",
+            tid,
+            world.token.address,
+            UNIT,
+            DEADLINE,
+            GOLD,
+            3000,
+            sender=OTHER,
+        )
+
+
+def test_fund_with_royalty_exact_gas(world: World) -> None:
+    """A new task with a promise: one more zero-to-nonzero slot and the RoyaltyPromised log."""
+    world.token.approve(world.escrow.address, 10**30, sender=REQUESTER)
+    receipt = world.escrow.fund(
+        task_id("g2"),
+        world.token.address,
+        10**6 * UNIT,
+        DEADLINE,
+        GOLD,
+        sender=REQUESTER,
+        approve=False,
+        royalty_bps=3000,
+    )
+    assert receipt.gas_used == 224_515
+
+
 # --------------------------------------------------------------------------- gas
 
 
@@ -537,7 +631,7 @@ def test_exact_gas(world: World) -> None:
             tid, 2, req.index, account, req.amount, req.proof, sender=account
         ).gas_used
     assert gas == {
-        "fund": 200_095,
+        "fund": 200_181,  # 86 more since `fund` wraps `_fund` (shared with fund_with_royalty)
         "post_payout (first)": 87_314,  # the token's first fee: a zero-to-nonzero write
         "post_payout": 70_214,
         "claim (new word)": 95_709,  # first claim in a 256-leaf bitmap word

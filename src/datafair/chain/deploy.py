@@ -1,10 +1,11 @@
 """Deploy datafair's contracts and keep a deployment file per chain in ``settings.chain_dir``.
 
-``deploy_all`` deploys ``DevToken`` (development chains), ``TaskEscrow`` and
-``DatasetRegistry``; the :class:`Deployment` file records the chain id, addresses, first block,
-the SHA-256 of each contract source and the EVM version the contracts were compiled for, so a
-later process (or ``datafair chain status``) can find the contracts and notice sources that
-changed since.
+``deploy_all`` deploys ``DevToken`` (development chains), ``TaskEscrow``, ``DatasetRegistry``
+(bound to the escrow, whose royalty promises releases honour) and ``DatasetMarket`` (bound to the
+registry, with the same fee rate and recipient as the escrow); the :class:`Deployment` file
+records the chain id, addresses, first block, the SHA-256 of each contract source and the EVM
+version the contracts were compiled for, so a later process (or ``datafair chain status``) can
+find the contracts and notice sources that changed since.
 """
 
 from __future__ import annotations
@@ -112,7 +113,10 @@ def deploy_all(
     cache_dir: Path | None = None,
     evm_version: str | None = None,
 ) -> Deployment:
-    """Deploy DevToken (if ``dev_token``), TaskEscrow and DatasetRegistry from ``owner``.
+    """Deploy DevToken (if ``dev_token``), TaskEscrow, DatasetRegistry and DatasetMarket.
+
+    ``owner`` deploys and owns them; the escrow and the market charge ``fee_bps`` to
+    ``fee_recipient`` (the owner when ``None``).
 
     The contracts are compiled for ``evm_version`` (Vyper's default when ``None``; e.g.
     ``"shanghai"`` for chains without Cancun's transient storage), which the deployment records.
@@ -126,11 +130,14 @@ def deploy_all(
         if name == "DevToken" and not dev_token:
             continue
         compiled = load_contract(name, cache_dir, version)
-        args: list[Any] = {
+        recipient = address_of(fee_recipient or owner_address)
+        constructor_args: dict[str, list[Any]] = {
             "DevToken": ["datafair dev token", "DDEV", 18],
-            "TaskEscrow": [fee_bps, address_of(fee_recipient or owner_address)],
-            "DatasetRegistry": [],
-        }[name]
+            "TaskEscrow": [fee_bps, recipient],
+            "DatasetRegistry": [addresses.get("TaskEscrow")],
+            "DatasetMarket": [addresses.get("DatasetRegistry"), fee_bps, recipient],
+        }
+        args = constructor_args[name]
         contract, receipt = chain.deploy(compiled, args, owner)
         addresses[name] = contract.address
         hashes[name] = compiled.source_hash

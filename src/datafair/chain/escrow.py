@@ -21,6 +21,8 @@ from datafair.crypto.merkle import PAYOUT_LEAF_ENCODING, StandardMerkleTree
 
 MAX_PROOF = 32
 MAX_CLAIMS = 32
+MAX_ROYALTY_BPS = 9_500
+"""Largest royalty share a task may promise: 10,000 bps less the 500 bps fee cap."""
 _UINT256 = 2**256
 
 
@@ -113,25 +115,40 @@ class EscrowClient:
         *,
         sender: Sender,
         approve: bool = True,
+        royalty_bps: int | None = None,
     ) -> Receipt:
-        """Fund (or top up) ``task_id`` with ``amount`` of ``token``, approving first if needed."""
+        """Fund (or top up) ``task_id`` with ``amount`` of ``token``, approving first if needed.
+
+        ``royalty_bps`` is the share of every future sale of data built from the task that it
+        promises its contributors (``TaskEscrow.fund_with_royalty``): recorded at the first
+        funding, repeated by top-ups; ``None`` funds without a promise (``TaskEscrow.fund``).
+        """
         _bytes32(task_id, "task_id")
         _bytes32(gold_commitment, "gold_commitment")
         if _uint(amount, "amount") == 0:
             raise InvalidInput("amount", "is zero", "fund a positive amount")
         _uint(deadline, "deadline")
+        args: list[object] = [task_id, address_of(token), amount, deadline, gold_commitment]
+        if royalty_bps is not None:
+            if _uint(royalty_bps, "royalty_bps") > MAX_ROYALTY_BPS:
+                raise InvalidInput(
+                    "royalty_bps",
+                    f"{royalty_bps} is above {MAX_ROYALTY_BPS}",
+                    "a sale's fee may take 5 %, so promise at most 95 %",
+                )
+            state = self.task(task_id)
+            if state.exists and self.royalty_promise(task_id) != royalty_bps:
+                raise InvalidInput(
+                    "royalty_bps",
+                    f"{royalty_bps} differs from the {self.royalty_promise(task_id)} bps the "
+                    "task promised at its first funding",
+                    "a top-up repeats the promise",
+                )
+            args.append(royalty_bps)
         if approve:
             self.token(token).ensure_allowance(self.address, amount, sender=sender)
-        return self.chain.transact(
-            self.contract,
-            "fund",
-            task_id,
-            address_of(token),
-            amount,
-            deadline,
-            gold_commitment,
-            sender=sender,
-        )
+        function = "fund" if royalty_bps is None else "fund_with_royalty"
+        return self.chain.transact(self.contract, function, *args, sender=sender)
 
     def refund(self, task_id: bytes, *, sender: Sender) -> Receipt:
         """After the deadline, return the task's unallocated balance to its requester."""
@@ -267,6 +284,12 @@ class EscrowClient:
         """The task's requester, token, deadline and balances."""
         view = self.chain.call(self.contract, "task", _bytes32(task_id, "task_id"))
         return TaskState(task_id=bytes(task_id), **view)
+
+    def royalty_promise(self, task_id: bytes) -> int:
+        """The royalty share (bps) the task promised at its first funding; 0 if none."""
+        return int(
+            self.chain.call(self.contract, "royalty_promise_bps", _bytes32(task_id, "task_id"))
+        )
 
     def payout_root(self, task_id: bytes, epoch: int) -> bytes | None:
         """The posted root of ``epoch``, or ``None``."""

@@ -63,7 +63,7 @@ def deploy(
     evm_version: str | None = EVM_VERSION_OPTION,
     home: Path | None = HOME_OPTION,
 ) -> None:
-    """Deploy DevToken, TaskEscrow and DatasetRegistry and write the deployment file."""
+    """Deploy DevToken, TaskEscrow, DatasetRegistry and DatasetMarket; write the deployment file."""
     from datafair.chain import open_chain
     from datafair.chain.deploy import deploy_all, deployment_path, save_deployment
     from datafair.contracts import check_evm_version

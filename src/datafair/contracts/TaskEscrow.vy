@@ -43,6 +43,10 @@ MAX_FEE_BPS: public(constant(uint256)) = 500
 # @dev Basis points in 100 %.
 _BPS: constant(uint256) = 10_000
 
+# @dev Largest royalty share a task may promise: what a sale leaves after
+# the largest fee.
+_MAX_ROYALTY_BPS: constant(uint256) = _BPS - MAX_FEE_BPS
+
 # @dev Largest number of proof elements accepted for one claim
 # (2**32 leaves).
 _MAX_PROOF: constant(uint256) = 32
@@ -104,6 +108,10 @@ fees_accrued: public(HashMap[address, uint256])
 # @dev Returns all fees ever withdrawn, per token.
 fees_withdrawn: public(HashMap[address, uint256])
 
+# @dev Returns the royalty share (bps) a task promised its contributors
+# when it was first funded through `fund_with_royalty`; zero otherwise.
+royalty_promise_bps: public(HashMap[bytes32, uint256])
+
 # @dev Funded tasks by task id.
 _tasks: HashMap[bytes32, Task]
 
@@ -122,6 +130,13 @@ event TaskFunded:
     amount: uint256
     deadline: uint256
     gold_commitment: bytes32
+
+
+# @dev Emitted when a task's first funding records its royalty promise.
+event RoyaltyPromised:
+    task_id: indexed(bytes32)
+    requester: indexed(address)
+    royalty_bps: uint256
 
 
 # @dev Emitted when an operator posts the payout root of an epoch.
@@ -194,9 +209,8 @@ def __init__(fee_bps_: uint256, fee_recipient_: address):
     log OperatorChanged(operator=msg.sender, status=True)
 
 
-@external
-@nonreentrant
-def fund(task_id: bytes32, token: address, amount: uint256, deadline: uint256, gold_commitment: bytes32):
+@internal
+def _fund(task_id: bytes32, token: address, amount: uint256, deadline: uint256, gold_commitment: bytes32):
     """
     @dev Creates task `task_id` or tops it up. The escrow credits what its
          token balance actually grew by, so fee-on-transfer tokens are
@@ -243,6 +257,55 @@ def fund(task_id: bytes32, token: address, amount: uint256, deadline: uint256, g
         deadline=deadline,
         gold_commitment=gold_commitment,
     )
+
+
+@external
+@nonreentrant
+def fund(task_id: bytes32, token: address, amount: uint256, deadline: uint256, gold_commitment: bytes32):
+    """
+    @dev Creates task `task_id` or tops it up (see `_fund`); a task created
+         here promises no royalty share, a top-up keeps the one recorded.
+    @param task_id The 32-byte task id (keccak of the task spec).
+    @param token The ERC-20 token of the bounty.
+    @param amount The amount to pull from the caller (needs an allowance).
+    @param deadline The time after which the requester may take back the
+           unallocated rest.
+    @param gold_commitment The 32-byte commitment to the task's gold items.
+    """
+    self._fund(task_id, token, amount, deadline, gold_commitment)
+
+
+@external
+@nonreentrant
+def fund_with_royalty(
+    task_id: bytes32,
+    token: address,
+    amount: uint256,
+    deadline: uint256,
+    gold_commitment: bytes32,
+    royalty_bps: uint256,
+):
+    """
+    @dev Like `fund`, and records at the task's first funding the share of
+         every future sale of data built from it that the task promises its
+         contributors; DatasetRegistry refuses a release of the task's data
+         whose royalty floor is lower. A top-up must repeat the promise.
+    @param task_id The 32-byte task id (keccak of the task spec).
+    @param token The ERC-20 token of the bounty.
+    @param amount The amount to pull from the caller (needs an allowance).
+    @param deadline The time after which the requester may take back the
+           unallocated rest.
+    @param gold_commitment The 32-byte commitment to the task's gold items.
+    @param royalty_bps The promised royalty share in basis points, at most
+           `10_000 - MAX_FEE_BPS`.
+    """
+    assert royalty_bps <= _MAX_ROYALTY_BPS, "TaskEscrow: royalty promise above 95%"
+    if self._tasks[task_id].requester == empty(address):
+        self.royalty_promise_bps[task_id] = royalty_bps
+        log RoyaltyPromised(task_id=task_id, requester=msg.sender, royalty_bps=royalty_bps)
+    else:
+        assert self.royalty_promise_bps[task_id] == royalty_bps, "TaskEscrow: royalty promise mismatch"
+    self._fund(task_id, token, amount, deadline, gold_commitment)
 
 
 @external

@@ -29,7 +29,7 @@ from datafair.core.errors import InvalidInput, NotFound
 CONTRACTS_DIR = Path(__file__).resolve().parent
 """Directory holding the ``*.vy`` sources shipped with datafair."""
 
-CONTRACT_NAMES = ("DevToken", "TaskEscrow", "DatasetRegistry")
+CONTRACT_NAMES = ("DevToken", "TaskEscrow", "DatasetRegistry", "DatasetMarket")
 """The contracts ``datafair chain deploy`` deploys, in deployment order."""
 
 

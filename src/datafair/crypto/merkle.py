@@ -7,6 +7,8 @@ are sorted by hash and laid out as a complete binary tree in one array (``tree[0
 exactly as the JavaScript library does, so roots, proofs and ``dump()`` files are interchangeable.
 
 Payout trees use the leaf encoding ``("uint256", "address", "uint256")``: index, account, amount.
+Royalty weight trees (DatasetMarket) use ``ROYALTY_LEAF_ENCODING``: chain id, market address,
+dataset id, version, account, weight, so a proof is valid for one release on one market only.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from eth_utils.crypto import keccak
 
 __all__ = [
     "PAYOUT_LEAF_ENCODING",
+    "ROYALTY_LEAF_ENCODING",
     "StandardMerkleTree",
     "hash_pair",
     "leaf_hash",
@@ -30,6 +33,16 @@ __all__ = [
 
 PAYOUT_LEAF_ENCODING: tuple[str, ...] = ("uint256", "address", "uint256")
 """Leaf values of a payout tree: (index, account, amount)."""
+
+ROYALTY_LEAF_ENCODING: tuple[str, ...] = (
+    "uint256",
+    "address",
+    "uint256",
+    "uint256",
+    "address",
+    "uint256",
+)
+"""Leaf values of a royalty tree: (chain id, market, dataset id, version, account, weight)."""
 
 FORMAT = "standard-v1"
 
