@@ -217,7 +217,7 @@ def test_task_creation_checks_the_promise_and_terms(
     collect: Any, session: Session, clock: Any
 ) -> None:
     card = DatasetCard(title="promises")
-    with pytest.raises(InvalidInput, match=r"^royalty_bps: 500 is outside 1000\.\.10000"):
+    with pytest.raises(InvalidInput, match=r"^royalty_bps: 500 is outside 1000\.\.9500"):
         create_collection_task(session, card=card, royalty_share_bps=500, clock=clock)
     with pytest.raises(InvalidInput, match=r"^royalty_bps: 1500 is outside 2000"):
         create_collection_task(

@@ -37,9 +37,9 @@ def test_default_and_explicit_promises(session: Session, text_dataset: Any) -> N
 @pytest.mark.parametrize(
     ("extra", "floor", "match"),
     [
-        ({"royalty_bps": 999}, 1_000, r"^royalty_bps: 999 is outside 1000\.\.10000 basis points"),
-        ({"royalty_bps": 2_000}, 2_500, r"^royalty_bps: 2000 is outside 2500\.\.10000"),
-        ({"royalty_bps": 10_001}, 1_000, r"^royalty_bps: 10001 is outside"),
+        ({"royalty_bps": 999}, 1_000, r"^royalty_bps: 999 is outside 1000\.\.9500 basis points"),
+        ({"royalty_bps": 2_000}, 2_500, r"^royalty_bps: 2000 is outside 2500\.\.9500"),
+        ({"royalty_bps": 9_501}, 1_000, r"^royalty_bps: 9501 is outside"),
         ({"royalty_bps": "30%"}, 1_000, r"^royalty_bps: must be an integer in basis points"),
         ({"royalty_bps": True}, 1_000, r"^royalty_bps: must be an integer"),
     ],

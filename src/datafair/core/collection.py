@@ -46,6 +46,8 @@ MAX_MAX_BYTES = 50_000_000
 DEFAULT_ROYALTY_BPS = 3_000
 DEFAULT_ROYALTY_FLOOR_BPS = 1_000
 BPS = 10_000
+MAX_ROYALTY_BPS = 9_500
+"""Largest promise: a sale's platform fee may take up to 5 % (the contracts' fee cap)."""
 
 _FIELDS: dict[str, tuple[str, ...]] = {
     "text": ("text",),
@@ -97,10 +99,10 @@ def royalty_bps(extra: Mapping[str, Any], floor_bps: int = DEFAULT_ROYALTY_FLOOR
     value = extra.get("royalty_bps", DEFAULT_ROYALTY_BPS)
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput("royalty_bps", f"must be an integer in basis points, got {value!r}")
-    if not floor_bps <= value <= BPS:
+    if not floor_bps <= value <= MAX_ROYALTY_BPS:
         raise InvalidInput(
             "royalty_bps",
-            f"{value} is outside {floor_bps}..{BPS} basis points",
+            f"{value} is outside {floor_bps}..{MAX_ROYALTY_BPS} basis points",
             f"promise contributors at least {floor_bps / 100:g} % of every sale",
         )
     return value

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from datafair.chain.base import Receipt, Sender, address_of
 from datafair.chain.escrow import EscrowClient, TaskState
+from datafair.core.collection import royalty_bps
 from datafair.core.errors import Conflict, InvalidInput, NotFound
 from datafair.services.fair_pay import check_funding_price
 from datafair.services.settlement.gold import gold_commitment
@@ -133,7 +134,18 @@ def fund_task(
             f"task 0x{task.task_id.hex()}: the escrow holds another gold commitment "
             f"0x{state.gold_commitment.hex()}"
         )
-    receipt = escrow.fund(task.task_id, token, amount, chosen_deadline, commitment, sender=sender)
+    # the first funding records the royalty share the task promised (extra.royalty_bps, default
+    # 30 %); a top-up leaves the recorded promise as it is
+    promise = None if state.exists else royalty_bps(task.spec.get("extra") or {}, floor_bps=0)
+    receipt = escrow.fund(
+        task.task_id,
+        token,
+        amount,
+        chosen_deadline,
+        commitment,
+        sender=sender,
+        royalty_bps=promise,
+    )
     state = escrow.task(task.task_id)
     funding.funded = state.deposited
     funding.deadline = state.deadline
