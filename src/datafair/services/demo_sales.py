@@ -8,7 +8,7 @@ embedded chain:
    one of them (refused: duplicate) and a near copy of another (refused: near duplicate); a
    careless contributor sends a junk text that both reviewers reject. Two skilled reviewers
    sign a verdict on every item; the task is funded and settled like any task (accepted items
-   earn the price per item, the junk nothing).
+   earn the price per item, the junk nothing) and its contributors claim.
 2. **Release.** The labelled dataset and the collected items are released together: contribution
    tables from both settlement bundles, royalty weights by the default rule, the card, and the
    dataset token registered to the requester with the weights' root; the release is audited.
@@ -20,6 +20,7 @@ embedded chain:
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,7 @@ from datafair.services.market import (
 )
 from datafair.services.releases import audit_release, release
 from datafair.services.reviews import signed_review, submit_review
+from datafair.services.settlement.claims import claim_all, payout_amounts
 from datafair.services.settlement.funding import fund_task
 from datafair.services.settlement.settle import settle_task
 from datafair.settings import Settings
@@ -225,7 +227,7 @@ def _collect(
         royalty_share_bps=DEFAULT_ROYALTY_BPS,
         chain_id=chain_id,
         token=demo.token.address,
-        salt=seed,
+        salt=time.time_ns(),
         requester=requester,
     )
     task_id = info.task_id
@@ -273,8 +275,11 @@ def _collect(
         deadline=demo.chain.timestamp() + 3600,
         token=demo.token.address,
     )
-    settled = settle_task(session, demo.escrow, _blobs(demo), task_id, sender=demo.deployment.owner)
-    report.collection_paid = settled.total
+    settle_task(session, demo.escrow, _blobs(demo), task_id, sender=demo.deployment.owner)
+    for account in sorted(payout_amounts(session, task_id)):
+        before = demo.token.balance_of(account)
+        claim_all(session, demo.escrow, account, sender=account)
+        report.collection_paid += demo.token.balance_of(account) - before
     report.collection_task = "0x" + task_id.hex()
     return task_id
 
