@@ -58,6 +58,38 @@ class Settings(BaseSettings):
     licence_cache_ttl: int = Field(
         default=30, ge=0, description="seconds a licence check on chain is cached"
     )
+    # --- the HTTP server (datafair serve)
+    rpc_url: str | None = Field(
+        default=None, description="JSON-RPC URL of the chain the server uses (default: embedded)"
+    )
+    siwe_domain: str | None = Field(
+        default=None,
+        description="domain sign-in messages must name (default: the request's Host header)",
+    )
+    session_ttl_s: int = Field(default=86_400, ge=60, description="signed-in session lifetime")
+    nonce_ttl_s: int = Field(default=600, ge=10, description="sign-in nonce lifetime")
+    operators: str = Field(
+        default="", description="comma-separated addresses allowed to settle tasks over HTTP"
+    )
+    relayer_account: str | None = Field(
+        default=None,
+        description="keystore account that sends relayed claims (default on the embedded "
+        "chain: the deployment's owner)",
+    )
+    claim_rate_limit: int = Field(
+        default=10, ge=0, description="relayed claim transactions per address per hour"
+    )
+    max_body_bytes: int = Field(
+        default=4_000_000, ge=1024, description="largest JSON request body, bytes"
+    )
+    max_upload_bytes: int = Field(
+        default=256_000_000, ge=1024, description="largest dataset upload, bytes"
+    )
+
+    @property
+    def operator_addresses(self) -> frozenset[str]:
+        """The ``operators`` setting as a set of lower-case addresses."""
+        return frozenset(part.strip().lower() for part in self.operators.split(",") if part.strip())
 
     @property
     def resolved_database_url(self) -> str:

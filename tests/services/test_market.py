@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from datafair.chain.market import MarketClient, royalty_claim
 from datafair.core.errors import ChainError, InvalidInput
 from datafair.services.market import (
-    AccessDenied,
     LicenceCache,
     ReleaseFilter,
     browse,
@@ -28,6 +27,7 @@ from datafair.services.market import (
     release_weights,
     royalties_of,
 )
+from datafair.services.release_files import AccessDenied
 from datafair.services.releases import ReleaseMismatch, audit_release, release
 from datafair.store.market_models import Release
 

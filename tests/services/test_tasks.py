@@ -18,7 +18,6 @@ from datafair.services.tasks import (
     get_task,
     gold_answers,
     list_tasks,
-    parse_task_id,
     task_progress,
 )
 from datafair.store.models import GoldAnswer, Task, TaskItem
@@ -213,8 +212,6 @@ def test_a_bad_requester_address_is_refused(session, text_dataset, clock):
 @pytest.mark.parametrize("value", ["0x1234", "zz" * 32, b"short", 42])
 def test_malformed_task_ids_are_refused(session, value):
     with pytest.raises(InvalidInput, match="task_id"):
-        parse_task_id(value)
-    with pytest.raises(InvalidInput, match="task_id"):
         get_task(session, value)
 
 
@@ -224,8 +221,3 @@ def test_unknown_tasks_are_not_found(session, clock):
             call(session, bytes(32))
     with pytest.raises(NotFound):
         close_task(session, "0x" + "00" * 32, clock=clock)
-
-
-def test_task_ids_parse_from_hex_with_or_without_prefix():
-    raw = bytes(range(32))
-    assert parse_task_id(raw) == parse_task_id(raw.hex()) == parse_task_id("0x" + raw.hex())

@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 
 from datafair.store.db import Database
 from datafair.store.migrations import current_revision, downgrade, head_revision, migrate
-from datafair.store.models import Base
+from datafair.store.schema import Base
 
 
 def _not_full_text_index(obj: object, name: str | None, kind: str, *args: object) -> bool:

@@ -186,7 +186,11 @@ class EmbeddedChain(Chain):
         else:
             target = ":memory:"
         try:
-            self._conn = sqlite3.connect(target, timeout=60, isolation_level=None)
+            # One chain object may serve several threads of a server, one at a time (the node's
+            # chain lock); the connection follows the object, not the thread that opened it.
+            self._conn = sqlite3.connect(
+                target, timeout=60, isolation_level=None, check_same_thread=False
+            )
             if self.path is not None:
                 self._conn.execute("PRAGMA journal_mode=WAL")
                 self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -606,6 +610,15 @@ class EmbeddedChain(Chain):
         """Timestamp of the latest block."""
         self._sync()
         return self._head.timestamp
+
+    def sent_by(self, address: str) -> int:
+        """How many transactions ``address`` sent (its account nonce, for JSON-RPC clients)."""
+        self._sync()
+        row = self._conn.execute(
+            "SELECT COUNT(*) FROM journal WHERE sender = ?",
+            (bytes.fromhex(address_of(address)[2:]),),
+        ).fetchone()
+        return int(row[0])
 
     @property
     def tx_count(self) -> int:

@@ -331,3 +331,21 @@ class EscrowClient:
     def events(self, name: str, from_block: int = 0, **indexed: object) -> list[Event]:
         """Decoded escrow events ``name`` (e.g. ``PayoutPosted``), filtered by indexed args."""
         return self.chain.events(self.contract, name, from_block, None, **indexed)
+
+
+def escrow_at(chain: Chain, address: str, cache_dir: Path | None = None) -> EscrowClient:
+    """A client for the TaskEscrow at ``address`` on ``chain``, without a deployment file.
+
+    For auditors who know the escrow only by address (a bundle names it): the client's
+    deployment lists that one contract, with the escrow as its nominal owner.
+    """
+    escrow = address_of(address)
+    deployment = Deployment(
+        network=chain.name,
+        chain_id=chain.chain_id,
+        owner=escrow,
+        block=0,
+        addresses={"TaskEscrow": escrow},
+        source_hashes={},
+    )
+    return EscrowClient(chain, deployment, cache_dir)

@@ -26,6 +26,7 @@ from datafair.cli import (
     release,
     reputation,
     review,
+    serve,
     settle,
     task,
 )
@@ -56,6 +57,8 @@ app.command(name="refund")(settle.refund_command)
 app.command(name="audit")(settle.audit_command)
 app.command(name="pay")(fairpay.pay_command)
 app.command(name="release")(release.release_command)
+app.command(name="serve")(serve.serve_command)
+app.command(name="earnings")(settle.earnings_command)
 
 
 def _version(value: bool) -> None:
@@ -70,9 +73,17 @@ def root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
+    server: str | None = typer.Option(
+        None,
+        "--server",
+        envvar="DATAFAIR_SERVER",
+        help="URL of a remote datafair server: task next|submit, review next|submit, claim and "
+        "earnings then run against it, signing locally with the keystore account.",
+    ),
 ) -> None:
     """An open, self-hostable, decentralized marketplace for AI training data."""
     STATE.debug = debug
+    STATE.server = server.rstrip("/") if server else None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,10 +7,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from datafair.cli.common import HOME_OPTION, console, read_password, settings_for
-from datafair.core.errors import Conflict, InvalidInput, NotFound
-from datafair.settings import Settings
-from datafair.store.keystore import KeyStore
+from datafair.cli.common import HOME_OPTION, console, open_node
+from datafair.core.errors import InvalidInput, NotFound
+from datafair.node import Node
 
 app = typer.Typer(
     help="Deploy datafair's contracts and inspect the chain (embedded or --rpc URL).",
@@ -38,11 +37,11 @@ EVM_VERSION_OPTION = typer.Option(
 )
 
 
-def _account_name(settings: Settings, account: str | None) -> str:
+def _account_name(node: Node, account: str | None) -> str:
     if account is not None:
-        KeyStore(settings.keys_dir).info(account)
+        node.keystore.info(account)
         return account
-    stored = KeyStore(settings.keys_dir).list()
+    stored = node.keystore.list()
     if not stored:
         raise InvalidInput(
             "--account", "no account in the keystore", "create one with 'datafair account new'"
@@ -64,33 +63,21 @@ def deploy(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Deploy DevToken, TaskEscrow, DatasetRegistry and DatasetMarket; write the deployment file."""
-    from datafair.chain import open_chain
-    from datafair.chain.deploy import deploy_all, deployment_path, save_deployment
     from datafair.contracts import check_evm_version
 
-    settings = settings_for(home)
-    settings.ensure_home()
     if not 0 <= fee_bps <= 500:
         raise InvalidInput(
             "--fee-bps", f"{fee_bps} is outside 0..500", "the contract caps it at 5 %"
         )
     version = check_evm_version(evm_version, "--evm-version")
-    name = _account_name(settings, account)
-    password = read_password(settings, prompt=f"Password of {name}") if rpc else None
-    with open_chain(settings, rpc, name, password, expected_chain_id=chain_id) as chain:
-        path = deployment_path(settings.chain_dir, chain)
-        if path.exists() and not force:
-            raise Conflict(f"contracts are already deployed on {chain.name} ({path}); use --force")
-        sender = KeyStore(settings.keys_dir).info(name).address
-        deployment = deploy_all(
-            chain,
-            sender,
-            fee_bps=fee_bps,
-            dev_token=dev_token,
-            cache_dir=settings.cache_dir,
-            evm_version=version,
+    with open_node(home, rpc=rpc, expected_chain_id=chain_id) as node:
+        node.settings.ensure_home()
+        node.account = _account_name(node, account)
+        sender = node.keystore.info(node.account).address
+        deployment = node.deploy(
+            sender, fee_bps=fee_bps, dev_token=dev_token, evm_version=version, replace=force
         )
-        save_deployment(deployment, path)
+        path = node.deployment_path
     table = Table(title=f"deployed on {deployment.network} (chain id {deployment.chain_id})")
     table.add_column("contract")
     table.add_column("address")
@@ -111,14 +98,11 @@ def status(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Show the chain, the deployment (with source changes) and the accounts' balances."""
-    from datafair.chain import open_chain
-    from datafair.chain.deploy import load_deployment
     from datafair.chain.embedded import EmbeddedChain
-    from datafair.chain.escrow import EscrowClient
     from datafair.contracts import load_contract, source_path
 
-    settings = settings_for(home)
-    with open_chain(settings, rpc, expected_chain_id=chain_id) as chain:
+    with open_node(home, rpc=rpc, expected_chain_id=chain_id) as node:
+        chain = node.chain
         console.print(
             f"chain {chain.name}: chain id {chain.chain_id}, block {chain.block_number()}, "
             f"time {chain.timestamp()}"
@@ -126,7 +110,7 @@ def status(
         if isinstance(chain, EmbeddedChain):
             console.print(f"history: {chain.storage_summary()}")
         try:
-            deployment = load_deployment(settings.chain_dir, chain)
+            deployment = node.deployment
         except NotFound as missing:
             console.print(f"no deployment: {missing}")
             deployment = None
@@ -136,21 +120,22 @@ def status(
             for column in ("contract", "address", "source"):
                 table.add_column(column)
             version = deployment.evm_version
+            cache_dir = node.settings.cache_dir
             for name, address in deployment.addresses.items():
-                current = load_contract(name, settings.cache_dir, version).source_hash
+                current = load_contract(name, cache_dir, version).source_hash
                 state = "current" if current == deployment.source_hashes.get(name) else "changed"
                 table.add_row(name, address, f"{state} ({source_path(name).name})")
             console.print(table)
             recorded = version or "not recorded (Vyper's default at the time)"
             console.print(f"contracts compiled for EVM version {recorded}")
-            escrow = EscrowClient(chain, deployment, settings.cache_dir)
+            escrow = node.escrow
             console.print(
                 f"escrow owner {escrow.owner()}, fee {escrow.fee_bps()} bps "
                 f"(cap {escrow.max_fee_bps()}), fee recipient {escrow.fee_recipient()}"
             )
             if "DevToken" in deployment.addresses:
                 token = escrow.token(deployment.address("DevToken"))
-        accounts = KeyStore(settings.keys_dir).list()
+        accounts = node.keystore.list()
         if accounts:
             table = Table(title="balances")
             for column in ("account", "address", "native (wei)", "DevToken"):

@@ -1,23 +1,34 @@
-"""Shared CLI helpers: global state, settings options, consoles, password prompts."""
+"""Shared CLI helpers: global state, settings options, consoles, password prompts, the node.
+
+A command builds its :class:`~datafair.node.Node` with :func:`open_node` (settings from
+``--home`` and the environment, the chain from ``--rpc``, passwords from ``$DATAFAIR_PASSWORD``
+or a hidden prompt) and uses it as a context manager, so the database and the chain it opened
+are closed when the command ends.
+"""
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
+from datafair.node import Node
+from datafair.node import read_password as node_password
 from datafair.settings import Settings, load_settings
-from datafair.store.blobs import BlobStore
-from datafair.store.db import Database
+
+if TYPE_CHECKING:
+    from datafair.store.blobs import BlobStore
+    from datafair.store.db import Database
 
 
 @dataclass
 class CliState:
     debug: bool = False
+    server: str | None = None
 
 
 STATE = CliState()
@@ -35,23 +46,45 @@ def settings_for(home: Path | None) -> Settings:
     return load_settings(home=home)
 
 
+def prompt_password(text: str, confirm: bool) -> str:
+    """Ask for a secret on the terminal, hidden (and twice when ``confirm``)."""
+    value: str = typer.prompt(text, hide_input=True, confirmation_prompt=confirm)
+    return value
+
+
 def read_password(settings: Settings, *, confirm: bool = False, prompt: str = "Password") -> str:
     """The keystore password: ``$DATAFAIR_PASSWORD`` if set, otherwise a hidden prompt."""
-    if settings.password is not None:
-        return settings.password
-    env = os.environ.get("DATAFAIR_PASSWORD")
-    if env is not None:
-        return env
-    value: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
-    return value
+    return node_password(settings, prompt_password, text=prompt, confirm=confirm)
+
+
+def open_node(
+    home: Path | None,
+    *,
+    rpc: str | None = None,
+    account: str | None = None,
+    expected_chain_id: int | None = None,
+) -> Node:
+    """The :class:`~datafair.node.Node` of a command: ``--home``, ``--rpc`` and its signer."""
+    return Node(
+        settings_for(home),
+        rpc_url=rpc,
+        account=account,
+        expected_chain_id=expected_chain_id,
+        prompt=prompt_password,
+    )
 
 
 def open_database(settings: Settings) -> Database:
     """The migrated database of ``settings``."""
+    from datafair.store.db import Database
+
     return Database.open(settings)
 
 
 def blob_store(settings: Settings) -> BlobStore:
+    """The blob store of ``settings``."""
+    from datafair.store.blobs import BlobStore
+
     return BlobStore(settings.blobs_dir)
 
 

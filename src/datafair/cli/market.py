@@ -282,12 +282,8 @@ def download_command(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Download a release's data (licence holders only; others get its card and a sample)."""
-    from datafair.services.market import (
-        LicenceCache,
-        download_secret,
-        issue_download,
-        open_download,
-    )
+    from datafair.services.market import LicenceCache, issue_download, open_download
+    from datafair.services.release_files import download_secret
 
     settings = settings_for(home)
     name, address = keystore_account(settings, account)

@@ -37,7 +37,7 @@ def release_command(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Freeze a release: manifest, card, contribution table, royalty weights; register it."""
-    from datafair.services.market import download_secret
+    from datafair.services.release_files import download_secret
     from datafair.services.releases import release
 
     settings = settings_for(home)

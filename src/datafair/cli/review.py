@@ -6,7 +6,14 @@ from pathlib import Path
 
 import typer
 
-from datafair.cli.common import HOME_OPTION, console, open_database, read_password, settings_for
+from datafair.cli.common import (
+    HOME_OPTION,
+    STATE,
+    console,
+    open_database,
+    read_password,
+    settings_for,
+)
 from datafair.core.canonical import canonical_json
 from datafair.core.errors import InvalidInput
 from datafair.services.reviews import next_review, signed_review, submit_review
@@ -33,6 +40,11 @@ def next_(
 ) -> None:
     """Show the next submission for you to review."""
     settings = settings_for(home)
+    if STATE.server:
+        from datafair.cli import remote
+
+        remote.review_next(settings, task_id, account)
+        return
     address = KeyStore(settings.keys_dir).info(account).address
     database = open_database(settings)
     with database.session() as session:
@@ -57,6 +69,11 @@ def submit_(
     """Sign your review with your wallet (EIP-712) and submit it."""
     chosen, rating = parse_verdict(verdict)
     settings = settings_for(home)
+    if STATE.server:
+        from datafair.cli import remote
+
+        remote.review_submit(settings, task_id, submission_id, chosen, rating, account)
+        return
     wallet = KeyStore(settings.keys_dir).load(account, read_password(settings))
     database = open_database(settings)
     with database.session() as session:

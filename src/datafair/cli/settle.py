@@ -1,66 +1,35 @@
 """`datafair fund | settle | claim | refund | audit`: the money commands of a task.
 
-Each parses its options, opens the chain (embedded, or ``--rpc URL``) and the deployment, calls
-one service of :mod:`datafair.services.settlement` and prints a short report.
+Each parses its options, opens a :class:`~datafair.node.Node` (database, blobs, the chain —
+embedded, or ``--rpc URL`` — with its deployment and escrow), calls one service of
+:mod:`datafair.services.settlement` and prints a short report.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
-from datafair.cli.common import (
-    HOME_OPTION,
-    blob_store,
-    console,
-    open_database,
-    read_password,
-    settings_for,
-)
+from datafair.cli.common import HOME_OPTION, STATE, console, open_node, settings_for
 from datafair.core.errors import InvalidInput
-from datafair.settings import Settings
-from datafair.store.keystore import KeyStore
-
-if TYPE_CHECKING:
-    from datafair.chain.escrow import EscrowClient
+from datafair.node import Node
 
 RPC_OPTION = typer.Option(
     None, "--rpc", help="JSON-RPC URL of an EVM node (default: the embedded chain)."
 )
 
 
-def _account(settings: Settings, name: str | None) -> tuple[str, str]:
+def _account(node: Node, name: str | None) -> tuple[str, str]:
     """``(name, address)`` of keystore account ``name`` (default: the first one)."""
-    keys = KeyStore(settings.keys_dir)
     if name is not None:
-        return name, keys.info(name).address
-    stored = keys.list()
+        return name, node.keystore.info(name).address
+    stored = node.keystore.list()
     if not stored:
         raise InvalidInput(
             "--account", "no account in the keystore", "create one with 'datafair account new'"
         )
     return stored[0].name, stored[0].address
-
-
-@contextmanager
-def _escrow(
-    settings: Settings, rpc: str | None, account: str | None = None
-) -> Iterator[EscrowClient]:
-    """The deployed escrow on the embedded chain or at ``rpc`` (``account`` signs on RPC)."""
-    from datafair.chain import open_chain
-    from datafair.chain.deploy import load_deployment
-    from datafair.chain.escrow import EscrowClient
-
-    password = None
-    if rpc is not None and account is not None:
-        password = read_password(settings, prompt=f"Password of {account}")
-    with open_chain(settings, rpc, account if rpc else None, password) as chain:
-        deployment = load_deployment(settings.chain_dir, chain)
-        yield EscrowClient(chain, deployment, settings.cache_dir)
 
 
 def _amount(text: str, field: str) -> int:
@@ -97,21 +66,26 @@ def fund_command(
     from datafair.services.settlement.funding import fund_task
     from datafair.services.tasks import get_task
 
-    settings = settings_for(home)
     value = _amount(amount, "AMOUNT")
-    name, address = _account(settings, account)
-    database = open_database(settings)
-    with _escrow(settings, rpc, name) as escrow, database.session() as session:
-        info = get_task(session, task)
-        chosen = token or info.spec.token or escrow.deployment.addresses.get("DevToken")
-        if not chosen:
-            raise InvalidInput("--token", "the task names no token", "pass --token ADDRESS")
-        if mint:
-            escrow.token(chosen).mint(address, value, sender=escrow.deployment.owner)
-        result = fund_task(
-            session, escrow, info.task_id, value, sender=address, deadline=deadline, token=chosen
-        )
-    database.dispose()
+    with open_node(home, rpc=rpc) as node:
+        node.account, address = _account(node, account)
+        escrow = node.escrow
+        with node.db.session() as session:
+            info = get_task(session, task)
+            chosen = token or info.spec.token or escrow.deployment.addresses.get("DevToken")
+            if not chosen:
+                raise InvalidInput("--token", "the task names no token", "pass --token ADDRESS")
+            if mint:
+                escrow.token(chosen).mint(address, value, sender=escrow.deployment.owner)
+            result = fund_task(
+                session,
+                escrow,
+                info.task_id,
+                value,
+                sender=address,
+                deadline=deadline,
+                token=chosen,
+            )
     console.print(f"funded task 0x{result.task_id.hex()} with {result.amount} of {result.token}")
     console.print(
         f"deposited {result.deposited}, unallocated {result.unallocated}, "
@@ -133,22 +107,20 @@ def settle_command(
     """Settle the next epoch of a task (or resume an interrupted one) and post its root."""
     from datafair.services.settlement.settle import settle_task
 
-    settings = settings_for(home)
-    name: str | None = None
-    sender: str | None = None
-    if account is not None or rpc is not None:
-        name, sender = _account(settings, account)
-    database = open_database(settings)
-    with _escrow(settings, rpc, name) as escrow, database.session() as session:
-        report = settle_task(
-            session,
-            escrow,
-            blob_store(settings),
-            task,
-            sender=sender or escrow.deployment.owner,
-            method=method,
-        )
-    database.dispose()
+    with open_node(home, rpc=rpc) as node:
+        sender: str | None = None
+        if account is not None or rpc is not None:
+            node.account, sender = _account(node, account)
+        escrow = node.escrow
+        with node.db.session() as session:
+            report = settle_task(
+                session,
+                escrow,
+                node.blobs,
+                task,
+                sender=sender or escrow.deployment.owner,
+                method=method,
+            )
     verb = "resumed and settled" if report.resumed else "settled"
     console.print(f"{verb} task 0x{report.task_id.hex()} epoch {report.epoch}: {report.state}")
     console.print(f"submissions paid {report.submissions}, leaves {report.leaves}")
@@ -170,32 +142,40 @@ def claim_command(
     """Claim everything claimable, with proofs, for an account (or every keystore account)."""
     from datafair.services.settlement.claims import claim_all
 
-    settings = settings_for(home)
-    keys = KeyStore(settings.keys_dir)
-    accounts = [keys.info(account)] if account is not None else keys.list()
-    if not accounts:
-        raise InvalidInput(
-            "--account", "no account in the keystore", "create one with 'datafair account new'"
-        )
-    if rpc is not None and len(accounts) > 1:
-        raise InvalidInput("--account", "is required with --rpc", "name the account to claim for")
-    database = open_database(settings)
-    with _escrow(settings, rpc, accounts[0].name) as escrow, database.session() as session:
-        for info in accounts:
-            report = claim_all(session, escrow, info.address, sender=info.address)
-            if not report.claims:
-                console.print(
-                    f"{info.name} {info.address}: nothing to claim "
-                    f"({report.already_claimed} already claimed)"
-                )
-                continue
-            console.print(
-                f"{info.name} {info.address}: claimed {report.amount} in {len(report.claims)} "
-                f"leaves ({report.already_claimed} already claimed)"
+    if STATE.server:
+        from datafair.cli import remote
+
+        if account is None:
+            raise InvalidInput("--account", "is required with --server", "name your account")
+        remote.claim(settings_for(home), account)
+        return
+    with open_node(home, rpc=rpc) as node:
+        accounts = [node.keystore.info(account)] if account is not None else node.keystore.list()
+        if not accounts:
+            raise InvalidInput(
+                "--account", "no account in the keystore", "create one with 'datafair account new'"
             )
-            for tx_hash in report.tx_hashes:
-                console.print(f"  tx {tx_hash}")
-    database.dispose()
+        if rpc is not None and len(accounts) > 1:
+            raise InvalidInput(
+                "--account", "is required with --rpc", "name the account to claim for"
+            )
+        node.account = accounts[0].name
+        escrow = node.escrow
+        with node.db.session() as session:
+            for info in accounts:
+                report = claim_all(session, escrow, info.address, sender=info.address)
+                if not report.claims:
+                    console.print(
+                        f"{info.name} {info.address}: nothing to claim "
+                        f"({report.already_claimed} already claimed)"
+                    )
+                    continue
+                console.print(
+                    f"{info.name} {info.address}: claimed {report.amount} in "
+                    f"{len(report.claims)} leaves ({report.already_claimed} already claimed)"
+                )
+                for tx_hash in report.tx_hashes:
+                    console.print(f"  tx {tx_hash}")
 
 
 def refund_command(
@@ -205,14 +185,13 @@ def refund_command(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """After the deadline, take back what no payout of the task took."""
+    from datafair.core.ids import parse_task_id
     from datafair.services.settlement.funding import refund_task
-    from datafair.services.tasks import parse_task_id
 
-    settings = settings_for(home)
-    name, address = _account(settings, account)
-    with _escrow(settings, rpc, name) as escrow:
-        before = escrow.task(parse_task_id(task))
-        receipt = refund_task(escrow, task, sender=address)
+    with open_node(home, rpc=rpc) as node:
+        node.account, address = _account(node, account)
+        before = node.escrow.task(parse_task_id(task))
+        receipt = refund_task(node.escrow, task, sender=address)
     console.print(f"refunded {before.unallocated} to {address}")
     console.print(f"tx {receipt.tx_hash}")
 
@@ -236,24 +215,21 @@ def audit_command(
     """
     from datafair.services.settlement.audit import audit_bundle, escrow_named_by, read_bundle
 
-    settings = settings_for(home)
-    blobs = blob_store(settings)
-    data, cid = read_bundle(bundle, blobs)
-    if offline:
-        report = audit_bundle(data, None, expected_cid=cid, workers=workers)
-    else:
-        from datafair.chain import open_chain
-        from datafair.chain.deploy import load_deployment
-        from datafair.chain.escrow import EscrowClient
-        from datafair.core.errors import NotFound
+    with open_node(home, rpc=rpc) as node:
+        data, cid = read_bundle(bundle, node.blobs)
+        if offline:
+            report = audit_bundle(data, None, expected_cid=cid, workers=workers)
+        else:
+            from datafair.core.errors import NotFound
 
-        with open_chain(settings, rpc) as chain:
-            try:
-                deployment = load_deployment(settings.chain_dir, chain)
-                escrow = EscrowClient(chain, deployment, settings.cache_dir)
-            except NotFound:  # an auditor without a deployment file: use the bundle's escrow
-                escrow = escrow_named_by(chain, data, settings.cache_dir)
-            report = audit_bundle(data, escrow, expected_cid=cid, workers=workers, history=blobs)
+            with node.chain_lock:
+                try:
+                    escrow = node.escrow
+                except NotFound:  # an auditor without a deployment file: the bundle's escrow
+                    escrow = escrow_named_by(node.chain, data, node.settings.cache_dir)
+                report = audit_bundle(
+                    data, escrow, expected_cid=cid, workers=workers, history=node.blobs
+                )
     console.print(f"audit ok: bundle {report.bundle_cid}")
     console.print(f"task 0x{report.task_id.hex()} epoch {report.epoch}")
     console.print(
@@ -279,3 +255,49 @@ def audit_command(
     history.extend(f"{epoch} not available ({absent})" for epoch, absent in report.history_missing)
     if history:
         console.print("earlier epochs: " + "; ".join(history))
+
+
+def earnings_command(
+    account: str = typer.Option(..., "--account", help="Keystore account whose earnings to show."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    home: Path | None = HOME_OPTION,
+) -> None:
+    """Earnings per settled epoch, with the reasons (answers paid, agreement, gold, spam)."""
+    import json
+
+    from rich.table import Table
+
+    if STATE.server:
+        from datafair.cli import remote
+
+        rows = remote.earnings(settings_for(home), account)
+    else:
+        from datafair.services.portfolio import earnings
+
+        with open_node(home) as node, node.db.session() as session:
+            address = node.keystore.info(account).address
+            rows = [
+                {**row.__dict__, "amount": str(row.amount), "gross": str(row.gross)}
+                for row in earnings(session, node.blobs, address)
+            ]
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    if not rows:
+        console.print(f"{account}: no settled epoch pays or mentions this account yet")
+        return
+    table = Table(
+        "task", "epoch", "amount", "answers paid", "agreeing", "gold ok", "spam", "reviews"
+    )
+    for row in rows:
+        table.add_row(
+            row["task_id"][:12] + "…",
+            str(row["epoch"]),
+            str(row["amount"]),
+            str(row["answers_paid"]),
+            str(row["answers_agreeing"]),
+            f"{row['gold_correct']}/{row['gold_answered']}",
+            "yes" if row["spam_flagged"] else "no",
+            f"{row['reviews_agreeing']}/{row['reviews_made']}",
+        )
+    console.print(table)

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from datafair.cli.common import (
     HOME_OPTION,
+    STATE,
     blob_store,
     console,
     open_database,
@@ -198,6 +199,11 @@ def next_(
 ) -> None:
     """Take the next item to label (held for you for ten minutes)."""
     settings = settings_for(home)
+    if STATE.server:
+        from datafair.cli import remote
+
+        remote.task_next(settings, task_id, account)
+        return
     address = KeyStore(settings.keys_dir).info(account).address
     database = open_database(settings)
     with database.session() as session:
@@ -223,6 +229,11 @@ def submit_(
 ) -> None:
     """Sign your answer with your wallet (EIP-712) and submit it."""
     settings = settings_for(home)
+    if STATE.server:
+        from datafair.cli import remote
+
+        remote.task_submit(settings, task_id, item, parse_answer(answer), account, seconds)
+        return
     wallet = KeyStore(settings.keys_dir).load(account, read_password(settings))
     database = open_database(settings)
     value = parse_answer(answer)

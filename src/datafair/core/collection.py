@@ -32,15 +32,9 @@ from typing import Any
 
 from datafair.core.canonical import canonical_json
 from datafair.core.errors import InvalidInput
-from datafair.core.schemas import ItemKind
+from datafair.core.schemas import COLLECTION_FORMATS as FORMATS
+from datafair.core.schemas import KIND_OF_FORMAT, ItemKind
 
-FORMATS = ("text", "image", "instruction", "preference")
-KIND_OF_FORMAT: dict[str, ItemKind] = {
-    "text": ItemKind.TEXT,
-    "image": ItemKind.IMAGE,
-    "instruction": ItemKind.TEXT,
-    "preference": ItemKind.PAIR,
-}
 DEFAULT_MAX_BYTES = 1_000_000
 MAX_MAX_BYTES = 50_000_000
 DEFAULT_ROYALTY_BPS = 3_000

@@ -40,3 +40,15 @@ class SignatureError(DatafairError):
 
 class ChainError(DatafairError):
     """The chain refused or failed: revert with reason, wrong chain id, unreachable node."""
+
+
+class Unauthenticated(DatafairError):
+    """No signed-in session, or one that expired or was revoked: sign in again."""
+
+
+class Forbidden(DatafairError):
+    """The signed-in account may not do this (not the task's requester, not an operator)."""
+
+
+class RateLimited(Conflict):
+    """Too many requests of one kind from one account; the message says when to retry."""

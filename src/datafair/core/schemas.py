@@ -269,11 +269,19 @@ def _preference(schema: LabelSchema, answer: Any, item: ItemContext) -> str:
     return str(answer)
 
 
-def _collection(schema: LabelSchema, answer: Any, item: ItemContext) -> dict[str, str]:
-    from datafair.core.collection import FORMATS, KIND_OF_FORMAT
+COLLECTION_FORMATS = ("text", "image", "instruction", "preference")
+"""What a collection task's items may be (see :mod:`datafair.core.collection`)."""
+KIND_OF_FORMAT: dict[str, ItemKind] = {
+    "text": ItemKind.TEXT,
+    "image": ItemKind.IMAGE,
+    "instruction": ItemKind.TEXT,
+    "preference": ItemKind.PAIR,
+}
 
+
+def _collection(schema: LabelSchema, answer: Any, item: ItemContext) -> dict[str, str]:
     fmt = answer.get("format") if isinstance(answer, dict) else None
-    if fmt not in FORMATS or set(answer) != {"format"}:
+    if fmt not in COLLECTION_FORMATS or set(answer) != {"format"}:
         raise InvalidInput(
             "answer", f"{answer!r} is not a collection descriptor", 'use {"format": F}'
         )

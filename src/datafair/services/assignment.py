@@ -38,16 +38,11 @@ from sqlalchemy.orm import Session
 
 from datafair.core.canonical import keccak256
 from datafair.core.errors import Conflict, NotFound
+from datafair.core.ids import checksum_address
 from datafair.core.schemas import ItemContext, ItemKind
 from datafair.crypto.eip712 import contributor_bytes
-from datafair.services.reputation import check_eligible
-from datafair.services.tasks import (
-    Clock,
-    checksum_address,
-    deadline_passed,
-    load_task,
-    now_ms,
-)
+from datafair.services.eligibility import check_eligible
+from datafair.services.tasks import Clock, deadline_passed, load_task, now_ms
 from datafair.store.blobs import BlobStore
 from datafair.store.db import retry_transaction
 from datafair.store.models import ASSIGNMENT_HELD, TASK_CLOSED, Assignment, Task, TaskItem

@@ -56,6 +56,7 @@ class DatasetInfo:
     card: dict[str, Any]
     items: int
     created_at: int
+    owner: str | None = None
 
 
 def manifest_bytes(card: DatasetCard, item_cids: list[str]) -> bytes:
@@ -145,6 +146,7 @@ def _info(dataset: Dataset) -> DatasetInfo:
         card=dict(dataset.card),
         items=dataset.item_count,
         created_at=dataset.created_at,
+        owner=dataset.owner,
     )
 
 

@@ -27,6 +27,7 @@ from datafair.core.schemas import LabelSchema, TaskType
 from datafair.core.task import DatasetCard, TaskSpec
 from datafair.crypto.cid import compute_cid
 from datafair.crypto.eip712 import SubmissionDomain, SubmissionMessage, sign_submission
+from datafair.node import Node
 from datafair.services.assignment import next_item
 from datafair.services.datasets import ImportReport, import_dataset
 from datafair.services.demo_money import DemoMarket, MoneyFlow
@@ -41,7 +42,6 @@ from datafair.sim import ContributorKind, Population, make_population, make_revi
 from datafair.sim.population import address_of, derive_key
 from datafair.sim.reviewers import plan_reviews
 from datafair.sim.texts import SENTIMENTS
-from datafair.store.blobs import BlobStore
 from datafair.store.db import Database
 
 DEMO_FORMATS = ("jsonl", "parquet", "hf")
@@ -223,8 +223,23 @@ def run_demo(
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     settings.ensure_home()
-    database = Database.open(settings)
-    blobs = BlobStore(settings.blobs_dir)
+    with Node(settings) as node:
+        return _run_round(node, seed, n_items, method, sink, clock, seconds, started)
+
+
+def _run_round(
+    node: Node,
+    seed: int,
+    n_items: int,
+    method: str,
+    sink: Progress,
+    clock: Callable[[], float],
+    seconds: dict[str, float],
+    started: float,
+) -> DemoReport:
+    settings = node.settings
+    database = node.db
+    blobs = node.blobs
     rng = np.random.default_rng(seed)
 
     sink.start("publishing the dataset", None)
@@ -246,7 +261,7 @@ def run_demo(
         cids[i]
         for i in sorted(rng.choice(len(cids), max(1, int(len(cids) * GOLD_SHARE)), replace=False))
     ]
-    market = DemoMarket(settings)
+    market = DemoMarket(node)
     requester = address_of(derive_key(seed, 1_000_000))
     spec = TaskSpec(
         dataset_cid=imported.manifest_cid,
@@ -329,9 +344,7 @@ def run_demo(
         sales = run_sales(settings, session, market, spec.task_id, population, requester, seed)
     sink.finish()
     seconds["market"] = time.perf_counter() - step
-    market.chain.close()
     seconds["total"] = time.perf_counter() - started
-    database.dispose()
 
     kinds = {c.address: c.kind for c in population.contributors}
     flagged = Counter(str(kinds[address.lower()]) for address in _lower(inference.spammers))

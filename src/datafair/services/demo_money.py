@@ -1,6 +1,7 @@
 """The money half of the demo round, on the embedded chain in the data directory.
 
-Inputs: ``Settings`` (the chain lives in ``settings.chain_dir``), an open ``Session``, the blob
+Inputs: a :class:`~datafair.node.Node` (its embedded chain lives in ``settings.chain_dir``), an
+open ``Session``, the blob
 store, the task, the simulated population and the requester's address. Steps: deploy the
 contracts once per data directory (DevToken, TaskEscrow, DatasetRegistry) → mint dev tokens to
 the requester → fund the task's full budget (price × k × items) with its gold commitment →
@@ -17,23 +18,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from datafair.chain import open_chain
-from datafair.chain.base import Chain
-from datafair.chain.deploy import (
-    Deployment,
-    deploy_all,
-    deployment_path,
-    load_deployment,
-    save_deployment,
-)
-from datafair.chain.escrow import EscrowClient
-from datafair.core.errors import NotFound
 from datafair.core.task import TaskSpec
+from datafair.node import Node
 from datafair.services.settlement.audit import audit_bundle
 from datafair.services.settlement.claims import claim_all, payout_amounts
 from datafair.services.settlement.funding import fund_task, refund_task
 from datafair.services.settlement.settle import settle_task
-from datafair.settings import Settings
 from datafair.sim import ContributorKind, Population
 from datafair.store.blobs import BlobStore
 
@@ -94,22 +84,13 @@ class MoneyFlow:
 class DemoMarket:
     """The demo's chain, contracts and requester; one instance per demo run."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.cache = settings.cache_dir
-        self.chain: Chain = open_chain(settings)
-        self.deployment = self._deployment()
-        self.escrow = EscrowClient(self.chain, self.deployment, self.cache)
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.chain = node.chain
+        self.deployment = node.ensure_deployment(OPERATOR)
+        self.escrow = node.escrow
         self.token = self.escrow.token(self.deployment.address("DevToken"))
         self.flow = MoneyFlow(token=self.token.address, escrow=self.escrow.address)
-
-    def _deployment(self) -> Deployment:
-        try:
-            return load_deployment(self.settings.chain_dir, self.chain)
-        except NotFound:
-            deployment = deploy_all(self.chain, OPERATOR, cache_dir=self.cache)
-            save_deployment(deployment, deployment_path(self.settings.chain_dir, self.chain))
-            return deployment
 
     def fund(self, session: Session, spec: TaskSpec, n_items: int, requester: str) -> None:
         """Mint the task's full budget to the requester and fund the escrow with it."""

@@ -45,10 +45,10 @@ from datafair.services.demo_money import DemoMarket
 from datafair.services.market import (
     buy_release,
     claim_royalties,
-    download_secret,
     list_release,
     release_weights,
 )
+from datafair.services.release_files import download_secret
 from datafair.services.releases import audit_release, release
 from datafair.services.reviews import signed_review, submit_review
 from datafair.services.settlement.claims import claim_all, payout_amounts
@@ -285,7 +285,8 @@ def _collect(
 
 
 def _blobs(demo: DemoMarket) -> BlobStore:
-    return BlobStore(demo.settings.blobs_dir)
+    blobs: BlobStore = demo.node.blobs
+    return blobs
 
 
 def run_sales(

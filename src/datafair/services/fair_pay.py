@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datafair.economics import assess_price, check_price
 from datafair.economics._checks import amount
 from datafair.services.tasks import load_task
-from datafair.store.models import Submission, Task
+from datafair.store.models import Task
+from datafair.store.repositories import SubmissionRepository
 
 
 @dataclass(frozen=True)
@@ -51,12 +51,7 @@ class FairPayStatus:
 
 
 def _seconds(session: Session, task: Task) -> list[float]:
-    rows = session.scalars(
-        select(Submission.duration_ms).where(
-            Submission.task_pk == task.id, Submission.duration_ms > 0
-        )
-    )
-    return [ms / 1000.0 for ms in rows]
+    return [ms / 1000.0 for ms in SubmissionRepository(session).durations_ms(task.id)]
 
 
 def _price(task: Task) -> int:

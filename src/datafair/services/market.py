@@ -23,45 +23,31 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import column, select, text
 from sqlalchemy.orm import Session
 
-from datafair.core.errors import Conflict, DatafairError, InvalidInput, NotFound
+from datafair.core.errors import Conflict, InvalidInput, NotFound
 from datafair.crypto.cid import is_cid
+from datafair.services.release_files import (
+    AccessDenied,
+    decrypt_release_data,
+)
 from datafair.services.releases import ReleaseInfo, info_of
 from datafair.store.blobs import BlobStore
 from datafair.store.market_models import Release, ReleaseWeight
 
 Clock = Callable[[], float]
-_ENCRYPTED_MAGIC = b"DFENC1"
 _PG_SEARCH = "to_tsvector('simple', releases.title || ' ' || releases.card_text)"
 
 
-class AccessDenied(DatafairError):
-    """A download asked for by someone who holds no licence, or with a bad or expired URL."""
-
-
 # ------------------------------------------------------------------------------ search
-
-
-def index_release(session: Session, row: Release) -> None:
-    """Add a release's title and card to the full-text index (SQLite; PostgreSQL indexes the
-    columns themselves)."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(
-            text("INSERT INTO release_search(rowid, title, body) VALUES (:id, :title, :body)"),
-            {"id": row.id, "title": row.title, "body": row.card_text},
-        )
 
 
 def _fts_query(query: str) -> str:
@@ -358,57 +344,6 @@ def claim_royalties(
 
 
 # ------------------------------------------------------------------------------ downloads
-
-
-def download_secret(home: Path, configured: str | None = None) -> bytes:
-    """The node's download secret: the configured one, else a random key kept in
-    ``HOME/keys/download.secret`` (created on first use, readable by its owner only)."""
-    if configured:
-        return configured.encode("utf-8")
-    path = home / "keys" / "download.secret"
-    if path.exists():
-        return path.read_bytes()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_hex(32).encode()
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(value)
-    return value
-
-
-def release_key(secret: bytes, manifest_cid: str) -> bytes:
-    """The AES-256 key of a release's data: HMAC-SHA256(secret, "release:" + manifest CID)."""
-    return hmac.new(secret, b"release:" + manifest_cid.encode(), hashlib.sha256).digest()
-
-
-def encrypt_release_data(blobs: BlobStore, secret: bytes, manifest_cid: str, data_cid: str) -> str:
-    """Store the release data encrypted (AES-256-GCM, random 96-bit nonce, the manifest CID as
-    associated data); the ciphertext's CID."""
-    from Crypto.Cipher import AES
-
-    nonce = secrets.token_bytes(12)
-    cipher = AES.new(release_key(secret, manifest_cid), AES.MODE_GCM, nonce=nonce)
-    cipher.update(manifest_cid.encode())
-    body, tag = cipher.encrypt_and_digest(blobs.get(data_cid))
-    return blobs.put(_ENCRYPTED_MAGIC + nonce + tag + body)
-
-
-def decrypt_release_data(blobs: BlobStore, secret: bytes, manifest_cid: str, cid: str) -> bytes:
-    """The plain release data of an encrypted blob (``AccessDenied`` on a wrong key)."""
-    from Crypto.Cipher import AES
-
-    data = blobs.get(cid)
-    if not data.startswith(_ENCRYPTED_MAGIC):
-        raise AccessDenied(f"release data {cid}: not an encrypted release blob")
-    nonce, tag, body = data[6:18], data[18:34], data[34:]
-    cipher = AES.new(release_key(secret, manifest_cid), AES.MODE_GCM, nonce=nonce)
-    cipher.update(manifest_cid.encode())
-    try:
-        return bytes(cipher.decrypt_and_verify(body, tag))
-    except ValueError:
-        raise AccessDenied(
-            "release data: the key does not open it (another node's secret)"
-        ) from None
 
 
 @dataclass

@@ -32,7 +32,8 @@ datasets: every settled task over them) and:
    30 %) and recorded at funding, so a listing can never give contributors less.
 6. **Store.** A ``releases`` row (facets for browsing, the card text for full-text search), the
    weight leaves for claims, and the data encrypted for public stores (AES-256-GCM under a key
-   derived from the node's download secret, :func:`datafair.services.market.release_key`).
+   derived from the node's download secret, :func:`datafair.services.release_files.
+   release_key`).
 
 Nothing is registered or stored when any step fails; a registered release whose local record
 failed can be re-run: the manifest is content-addressed and the registry refuses it twice.
@@ -63,6 +64,7 @@ from datafair.economics.royalty_weights import (
     ContributionTable,
     release_weights,
 )
+from datafair.services.release_files import encrypt_release_data, index_release
 from datafair.services.settlement.bundle import Reviews, read_document, review_verdicts
 from datafair.services.settlement.bundle import (
     _decode_answers as decode_answers,
@@ -791,7 +793,6 @@ def record_release(
     clock: Clock = time.time,
 ) -> ReleaseInfo:
     """Store the release row, its weight leaves and its search entry; commit."""
-    from datafair.services.market import index_release
 
     facts = prepared.facts
     try:
@@ -872,7 +873,6 @@ def release(
     secret (the data is stored encrypted under a key derived from it and the release).
     """
     from datafair.chain.base import address_of
-    from datafair.services.market import encrypt_release_data
 
     prepared = prepare_release(
         session,

@@ -24,7 +24,9 @@ the lower end of the 95 % credible interval of their accuracy, ``Beta(1 + s, 1 +
 * **Eligibility.** A task may require a minimum reputation on its type,
   ``spec.extra["min_reputation_bps"]`` (0..10 000, default 0). :func:`check_eligible` raises a
   one-line ``Conflict`` naming why a contributor may not take items (paused, or below the
-  minimum); the assignment service calls it in ``next_item``.
+  minimum); the assignment service calls it in ``next_item``. The eligibility checks live in
+  :mod:`datafair.services.eligibility` (re-exported here), so submissions and assignment need
+  not import this module, which depends on inference.
 """
 
 from __future__ import annotations
@@ -34,38 +36,34 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datafair.core.canonical import canonical_json
-from datafair.core.errors import Conflict, InvalidInput
+from datafair.core.errors import InvalidInput
+from datafair.core.ids import checksum_address
 from datafair.core.schemas import TaskType
 from datafair.economics import (
     Evidence,
     Reputation,
     evidence,
     evidence_from_skill,
-    ineligibility,
 )
 from datafair.quality.answer_scores import SCORERS, score_rows
-from datafair.services.tasks import Clock, checksum_address, load_task, now_ms
+from datafair.services.eligibility import (
+    as_reputation,
+    blocked_contributors,
+    check_eligible,
+    min_reputation_bps,
+)
+from datafair.services.tasks import Clock, load_task, now_ms
 from datafair.store.models import Task
+from datafair.store.repositories.reputation import ReputationRepository
 from datafair.store.reputation_models import REASON_LEN, ContributorReputation, TaskStanding
 
 if TYPE_CHECKING:
     from datafair.services.inference import InferenceResult
 
 SPAM_REASON = "flagged as a spammer by the quality engine"
-
-
-def min_reputation_bps(spec: Mapping[str, Any]) -> int:
-    """The task's minimum reputation in bps, from a stored spec's ``extra`` (default 0)."""
-    value = (spec.get("extra") or {}).get("min_reputation_bps", 0)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000:
-        raise InvalidInput(
-            "extra.min_reputation_bps", f"must be an integer 0..10000, got {value!r}"
-        )
-    return value
 
 
 def _task_type(value: str | TaskType) -> str:
@@ -76,101 +74,23 @@ def _task_type(value: str | TaskType) -> str:
         raise InvalidInput("task_type", f"unknown task type {value!r}", f"use {known}") from None
 
 
-def _as_reputation(row: ContributorReputation | None) -> Reputation:
-    if row is None:
-        return Reputation()
-    return Reputation(row.correct_units, row.answers, row.settlements)
-
-
 def reputation_of(session: Session, contributor: str, task_type: str | TaskType) -> Reputation:
     """The contributor's pooled record on a task type (an empty record if they have none)."""
     address = checksum_address(contributor)
-    row = session.get(ContributorReputation, (address, _task_type(task_type)))
-    return _as_reputation(row)
+    return as_reputation(ReputationRepository(session).pooled(address, _task_type(task_type)))
 
 
 def reputations(session: Session, task_type: str | TaskType) -> dict[str, Reputation]:
     """Every contributor's record on a task type, by address."""
-    rows = session.scalars(
-        select(ContributorReputation).where(
-            ContributorReputation.task_type == _task_type(task_type)
-        )
-    )
-    return {row.contributor: _as_reputation(row) for row in rows}
+    rows = ReputationRepository(session).pooled_for_type(_task_type(task_type))
+    return {row.contributor: as_reputation(row) for row in rows}
 
 
 def is_paused(session: Session, task_id: bytes | str, contributor: str) -> bool:
     """Whether the contributor is paused on the task."""
     task = load_task(session, task_id)
-    standing = session.get(TaskStanding, (task.id, checksum_address(contributor)))
+    standing = ReputationRepository(session).standing(task.id, checksum_address(contributor))
     return bool(standing is not None and standing.paused)
-
-
-def check_eligible(session: Session, task: Task, contributor: str) -> None:
-    """Raise ``Conflict`` naming why ``contributor`` (checksummed) may not work on ``task``.
-
-    Two primary-key reads at most: the standing on the task, and the record on its type when
-    the task sets a minimum.
-    """
-    minimum = min_reputation_bps(task.spec)
-    standing = session.get(TaskStanding, (task.id, contributor))
-    paused = bool(standing is not None and standing.paused)
-    if not paused and minimum == 0:
-        return
-    record = None
-    if minimum:
-        record = _as_reputation(session.get(ContributorReputation, (contributor, task.task_type)))
-    reason = ineligibility(record, min_reputation_bps=minimum, paused=paused)
-    if reason is not None:
-        raise Conflict(f"contributor: {contributor} may not take items of this task: {reason}")
-
-
-def blocked_contributors(
-    session: Session, task_pk: int, addresses: Iterable[str]
-) -> dict[str, str]:
-    """Which of ``addresses`` (checksummed) may not contribute to the task, with the reason.
-
-    For batch paths (the submission service): at most three queries whatever the number of
-    addresses (the task, the pauses, and the records when the task sets a minimum).
-    """
-    wanted = sorted(set(addresses))
-    task = session.get(Task, task_pk)
-    if task is None or not wanted:
-        return {}
-    minimum = min_reputation_bps(task.spec)
-    paused = set(
-        session.scalars(
-            select(TaskStanding.contributor).where(
-                TaskStanding.task_pk == task_pk, TaskStanding.paused.is_(True)
-            )
-        )
-    )
-    records: dict[str, Reputation] = {}
-    if minimum:
-        rows = session.scalars(
-            select(ContributorReputation).where(
-                ContributorReputation.task_type == task.task_type,
-                ContributorReputation.contributor.in_(wanted),
-            )
-        )
-        records = {row.contributor: _as_reputation(row) for row in rows}
-    blocked: dict[str, str] = {}
-    for address in wanted:
-        if address not in paused and not minimum:
-            continue
-        reason = ineligibility(
-            records.get(address), min_reputation_bps=minimum, paused=address in paused
-        )
-        if reason is not None:
-            blocked[address] = reason
-    return blocked
-
-
-def _locked(session: Session, model: type[Any], key: tuple[Any, ...]) -> Any:
-    """The row with this primary key, locked for update where the database needs it."""
-    if session.get_bind().dialect.name == "sqlite":
-        return session.get(model, key)
-    return session.get(model, key, with_for_update=True)
 
 
 def _record(
@@ -181,10 +101,11 @@ def _record(
     clock: Clock,
 ) -> dict[str, Reputation]:
     now = now_ms(clock)
+    store = ReputationRepository(session)
     flagged = {checksum_address(address) for address in spammers}
     changed: dict[str, Reputation] = {}
     for address in sorted(set(new) | flagged):
-        standing = _locked(session, TaskStanding, (task.id, address))
+        standing = store.standing(task.id, address, lock=True)
         if standing is None:
             standing = TaskStanding(
                 task_pk=task.id,
@@ -194,7 +115,7 @@ def _record(
                 paused=False,
                 updated_at=now,
             )
-            session.add(standing)
+            store.add(standing)
         if address in flagged and not standing.paused:
             standing.paused, standing.reason, standing.updated_at = True, SPAM_REASON, now
         found = new.get(address)
@@ -203,7 +124,7 @@ def _record(
             standing.answers,
         ):
             continue
-        pooled = _locked(session, ContributorReputation, (address, task.task_type))
+        pooled = store.pooled(address, task.task_type, lock=True)
         if pooled is None:
             pooled = ContributorReputation(
                 contributor=address,
@@ -213,14 +134,14 @@ def _record(
                 settlements=0,
                 updated_at=now,
             )
-            session.add(pooled)
+            store.add(pooled)
         pooled.correct_units += found.correct_units - standing.correct_units
         pooled.answers += found.answers - standing.answers
         pooled.settlements += 1
         pooled.updated_at = now
         standing.correct_units, standing.answers = found.correct_units, found.answers
         standing.updated_at = now
-        changed[address] = _as_reputation(pooled)
+        changed[address] = as_reputation(pooled)
     session.flush()
     return changed
 
@@ -373,14 +294,15 @@ def pause_spammers(
     try:
         task = load_task(session, task_id)
         now = now_ms(clock)
+        store = ReputationRepository(session)
         newly = 0
         for address in sorted({checksum_address(a) for a in addresses}):
-            standing = _locked(session, TaskStanding, (task.id, address))
+            standing = store.standing(task.id, address, lock=True)
             if standing is None:
                 standing = TaskStanding(
                     task_pk=task.id, contributor=address, correct_units=0, answers=0
                 )
-                session.add(standing)
+                store.add(standing)
             elif standing.paused:
                 continue
             standing.paused, standing.reason, standing.updated_at = True, reason, now
@@ -399,9 +321,10 @@ def lift_pause(
     was lifted."""
     try:
         task = load_task(session, task_id)
-        standing = _locked(session, TaskStanding, (task.id, checksum_address(contributor)))
+        store = ReputationRepository(session)
+        standing = store.standing(task.id, checksum_address(contributor), lock=True)
         lifted = standing is not None and standing.paused
-        if lifted:
+        if standing is not None and lifted:
             standing.paused, standing.reason, standing.updated_at = False, None, now_ms(clock)
         session.commit()
     except BaseException:
@@ -413,12 +336,7 @@ def lift_pause(
 def paused_on(session: Session, task_id: bytes | str) -> dict[str, str | None]:
     """The contributors paused on the task, with the reason."""
     task = load_task(session, task_id)
-    rows = session.execute(
-        select(TaskStanding.contributor, TaskStanding.reason)
-        .where(TaskStanding.task_pk == task.id, TaskStanding.paused.is_(True))
-        .order_by(TaskStanding.contributor)
-    )
-    return {contributor: reason for contributor, reason in rows}
+    return ReputationRepository(session).paused(task.id)
 
 
 def require_eligible_for(session: Session, task_id: bytes | str, contributor: str) -> None:

@@ -41,13 +41,13 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
-from sqlalchemy import Table, and_, exists, func, insert, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from datafair.core.errors import Conflict, DatafairError, InvalidInput, NotFound
+from datafair.core.ids import checksum_address, parse_task_id
 from datafair.core.schemas import CATEGORICAL_TASK_TYPES
 from datafair.core.task import TaskSpec
 from datafair.crypto.eip712 import (
@@ -70,15 +70,15 @@ from datafair.quality.reviews import (
 )
 from datafair.services.inference import InferenceResult, ItemLabel, infer_answers
 from datafair.services.submissions import task_answers
-from datafair.services.tasks import Clock, checksum_address, load_task, now_ms, parse_task_id
+from datafair.services.tasks import Clock, load_task, now_ms
 from datafair.sim.population import address_of
 from datafair.store.db import retry_transaction
-from datafair.store.models import TASK_CLOSED, Review, Submission, Task
+from datafair.store.models import TASK_CLOSED, Task
 from datafair.store.repositories import (
     ItemRepository,
+    ReviewRepository,
     SubmissionRepository,
     TaskRepository,
-    chunked,
 )
 
 DEFAULT_REVIEWS_PER_SUBMISSION = 3
@@ -170,58 +170,15 @@ def next_review(
         address = checksum_address(reviewer, "reviewer")
         task = _open_task(session, task_id)
         limit = per_submission or reviews_per_submission(TaskSpec.from_dict(task.spec))
-        found = _pick(session, task.id, address, limit)
+        found = ReviewRepository(session).next_for(task.id, address, limit)
         target = _target(session, task, *found) if found is not None else None
     finally:
         session.rollback()
     return target
 
 
-def _eligible(task_pk: int, address: str, *, ordered_scan: bool = False) -> list[Any]:
-    """Conditions on ``Submission`` rows the reviewer may review (see the module rules).
-
-    ``ordered_scan`` spells the task condition so that SQLite cannot use the task index for it
-    (``task_pk + 0``) and walks the submissions in id order instead.
-    """
-    own = aliased(Submission)
-    mine = aliased(Review)
-    in_task = (Submission.task_pk + 0 if ordered_scan else Submission.task_pk) == task_pk
-    return [
-        in_task,
-        Submission.contributor != address,
-        ~exists().where(
-            and_(own.task_item_id == Submission.task_item_id, own.contributor == address)
-        ),
-        ~exists().where(and_(mine.submission_id == Submission.id, mine.reviewer == address)),
-    ]
-
-
-def _pick(session: Session, task_pk: int, address: str, limit: int) -> tuple[int, int] | None:
-    reviews = (
-        select(func.count(Review.id)).where(Review.submission_id == Submission.id).scalar_subquery()
-    )
-    first = session.scalar(select(func.min(Submission.id)).where(Submission.task_pk == task_pk))
-    if first is None:
-        return None
-    # Walk the task's submissions in id order and stop at the first eligible one; on SQLite the
-    # task index would make it sort every submission of the task first.
-    on_sqlite = session.get_bind().dialect.name == "sqlite"
-    query = (
-        select(Submission.id, reviews)
-        .where(
-            Submission.id >= first,
-            *_eligible(task_pk, address, ordered_scan=on_sqlite),
-            reviews < limit,
-        )
-        .order_by(Submission.id)
-        .limit(1)
-    )
-    row = session.execute(query).first()
-    return None if row is None else (int(row[0]), int(row[1]))
-
-
 def _target(session: Session, task: Task, submission_id: int, reviews: int) -> ReviewTarget:
-    submission = session.get(Submission, submission_id)
+    submission = SubmissionRepository(session).get(submission_id)
     assert submission is not None
     item = ItemRepository(session).get(submission.item_cid)
     return ReviewTarget(
@@ -277,7 +234,7 @@ def signed_review(
     """A ``ReviewInput`` of the submission, signed with ``private_key`` (reviewer side)."""
     try:
         task = load_task(session, task_id)
-        submission = session.get(Submission, submission_id)
+        submission = SubmissionRepository(session).get(submission_id)
         if submission is None or submission.task_pk != task.id:
             raise NotFound(f"submission {submission_id}: not a submission of this task")
         reviewer = address_of(private_key)
@@ -306,14 +263,8 @@ def sign_and_submit_reviews(
     try:
         task = load_task(session, task_id)
         task_bytes, domain = task.task_id, SubmissionDomain(task.chain_id)
-        signatures: dict[int, bytes] = {}
-        for part in chunked(sorted({entry[0] for entry in wanted if type(entry[0]) is int})):
-            rows = session.execute(
-                select(Submission.id, Submission.signature).where(
-                    Submission.id.in_(part), Submission.task_pk == task.id
-                )
-            )
-            signatures.update({int(sid): bytes(sig) for sid, sig in rows})
+        wanted_ids = [entry[0] for entry in wanted if type(entry[0]) is int]
+        signatures = ReviewRepository(session).signatures_of(task.id, wanted_ids)
     finally:
         session.rollback()
     entries: list[ReviewInput] = []
@@ -387,21 +338,8 @@ def _task_facts(session: Session, task_ids: Iterable[bytes]) -> dict[bytes, _Tas
 
 
 def _reviewed(session: Session, ids: Iterable[int]) -> dict[int, _Reviewed]:
-    found: dict[int, _Reviewed] = {}
-    for part in chunked(sorted(set(ids))):
-        rows = session.execute(
-            select(
-                Submission.id,
-                Submission.task_pk,
-                Submission.task_item_id,
-                Submission.item_cid,
-                Submission.contributor,
-                Submission.signature,
-            ).where(Submission.id.in_(part))
-        )
-        for row in rows:
-            found[row[0]] = _Reviewed(*row)
-    return found
+    rows = ReviewRepository(session).reviewed_submissions(list(ids))
+    return {row[0]: _Reviewed(*row) for row in rows}
 
 
 def _check_review(
@@ -455,25 +393,6 @@ def _check_reviews(
     return checked
 
 
-def _existing_reviews(session: Session, submission_ids: Sequence[int]) -> dict[int, set[str]]:
-    """Reviewers of each submission, locking the submissions first (PostgreSQL, id order)."""
-    found: dict[int, set[str]] = {sid: set() for sid in submission_ids}
-    for part in chunked(sorted(found)):
-        if session.get_bind().dialect.name != "sqlite":
-            session.execute(
-                select(Submission.id)
-                .where(Submission.id.in_(part))
-                .order_by(Submission.id)
-                .with_for_update()
-            ).all()
-        rows = session.execute(
-            select(Review.submission_id, Review.reviewer).where(Review.submission_id.in_(part))
-        )
-        for submission_id, reviewer in rows:
-            found[submission_id].add(reviewer)
-    return found
-
-
 def _store_reviews(
     session: Session, checked: list[_Checked], errors: dict[int, DatafairError], clock: Clock
 ) -> dict[int, int]:
@@ -481,7 +400,7 @@ def _store_reviews(
     if not checked:
         return {}
     statuses = TaskRepository(session).lock_status(sorted({c.task.pk for c in checked}))
-    existing = _existing_reviews(session, [c.submission.id for c in checked])
+    existing = ReviewRepository(session).reviewers_of([c.submission.id for c in checked])
     answered = SubmissionRepository(session).answered(
         [(c.submission.task_item_id, c.reviewer) for c in checked]
     )
@@ -512,7 +431,6 @@ def _store_reviews(
             accepted.append(entry)
     if not accepted:
         return {}
-    table = cast(Table, Review.__table__)
     rows = [
         {
             "submission_id": entry.submission.id,
@@ -524,21 +442,8 @@ def _store_reviews(
         }
         for entry in accepted
     ]
-    for part in chunked(rows, CHUNK_SIZE):
-        session.execute(insert(table), list(part))
-    keys = {(entry.submission.id, entry.reviewer): entry.index for entry in accepted}
-    ids: dict[int, int] = {}
-    for part in chunked(sorted({entry.submission.id for entry in accepted})):
-        found = session.execute(
-            select(Review.id, Review.submission_id, Review.reviewer).where(
-                Review.submission_id.in_(part)
-            )
-        )
-        for review_id, submission_id, reviewer in found:
-            index = keys.get((submission_id, reviewer))
-            if index is not None:
-                ids[index] = int(review_id)
-    return ids
+    stored = ReviewRepository(session).insert_many(rows)
+    return {entry.index: stored[(entry.submission.id, entry.reviewer)] for entry in accepted}
 
 
 def _review_chunk(
@@ -600,19 +505,7 @@ class TaskReviews:
 def task_reviews(session: Session, task_id: bytes | str) -> TaskReviews:
     """Every review of the task's submissions, in review order."""
     task = load_task(session, task_id)
-    rows = session.execute(
-        select(
-            Review.submission_id,
-            Submission.item_cid,
-            Submission.answer,
-            Review.reviewer,
-            Review.verdict,
-            Review.rating,
-        )
-        .join(Submission, Submission.id == Review.submission_id)
-        .where(Submission.task_pk == task.id)
-        .order_by(Review.id)
-    ).all()
+    rows = ReviewRepository(session).task_rows(task.id)
     return TaskReviews(
         submission_ids=[row[0] for row in rows],
         item_cids=[row[1] for row in rows],

@@ -45,21 +45,13 @@ from sqlalchemy.orm import Session
 
 from datafair.core.canonical import canonical_json, keccak256
 from datafair.core.errors import Conflict, DatafairError, InvalidInput, NotFound
+from datafair.core.ids import checksum_address, parse_task_id
 from datafair.core.schemas import LabelSchema
 from datafair.core.task import TaskSpec
 from datafair.crypto.cid import is_cid
 from datafair.crypto.eip712 import SubmissionDomain, SubmissionMessage, verify_submission
-from datafair.services.reputation import blocked_contributors
-from datafair.services.tasks import (
-    Clock,
-    TaskInfo,
-    checksum_address,
-    deadline_passed,
-    get_task,
-    load_task,
-    now_ms,
-    parse_task_id,
-)
+from datafair.services.eligibility import blocked_contributors
+from datafair.services.tasks import Clock, TaskInfo, deadline_passed, get_task, load_task, now_ms
 from datafair.store.db import retry_transaction
 from datafair.store.models import TASK_CLOSED
 from datafair.store.repositories import (

@@ -17,18 +17,16 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from eth_utils.address import to_checksum_address
 from sqlalchemy.orm import Session
 
 from datafair.core.canonical import canonical_json
 from datafair.core.collection import DEFAULT_ROYALTY_FLOOR_BPS, royalty_bps
 from datafair.core.errors import Conflict, InvalidInput, NotFound
+from datafair.core.ids import checksum_address, parse_task_id
 from datafair.core.schemas import TaskType
 from datafair.core.task import MAX_OVERLAP, TaskSpec
-from datafair.crypto.eip712 import contributor_bytes
 from datafair.store.models import TASK_CLOSED, Task
 from datafair.store.repositories import DatasetRepository, ItemRepository, TaskRepository
 
@@ -38,35 +36,6 @@ Clock = Callable[[], float]
 def now_ms(clock: Clock) -> int:
     """The clock's time in Unix milliseconds."""
     return int(clock() * 1000)
-
-
-@lru_cache(maxsize=65_536)
-def checksum_address(address: str, field: str = "contributor") -> str:
-    """The EIP-55 checksummed form of a 20-byte hex address; ``InvalidInput`` otherwise."""
-    if not isinstance(address, str):
-        raise InvalidInput(field, f"{address!r} is not a hex address")
-    try:
-        raw = contributor_bytes(address)
-    except InvalidInput:
-        raise InvalidInput(field, f"{address!r} is not a 20-byte hex address") from None
-    return to_checksum_address(raw)
-
-
-def parse_task_id(value: bytes | str) -> bytes:
-    """A task id from its 32 bytes or its hex (with or without ``0x``)."""
-    if isinstance(value, bytes):
-        raw = value
-    elif isinstance(value, str):
-        text = value[2:] if value[:2] in ("0x", "0X") else value
-        try:
-            raw = bytes.fromhex(text)
-        except ValueError:
-            raw = b""
-    else:
-        raw = b""
-    if len(raw) != 32:
-        raise InvalidInput("task_id", f"{value!r} is not a 32-byte task id", "use the 0x... hex id")
-    return raw
 
 
 @dataclass(frozen=True)

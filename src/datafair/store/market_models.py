@@ -39,8 +39,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from datafair.store.models import ADDRESS_LEN, CID_LEN, Base, BigId, Uint64
-from datafair.store.settlement_models import TX_HASH_LEN, Amount
+from datafair.store.base import ADDRESS_LEN, CID_LEN, Amount, Base, BigId, Uint64
+
+TX_HASH_LEN = 66
 
 FORMATS_CHECK = "format IN ('text', 'image', 'instruction', 'preference')"
 SEARCH_TABLE = "release_search"

@@ -11,6 +11,8 @@ Conventions:
 * answers are stored as canonical JSON text, byte for byte what the signature's answer hash
   covers, so anyone can re-hash and re-verify them.
 
+``Base`` and the shared column types live in :mod:`datafair.store.base`.
+
 The capacity guarantee lives in ``task_items``: ``answers + reserved <= capacity`` is a CHECK
 constraint, and every increment is a conditional ``UPDATE`` (see ``repositories``), so no item
 ever receives more than its capacity (k for ordinary items) whatever the concurrency.
@@ -30,28 +32,23 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-CID_LEN = 59
-ADDRESS_LEN = 42
-UINT64_OFFSET = 2**63
-# 64-bit ids on PostgreSQL; SQLite's rowid alias must be spelled INTEGER.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+from datafair.store.base import (
+    ADDRESS_LEN,
+    CID_LEN,
+    Base,
+    BigId,
+    Uint64,
+)
+from datafair.store.base import (
+    UINT64_OFFSET as UINT64_OFFSET,  # re-exported for older importers
+)
 
 TASK_OPEN = "open"
 TASK_CLOSED = "closed"
@@ -60,29 +57,6 @@ ASSIGNMENT_SUBMITTED = "submitted"
 ASSIGNMENT_EXPIRED = "expired"
 VERDICT_ACCEPT = "accept"
 VERDICT_REJECT = "reject"
-
-
-class Uint64(TypeDecorator[int]):
-    """An unsigned 64-bit integer kept in a signed ``BIGINT`` by shifting it by 2**63.
-
-    The shift preserves order and equality, so unique constraints and sorting work on the
-    stored column; values read back are the original ``0 .. 2**64 - 1``.
-    """
-
-    impl = BigInteger
-    cache_ok = True
-
-    def process_bind_param(self, value: int | None, dialect: Any) -> int | None:
-        return None if value is None else value - UINT64_OFFSET
-
-    def process_result_value(self, value: int | None, dialect: Any) -> int | None:
-        return None if value is None else value + UINT64_OFFSET
-
-
-class Base(DeclarativeBase):
-    """Declarative base with a naming convention, so constraint names match on every dialect."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class Account(Base):
@@ -300,7 +274,3 @@ class Review(Base):
         CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating"),
         CheckConstraint("verdict IS NOT NULL OR rating IS NOT NULL", name="verdict_or_rating"),
     )
-
-
-# Registers the tables of the other model modules on the same metadata.
-from datafair.store import market_models, reputation_models, settlement_models  # noqa: E402, F401

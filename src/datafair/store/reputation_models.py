@@ -1,7 +1,7 @@
 """SQLAlchemy models of reputation: pooled evidence per contributor and task type, and each
 contributor's standing on each task (its share of that evidence, and a pause).
 
-Conventions are those of :mod:`datafair.store.models` (same ``Base``, times in Unix ms,
+Conventions are those of :mod:`datafair.store.base` (same ``Base``, times in Unix ms,
 checksummed addresses).
 
 * ``reputations``: one row per (contributor, task type): the expected number of correct answers
@@ -18,7 +18,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from datafair.store.models import ADDRESS_LEN, Base
+from datafair.store.base import ADDRESS_LEN, Base
 
 REASON_LEN = 200
 

@@ -1,6 +1,6 @@
 """SQLAlchemy models of settlement: escrow fundings, epochs (a persisted state machine), leaves.
 
-Conventions are those of :mod:`datafair.store.models` (same ``Base``, times in Unix ms,
+Conventions are those of :mod:`datafair.store.base` (same ``Base``, times in Unix ms,
 checksummed addresses). Token amounts can exceed 64 bits, so they are stored as decimal text
 (``Amount``) and read back as Python integers: no floats and no dialect-specific numerics.
 
@@ -16,8 +16,6 @@ checksummed addresses). Token amounts can exceed 64 bits, so they are stored as 
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -29,34 +27,13 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
 
-from datafair.store.models import ADDRESS_LEN, CID_LEN, Base
-
-AMOUNT_LEN = 78
-"""Decimal digits of the largest uint256."""
+from datafair.store.base import ADDRESS_LEN, CID_LEN, Amount, Base
 
 TX_HASH_LEN = 66
 
 SETTLEMENT_STATES = ("open", "bundled", "tree", "sending", "posted", "done", "empty")
 """States of an epoch, in order; ``done`` and ``empty`` (nothing earned) are final."""
-
-
-class Amount(TypeDecorator[int]):
-    """A non-negative integer of any size kept as decimal text."""
-
-    impl = String(AMOUNT_LEN)
-    cache_ok = True
-
-    def process_bind_param(self, value: int | None, dialect: Any) -> str | None:
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"amount must be a non-negative integer, got {value!r}")
-        return str(value)
-
-    def process_result_value(self, value: str | None, dialect: Any) -> int | None:
-        return None if value is None else int(value)
 
 
 class TaskFunding(Base):

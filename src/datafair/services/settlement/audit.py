@@ -33,8 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from datafair.chain.base import Chain, address_of
-from datafair.chain.deploy import Deployment
-from datafair.chain.escrow import EscrowClient
+from datafair.chain.escrow import EscrowClient, escrow_at
 from datafair.core.canonical import canonical_hash
 from datafair.core.errors import DatafairError, InvalidInput, NotFound
 from datafair.crypto.cid import compute_cid, is_cid
@@ -109,15 +108,7 @@ def escrow_named_by(chain: Chain, data: bytes, cache_dir: Path | None = None) ->
         raise AuditMismatch("bundle: names no escrow address (chain.escrow)") from None
     if not chain.code_at(address):
         raise AuditMismatch(f"chain: no contract at the bundle's escrow {address}")
-    deployment = Deployment(
-        network=chain.name,
-        chain_id=chain.chain_id,
-        owner=address,
-        block=0,
-        addresses={"TaskEscrow": address},
-        source_hashes={},
-    )
-    return EscrowClient(chain, deployment, cache_dir)
+    return escrow_at(chain, address, cache_dir)
 
 
 def read_bundle(source: str, blobs: BlobStore | None) -> tuple[bytes, str | None]:

@@ -14,10 +14,8 @@ refuses any leaf twice, so rerunning after a crash only sends what is still unpa
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datafair.chain.base import Sender, address_of
@@ -26,10 +24,7 @@ from datafair.core.errors import Conflict
 from datafair.crypto.merkle import StandardMerkleTree
 from datafair.services.settlement.bundle import payout_tree
 from datafair.services.tasks import load_task
-from datafair.store.models import Task
-from datafair.store.settlement_models import PayoutLeaf, Settlement
-
-POSTED_STATES = ("posted", "done")
+from datafair.store.repositories.settlement import SettlementRepository
 
 
 @dataclass(frozen=True)
@@ -44,16 +39,7 @@ class ClaimReport:
 
 
 def _trees(session: Session, settlement_ids: list[int]) -> dict[int, StandardMerkleTree]:
-    leaves: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
-    rows = session.execute(
-        select(
-            PayoutLeaf.settlement_id, PayoutLeaf.leaf_index, PayoutLeaf.account, PayoutLeaf.amount
-        )
-        .where(PayoutLeaf.settlement_id.in_(settlement_ids))
-        .order_by(PayoutLeaf.settlement_id, PayoutLeaf.leaf_index)
-    )
-    for settlement_id, index, account, amount in rows:
-        leaves[settlement_id].append((index, account, amount))
+    leaves = SettlementRepository(session).leaves_of(settlement_ids)
     return {sid: payout_tree(values) for sid, values in leaves.items()}
 
 
@@ -62,17 +48,7 @@ def claimable(
 ) -> tuple[list[ClaimRequest], int]:
     """The account's unclaimed leaves with proofs, and how many leaves were already claimed."""
     address = address_of(account)
-    rows = session.execute(
-        select(Settlement, Task.task_id, PayoutLeaf.leaf_index, PayoutLeaf.amount)
-        .join(PayoutLeaf, PayoutLeaf.settlement_id == Settlement.id)
-        .join(Task, Task.id == Settlement.task_pk)
-        .where(
-            PayoutLeaf.account == address,
-            Settlement.state.in_(POSTED_STATES),
-            Settlement.escrow == escrow.address,
-        )
-        .order_by(Task.id, Settlement.epoch, PayoutLeaf.leaf_index)
-    ).all()
+    rows = SettlementRepository(session).posted_leaves_of(address, escrow.address)
     trees = _trees(session, sorted({settlement.id for settlement, *_ in rows}))
     requests: list[ClaimRequest] = []
     claimed = 0
@@ -121,12 +97,4 @@ def claim_all(
 def payout_amounts(session: Session, task_id: bytes | str) -> dict[str, int]:
     """What each account was allotted by the task's posted epochs (claimed or not), summed."""
     task = load_task(session, task_id)
-    rows = session.execute(
-        select(PayoutLeaf.account, PayoutLeaf.amount)
-        .join(Settlement, Settlement.id == PayoutLeaf.settlement_id)
-        .where(Settlement.task_pk == task.id, Settlement.state.in_(POSTED_STATES))
-    )
-    totals: dict[str, int] = defaultdict(int)
-    for account, amount in rows:
-        totals[account] += amount
-    return dict(totals)
+    return SettlementRepository(session).posted_amounts(task.id)

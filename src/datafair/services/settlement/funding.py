@@ -25,11 +25,14 @@ from datafair.chain.base import Receipt, Sender, address_of
 from datafair.chain.escrow import EscrowClient, TaskState
 from datafair.core.collection import royalty_bps
 from datafair.core.errors import Conflict, InvalidInput, NotFound
+from datafair.core.ids import parse_task_id
 from datafair.services.fair_pay import check_funding_price
 from datafair.services.settlement.gold import gold_commitment
-from datafair.services.tasks import Clock, load_task, now_ms, parse_task_id
+from datafair.services.tasks import Clock, load_task, now_ms
 from datafair.settings import load_settings
+from datafair.store.models import Task
 from datafair.store.repositories import TaskRepository
+from datafair.store.repositories.settlement import SettlementRepository
 from datafair.store.settlement_models import TaskFunding
 
 
@@ -73,6 +76,81 @@ def fund_task(
     ``fair_pay_floor`` (base units per hour; default ``DATAFAIR_FAIR_PAY_FLOOR``) refuses a
     price that the task's pilot answers show below the floor, naming the price needed.
     """
+    prepared = prepare_funding(
+        session,
+        escrow,
+        task_id,
+        amount,
+        requester=address_of(sender),
+        deadline=deadline,
+        token=token,
+        clock=clock,
+        salt=salt,
+        fair_pay_floor=fair_pay_floor,
+    )
+    task, token, chosen_deadline, commitment = (
+        prepared.task,
+        prepared.token,
+        prepared.deadline,
+        prepared.gold_commitment,
+    )
+    funding = prepared.funding
+    receipt = escrow.fund(
+        task.task_id,
+        token,
+        amount,
+        chosen_deadline,
+        commitment,
+        sender=sender,
+        royalty_bps=prepared.royalty_bps,
+    )
+    state = escrow.task(task.task_id)
+    funding.funded = state.deposited
+    funding.deadline = state.deadline
+    funding.tx_hash = receipt.tx_hash
+    funding.updated_at = now_ms(clock)
+    session.commit()
+    return FundResult(
+        task_id=task.task_id,
+        token=token,
+        amount=amount,
+        deadline=state.deadline,
+        gold_commitment=commitment,
+        deposited=state.deposited,
+        unallocated=state.unallocated,
+        tx_hash=receipt.tx_hash,
+    )
+
+
+@dataclass
+class PreparedFunding:
+    """A task ready to be funded: its row, the funding row (salt and commitment stored), the
+    token, the deadline and the gold commitment the ``fund`` call must carry."""
+
+    task: Task
+    funding: TaskFunding
+    token: str
+    deadline: int
+    gold_commitment: bytes
+    royalty_bps: int | None = None
+
+
+def prepare_funding(
+    session: Session,
+    escrow: EscrowClient,
+    task_id: bytes | str,
+    amount: int,
+    *,
+    requester: str,
+    deadline: int | None = None,
+    token: str | None = None,
+    clock: Clock = time.time,
+    salt: bytes | None = None,
+    fair_pay_floor: int | None = None,
+) -> PreparedFunding:
+    """Step 1 of funding: check the request and store the salt and commitment (committed),
+    so that whoever then sends the ``fund`` transaction (the server, or the requester's own
+    wallet) commits to the same gold answers. Reruns reuse the stored commitment."""
     task = load_task(session, task_id)
     _positive(amount, "amount")
     check_chain(task.chain_id, escrow)
@@ -87,8 +165,8 @@ def fund_task(
             "pass --deadline UNIX_SECONDS: after it the requester can refund the rest",
         )
     _positive(chosen_deadline, "deadline")
-    requester = address_of(sender)
-    funding = session.get(TaskFunding, task.id)
+    requester = address_of(requester)
+    funding = SettlementRepository(session).funding(task.id)
     spec_token = str(task.spec.get("token") or "")
     if token is None:
         if funding is not None:
@@ -118,7 +196,7 @@ def fund_task(
             created_at=now,
             updated_at=now,
         )
-        session.add(funding)
+        SettlementRepository(session).add(funding)
         session.commit()
     elif funding.token != token:
         raise Conflict(f"task 0x{task.task_id.hex()}: already funded in {funding.token}")
@@ -137,31 +215,7 @@ def fund_task(
     # the first funding records the royalty share the task promised (extra.royalty_bps, default
     # 30 %); a top-up leaves the recorded promise as it is
     promise = None if state.exists else royalty_bps(task.spec.get("extra") or {}, floor_bps=0)
-    receipt = escrow.fund(
-        task.task_id,
-        token,
-        amount,
-        chosen_deadline,
-        commitment,
-        sender=sender,
-        royalty_bps=promise,
-    )
-    state = escrow.task(task.task_id)
-    funding.funded = state.deposited
-    funding.deadline = state.deadline
-    funding.tx_hash = receipt.tx_hash
-    funding.updated_at = now_ms(clock)
-    session.commit()
-    return FundResult(
-        task_id=task.task_id,
-        token=token,
-        amount=amount,
-        deadline=state.deadline,
-        gold_commitment=commitment,
-        deposited=state.deposited,
-        unallocated=state.unallocated,
-        tx_hash=receipt.tx_hash,
-    )
+    return PreparedFunding(task, funding, token, chosen_deadline, commitment, promise)
 
 
 def check_chain(spec_chain_id: int, escrow: EscrowClient) -> None:
@@ -179,7 +233,7 @@ def check_chain(spec_chain_id: int, escrow: EscrowClient) -> None:
 def funding_of(session: Session, task_id: bytes | str) -> TaskFunding:
     """The stored funding of the task; ``InvalidInput`` if this node never funded it."""
     task = load_task(session, task_id)
-    funding = session.get(TaskFunding, task.id)
+    funding = SettlementRepository(session).funding(task.id)
     if funding is None:
         raise InvalidInput(
             "task",
@@ -208,3 +262,42 @@ def refund_task(escrow: EscrowClient, task_id: bytes | str, *, sender: Sender) -
     if state.unallocated == 0:
         raise NotFound(f"task 0x{raw.hex()}: nothing left to refund")
     return escrow.refund(raw, sender=sender)
+
+
+def funding_calls(
+    escrow: EscrowClient, prepared: PreparedFunding, amount: int
+) -> list[dict[str, object]]:
+    """The transactions the requester's wallet sends to fund: ``approve`` on the token, then
+    ``fund`` on the escrow, each as ``{to, data, function, args}`` (``data`` is the 0x-hex
+    calldata, ready for ``eth_sendTransaction``)."""
+    from datafair.chain import abi as abi_codec
+
+    _positive(amount, "amount")
+    token = escrow.token(prepared.token).contract
+    calls: list[dict[str, object]] = []
+    approve_args = [escrow.address, amount]
+    fund_args = [
+        prepared.task.task_id,
+        prepared.token,
+        amount,
+        prepared.deadline,
+        prepared.gold_commitment,
+    ]
+    fund_name = "fund"
+    if prepared.royalty_bps is not None:
+        fund_name = "fund_with_royalty"
+        fund_args.append(prepared.royalty_bps)
+    for contract, name, args in (
+        (token, "approve", approve_args),
+        (escrow.contract, fund_name, fund_args),
+    ):
+        data = abi_codec.encode_call(contract.function(name), args)
+        calls.append(
+            {
+                "to": contract.address,
+                "function": abi_codec.signature(contract.function(name)),
+                "args": ["0x" + a.hex() if isinstance(a, bytes) else str(a) for a in args],
+                "data": "0x" + data.hex(),
+            }
+        )
+    return calls

@@ -42,7 +42,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -68,7 +67,8 @@ from datafair.services.submissions import task_answers
 from datafair.services.tasks import Clock, load_task, now_ms
 from datafair.store.blobs import BlobStore
 from datafair.store.repositories import ReviewRepository
-from datafair.store.settlement_models import PayoutLeaf, Settlement
+from datafair.store.repositories.settlement import SettlementRepository
+from datafair.store.settlement_models import Settlement
 
 CRASH_ENV = "DATAFAIR_SETTLE_CRASH_AT"
 CRASH_STATUS = 86
@@ -254,20 +254,11 @@ class _Machine:
 
     def open(self, task_pk: int, method: str) -> tuple[Settlement, bool]:
         """The task's unfinished epoch (resumed) or a new one."""
-        rows = self.session.scalars(
-            select(Settlement).where(Settlement.task_pk == task_pk).order_by(Settlement.epoch)
-        ).all()
-        unfinished = [row for row in rows if row.state not in FINAL_STATES]
+        store = SettlementRepository(self.session)
+        unfinished = [row for row in store.epochs(task_pk) if row.state not in FINAL_STATES]
         if unfinished:
             return unfinished[0], True
-        epoch = (
-            self.session.scalar(
-                select(func.coalesce(func.max(Settlement.epoch), 0)).where(
-                    Settlement.task_pk == task_pk
-                )
-            )
-            or 0
-        ) + 1
+        epoch = store.last_epoch(task_pk) + 1
         now = now_ms(self.clock)
         row = Settlement(
             task_pk=task_pk,
@@ -278,7 +269,7 @@ class _Machine:
             created_at=now,
             updated_at=now,
         )
-        self.session.add(row)
+        store.add(row)
         try:
             self.session.commit()
         except IntegrityError:
@@ -291,12 +282,7 @@ class _Machine:
         return row, False
 
     def previous(self, row: Settlement) -> Settlement | None:
-        return self.session.scalar(
-            select(Settlement)
-            .where(Settlement.task_pk == row.task_pk, Settlement.epoch < row.epoch)
-            .order_by(Settlement.epoch.desc())
-            .limit(1)
-        )
+        return SettlementRepository(self.session).previous(row)
 
     def bundle(self, row: Settlement) -> None:
         """``open`` → ``bundled`` (or ``empty``): compute the epoch and store its bundle."""
@@ -340,11 +326,7 @@ class _Machine:
 
     def store_tree(self, row: Settlement) -> None:
         """``bundled`` → ``tree``: store the bundle's leaves for claims."""
-        self.session.execute(delete(PayoutLeaf).where(PayoutLeaf.settlement_id == row.id))
-        self.session.add_all(
-            PayoutLeaf(settlement_id=row.id, leaf_index=i, account=account, amount=amount)
-            for i, account, amount in self.leaves(row)
-        )
+        SettlementRepository(self.session).replace_leaves(row.id, self.leaves(row))
         self._save(row, state="tree")
         _checkpoint("tree")
 
@@ -453,9 +435,7 @@ def settle_task(
     except BaseException:
         session.rollback()
         raise
-    leaves = session.scalar(
-        select(func.count()).select_from(PayoutLeaf).where(PayoutLeaf.settlement_id == row.id)
-    )
+    leaves = SettlementRepository(session).leaf_count(row.id)
     return SettlementReport(
         task_id=raw_id,
         epoch=row.epoch,
@@ -474,8 +454,4 @@ def settle_task(
 def settlements_of(session: Session, task_id: bytes | str) -> list[Settlement]:
     """Every epoch of the task, in order."""
     task = load_task(session, task_id)
-    return list(
-        session.scalars(
-            select(Settlement).where(Settlement.task_pk == task.id).order_by(Settlement.epoch)
-        )
-    )
+    return SettlementRepository(session).epochs(task.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from datafair.store.models import Base
+from datafair.store.schema import Base
 
 target_metadata = Base.metadata
 

@@ -1,7 +1,7 @@
 """market: collected items, dataset releases, royalty weights, full-text search on cards
 
 Revision ID: 0004_market
-Revises: 0003
+Revises: 0004_api
 Create Date: 2026-12-02 17:40:00.000000
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_market"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004_api"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

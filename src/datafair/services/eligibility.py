@@ -1,0 +1,92 @@
+"""Who may work on a task: pauses and the task's minimum reputation.
+
+Inputs: an open ``Session`` (read only); a stored ``Task``; contributors' checksummed addresses.
+A task may require a minimum reputation on its type, ``spec.extra["min_reputation_bps"]``
+(0..10 000, default 0); a contributor flagged as a spammer on a task is paused on it. The rule
+itself is :func:`datafair.economics.ineligibility`; the rows come from
+:class:`~datafair.store.repositories.reputation.ReputationRepository`.
+
+Submissions and assignment call this module (not :mod:`datafair.services.reputation`, which
+records inference results and so depends on the inference service).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from datafair.core.errors import Conflict, InvalidInput
+from datafair.economics import Reputation, ineligibility
+from datafair.store.models import Task
+from datafair.store.repositories.reputation import ReputationRepository
+from datafair.store.reputation_models import ContributorReputation
+
+
+def min_reputation_bps(spec: Mapping[str, Any]) -> int:
+    """The task's minimum reputation in bps, from a stored spec's ``extra`` (default 0)."""
+    value = (spec.get("extra") or {}).get("min_reputation_bps", 0)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000:
+        raise InvalidInput(
+            "extra.min_reputation_bps", f"must be an integer 0..10000, got {value!r}"
+        )
+    return value
+
+
+def as_reputation(row: ContributorReputation | None) -> Reputation:
+    """The economics record of a stored row (an empty record for ``None``)."""
+    if row is None:
+        return Reputation()
+    return Reputation(row.correct_units, row.answers, row.settlements)
+
+
+def check_eligible(session: Session, task: Task, contributor: str) -> None:
+    """Raise ``Conflict`` naming why ``contributor`` (checksummed) may not work on ``task``.
+
+    Two primary-key reads at most: the standing on the task, and the record on its type when
+    the task sets a minimum.
+    """
+    minimum = min_reputation_bps(task.spec)
+    store = ReputationRepository(session)
+    standing = store.standing(task.id, contributor)
+    paused = bool(standing is not None and standing.paused)
+    if not paused and minimum == 0:
+        return
+    record = None
+    if minimum:
+        record = as_reputation(store.pooled(contributor, task.task_type))
+    reason = ineligibility(record, min_reputation_bps=minimum, paused=paused)
+    if reason is not None:
+        raise Conflict(f"contributor: {contributor} may not take items of this task: {reason}")
+
+
+def blocked_contributors(
+    session: Session, task_pk: int, addresses: Iterable[str]
+) -> dict[str, str]:
+    """Which of ``addresses`` (checksummed) may not contribute to the task, with the reason.
+
+    For batch paths (the submission service): at most three queries whatever the number of
+    addresses (the task, the pauses, and the records when the task sets a minimum).
+    """
+    wanted = sorted(set(addresses))
+    task = session.get(Task, task_pk)
+    if task is None or not wanted:
+        return {}
+    minimum = min_reputation_bps(task.spec)
+    store = ReputationRepository(session)
+    paused = set(store.paused(task_pk))
+    records: dict[str, Reputation] = {}
+    if minimum:
+        rows = store.pooled_for_type(task.task_type, wanted)
+        records = {row.contributor: as_reputation(row) for row in rows}
+    blocked: dict[str, str] = {}
+    for address in wanted:
+        if address not in paused and not minimum:
+            continue
+        reason = ineligibility(
+            records.get(address), min_reputation_bps=minimum, paused=address in paused
+        )
+        if reason is not None:
+            blocked[address] = reason
+    return blocked

@@ -1,0 +1,68 @@
+"""Reputation: pooled evidence per (contributor, task type) and each contributor's standing
+(evidence share and pause) on each task.
+
+Inputs: an open ``Session``; callers own the transaction (repositories never commit). Reads
+with ``lock=True`` take a row lock on PostgreSQL (``SELECT ... FOR UPDATE``); SQLite's
+transactions already hold the write lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from datafair.store.repositories._common import locks_rows
+from datafair.store.reputation_models import ContributorReputation, TaskStanding
+
+
+class ReputationRepository:
+    """Rows of ``reputations`` and ``task_standings``."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _get(self, model: type[Any], key: tuple[Any, ...], lock: bool) -> Any:
+        if lock and locks_rows(self.session):
+            return self.session.get(model, key, with_for_update=True)
+        return self.session.get(model, key)
+
+    def pooled(
+        self, contributor: str, task_type: str, *, lock: bool = False
+    ) -> ContributorReputation | None:
+        """The contributor's pooled record on a task type (``contributor`` checksummed)."""
+        row: ContributorReputation | None = self._get(
+            ContributorReputation, (contributor, task_type), lock
+        )
+        return row
+
+    def pooled_for_type(
+        self, task_type: str, contributors: Sequence[str] | None = None
+    ) -> list[ContributorReputation]:
+        """Every record on a task type, or those of ``contributors`` only."""
+        query = select(ContributorReputation).where(ContributorReputation.task_type == task_type)
+        if contributors is not None:
+            query = query.where(ContributorReputation.contributor.in_(list(contributors)))
+        return list(self.session.scalars(query))
+
+    def standing(
+        self, task_pk: int, contributor: str, *, lock: bool = False
+    ) -> TaskStanding | None:
+        """The contributor's standing on a task (``None``: never recorded)."""
+        row: TaskStanding | None = self._get(TaskStanding, (task_pk, contributor), lock)
+        return row
+
+    def paused(self, task_pk: int) -> dict[str, str | None]:
+        """The contributors paused on the task, with the reason, by address."""
+        rows = self.session.execute(
+            select(TaskStanding.contributor, TaskStanding.reason)
+            .where(TaskStanding.task_pk == task_pk, TaskStanding.paused.is_(True))
+            .order_by(TaskStanding.contributor)
+        )
+        return {contributor: reason for contributor, reason in rows}
+
+    def add(self, row: ContributorReputation | TaskStanding) -> None:
+        """Stage a new row (flushed with the session)."""
+        self.session.add(row)

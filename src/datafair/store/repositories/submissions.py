@@ -1,0 +1,206 @@
+"""Signed submissions: bulk insert, nonce and duplicate checks, a task's answers as columns.
+
+Inputs: an open ``Session``; callers own the transaction (repositories never commit).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, func, insert, select
+from sqlalchemy.orm import Session
+
+from datafair.store.models import (
+    UINT64_OFFSET,
+    Submission,
+)
+
+
+@dataclass(frozen=True)
+class SubmissionColumns:
+    """All accepted submissions of a task as parallel columns, in acceptance order.
+
+    ``answers`` holds the canonical JSON text of each answer (decode with ``json.loads``; hash
+    with keccak-256 to recompute the signed ``answerHash``).
+    """
+
+    ids: list[int]
+    item_cids: list[str]
+    contributors: list[str]
+    answers: list[str]
+    answer_hashes: list[bytes]
+    signatures: list[bytes]
+    nonces: list[int]
+    durations_ms: list[int]
+    accepted_at: list[int]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def decoded_answers(self) -> list[Any]:
+        """The answers as JSON values."""
+        return [json.loads(text) for text in self.answers]
+
+
+# Column order and PostgreSQL array types of the unnest insert.
+_SUBMISSION_ARRAYS = (
+    ("task_pk", "integer"),
+    ("task_item_id", "integer"),
+    ("item_cid", "varchar"),
+    ("contributor", "varchar"),
+    ("answer", "text"),
+    ("answer_hash", "bytea"),
+    ("nonce", "bigint"),
+    ("duration_ms", "bigint"),
+    ("signature", "bytea"),
+    ("accepted_at", "bigint"),
+)
+
+
+class SubmissionRepository:
+    """Accepted submissions (rejected ones are never stored)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _on_postgres(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Insert submission rows (column names as in ``Submission``); their ids, in order.
+
+        On PostgreSQL the rows travel as one array per column (``INSERT ... SELECT FROM
+        unnest``): one short statement whatever the batch size.
+        """
+        if not rows:
+            return []
+        if self._on_postgres():
+            return self._insert_unnest(rows)
+        return self._insert_sqlite(rows)
+
+    def _insert_sqlite(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        # One executemany (RETURNING would insert row by row), then read the new ids back: the
+        # transaction holds SQLite's write lock, so every id above the previous maximum is ours.
+        connection = self.session.connection()
+        table = cast(Table, Submission.__table__)
+        before = connection.execute(select(func.max(table.c.id))).scalar() or 0
+        connection.execute(insert(table), list(rows))
+        returned = connection.execute(
+            select(table.c.id, table.c.task_item_id, table.c.contributor).where(table.c.id > before)
+        ).all()
+        ids = {(item_id, contributor): row_id for row_id, item_id, contributor in returned}
+        return [ids[(row["task_item_id"], row["contributor"])] for row in rows]
+
+    def _insert_unnest(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        columns = [name for name, _ in _SUBMISSION_ARRAYS]
+        arrays = [[row[name] for row in rows] for name in columns]
+        nonce_at = columns.index("nonce")
+        # raw SQL bypasses the Uint64 column type, so nonces are shifted here as it would
+        arrays[nonce_at] = [nonce - UINT64_OFFSET for nonce in arrays[nonce_at]]
+        casts = ", ".join(f"%s::{sql_type}[]" for _, sql_type in _SUBMISSION_ARRAYS)
+        sql = (
+            f"INSERT INTO submissions ({', '.join(columns)}) "
+            f"SELECT * FROM unnest({casts}) "
+            "RETURNING id, task_item_id, contributor"
+        )
+        returned = self.session.connection().exec_driver_sql(sql, tuple(arrays)).all()
+        ids = {(item_id, contributor): row_id for row_id, item_id, contributor in returned}
+        return [ids[(row["task_item_id"], row["contributor"])] for row in rows]
+
+    def used_nonces(self, task_pk: int, pairs: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        """Which ``(contributor, nonce)`` pairs the task already has a submission for.
+
+        The pairs travel as one parameter (PostgreSQL arrays, a SQLite JSON array), joined
+        against the ``(task_pk, contributor, nonce)`` unique index.
+        """
+        unique = sorted(set(pairs))
+        if not unique:
+            return set()
+        connection = self.session.connection()
+        if self._on_postgres():
+            rows = connection.exec_driver_sql(
+                "SELECT s.contributor, s.nonce FROM submissions s "
+                "JOIN unnest(%s::varchar[], %s::bigint[]) AS k(c, n) "
+                "ON s.contributor = k.c AND s.nonce = k.n WHERE s.task_pk = %s",
+                (
+                    [contributor for contributor, _ in unique],
+                    [nonce - UINT64_OFFSET for _, nonce in unique],
+                    task_pk,
+                ),
+            )
+        else:
+            rows = connection.exec_driver_sql(
+                # CROSS JOIN keeps the JSON list as the outer loop: one index probe per pair
+                "SELECT s.contributor, s.nonce FROM json_each(?) AS k "
+                "CROSS JOIN submissions s WHERE s.task_pk = ? "
+                "AND s.contributor = json_extract(k.value, '$[0]') "
+                "AND s.nonce = json_extract(k.value, '$[1]')",
+                (json.dumps([[c, nonce - UINT64_OFFSET] for c, nonce in unique]), task_pk),
+            )
+        # raw SQL bypasses the Uint64 column type: shift the nonces back
+        return {(contributor, nonce + UINT64_OFFSET) for contributor, nonce in rows}
+
+    def answered(self, pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
+        """Which ``(task_item_id, contributor)`` pairs already have a submission (one
+        parameter, joined against the ``(task_item_id, contributor)`` unique index)."""
+        unique = sorted(set(pairs))
+        if not unique:
+            return set()
+        connection = self.session.connection()
+        if self._on_postgres():
+            rows = connection.exec_driver_sql(
+                "SELECT s.task_item_id, s.contributor FROM submissions s "
+                "JOIN unnest(%s::integer[], %s::varchar[]) AS k(i, c) "
+                "ON s.task_item_id = k.i AND s.contributor = k.c",
+                ([item_id for item_id, _ in unique], [contributor for _, contributor in unique]),
+            )
+        else:
+            rows = connection.exec_driver_sql(
+                "SELECT s.task_item_id, s.contributor FROM json_each(?) AS k "
+                "CROSS JOIN submissions s WHERE s.task_item_id = json_extract(k.value, '$[0]') "
+                "AND s.contributor = json_extract(k.value, '$[1]')",
+                (json.dumps([list(pair) for pair in unique]),),
+            )
+        return {(item_id, contributor) for item_id, contributor in rows}
+
+    def count(self, task_pk: int) -> int:
+        return int(
+            self.session.scalar(select(func.count()).where(Submission.task_pk == task_pk)) or 0
+        )
+
+    def get(self, submission_id: int) -> Submission | None:
+        return self.session.get(Submission, submission_id)
+
+    def columns(self, task_pk: int) -> SubmissionColumns:
+        """Every accepted submission of the task as columns (one query, no ORM objects)."""
+        rows = self.session.execute(
+            select(
+                Submission.id,
+                Submission.item_cid,
+                Submission.contributor,
+                Submission.answer,
+                Submission.answer_hash,
+                Submission.signature,
+                Submission.nonce,
+                Submission.duration_ms,
+                Submission.accepted_at,
+            )
+            .where(Submission.task_pk == task_pk)
+            .order_by(Submission.id)
+        ).all()
+        columns: list[list[Any]] = [list(column) for column in zip(*rows, strict=True)] or [
+            [] for _ in range(9)
+        ]
+        return SubmissionColumns(*columns)
+
+    def durations_ms(self, task_pk: int) -> list[int]:
+        """The positive answer times (``duration_ms``) of the task's submissions."""
+        rows = self.session.scalars(
+            select(Submission.duration_ms).where(
+                Submission.task_pk == task_pk, Submission.duration_ms > 0
+            )
+        )
+        return [int(ms) for ms in rows]
