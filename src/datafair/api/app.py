@@ -42,6 +42,7 @@ from datafair.api.routers import (
     auth,
     contributions,
     datasets,
+    market,
     me,
     public,
     reviews,
@@ -282,7 +283,7 @@ def create_app(
     )
     problems.install(app)
     api = APIRouter(prefix=API_PREFIX, responses=problems.RESPONSES)
-    for module in (auth, datasets, tasks, contributions, reviews, me, settlement, public):
+    for module in (auth, datasets, tasks, contributions, reviews, me, settlement, public, market):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health_router())

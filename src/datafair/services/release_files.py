@@ -22,14 +22,14 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from datafair.core.errors import DatafairError
+from datafair.core.errors import Forbidden
 from datafair.store.blobs import BlobStore
 from datafair.store.market_models import Release
 
 _ENCRYPTED_MAGIC = b"DFENC1"
 
 
-class AccessDenied(DatafairError):
+class AccessDenied(Forbidden):
     """A download asked for by someone who holds no licence, or with a bad or expired URL."""
 
 
