@@ -17,6 +17,7 @@ from datafair import __version__
 from datafair.cli import (
     account,
     chain,
+    collect,
     dataset,
     demo,
     export,
@@ -48,6 +49,7 @@ app.add_typer(chain.app, name="chain")
 app.add_typer(review.app, name="review")
 app.add_typer(reputation.app, name="reputation")
 app.add_typer(market.app, name="market")
+app.add_typer(collect.app, name="collect")
 app.command(name="export")(export.export_command)
 app.command(name="demo")(demo.demo_command)
 app.command(name="fund")(settle.fund_command)
