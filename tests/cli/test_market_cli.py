@@ -38,6 +38,8 @@ def test_list_show_audit(home: str, capsys: pytest.CaptureFixture[str]) -> None:
     manifest = next(line.split()[-2] for line in out.splitlines() if " manifest " in line)
     assert main(["market", "audit", manifest, "--home", home]) == 0
     assert "release audit ok" in capsys.readouterr().out
+    assert main(["audit", manifest, "--home", home]) == 0  # the settlement audit command too
+    assert "release audit ok" in capsys.readouterr().out
     assert main(["market", "list", "--home", home, "--min-agreement", "3"]) == 1
     err = capsys.readouterr().err
     assert "min_agreement: 3.0 is not a fraction" in err and err.count("\n") == 1

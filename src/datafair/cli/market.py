@@ -21,6 +21,7 @@ from datafair.cli.common import (
     blob_store,
     console,
     open_database,
+    open_node,
     read_password,
     settings_for,
 )
@@ -371,6 +372,32 @@ def claim_royalties_command(
     console.print(f"{address}: claimed {amount} (gas {receipt.gas_used}, tx {receipt.tx_hash})")
 
 
+def audit_release_manifest(node: Any, manifest: str) -> bool:
+    """Audit the release whose manifest is ``manifest`` and print the report; ``False`` (and
+    nothing printed) when that blob is not a release manifest."""
+    import json
+
+    from datafair.chain.market import MarketClient
+    from datafair.services.releases import MANIFEST_FORMAT, audit_release
+
+    try:
+        document = json.loads(node.blobs.get(manifest))
+    except ValueError:
+        return False
+    if not isinstance(document, dict) or document.get("format") != MANIFEST_FORMAT:
+        return False
+    with node.chain_lock:
+        market = MarketClient(node.chain, node.deployment, node.settings.cache_dir)
+        report = audit_release(node.blobs, manifest, market)
+    console.print(f"release audit ok: {report.manifest_cid} (dataset #{report.dataset_id})")
+    console.print(
+        f"{report.accounts} weights recomputed from {report.settlement_bundles} settlement "
+        f"bundles; total {report.total_weight}, root 0x{report.root.hex()}"
+    )
+    console.print(f"registry matches; royalty floor {report.royalty_bps / 100:g} % holds")
+    return True
+
+
 @app.command("audit")
 def audit_command(
     manifest: str = typer.Argument(..., help="Manifest CID of the release."),
@@ -378,18 +405,8 @@ def audit_command(
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Recompute a release's weights and root from its bundle and compare with the chain."""
-    from datafair.chain import open_chain
-    from datafair.chain.deploy import load_deployment
-    from datafair.chain.market import MarketClient
-    from datafair.services.releases import audit_release
-
-    settings = settings_for(home)
-    with open_chain(settings, rpc) as chain:
-        market = MarketClient(chain, load_deployment(settings.chain_dir, chain), settings.cache_dir)
-        report = audit_release(blob_store(settings), manifest, market)
-    console.print(f"release audit ok: {report.manifest_cid} (dataset #{report.dataset_id})")
-    console.print(
-        f"{report.accounts} weights recomputed from {report.settlement_bundles} settlement "
-        f"bundles; total {report.total_weight}, root 0x{report.root.hex()}"
-    )
-    console.print(f"registry matches; royalty floor {report.royalty_bps / 100:g} % holds")
+    with open_node(home, rpc=rpc) as node:
+        if not audit_release_manifest(node, manifest):
+            raise InvalidInput(
+                "MANIFEST", f"{manifest} is not a release manifest", "see `datafair market show`"
+            )
