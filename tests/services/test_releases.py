@@ -10,6 +10,7 @@ import pytest
 import yaml
 from sqlalchemy.orm import Session
 
+from datafair.core.canonical import canonical_json
 from datafair.core.errors import InvalidInput
 from datafair.services.releases import (
     DATA_FORMAT,
@@ -62,7 +63,9 @@ def test_weights_follow_settlement_and_accepted_items(session: Session, settled:
     manifest = json.loads(blobs.get(prepared.manifest_cid))
     assert manifest["format"] == MANIFEST_FORMAT
     assert manifest["release_bundle"] == prepared.bundle_cid
-    data = json.loads(blobs.get(prepared.data_cid))
+    raw = blobs.get(prepared.data_cid)
+    assert raw == canonical_json(json.loads(raw))  # the data document is canonical JSON
+    data = json.loads(raw)
     assert data["format"] == DATA_FORMAT
     collected = [row for row in data["rows"] if row["source"] == 1]
     assert len(collected) == 4  # the rejected item is left out

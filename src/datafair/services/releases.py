@@ -41,6 +41,7 @@ failed can be re-run: the manifest is content-addressed and the registry refuses
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections import Counter
@@ -279,10 +280,10 @@ def _source_from(
         for j, row in enumerate(columns.review_submission):
             reviews_of.setdefault(row, []).append(
                 {
-                    "reviewer": accounts_list[columns.review_reviewer[j]],
-                    "verdict": columns.review_verdict[j],
                     "rating": columns.review_rating[j],
+                    "reviewer": accounts_list[columns.review_reviewer[j]],
                     "signature": columns.review_signature[j],
+                    "verdict": columns.review_verdict[j],
                 }
             )
         for row, position in enumerate(columns.item):
@@ -295,9 +296,9 @@ def _source_from(
             provenance.append(
                 {
                     "contributor": contributor,
-                    "signature": columns.signature[row],
                     "nonce": columns.nonce[row],
                     "reviews": reviews_of.get(row, []),
+                    "signature": columns.signature[row],
                 }
             )
         answers = Counter()
@@ -536,20 +537,30 @@ of each accepted item they supplied), committed on chain as a Merkle root.
     return "---\n" + header + "---\n\n" + body
 
 
+_SCALAR = (str, int, float, bool, type(None))
+
+
 def data_document(sources: Sequence[Source]) -> bytes:
-    """The release data: one row per item (CID, label, source task, provenance)."""
+    """The release data: one row per item (CID, label, source task, provenance), as canonical
+    JSON (sorted keys, no spaces, UTF-8).
+
+    Rows are built with their keys already in sorted order (``item``, ``label``, ``provenance``,
+    ``source``; provenance and review objects likewise), so when every label is a scalar the
+    encoder need not sort a million objects; structured labels (objects, lists) are sorted.
+    """
     rows = []
+    scalar_labels = True
     for number, source in enumerate(sources):
         for cid, label, origin in zip(source.items, source.labels, source.provenance, strict=True):
-            row: dict[str, Any] = {"item": cid, "label": label, "source": number}
-            if origin is not None:
-                row["provenance"] = origin
-            rows.append(row)
-    # rows hold only text, integers, None and objects of them: plain sorted-key JSON is their
-    # canonical form (as for settlement bundles), without canonical_json's per-value walk
+            if not isinstance(label, _SCALAR):
+                scalar_labels = False
+            if origin is None:
+                rows.append({"item": cid, "label": label, "source": number})
+            else:
+                rows.append({"item": cid, "label": label, "provenance": origin, "source": number})
     return json.dumps(
         {"format": DATA_FORMAT, "rows": rows},
-        sort_keys=True,
+        sort_keys=not scalar_labels,
         separators=(",", ":"),
         ensure_ascii=False,
     ).encode("utf-8")
@@ -831,7 +842,9 @@ def record_release(
             registry_address=registry,
             token_id=token_id,
             register_tx=register_tx,
-            sample=[cid for s in prepared.sources for cid in s.items][:SAMPLE_SIZE],
+            sample=list(
+                itertools.islice((c for s in prepared.sources for c in s.items), SAMPLE_SIZE)
+            ),
             encrypted_cid=encrypted_cid,
             created_at=now_ms(clock),
         )
