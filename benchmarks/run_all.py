@@ -19,6 +19,7 @@ BENCHMARKS = (
     "submissions",
     "import_items",
     "gas",
+    "gas_market",
     "settlement",
     "near_duplicates",
     "release",

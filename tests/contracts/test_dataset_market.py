@@ -798,3 +798,41 @@ def test_claim_rejects_a_claim_struct_for_the_wrong_account(m: MarketWorld) -> N
     with reverts("DatasetMarket: invalid proof"):
         m.chain.transact(m.market.contract, "claim_many", addr(0x5001), encoded, sender=OTHER)
     assert isinstance(claim, RoyaltyClaim)
+
+
+# --------------------------------------------------------------------------- bounds and tokens
+
+
+def test_dataset_ids_beyond_the_licence_packing_are_refused(m: MarketWorld) -> None:
+    registry, _ = m.chain.deploy(compile_file(HERE / "MockRegistry.vy"), [SELLER], OWNER)
+    market, _ = m.chain.deploy(load_contract("DatasetMarket"), [registry.address, 0, FEES], OWNER)
+    args = [m.token.address, PRICE, 0, TERMS, True, False]
+    m.chain.transact(market, "list", 2**95 - 1, *args, sender=SELLER)
+    with reverts("DatasetMarket: dataset id too large"):
+        m.chain.transact(market, "list", 2**95, *args, sender=SELLER)
+
+
+@pytest.mark.parametrize("with_weights", [True, False])
+def test_a_release_holds_at_most_2_96_unclaimed(m: MarketWorld, with_weights: bool) -> None:
+    top = 2**96 - 1
+    release = m.release(contributors(2) if with_weights else None, floor=0, promise=None)
+    raw_list(m, release.dataset_id, price=top, royalty=9_500)
+    m.token.mint(BUYERS[0], 2 * top, sender=OWNER)
+    raw_buy(m, release.dataset_id, BUYERS[0], max_price=top)
+    with reverts("DatasetMarket: royalty balance too large"):
+        raw_buy(m, release.dataset_id, BUYERS[0], max_price=top)
+    state = m.market.royalty_state(release.dataset_id)
+    assert state.outstanding + state.held == top * 9_500 // 10_000
+
+
+def test_a_token_that_refuses_transfers_stops_sales_and_claims(m: MarketWorld) -> None:
+    stubborn = m.world.mock_token(0)
+    release = m.listed(contributors(2), token=stubborn)
+    raw_buy(m, release.dataset_id, REQUESTER)
+    m.chain.transact(stubborn.contract, "set_mode", 2, sender=OWNER)
+    with reverts("DatasetMarket: token transfer failed"):
+        raw_buy(m, release.dataset_id, REQUESTER)
+    args = _claim_args(m, release.tree, release.dataset_id, addr(0x5001))
+    with reverts("DatasetMarket: token transfer failed"):
+        m.chain.transact(m.market.contract, "claim", *args, sender=OTHER)
+    assert m.market.paid(release.dataset_id, addr(0x5001)) == 0

@@ -20,7 +20,8 @@ Public API (``client = MarketClient(chain, deployment, cache_dir)``):
   royalty_floor_bps, task_ids, *, sender, commit_weights=True)`` → ``RegisteredRelease``,
   ``commit_weights(dataset_id, weights, *, sender)`` → tree, ``release(dataset_id)`` →
   ``ReleaseInfo``, ``promised_floor(task_ids)``, ``dataset_owner(dataset_id)``,
-  ``weights_tree(dataset_id, weights)``;
+  ``weights_tree(dataset_id, version, weights)``, ``release_tasks(dataset_id)``,
+  ``audit_release(dataset_id, task_ids, weights_root=None, total_weight=None)`` → problems;
 * listing: ``list_release(dataset_id, token, price, royalty_bps, terms_cid, *, sender,
   transferable=True, zero_price_ok=False)``, ``delist(dataset_id, *, sender)``,
   ``listing(dataset_id)`` → ``Listing``;
@@ -432,6 +433,57 @@ class MarketClient:
             royalty_floor_bps=int(view["royalty_floor_bps"]),
             registered_at=int(view["registered_at"]),
         )
+
+    def release_tasks(self, dataset_id: int) -> list[bytes]:
+        """The task ids a release named at registration (from its ``DatasetRegistered`` event)."""
+        events = self.registry_events("DatasetRegistered", token_id=_uint(dataset_id, "dataset_id"))
+        if not events:
+            raise NotFound(f"no dataset {dataset_id} in the registry")
+        return [bytes(t) for t in events[0].args["task_ids"]]
+
+    def audit_release(
+        self,
+        dataset_id: int,
+        task_ids: Sequence[bytes],
+        weights_root: bytes | None = None,
+        total_weight: int | None = None,
+    ) -> list[str]:
+        """What is wrong with a release on chain against its bundle, one line each (empty: none).
+
+        Checks that the registration named exactly the bundle's ``task_ids``, that the recorded
+        floor honours each task's promise at funding, that the listing (if any) gives at least
+        the floor, and, when given, that the weights root and total are the bundle's.
+        """
+        info = self.release(dataset_id)
+        problems = []
+        named = self.release_tasks(dataset_id)
+        wanted = [_bytes32(t, "task_ids") for t in task_ids]
+        if sorted(named) != sorted(wanted):
+            problems.append(
+                f"dataset {dataset_id} names tasks {sorted(t.hex() for t in named)}, "
+                f"the bundle {sorted(t.hex() for t in wanted)}"
+            )
+        for task in wanted:
+            promised = self.promised_floor([task])
+            if info.royalty_floor_bps < promised:
+                problems.append(
+                    f"dataset {dataset_id}'s royalty floor {info.royalty_floor_bps} bps is below "
+                    f"the {promised} bps task 0x{task.hex()} promised"
+                )
+        listing = self.listing(dataset_id)
+        if listing.listed and listing.royalty_bps < info.royalty_floor_bps:
+            problems.append(
+                f"dataset {dataset_id} is listed with {listing.royalty_bps} bps, "
+                f"below its floor {info.royalty_floor_bps}"
+            )
+        if weights_root is not None and info.weights_root != weights_root:
+            problems.append(f"dataset {dataset_id}'s weights root differs from the bundle's")
+        if total_weight is not None and info.total_weight != total_weight:
+            problems.append(
+                f"dataset {dataset_id}'s total weight {info.total_weight} differs from the "
+                f"bundle's {total_weight}"
+            )
+        return problems
 
     def dataset_owner(self, dataset_id: int) -> str:
         """The current owner of a release token."""
