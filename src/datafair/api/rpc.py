@@ -174,7 +174,11 @@ class RpcService:
     def m_eth_estimateGas(self, call: dict[str, Any], *_: Any) -> str:
         if not call.get("to"):
             return _hex(ESTIMATE_CREATE)
-        self.m_eth_call(call)  # a revert is reported now, as a node does
+        data = _bytes(call.get("data") or call.get("input") or "0x", "data")
+        try:  # the transaction runs and is thrown away: a revert is reported now, as a node does
+            self.chain.simulate(call["to"], data, call.get("from"), "eth_estimateGas")
+        except ChainError as error:
+            raise _revert(error) from None
         return _hex(ESTIMATE_CALL)
 
     # -- transactions

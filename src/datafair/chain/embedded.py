@@ -534,6 +534,19 @@ class EmbeddedChain(Chain):
         return self._run(address_of(to), data, address_of(sender), label)
 
     def _call_raw(self, to: str, data: bytes, sender: str | None, label: str) -> bytes:
+        return self._execute_then_revert(to, data, sender, label, static=True)
+
+    def simulate(self, to: str, data: bytes, sender: str | None, label: str) -> bytes:
+        """Run ``data`` as a transaction from ``sender`` and throw the changes away; its output.
+
+        What a node's ``eth_estimateGas`` does: state-changing code runs (a call would refuse
+        it), a revert raises ``ChainError``, and nothing is kept.
+        """
+        return self._execute_then_revert(to, data, sender, label, static=False)
+
+    def _execute_then_revert(
+        self, to: str, data: bytes, sender: str | None, label: str, *, static: bool
+    ) -> bytes:
         if not self._batch_depth:
             self._sync()
         head = self._next_block()
@@ -548,7 +561,7 @@ class EmbeddedChain(Chain):
                 raise ChainError(f"{label}: no contract at {to} on the embedded chain")
             origin = Address(sender or "0x" + "00" * 20)
             computation = self._evm.execute_code(
-                origin, Address(to), BLOCK_GAS_LIMIT, 0, 0, code, data, True, None, 0, None, None
+                origin, Address(to), BLOCK_GAS_LIMIT, 0, 0, code, data, static, None, 0, None, None
             )
             if computation.is_error:
                 raise self._error(label, computation)
