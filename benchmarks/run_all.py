@@ -23,6 +23,8 @@ BENCHMARKS = (
     "gas_market",
     "settlement",
     "web_pages",
+    "near_duplicates",
+    "release",
 )
 
 

@@ -30,6 +30,34 @@ class Settings(BaseSettings):
         default=None, description="compiled-contract cache (default: HOME/cache)"
     )
     fair_pay_floor: int = Field(default=0, ge=0, description="fair-pay floor, base units/hour")
+    royalty_floor_bps: int = Field(
+        default=1_000,
+        ge=0,
+        le=10_000,
+        description="least royalty share (basis points) a task may promise its contributors",
+    )
+    near_duplicate_text: float = Field(
+        default=0.8,
+        gt=0.0,
+        le=1.0,
+        description="estimated Jaccard similarity from which a text is a near duplicate",
+    )
+    near_duplicate_image_bits: int = Field(
+        default=6,
+        ge=0,
+        le=64,
+        description="pHash Hamming distance up to which an image is a near duplicate",
+    )
+    download_secret: str | None = Field(
+        default=None,
+        description="HMAC key of signed download URLs (default: a random key kept in HOME)",
+    )
+    download_ttl: int = Field(
+        default=600, ge=1, description="seconds a signed download URL stays valid"
+    )
+    licence_cache_ttl: int = Field(
+        default=30, ge=0, description="seconds a licence check on chain is cached"
+    )
     # --- the HTTP server (datafair serve)
     rpc_url: str | None = Field(
         default=None, description="JSON-RPC URL of the chain the server uses (default: embedded)"

@@ -60,11 +60,17 @@ def test_fund_label_settle_earn_claim_and_audit_over_http(
         lambda escrow: escrow.token(token).mint(requester.address, 10**6, sender=OPERATOR.address)
     )
     funding = requester.funding(market.task_id, 20_000, token=token)
-    assert [call["function"].split("(")[0] for call in funding["calls"]] == ["approve", "fund"]
+    # the first funding records the task's royalty promise (default 30 %) on the escrow
+    assert [call["function"].split("(")[0] for call in funding["calls"]] == [
+        "approve",
+        "fund_with_royalty",
+    ]
     for call in funding["calls"]:
         send(node, call, str(requester.address))
     escrow = requester.request("GET", f"{API}/tasks/{market.task_id}/escrow")
     assert escrow["deposited"] == "20000" and escrow["exists"]
+    promised = node.with_chain(lambda e: e.royalty_promise(bytes.fromhex(market.task_id[2:])))
+    assert promised == 3_000
     with pytest.raises(ApiError) as not_owner:
         party("bob").funding(market.task_id, 10, token=token)
     assert not_owner.value.status == 403

@@ -32,6 +32,9 @@ def test_demo_json(
         "refunded",
         "contributor_share",
         "audit_ok",
+        "sales",
+        "royalties_by_kind",
+        "royalty_share",
     ):
         assert key in report
     assert report["items"] == 30
@@ -39,6 +42,11 @@ def test_demo_json(
     assert report["audit_ok"] is True
     paid = sum(report["paid_by_kind"].values())
     assert report["funded"] == paid + report["fee"] + report["refunded"]
+    assert report["royalty_share"] == 0.3 and report["sales"]["sales"] == 3
+    # royalties follow what settlement paid for the data: no pay, no royalty
+    for kind, paid_to_kind in report["paid_by_kind"].items():
+        if paid_to_kind == 0:
+            assert report["royalties_by_kind"][kind] == 0
 
 
 def test_demo_rejects_bad_options(capsys: pytest.CaptureFixture[str]) -> None:

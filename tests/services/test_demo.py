@@ -34,6 +34,17 @@ def test_small_demo_round(tmp_path: Path, contract_cache: Path) -> None:
     assert 0.95 <= money.contributor_share < 1.0
     assert money.fee * 10_000 <= (money.paid + money.fee) * 500
 
+    sales = report.market
+    assert sales is not None and sales.audit_ok
+    assert sales.sales == 3 and sales.gross == 3 * sales.price
+    assert sales.gross == sales.fee + sales.royalties + sales.owner
+    assert sales.royalties == sales.gross * 3_000 // 10_000
+    # every royalty reached a contributor, except at most a few base units of dust
+    assert 0 <= sales.royalties - sales.royalties_claimed < sales.weights
+    assert sales.royalties_by_kind["spammer"] == 0 and sales.royalties_by_kind["adversary"] == 0
+    assert sales.royalties_by_kind["skilled"] > sales.royalties_by_kind["careless"]
+    assert sales.refused_duplicates == 2 and sales.collected == 13
+
 
 def test_rerun_in_same_home_makes_a_new_task(tmp_path: Path, contract_cache: Path) -> None:
     settings = load_settings(home=tmp_path / "home", cache=contract_cache)
@@ -44,3 +55,5 @@ def test_rerun_in_same_home_makes_a_new_task(tmp_path: Path, contract_cache: Pat
     assert second.submissions == 20 * OVERLAP
     assert first.money.escrow == second.money.escrow
     assert second.money.audit_ok and second.money.conserved
+    assert first.market is not None and second.market is not None
+    assert second.market.release_id != first.market.release_id and second.market.audit_ok

@@ -12,9 +12,17 @@ from datafair.store.migrations import current_revision, downgrade, head_revision
 from datafair.store.schema import Base
 
 
+def _not_full_text_index(obj: object, name: str | None, kind: str, *args: object) -> bool:
+    """The full-text tables of release cards (SQLite FTS5 and its shadow tables) and the
+    PostgreSQL expression index are made by the migration, not by a model."""
+    return not (name or "").startswith(("release_search", "ix_releases_search"))
+
+
 def _differences(database: Database) -> list[object]:
     with database.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": _not_full_text_index}
+        )
         return list(compare_metadata(context, Base.metadata))
 
 

@@ -44,6 +44,7 @@ from datafair.api.routers import (
     contributions,
     datasets,
     delegations,
+    market,
     me,
     public,
     reviews,
@@ -295,6 +296,7 @@ def create_app(
         me,
         settlement,
         public,
+        market,
     ):
         api.include_router(module.router)
     app.include_router(api)

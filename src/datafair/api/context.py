@@ -22,6 +22,7 @@ from datafair.settings import Settings
 if TYPE_CHECKING:
     from datafair.chain.base import Sender
     from datafair.chain.escrow import EscrowClient
+    from datafair.services.intake import GroupCommit
     from datafair.store.db import Database
 
 T = TypeVar("T")
@@ -39,6 +40,8 @@ class ServerContext(Node):
             database=database,
         )
         self._chain_thread: threading.Thread | None = None
+        self._intake: GroupCommit | None = None
+        self._intake_lock = threading.Lock()
         self._executor = ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="chain", initializer=self._mark_chain_thread
         )
@@ -56,6 +59,17 @@ class ServerContext(Node):
         if threading.current_thread() is self._chain_thread:
             return locked()
         return self._executor.submit(locked).result()
+
+    @property
+    def intake(self) -> GroupCommit:
+        """The group commit of single submissions (one per worker)."""
+        if self._intake is None:
+            with self._intake_lock:
+                if self._intake is None:
+                    from datafair.services.intake import GroupCommit
+
+                    self._intake = GroupCommit(self.db.session)
+        return self._intake
 
     def with_chain(self, work: Callable[[EscrowClient], T]) -> T:
         """Run ``work(escrow)`` on the chain thread; its result."""

@@ -92,6 +92,17 @@ COMMANDS: dict[str, LazyCommand] = {
         "datafair.cli.serve:serve_command",
         "Serve the marketplace: the HTTP API, the web app and the embedded chain's JSON-RPC.",
     ),
+    "market": LazyCommand(
+        "datafair.cli.market:app",
+        "Browse, sell and buy dataset releases; royalties and licensed downloads.",
+    ),
+    "collect": LazyCommand(
+        "datafair.cli.collect:app", "Collection tasks: contributors submit new signed items."
+    ),
+    "release": LazyCommand(
+        "datafair.cli.release:release_command",
+        "Freeze a settled task's or dataset's data as a release with royalty weights.",
+    ),
     "earnings": LazyCommand(
         "datafair.cli.settle:earnings_command",
         "Your earnings per task and epoch, with the reasons (from a --server).",

@@ -77,7 +77,37 @@ def _money_table(report: DemoReport) -> RichTable:
         "share of the spend that reached contributors", "", f"{money.contributor_share:.1%}"
     )
     table.add_row("audit of the payout bundle", "", "passed" if money.audit_ok else "FAILED")
+    if report.market is not None:
+        _sales_rows(table, report)
     return table
+
+
+def _sales_rows(table: RichTable, report: DemoReport) -> None:
+    """The release's sales: what buyers paid and where it went, royalties by contributor kind."""
+    sales = report.market
+    assert sales is not None
+    table.add_section()
+    table.add_row(
+        f"{sales.sales} licences sold (release #{sales.dataset_token})",
+        _tokens(sales.gross),
+        "share of sales",
+    )
+
+    def row(label: str, amount: int) -> None:
+        share = amount / sales.gross if sales.gross else 0.0
+        table.add_row(label, _tokens(amount), f"{share:.1%}")
+
+    row("  platform fee", sales.fee)
+    row("  to the dataset owner", sales.owner)
+    row(f"  royalty pool ({sales.royalty_share:.0%} promised)", sales.royalties)
+    for kind, amount in sales.royalties_by_kind.items():
+        row(f"    royalties claimed by {kind} contributors", amount)
+    table.add_row(
+        "collection task",
+        _tokens(sales.collection_paid),
+        f"{sales.collected} items, {sales.refused_duplicates} duplicates refused",
+    )
+    table.add_row("audit of the release weights", "", "passed" if sales.audit_ok else "FAILED")
 
 
 def demo_command(

@@ -370,11 +370,17 @@ def audit_command(
     """Recompute a settlement bundle from itself alone and compare it with the chain.
 
     Against the chain, also checks it against the earlier epochs' bundles in the blob store.
+    Given a release manifest's CID, audits the release instead (see ``datafair market audit``).
     """
     from datafair.services.settlement.audit import audit_bundle, escrow_named_by, read_bundle
 
     with open_node(home, rpc=rpc) as node:
         data, cid = read_bundle(bundle, node.blobs)
+        if cid is not None and data.startswith(b'{"card":'):
+            from datafair.cli.market import audit_release_manifest
+
+            if audit_release_manifest(node, cid):  # a release manifest, not a payout bundle
+                return
         if offline:
             report = audit_bundle(data, None, expected_cid=cid, workers=workers)
         else:

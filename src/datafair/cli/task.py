@@ -99,6 +99,12 @@ def create(
     gold_ratio: float = typer.Option(0.0, "--gold-ratio", help="Share of gold assignments."),
     price: int = typer.Option(0, "--price", min=0, help="Price per answer, token base units."),
     deadline: str = typer.Option("+7d", "--deadline", help="+7d, +12h, a date or Unix seconds."),
+    royalty_bps: int = typer.Option(
+        3_000,
+        "--royalty-bps",
+        help="Share of every future sale of data built from this task promised to its "
+        "contributors, in basis points (default 3000 = 30 %; at least DATAFAIR_ROYALTY_FLOOR_BPS).",
+    ),
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Create a labelling task over a stored dataset."""
@@ -117,6 +123,7 @@ def create(
         deadline=parse_deadline(deadline, now),
         chain_id=settings.chain_id,
         salt=time.time_ns(),
+        extra={"royalty_bps": royalty_bps},
     )
     gold = read_gold(gold_file) if gold_file else {}
     database = open_database(settings)
@@ -132,7 +139,7 @@ def create(
                     "import a Label Studio export with ground_truth annotations, or use --gold",
                 )
             gold = imported | gold
-        info = create_task(session, spec, gold=gold)
+        info = create_task(session, spec, gold=gold, royalty_floor_bps=settings.royalty_floor_bps)
     console.print(f"created task [bold]{info.task_id_hex}[/]")
 
 

@@ -12,7 +12,12 @@ spans              list of {"start", "end", "label"}, sorted, disjoint     text
 boxes              list of {"x", "y", "w", "h", "label"}, sorted           image
 transcription      NFC-normalised, stripped, non-empty text                image, text
 preference         "a" or "b" (which of two responses is better)           pair
+collection         {"format": ...}: the contributed item's format          text, image, pair
 =================  ======================================================  ====================
+
+A *collection* task asks contributors for new items rather than labels: the item is the
+contribution, its "answer" the canonical descriptor ``{"format": F}`` with ``F`` one of
+:data:`datafair.core.collection.FORMATS` (see that module for the content of each format).
 
 Span offsets are character offsets into the item text, ``end`` exclusive. Box coordinates are
 pixels from the top-left corner; a box must lie inside the image and have a positive area.
@@ -42,6 +47,7 @@ class TaskType(StrEnum):
     BOXES = "boxes"
     TRANSCRIPTION = "transcription"
     PREFERENCE = "preference"
+    COLLECTION = "collection"
 
 
 CATEGORICAL_TASK_TYPES = frozenset({TaskType.CLASSIFICATION, TaskType.PREFERENCE})
@@ -63,6 +69,7 @@ ITEM_KINDS_FOR: dict[TaskType, frozenset[ItemKind]] = {
     TaskType.BOXES: frozenset({ItemKind.IMAGE}),
     TaskType.TRANSCRIPTION: frozenset({ItemKind.IMAGE, ItemKind.TEXT}),
     TaskType.PREFERENCE: frozenset({ItemKind.PAIR}),
+    TaskType.COLLECTION: frozenset({ItemKind.TEXT, ItemKind.IMAGE, ItemKind.PAIR}),
 }
 
 NEEDS_CLASSES = frozenset(
@@ -114,6 +121,8 @@ class LabelSchema:
                 raise InvalidInput("classes", "contain duplicates", "list each class once")
         elif self.classes and self.task_type is TaskType.PREFERENCE:
             raise InvalidInput("classes", "a preference task has no classes (answers are a or b)")
+        elif self.classes and self.task_type is TaskType.COLLECTION:
+            raise InvalidInput("classes", "a collection task has no classes (it collects items)")
 
     @property
     def choices(self) -> tuple[str, ...]:
@@ -260,6 +269,27 @@ def _preference(schema: LabelSchema, answer: Any, item: ItemContext) -> str:
     return str(answer)
 
 
+COLLECTION_FORMATS = ("text", "image", "instruction", "preference")
+"""What a collection task's items may be (see :mod:`datafair.core.collection`)."""
+KIND_OF_FORMAT: dict[str, ItemKind] = {
+    "text": ItemKind.TEXT,
+    "image": ItemKind.IMAGE,
+    "instruction": ItemKind.TEXT,
+    "preference": ItemKind.PAIR,
+}
+
+
+def _collection(schema: LabelSchema, answer: Any, item: ItemContext) -> dict[str, str]:
+    fmt = answer.get("format") if isinstance(answer, dict) else None
+    if fmt not in COLLECTION_FORMATS or set(answer) != {"format"}:
+        raise InvalidInput(
+            "answer", f"{answer!r} is not a collection descriptor", 'use {"format": F}'
+        )
+    if KIND_OF_FORMAT[fmt] is not item.kind:
+        raise InvalidInput("answer", f"a {item.kind} item is not of format {fmt}")
+    return {"format": str(fmt)}
+
+
 _VALIDATORS = {
     TaskType.CLASSIFICATION: _classification,
     TaskType.MULTILABEL: _multilabel,
@@ -267,4 +297,5 @@ _VALIDATORS = {
     TaskType.BOXES: _boxes,
     TaskType.TRANSCRIPTION: _transcription,
     TaskType.PREFERENCE: _preference,
+    TaskType.COLLECTION: _collection,
 }

@@ -108,17 +108,20 @@ class SubmissionMessage:
             raise InvalidInput("duration_ms", "must fit in uint32")
         contributor_bytes(self.contributor)
 
-    def struct_hash(self) -> bytes:
-        """``hashStruct(Submission)``: typehash and the 32-byte encoding of each field."""
-        return keccak256(
-            SUBMISSION_TYPEHASH
-            + self.task_id
+    def struct_hash_fields(self) -> bytes:
+        """The 32-byte encoding of each field, in order (what follows the type hash)."""
+        return (
+            self.task_id
             + keccak256(self.item_cid.encode())
             + self.answer_hash
             + contributor_bytes(self.contributor).rjust(32, b"\0")
             + self.nonce.to_bytes(32, "big")
             + self.duration_ms.to_bytes(32, "big")
         )
+
+    def struct_hash(self) -> bytes:
+        """``hashStruct(Submission)``: typehash and the 32-byte encoding of each field."""
+        return keccak256(SUBMISSION_TYPEHASH + self.struct_hash_fields())
 
     def as_dict(self) -> dict[str, Any]:
         """The message in EIP-712 JSON form (hex strings for bytes)."""
@@ -332,4 +335,119 @@ def verify_review(domain: SubmissionDomain, message: ReviewMessage, signature: b
         raise SignatureError(
             f"signature: signed by {to_checksum_address(signer)}, not by the reviewer "
             f"{to_checksum_address(message.reviewer)} (wrong key, submission, verdict or chain)"
+        )
+
+
+# --------------------------------------------------------------------------- contributions
+#
+# A contributor to a collection task signs each new item, under the same domain:
+#
+#     Contribution(bytes32 taskId, string itemCid, bytes32 descriptorHash, address contributor,
+#                  uint64 nonce, uint32 durationMs)
+#
+# ``itemCid`` is the CIDv1 of the item's content bytes, so the signature binds the exact content;
+# ``descriptorHash`` the keccak-256 of the canonical descriptor ``{"format": F}``
+# (:mod:`datafair.core.collection`). The layout is field for field that of ``Submission``, so
+# the settlement audit checks both with one fixed-layout encoding and only the type hash differs.
+
+CONTRIBUTION_TYPE = (
+    "Contribution(bytes32 taskId,string itemCid,bytes32 descriptorHash,address contributor,"
+    "uint64 nonce,uint32 durationMs)"
+)
+CONTRIBUTION_TYPEHASH = keccak256(CONTRIBUTION_TYPE.encode())
+
+CONTRIBUTION_EIP712_TYPES: dict[str, list[dict[str, str]]] = {
+    "EIP712Domain": EIP712_TYPES["EIP712Domain"],
+    "Contribution": [
+        {"name": "taskId", "type": "bytes32"},
+        {"name": "itemCid", "type": "string"},
+        {"name": "descriptorHash", "type": "bytes32"},
+        {"name": "contributor", "type": "address"},
+        {"name": "nonce", "type": "uint64"},
+        {"name": "durationMs", "type": "uint32"},
+    ],
+}
+
+
+@dataclass(frozen=True)
+class ContributionMessage:
+    """What a contributor signs for a new item: task, item CID, descriptor hash, address,
+    nonce, time spent."""
+
+    task_id: bytes
+    item_cid: str
+    descriptor_hash: bytes
+    contributor: str
+    nonce: int
+    duration_ms: int
+
+    def _as_submission(self) -> SubmissionMessage:
+        return SubmissionMessage(
+            self.task_id,
+            self.item_cid,
+            self.descriptor_hash,
+            self.contributor,
+            self.nonce,
+            self.duration_ms,
+        )
+
+    def check(self) -> None:
+        """Raise ``InvalidInput`` naming the first field outside its EIP-712 type."""
+        if len(self.descriptor_hash) != 32:
+            raise InvalidInput("descriptor_hash", "must be 32 bytes")
+        self._as_submission().check()
+
+    def struct_hash(self) -> bytes:
+        """``hashStruct(Contribution)``."""
+        return keccak256(CONTRIBUTION_TYPEHASH + self._as_submission().struct_hash_fields())
+
+    def as_dict(self) -> dict[str, Any]:
+        """The message in EIP-712 JSON form (hex strings for bytes)."""
+        return {
+            "taskId": "0x" + self.task_id.hex(),
+            "itemCid": self.item_cid,
+            "descriptorHash": "0x" + self.descriptor_hash.hex(),
+            "contributor": to_checksum_address(self.contributor),
+            "nonce": self.nonce,
+            "durationMs": self.duration_ms,
+        }
+
+
+def contribution_digest(domain: SubmissionDomain, message: ContributionMessage) -> bytes:
+    """``keccak256(0x1901 || domainSeparator || hashStruct(contribution))``."""
+    return keccak256(b"\x19\x01" + domain.separator + message.struct_hash())
+
+
+def contribution_typed_data(
+    domain: SubmissionDomain, message: ContributionMessage
+) -> dict[str, Any]:
+    """The full ``eth_signTypedData_v4`` JSON of a contribution, for wallets and ethers."""
+    return {
+        "types": CONTRIBUTION_EIP712_TYPES,
+        "primaryType": "Contribution",
+        "domain": domain.as_dict(),
+        "message": message.as_dict(),
+    }
+
+
+def sign_contribution(
+    private_key: bytes, domain: SubmissionDomain, message: ContributionMessage
+) -> bytes:
+    """The 65-byte signature ``r || s || v`` (v = 27 or 28) of a contribution."""
+    signature = PrivateKey(private_key).sign_recoverable(
+        contribution_digest(domain, message), hasher=None
+    )
+    return signature[:64] + bytes((signature[64] + 27,))
+
+
+def verify_contribution(
+    domain: SubmissionDomain, message: ContributionMessage, signature: bytes
+) -> None:
+    """Raise ``SignatureError`` unless ``signature`` is ``message.contributor``'s over it."""
+    message.check()
+    signer = recover_signer(contribution_digest(domain, message), signature)
+    if signer != contributor_bytes(message.contributor):
+        raise SignatureError(
+            f"signature: signed by {to_checksum_address(signer)}, not by the contributor "
+            f"{to_checksum_address(message.contributor)} (wrong key, task, item or chain)"
         )

@@ -15,6 +15,8 @@ import io
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
 from PIL import Image
 
 from datafair.core.errors import InvalidInput
@@ -95,3 +97,11 @@ def parse_image_folder(folder: Path, image_sink: ImageSink | None = None) -> Par
         meta["file_name"] = relative
         collector.add(ItemKind.IMAGE, data, None, width, height, meta, source)
     return collector.finish()
+
+
+def grey_square(data: bytes, size: int) -> NDArray[np.uint8]:
+    """The image ``data`` as a ``size`` x ``size`` array of grey levels (Lanczos resampling),
+    what a perceptual hash reads (:func:`datafair.quality.near_duplicates.perceptual_hash`)."""
+    with Image.open(io.BytesIO(data)) as image:
+        grey = image.convert("L").resize((size, size), Image.Resampling.LANCZOS)
+        return np.asarray(grey, dtype=np.uint8)

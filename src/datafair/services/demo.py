@@ -31,6 +31,7 @@ from datafair.node import Node
 from datafair.services.assignment import next_item
 from datafair.services.datasets import ImportReport, import_dataset
 from datafair.services.demo_money import DemoMarket, MoneyFlow
+from datafair.services.demo_sales import SalesReport, run_sales
 from datafair.services.exports import export_task
 from datafair.services.inference import InferenceResult, infer_task
 from datafair.services.reviews import infer_with_reviews, sign_and_submit_reviews
@@ -96,13 +97,21 @@ class DemoReport:
     duplicates: int
     money: MoneyFlow
     seconds: dict[str, float] = field(default_factory=dict)
+    market: SalesReport | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        data = {key: value for key, value in self.__dict__.items() if key != "money"}
+        data = {
+            key: value for key, value in self.__dict__.items() if key not in ("money", "market")
+        }
         money = self.money.as_dict()
         for key in ("funded", "paid_by_kind", "fee", "refunded", "contributor_share", "audit_ok"):
             data[key] = money.pop(key)
         data["money"] = money
+        if self.market is not None:
+            sales = self.market.as_dict()
+            data["royalties_by_kind"] = sales.pop("royalties_by_kind")
+            data["royalty_share"] = sales.pop("royalty_share")
+            data["sales"] = sales
         return data
 
 
@@ -328,6 +337,13 @@ def _run_round(
         )
     sink.finish()
     seconds["money"] = time.perf_counter() - step
+
+    step = time.perf_counter()
+    sink.start("collecting, releasing, selling, paying royalties", None)
+    with database.session() as session:
+        sales = run_sales(settings, session, market, spec.task_id, population, requester, seed)
+    sink.finish()
+    seconds["market"] = time.perf_counter() - step
     seconds["total"] = time.perf_counter() - started
 
     kinds = {c.address: c.kind for c in population.contributors}
@@ -352,6 +368,7 @@ def _run_round(
         duplicates=len(imported.duplicates),
         money=money,
         seconds={key: round(value, 2) for key, value in seconds.items()},
+        market=sales,
     )
 
 

@@ -23,8 +23,10 @@ from sqlalchemy.orm import Session
 
 from datafair.core.assignment_rules import assignment_rules
 from datafair.core.canonical import canonical_json
+from datafair.core.collection import DEFAULT_ROYALTY_FLOOR_BPS, royalty_bps
 from datafair.core.errors import Conflict, InvalidInput, NotFound
 from datafair.core.ids import checksum_address, parse_task_id
+from datafair.core.schemas import TaskType
 from datafair.core.task import MAX_OVERLAP, TaskSpec
 from datafair.store.models import TASK_CLOSED, Task
 from datafair.store.repositories import DatasetRepository, ItemRepository, TaskRepository
@@ -104,8 +106,12 @@ def create_task(
     requester: str | None = None,
     clock: Clock = time.time,
     gold_seed: bytes | None = None,
+    royalty_floor_bps: int = DEFAULT_ROYALTY_FLOOR_BPS,
 ) -> TaskInfo:
     """Store a task over the dataset ``spec.dataset_cid`` and commit; its ``TaskInfo``.
+
+    The spec's royalty promise (``extra.royalty_bps``, default 30 %) must be at least
+    ``royalty_floor_bps`` (:func:`datafair.core.collection.royalty_bps`).
 
     ``gold`` maps item CIDs of the dataset to their known answers. ``gold_seed`` (32 bytes,
     random by default) drives the gold mix of assignments; pass one for reproducible runs.
@@ -113,6 +119,7 @@ def create_task(
     ``InvalidInput`` (items the schema cannot label, bad gold answers, gold ratio without gold).
     """
     try:
+        royalty_bps(spec.extra, royalty_floor_bps)
         info = _create_task(
             session, spec, dict(gold or {}), gold_overlap, requester, clock, gold_seed
         )
@@ -146,6 +153,12 @@ def _create_task(
     # (imported here: the settlement package imports this module)
     from datafair.services.settlement.bundle import task_settings
 
+    if spec.task_type is TaskType.COLLECTION:
+        raise InvalidInput(
+            "task_type",
+            "a collection task gathers new items, not labels of a dataset",
+            "create it with `datafair collect create`",
+        )
     task_settings(spec)
     requester_address = checksum_address(requester, "requester") if requester else None
     datasets = DatasetRepository(session)

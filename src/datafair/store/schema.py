@@ -9,6 +9,7 @@ from __future__ import annotations
 from datafair.store import (
     api_models,
     delegation_models,
+    market_models,
     models,
     prior_models,
     reputation_models,
@@ -23,6 +24,7 @@ MODEL_MODULES = (
     api_models,
     delegation_models,
     prior_models,
+    market_models,
 )
 
 __all__ = ["MODEL_MODULES", "Base"]

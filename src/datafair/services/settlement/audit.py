@@ -47,7 +47,11 @@ from datafair.services.settlement.bundle import (
 )
 from datafair.services.settlement.delegated import first_bad_delegation, session_keys
 from datafair.services.settlement.gold import gold_commitment
-from datafair.services.settlement.signatures import first_bad_review, first_bad_signature
+from datafair.services.settlement.signatures import (
+    first_bad_review,
+    first_bad_signature,
+    typehash_for,
+)
 from datafair.store.blobs import BlobStore
 
 BundleSource = Callable[[str], bytes | None]
@@ -169,6 +173,7 @@ def _verify_inputs(inputs: EpochInputs, workers: int | None) -> None:
         subs.signature,
         workers=workers,
         signers=session_keys(inputs),
+        typehash=typehash_for(str(inputs.spec.get("schema", {}).get("task_type", ""))),
     )
     if bad is not None:
         row, reason = bad

@@ -201,7 +201,7 @@ def task_settings(spec: TaskSpec) -> tuple[str, int]:
     outside 0..10000 basis points, a task type settlement does not support, or peer prediction
     on a structured task. Task creation checks this too, so such a task is never funded.
     """
-    if spec.task_type not in CATEGORICAL_TASK_TYPES | STRUCTURED:
+    if spec.task_type not in CATEGORICAL_TASK_TYPES | STRUCTURED | {TaskType.COLLECTION}:
         raise InvalidInput("task", f"a {spec.task_type} task cannot be settled")
     mechanism = str(spec.extra.get("mechanism", Mechanism.QUALITY))
     if mechanism not in (Mechanism.QUALITY, Mechanism.PEER_PREDICTION):
@@ -210,7 +210,7 @@ def task_settings(spec: TaskSpec) -> tuple[str, int]:
             f"unknown mechanism {mechanism!r}",
             f"use {Mechanism.QUALITY} or {Mechanism.PEER_PREDICTION}",
         )
-    if mechanism == Mechanism.PEER_PREDICTION and spec.task_type in STRUCTURED:
+    if mechanism == Mechanism.PEER_PREDICTION and spec.task_type not in CATEGORICAL_TASK_TYPES:
         raise InvalidInput(
             "extra.mechanism",
             f"peer prediction pays categorical answers only, not a {spec.task_type} task",
@@ -406,6 +406,41 @@ def _structured_evidence(
     )
 
 
+COLLECTION_CLASSES = ["accept", "reject"]
+
+
+def collection_evidence(inputs: EpochInputs) -> _Evidence:
+    """Collection tasks: each submission is a contributed item, its reviews decide it.
+
+    An item is accepted when more of its reviews accept it than reject it (a verdict, or a
+    rating read by :func:`datafair.quality.reviews.says_right`); an item without such a
+    majority is rejected. An accepted item's ``p_correct`` is 1 (it earns the task's price per
+    item), a rejected one's 0 (it earns nothing); a review agrees when it sided with the
+    outcome. Settlement takes a collection item only once it has its ``k`` reviews
+    (:func:`datafair.services.settlement.settle.gather_inputs`).
+    """
+    subs = inputs.submissions
+    n = len(subs)
+    balance = np.zeros(n, dtype=np.int64)
+    for row, side in zip(inputs.reviews.submission, review_verdicts(inputs.reviews), strict=True):
+        if side is not None:
+            balance[row] += 1 if side else -1
+    accepted = balance > 0
+    labels = ["reject"] * len(subs.items)
+    for row in np.flatnonzero(accepted).tolist():
+        labels[subs.item[row]] = "accept"
+    return _Evidence(
+        estimator="ReviewMajority",
+        classes=list(COLLECTION_CLASSES),
+        labels=labels,
+        p_correct=accepted.astype(np.float64),
+        correct=accepted,
+        failed_gold=np.zeros(n, dtype=bool),
+        spam_accounts=np.zeros(len(subs.accounts), dtype=bool),
+        answer_class=None,
+    )
+
+
 def compute_epoch(inputs: EpochInputs) -> EpochResult:
     """Infer, reward, take the fee and build the tree of one epoch (see the module docstring)."""
     spec = TaskSpec.from_dict(inputs.spec)
@@ -419,7 +454,9 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
     gold_index = {
         position: inputs.gold[cid] for position, cid in enumerate(subs.items) if cid in inputs.gold
     }
-    if spec.task_type in STRUCTURED:
+    if spec.task_type is TaskType.COLLECTION:
+        evidence = collection_evidence(inputs)
+    elif spec.task_type in STRUCTURED:
         evidence = _structured_evidence(inputs, spec, values, gold_index)
     else:
         evidence = _categorical_evidence(inputs, spec, values, gold_index)
@@ -485,6 +522,8 @@ def default_params(
     canonical JSON values: the categorical aggregator's, except for boxes and transcription
     tasks, whose own aggregator's (:func:`.structured.structured_aggregator`)."""
     kind = TaskType(task_type)
+    if kind is TaskType.COLLECTION:
+        return {}
     model: Any = (
         structured_aggregator(kind, method, {})
         if kind in OWN_AGGREGATOR

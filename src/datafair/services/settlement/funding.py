@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from datafair.chain.base import Receipt, Sender, address_of
 from datafair.chain.escrow import EscrowClient, TaskState
+from datafair.core.collection import royalty_bps
 from datafair.core.errors import Conflict, InvalidInput, NotFound
 from datafair.core.ids import parse_task_id
 from datafair.services.fair_pay import check_funding_price
@@ -94,7 +95,15 @@ def fund_task(
         prepared.gold_commitment,
     )
     funding = prepared.funding
-    receipt = escrow.fund(task.task_id, token, amount, chosen_deadline, commitment, sender=sender)
+    receipt = escrow.fund(
+        task.task_id,
+        token,
+        amount,
+        chosen_deadline,
+        commitment,
+        sender=sender,
+        royalty_bps=prepared.royalty_bps,
+    )
     state = escrow.task(task.task_id)
     funding.funded = state.deposited
     funding.deadline = state.deadline
@@ -123,6 +132,7 @@ class PreparedFunding:
     token: str
     deadline: int
     gold_commitment: bytes
+    royalty_bps: int | None = None
 
 
 def prepare_funding(
@@ -202,7 +212,10 @@ def prepare_funding(
             f"task 0x{task.task_id.hex()}: the escrow holds another gold commitment "
             f"0x{state.gold_commitment.hex()}"
         )
-    return PreparedFunding(task, funding, token, chosen_deadline, commitment)
+    # the first funding records the royalty share the task promised (extra.royalty_bps, default
+    # 30 %); a top-up leaves the recorded promise as it is
+    promise = None if state.exists else royalty_bps(task.spec.get("extra") or {}, floor_bps=0)
+    return PreparedFunding(task, funding, token, chosen_deadline, commitment, promise)
 
 
 def check_chain(spec_chain_id: int, escrow: EscrowClient) -> None:
@@ -270,9 +283,13 @@ def funding_calls(
         prepared.deadline,
         prepared.gold_commitment,
     ]
+    fund_name = "fund"
+    if prepared.royalty_bps is not None:
+        fund_name = "fund_with_royalty"
+        fund_args.append(prepared.royalty_bps)
     for contract, name, args in (
         (token, "approve", approve_args),
-        (escrow.contract, "fund", fund_args),
+        (escrow.contract, fund_name, fund_args),
     ):
         data = abi_codec.encode_call(contract.function(name), args)
         calls.append(

@@ -48,6 +48,8 @@ from sqlalchemy.orm import Session
 from datafair.chain.base import Sender
 from datafair.chain.escrow import EscrowClient
 from datafair.core.errors import ChainError, Conflict, InvalidInput
+from datafair.core.schemas import TaskType
+from datafair.core.task import TaskSpec
 from datafair.services.delegations import delegations_for_task, message_of
 from datafair.services.settlement.bundle import (
     Delegations,
@@ -113,6 +115,28 @@ def _previous_epochs(blobs: BlobStore, previous: Settlement | None) -> dict[tupl
     }
 
 
+def _settleable_rows(
+    spec: TaskSpec, columns: Any, reviews: list[Any], paid_before: Mapping[tuple[str, str], int]
+) -> list[int]:
+    """Rows of ``columns`` this epoch takes: all of them, except on a collection task, where an
+    item not paid before waits until it has its ``k`` signed reviews (so an item is never
+    judged, and paid nothing, before its reviewers have seen it)."""
+    if spec.task_type is not TaskType.COLLECTION:
+        return list(range(len(columns)))
+    from datafair.services.reviews import reviews_per_submission
+
+    needed = reviews_per_submission(spec)
+    counts: dict[int, int] = {}
+    for review in reviews:
+        counts[review.submission_id] = counts.get(review.submission_id, 0) + 1
+    return [
+        r
+        for r in range(len(columns))
+        if (columns.item_cids[r], columns.contributors[r]) in paid_before
+        or counts.get(columns.ids[r], 0) >= needed
+    ]
+
+
 def gather_inputs(
     session: Session,
     escrow: EscrowClient,
@@ -138,13 +162,22 @@ def gather_inputs(
     task_pk = load_task(session, task_id).id
     # Unsigned reviews cannot be checked by an auditor: they are neither evidence nor paid.
     reviews = [r for r in ReviewRepository(session).for_task(task_pk) if r.signature is not None]
-    accounts = sorted(set(columns.contributors) | {review.reviewer for review in reviews})
-    account_index = {address: i for i, address in enumerate(accounts)}
-    items = sorted(set(columns.item_cids))
-    item_index = {cid: i for i, cid in enumerate(items)}
-    order = sorted(
-        range(len(columns)), key=lambda r: (columns.item_cids[r], columns.contributors[r])
+    rows = _settleable_rows(task.spec, columns, reviews, paid_before)
+    if not rows:
+        raise InvalidInput(
+            "task",
+            f"0x{task_id.hex()}: no contributed item has its reviews yet",
+            "review the items first (datafair review)",
+        )
+    kept_ids = {columns.ids[r] for r in rows}
+    reviews = [review for review in reviews if review.submission_id in kept_ids]
+    accounts = sorted(
+        {columns.contributors[r] for r in rows} | {review.reviewer for review in reviews}
     )
+    account_index = {address: i for i, address in enumerate(accounts)}
+    items = sorted({columns.item_cids[r] for r in rows})
+    item_index = {cid: i for i, cid in enumerate(items)}
+    order = sorted(rows, key=lambda r: (columns.item_cids[r], columns.contributors[r]))
     row_of_id = {columns.ids[r]: position for position, r in enumerate(order)}
     submissions = Submissions(
         items=items,

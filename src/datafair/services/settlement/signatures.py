@@ -8,6 +8,10 @@ with the hashes of repeated item CIDs and answers computed once; recovery runs i
 libsecp256k1 (coincurve), about 10,000 rows per second per core, so bundles above
 :data:`PARALLEL_ABOVE` rows are split over ``workers`` forked processes.
 
+Items contributed to a collection task carry instead the contributor's ``Contribution(taskId,
+itemCid, descriptorHash, contributor, nonce, durationMs)`` signature: the same layout under
+another type hash (``typehash``), with ``descriptorHash = keccak256(answer)``.
+
 Each review must carry its reviewer's EIP-712 ``Review(taskId, submissionHash, reviewer,
 verdict, rating)`` signature, ``submissionHash`` being keccak-256 of the reviewed submission's
 signature (:func:`datafair.crypto.eip712.verify_review`).
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 from datafair.core.canonical import keccak256
 from datafair.core.errors import InvalidInput, SignatureError
 from datafair.crypto.eip712 import (
+    CONTRIBUTION_TYPEHASH,
     SUBMISSION_TYPEHASH,
     VERDICT_ACCEPT,
     VERDICT_NONE,
@@ -42,6 +47,7 @@ _UINT32 = 2**32
 
 @dataclass(frozen=True)
 class _Job:
+    typehash: bytes
     separator: bytes
     task_id: bytes
     item_hashes: list[bytes]
@@ -74,7 +80,7 @@ def _check_range(start: int, stop: int) -> tuple[int, str] | None:
             return row, "nonce or duration outside its EIP-712 type"
         contributor = job.accounts[job.contributor[row]]
         struct = keccak256(
-            SUBMISSION_TYPEHASH
+            job.typehash
             + job.task_id
             + job.item_hashes[job.item[row]]
             + answer_hash
@@ -105,14 +111,18 @@ def first_bad_signature(
     *,
     workers: int | None = None,
     signers: dict[int, bytes] | None = None,
+    typehash: bytes = SUBMISSION_TYPEHASH,
 ) -> tuple[int, str] | None:
     """The first row whose signature fails, with the reason; ``None`` when all verify.
 
     ``signers`` gives the expected 20-byte signer of rows signed by a session key (default:
-    every row is signed by its contributor).
+    every row is signed by its contributor). ``typehash`` is the signed type's hash:
+    ``Submission`` (answers) by default,
+    :data:`~datafair.crypto.eip712.CONTRIBUTION_TYPEHASH` for a collection task's items.
     """
     global _JOB
     _JOB = _Job(
+        typehash=typehash,
         separator=SubmissionDomain(chain_id).separator,
         task_id=task_id,
         item_hashes=[keccak256(cid.encode()) for cid in items],
@@ -150,6 +160,11 @@ def first_bad_signature(
         return None
     finally:
         _JOB = None
+
+
+def typehash_for(task_type: str) -> bytes:
+    """The EIP-712 type hash a task's submissions are signed under."""
+    return CONTRIBUTION_TYPEHASH if task_type == "collection" else SUBMISSION_TYPEHASH
 
 
 _VERDICT_CODES = {None: VERDICT_NONE, "accept": VERDICT_ACCEPT, "reject": VERDICT_REJECT}
