@@ -131,7 +131,11 @@ def test_the_cli_labels_and_reviews_on_a_remote_server_signing_locally(live: Liv
         ],
         capture_output=True,
         text=True,
-        env={**os.environ, "DATAFAIR_PASSWORD": "pw", "DATAFAIR_HOME": str(live.cli_home)},
+        env={
+            **os.environ,
+            "DATAFAIR_PASSWORD": "correct horse",
+            "DATAFAIR_HOME": str(live.cli_home),
+        },
         timeout=60,
         check=False,
     )

@@ -236,6 +236,17 @@ def test_downloads_only_for_licence_holders(
             secret=b"another node",
             clock=clock,
         )
+    with pytest.raises(AccessDenied, match=r"^sig:"):  # not hex, not even ASCII
+        open_download(
+            session,
+            world.blobs,
+            grant.release_id,
+            "\x92",
+            grant.expires,
+            "\x96\x8f\x04q\xf3",
+            secret=SECRET,
+            clock=clock,
+        )
     clock.advance(61)
     with pytest.raises(AccessDenied, match=r"^expires: the download URL has expired"):
         open_download(

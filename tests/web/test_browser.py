@@ -26,7 +26,8 @@ from web_live import CHROMIUM, CHROMIUM_ARGS, serving, shoot, wallet_script
 from datafair.client import DatafairClient
 from datafair.settings import Settings
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# one worker runs them all, in order: they share one served market and build on each other
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 CHAIN_ID = 31337
 TEXTS = [
     "The battery lasts two days and the screen is sharp.",

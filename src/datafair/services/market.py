@@ -436,7 +436,8 @@ def open_download(
     """The release data for a signed URL's parameters; ``AccessDenied`` if the signature is
     wrong or the URL expired."""
     expected = _signature(secret, release_id, wallet, expires)
-    if not hmac.compare_digest(expected, signature):
+    # compared as bytes: compare_digest refuses str holding non-ASCII characters
+    if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
         raise AccessDenied("sig: the download URL's signature does not match (ask for a new URL)")
     if clock() > expires:
         raise AccessDenied("expires: the download URL has expired (ask for a new one)")
