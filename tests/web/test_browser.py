@@ -188,7 +188,15 @@ def _wait_item(page: Any, previous: str | None = None) -> str:
     return str(page.get_attribute("#labeller", "data-item") or "")
 
 
-def test_requester_uploads_creates_prices_and_funds(
+def test_a_market_round_in_the_browser(people: dict[str, Person], market: dict[str, Any]) -> None:
+    """Upload, price, fund; label all six types; review, settle, claim, audit: one story, in
+    order (each step builds on the last)."""
+    _requester_uploads_creates_prices_and_funds(people, market)
+    _contributors_label_every_task_type(people, market)
+    _review_settle_claim_and_audit(people, market)
+
+
+def _requester_uploads_creates_prices_and_funds(
     people: dict[str, Person], market: dict[str, Any]
 ) -> None:
     requester = people["requester"]
@@ -223,9 +231,7 @@ def test_requester_uploads_creates_prices_and_funds(
     assert escrow["deposited"] == "100000"
 
 
-def test_contributors_label_every_task_type(
-    people: dict[str, Person], market: dict[str, Any]
-) -> None:
+def _contributors_label_every_task_type(people: dict[str, Person], market: dict[str, Any]) -> None:
     task = market["task"]
     for label in ("alice", "bob", "carol"):
         page = people[label].open(f"/tasks/{task}/label")
@@ -333,7 +339,7 @@ def _label_transcription(person: Person, task_id: str) -> None:
     _wait_item(page, previous)
 
 
-def test_review_settle_claim_and_audit(people: dict[str, Person], market: dict[str, Any]) -> None:
+def _review_settle_claim_and_audit(people: dict[str, Person], market: dict[str, Any]) -> None:
     task = market["task"]
     page = people["outsider"].open(f"/tasks/{task}/review")  # a reviewer who did not label
     page.wait_for_function(
@@ -452,7 +458,7 @@ def test_pages_pass_axe_and_fit_a_phone(
     browser: Any, people: dict[str, Person], market: dict[str, Any]
 ) -> None:
     """No serious or critical axe-core violation on the main pages; usable at 390 px."""
-    task = market["task"]
+    task = market["tasks"]["multilabel"]  # made by the requester over the API
     pages = [
         ("requester", "/"),
         ("requester", f"/tasks/{task}"),
