@@ -25,6 +25,7 @@ from datafair.core.schemas import CATEGORICAL_TASK_TYPES
 from datafair.services.fair_pay import FairPayStatus, fair_pay_status
 from datafair.services.inference import InferenceResult
 from datafair.services.tasks import Clock, TaskInfo, get_task, list_tasks
+from datafair.services.view_cache import cached_view
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def task_board(
     try:
         now = clock()
         tasks = [info for info in list_tasks(session) if not open_only or info.is_open_at(now)]
-        return [BoardEntry(info, fair_pay_status(session, info.task_id)) for info in tasks]
+        return [BoardEntry(info, _pay(session, info)) for info in tasks]
     finally:
         session.rollback()
 
@@ -51,9 +52,17 @@ def task_entry(session: Session, task_id: bytes | str) -> BoardEntry:
     """One task and its pay so far."""
     try:
         info = get_task(session, task_id)
-        return BoardEntry(info, fair_pay_status(session, info.task_id))
+        return BoardEntry(info, _pay(session, info))
     finally:
         session.rollback()
+
+
+def _pay(session: Session, info: TaskInfo) -> FairPayStatus:
+    """The task's pay so far, recomputed only when the store has new answers."""
+    pay, _ = cached_view(
+        session, "fair_pay", info.task_id, lambda: fair_pay_status(session, info.task_id)
+    )
+    return pay
 
 
 @dataclass(frozen=True)

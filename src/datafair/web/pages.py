@@ -7,18 +7,24 @@ browser, signed by the wallet or its session key; the server never holds a contr
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
 from datafair.api.deps import ActorDep, NodeDep, SessionDep
 from datafair.api.policies import Actor, authorize, requester_of, requester_or_operator
 from datafair.core.errors import DatafairError
 from datafair.core.schemas import TaskType
 from datafair.web import plots
+
+# The dashboard runs one inference over every answer: while answers stream in, a result this
+# many seconds old is shown (with its age) instead of recomputing on every request.
+DASHBOARD_MAX_STALE_S = 10.0
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 router = APIRouter(include_in_schema=False)
@@ -295,18 +301,43 @@ def fund_page(
 def dashboard_page(
     task_id: str, request: Request, node: NodeDep, session: SessionDep, actor: ActorDep
 ) -> HTMLResponse:
-    from datafair.services.dashboard import task_dashboard
     from datafair.services.tasks import get_task
+    from datafair.services.view_cache import cached_view
 
     try:
         info = get_task(session, task_id)
         session.rollback()
         authorize(actor, requester_or_operator(info.requester), "read this task's dashboard")
-        data = task_dashboard(session, task_id)
+        (data, figures), computed_at = cached_view(
+            session,
+            "dashboard",
+            info.task_id,
+            lambda: _dashboard(session, task_id),
+            max_stale_s=DASHBOARD_MAX_STALE_S,
+        )
     except DatafairError as error:
         return error_page(request, node, actor, error)
     finally:
         session.rollback()
+    age_s = max(0, round(time.time() - computed_at))
+    return render(
+        request,
+        node,
+        actor,
+        "dashboard.html",
+        info=info,
+        data=data,
+        figures=figures,
+        age_s=age_s,
+        max_stale_s=DASHBOARD_MAX_STALE_S,
+    )
+
+
+def _dashboard(session: Session, task_id: str) -> tuple[Any, dict[str, Any]]:
+    """The dashboard's figures and their SVG plots (one inference over every answer)."""
+    from datafair.services.dashboard import task_dashboard
+
+    data = task_dashboard(session, task_id)
     figures = {
         "answers": plots.bars_over_time(data.answers_per_hour, "Answers per hour"),
         "alpha": plots.horizontal_bars(
@@ -322,7 +353,7 @@ def dashboard_page(
             for c in data.confusions
         ],
     }
-    return render(request, node, actor, "dashboard.html", info=info, data=data, figures=figures)
+    return data, figures
 
 
 # ----------------------------------------------------------------------------- public
