@@ -88,3 +88,31 @@ def test_collect_create_and_submit(home: str, capsys: pytest.CaptureFixture[str]
     assert "item: duplicate of item bafk" in err and err.count("\n") == 1
     assert main([*submit[:3], "--text", "   ", *submit[5:]]) == 1
     assert "text: is empty" in capsys.readouterr().err
+
+
+def test_market_listings_show_a_hostile_title_literally(
+    home: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A release whose title and card carry markup, an ANSI escape and an RTL override lists
+    and shows literally (``datafair.cli.common.shown``), on a copy of the demo's home."""
+    import shutil
+
+    from sqlalchemy import update
+
+    from datafair.settings import load_settings
+    from datafair.store.db import Database
+    from datafair.store.market_models import Release
+
+    copy = str(tmp_path / "home")
+    shutil.copytree(home, copy)
+    hostile = "[/x][bold]\x1b[31mred\u202eevil"
+    database = Database.open(load_settings(home=Path(copy)))
+    with database.session() as session:
+        session.execute(update(Release).values(title=hostile, card_text=hostile))
+        session.commit()
+    database.dispose()
+    for args in (["market", "list"], ["market", "show", "1", "--card"]):
+        assert main([*args, "--home", copy]) == 0, args
+        out = capsys.readouterr().out
+        assert "[/x][bold]\\x1b[31mred\\u202eevil" in out, out
+        assert "\x1b" not in out and "\u202e" not in out

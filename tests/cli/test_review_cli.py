@@ -20,24 +20,31 @@ def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
     return code, captured.out, captured.err
 
 
+def _new_task(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, texts: list[str], *options: str
+) -> str:
+    """Accounts alice and bob, a dataset of ``texts`` and a pos/neg task on it; the task id."""
+    home = ["--home", str(tmp_path / "home")]
+    source = tmp_path / "texts.csv"
+    source.write_text("text\n" + "".join(f"{text}\n" for text in texts), encoding="utf-8")
+    for name in ("alice", "bob"):
+        assert _run(capsys, "account", "new", name, *home)[0] == 0
+    _, out, _ = _run(capsys, "dataset", "import", str(source), "--title", "t", *home)
+    dataset = re.search(r"bafkrei[a-z2-7]+", out).group(0)  # type: ignore[union-attr]
+    code, out, err = _run(
+        capsys, "task", "create", dataset, "--title", "s", "--classes", "pos,neg", *options, *home
+    )
+    assert code == 0, err
+    return re.search(r"0x[0-9a-f]{64}", out).group(0)  # type: ignore[union-attr]
+
+
 def test_review_and_pay_tour(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DATAFAIR_PASSWORD", "pw")
     monkeypatch.delenv("DATAFAIR_FAIR_PAY_FLOOR", raising=False)
     home = ["--home", str(tmp_path / "home")]
-    source = tmp_path / "texts.csv"
-    source.write_text("text\nI love it\n", encoding="utf-8")
-    for name in ("alice", "bob"):
-        assert _run(capsys, "account", "new", name, *home)[0] == 0
-    code, out, _ = _run(capsys, "dataset", "import", str(source), "--title", "t", *home)
-    dataset = re.search(r"bafkrei[a-z2-7]+", out).group(0)  # type: ignore[union-attr]
-    code, out, err = _run(
-        capsys, "task", "create", dataset, "--title", "s", "--classes", "pos,neg",
-        "--overlap", "1", "--price", "100", *home,
-    )  # fmt: skip
-    assert code == 0, err
-    task = re.search(r"0x[0-9a-f]{64}", out).group(0)  # type: ignore[union-attr]
+    task = _new_task(capsys, tmp_path, ["I love it"], "--overlap", "1", "--price", "100")
     code, out, _ = _run(capsys, "task", "next", task, "--account", "alice", *home)
     item = re.search(r"bafkrei[a-z2-7]+", out).group(0)  # type: ignore[union-attr]
     code, out, err = _run(
@@ -104,3 +111,25 @@ def test_parse_verdict(text: str, expected: tuple[str | None, int | None]) -> No
 def test_parse_verdict_refuses_other_words(text: str) -> None:
     with pytest.raises(InvalidInput, match=r"^verdict:"):
         parse_verdict(text)
+
+
+def test_a_reviewer_cannot_answer_the_item_review_next_showed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No peeking from the CLI: bob sees alice's answer with `review next`, then `task submit`
+    of that item is refused in one line (exit 1) and `task next` offers him only the other."""
+    monkeypatch.setenv("DATAFAIR_PASSWORD", "pw")
+    home = ["--home", str(tmp_path / "home")]
+    task = _new_task(capsys, tmp_path, ["first text", "second text"], "--overlap", "3")
+    _, out, _ = _run(capsys, "task", "next", task, "--account", "alice", *home)
+    item = re.search(r"bafkrei[a-z2-7]+", out).group(0)  # type: ignore[union-attr]
+    assert _run(capsys, "task", "submit", task, item, "pos", "--account", "alice", *home)[0] == 0
+    code, out, _ = _run(capsys, "review", "next", task, "--account", "bob", *home)
+    assert code == 0 and item in out and 'answer: "pos"' in out
+    code, out, err = _run(capsys, "task", "submit", task, item, "pos", "--account", "bob", *home)
+    assert code == 1 and "may no longer answer it" in err and err.count("\n") == 1, err
+    _, out, _ = _run(capsys, "task", "next", task, "--account", "bob", *home)
+    other = re.search(r"bafkrei[a-z2-7]+", out).group(0)  # type: ignore[union-attr]
+    assert other != item
+    _, out, _ = _run(capsys, "task", "next", task, "--account", "bob", *home)
+    assert "no item left" in out

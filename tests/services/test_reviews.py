@@ -304,3 +304,47 @@ def test_a_simulated_crowd_reviews_through_the_service(session, make_task, clock
     ]
     assert isinstance(results[-2].error, NotFound) and isinstance(results[-1].error, InvalidInput)
     assert _reviews(session) == len(plan) == 2 * len(columns)
+
+
+def test_a_reviewer_handed_an_answer_may_no_longer_answer_its_item(
+    session, make_task, contributors, clock
+):
+    """No peeking: c2 sees c1's answer to item 0 in the review queue, then cannot answer item 0
+    (one-line refusal, nothing stored), is never assigned it, and still answers item 1."""
+    from datafair.services.assignment import next_item
+
+    task = make_task(2, overlap=3)
+    (first,) = _answer(session, task, contributors, ["pos"], clock)
+    target = next_review(session, task.task_id, contributors[2].address)
+    assert target is not None and target.submission_id == first and target.answer == "pos"
+    with pytest.raises(Conflict, match="for review, so may no longer answer it") as refused:
+        submit(session, contributors[2].sign(task.info, task.items[0], "pos", 7), clock=clock)
+    assert "\n" not in str(refused.value)
+    assert session.scalar(select(func.count()).select_from(Submission)) == 1
+    offered = next_item(session, task.task_id, contributors[2].address, clock=clock)
+    assert offered is not None and offered.item_cid == task.items[1]
+    assert next_item(session, task.task_id, contributors[2].address, clock=clock) is None
+    submit(session, contributors[2].sign(task.info, task.items[1], "neg", 8), clock=clock)
+
+
+def test_an_accepted_review_excludes_its_reviewer_from_the_item(
+    session, make_task, contributors, clock
+):
+    task = make_task(1, overlap=3)
+    (first,) = _answer(session, task, contributors, ["pos"], clock)
+    submit_review(session, _review(session, task, first, contributors[3]), clock=clock)
+    with pytest.raises(Conflict, match="may no longer answer it"):
+        submit(session, contributors[3].sign(task.info, task.items[0], "neg", 9), clock=clock)
+
+
+def test_an_item_the_reviewer_holds_is_not_handed_to_them_for_review(
+    session, make_task, contributors, clock
+):
+    from datafair.services.assignment import next_item
+
+    task = make_task(1, overlap=3)
+    _answer(session, task, contributors, ["pos"], clock)
+    held = next_item(session, task.task_id, contributors[4].address, clock=clock)
+    assert held is not None and held.item_cid == task.items[0]
+    assert next_review(session, task.task_id, contributors[4].address) is None
+    submit(session, contributors[4].sign(task.info, task.items[0], "neg", 10), clock=clock)

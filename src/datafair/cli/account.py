@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from datafair.cli.common import HOME_OPTION, console, new_table, read_password, settings_for
+from datafair.cli.common import (
+    HOME_OPTION,
+    console,
+    new_table,
+    read_password,
+    settings_for,
+    shown,
+)
 
 if TYPE_CHECKING:
     from datafair.store.keystore import KeyStore
@@ -37,8 +44,8 @@ def new(
     settings = settings_for(home)
     password = read_password(settings, confirm=True)
     info = _open(settings.keys_dir).new(name, password)
-    console.print(f"created account [bold]{info.name}[/] {info.address}")
-    console.print(f"keystore: {info.path}")
+    console.print(f"created account [bold]{shown(info.name)}[/] {info.address}")
+    console.print(f"keystore: {shown(info.path)}")
 
 
 @app.command("import")
@@ -68,7 +75,7 @@ def import_(
         assert private_key_file is not None
         password = read_password(settings, confirm=True)
         info = store.import_key(name, private_key_file.read_text().strip(), password)
-    console.print(f"imported account [bold]{info.name}[/] {info.address}")
+    console.print(f"imported account [bold]{shown(info.name)}[/] {info.address}")
 
 
 @app.command("list")
@@ -81,5 +88,5 @@ def list_(home: Path | None = HOME_OPTION) -> None:
         return
     table = new_table("name", "address", "keystore")
     for info in accounts:
-        table.add_row(info.name, info.address, str(info.path))
+        table.add_row(shown(info.name), info.address, shown(info.path))
     console.print(table)

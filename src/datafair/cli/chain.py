@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from datafair.cli.common import HOME_OPTION, console, new_table, open_node
+from datafair.cli.common import HOME_OPTION, console, new_table, open_node, shown
 from datafair.core.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
@@ -57,7 +57,9 @@ def _account_name(node: Node, account: str | None) -> str:
         )
     # The embedded chain: any address may send, so a fresh home gets a local deployer.
     info = node.keystore.new(DEPLOYER, node.password("Password for the new deployer account"))
-    console.print(f"created account {info.name} {info.address} to deploy from (keystore was empty)")
+    console.print(
+        f"created account {shown(info.name)} {info.address} to deploy from (keystore was empty)"
+    )
     return info.name
 
 
@@ -154,5 +156,5 @@ def status(
                 table.add_column(column)
             for info in accounts:
                 dev = str(token.balance_of(info.address)) if token is not None else "-"
-                table.add_row(info.name, info.address, str(chain.balance(info.address)), dev)
+                table.add_row(shown(info.name), info.address, str(chain.balance(info.address)), dev)
             console.print(table)

@@ -81,6 +81,40 @@ def new_table(*columns: Any, **options: Any) -> Table:
     return Table(*columns, **options)
 
 
+# Characters that must never reach the terminal as themselves: C0 controls and DEL (ANSI
+# escapes start with ESC), C1 controls (0x9B is a one-byte CSI), bidirectional embeddings,
+# overrides, isolates and marks (Trojan Source, CVE-2021-42574), line and paragraph separators.
+_UNSAFE = [
+    *range(0x00, 0x20),
+    0x7F,
+    *range(0x80, 0xA0),
+    0x061C,
+    0x200E,
+    0x200F,
+    *range(0x202A, 0x202F),
+    *range(0x2066, 0x206A),
+    0x2028,
+    0x2029,
+]
+_VISIBLE = {code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" for code in _UNSAFE}
+_VISIBLE_LINES = {code: text for code, text in _VISIBLE.items() if code not in (0x09, 0x0A)}
+
+
+def shown(value: object, *, lines: bool = False) -> str:
+    """``value`` as text that rich prints literally: every control character (C0, DEL, C1,
+    so any ANSI escape) and every bidirectional control (U+202E...) is replaced by its visible
+    escape (``\\x1b``, ``\\u202e``), then rich markup is escaped (``rich.markup.escape``), so
+    ``[/x]`` or ``[bold]`` print as typed. ``lines`` keeps newlines and tabs (item text).
+
+    Use it for every user-supplied string (titles, descriptions, labels, names, item text,
+    file names) printed through the consoles or put into a rich ``Table``, and print with
+    markup on (the default).
+    """
+    from rich.markup import escape
+
+    return escape(str(value).translate(_VISIBLE_LINES if lines else _VISIBLE))
+
+
 def settings_for(home: Path | None) -> Settings:
     """Settings from the environment, with ``--home`` taking precedence."""
     from datafair.settings import load_settings

@@ -13,6 +13,7 @@ from datafair.cli.common import (
     new_table,
     open_database,
     settings_for,
+    shown,
     split_list,
 )
 from datafair.core.task import DatasetCard
@@ -99,19 +100,19 @@ def import_(
     if report.duplicates:
         console.print(f"{len(report.duplicates)} duplicates collapsed, e.g.:")
         for duplicate, first in report.duplicates[:5]:
-            console.print(f"  {duplicate} = {first}")
+            console.print(f"  {shown(duplicate)} = {shown(first)}")
     if report.skipped:
         console.print(f"{len(report.skipped)} files skipped:")
         for skipped, reason in report.skipped[:10]:
-            console.print(f"  {skipped}: {reason}")
+            console.print(f"  {shown(skipped)}: {shown(reason)}")
     if report.prior:
         kept = ", ".join(f"{count} {kind}" for kind, count in sorted(report.prior.items()))
         hidden = "" if show_predictions else " (predictions hidden from labellers)"
-        console.print(f"prior answers: {kept}; {report.prior_new} new{hidden}", markup=False)
+        console.print(f"prior answers: {shown(kept)}; {report.prior_new} new{hidden}")
     if report.unsupported:
         console.print(f"{len(report.unsupported)} results with no datafair equivalent skipped:")
         for where, kind in report.unsupported[:10]:
-            console.print(f"  {where}: {kind}", markup=False)
+            console.print(f"  {shown(where)}: {shown(kind)}")
 
 
 @app.command("list")
@@ -127,7 +128,8 @@ def list_(home: Path | None = HOME_OPTION) -> None:
         return
     table = new_table("manifest CID", "title", "items", "licence")
     for info in datasets:
-        table.add_row(info.manifest_cid, info.title, str(info.items), info.card.get("license", ""))
+        licence = shown(info.card.get("license", ""))
+        table.add_row(info.manifest_cid, shown(info.title), str(info.items), licence)
     console.print(table)
 
 
@@ -148,9 +150,11 @@ def show(
     table.add_row("manifest", info.manifest_cid)
     table.add_row("items", str(info.items))
     for key, value in info.card.items():
-        table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
+        text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        table.add_row(shown(key), shown(text, lines=True))
     if counts:
         table.add_row(
-            "prior answers", ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+            "prior answers",
+            shown(", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))),
         )
     console.print(table)

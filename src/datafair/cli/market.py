@@ -2,7 +2,8 @@
 
 Each command parses its options, opens the store (and the chain when it needs it: embedded, or
 ``--rpc URL``), calls one function of :mod:`datafair.services.market` and prints a rich table.
-Text that users wrote (titles, cards) is escaped before rich renders it.
+Text that users wrote (titles, cards, samples) goes through
+:func:`datafair.cli.common.shown` before rich renders it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from datafair.cli.common import (
@@ -24,6 +24,7 @@ from datafair.cli.common import (
     open_node,
     read_password,
     settings_for,
+    shown,
 )
 from datafair.core.errors import InvalidInput
 from datafair.settings import Settings
@@ -137,9 +138,9 @@ def list_command(
         table.add_row(
             str(info.release_id),
             "-" if info.token_id is None else f"#{info.token_id}",
-            escape(info.title),
+            shown(info.title),
             f"{info.items:,}",
-            escape(info.license),
+            shown(info.license),
             _percent(info.quality["agreement"]),
             _percent(info.quality["inferred_accuracy"]),
             "not listed" if info.price is None else str(info.price),
@@ -163,7 +164,7 @@ def show_command(
     database.dispose()
     table = Table(show_header=False)
     table.add_row("release", f"{info.release_id} (version {info.version})")
-    table.add_row("title", escape(info.title))
+    table.add_row("title", shown(info.title))
     table.add_row("manifest", info.manifest_cid)
     table.add_row("release bundle", info.release_cid)
     table.add_row("token", "-" if info.token_id is None else f"#{info.token_id}")
@@ -171,7 +172,7 @@ def show_command(
     table.add_row("items", f"{info.items:,}")
     table.add_row(
         "licence",
-        f"{escape(info.license)} (commercial use: {'yes' if info.commercial_use else 'no'})",
+        f"{shown(info.license)} (commercial use: {'yes' if info.commercial_use else 'no'})",
     )
     for key, value in info.quality.items():
         table.add_row(key.replace("_", " "), _percent(value))
@@ -180,10 +181,10 @@ def show_command(
     table.add_row(
         "price", "not listed" if info.price is None else f"{info.price} of {info.payment_token}"
     )
-    table.add_row("sample", "\n".join(info.sample))
+    table.add_row("sample", "\n".join(shown(line) for line in info.sample))
     console.print(table)
     if card:
-        console.print(escape(info.card_text))
+        console.print(shown(info.card_text, lines=True))
 
 
 @app.command("sell")
@@ -311,7 +312,7 @@ def download_command(
         )
     database.dispose()
     output.write_bytes(data)
-    console.print(f"wrote {len(data):,} bytes to {escape(str(output))}")
+    console.print(f"wrote {len(data):,} bytes to {shown(str(output))}")
 
 
 @app.command("royalties")
@@ -337,7 +338,7 @@ def royalties_command(
         table.add_row(
             str(line.release_id),
             f"#{line.dataset_id}",
-            escape(line.title),
+            shown(line.title),
             str(line.weight),
             f"{line.weight / line.total_weight:.2%}" if line.total_weight else "-",
             str(line.claimable),

@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from datafair.cli.common import shown
 from datafair.core.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ def infer(
     flagged = int(est.is_spammer_.sum())
     console.print(
         f"{len(item_names)} items, {len(est.workers_)} workers, {len(columns)} answers: "
-        f"labels written to {out} (method {method.value}, "
+        f"labels written to {shown(out)} (method {method.value}, "
         f"{'converged' if est.converged_ else 'stopped'} after {len(est.loss_history_)} rounds); "
         f"{flagged} worker{'s' if flagged != 1 else ''} flagged as spam"
     )
@@ -262,7 +263,7 @@ def agreement(
     shares = [s for s in agreement_with_aggregate(items, workers, labels, aggregate).values()]
     known = [s for s in shares if not math.isnan(s)]
 
-    view = Table(title=f"Agreement in {answers.name}")
+    view = Table(title=f"Agreement in {shown(answers.name)}")
     view.add_column("metric")
     view.add_column("value", justify="right")
     view.add_row(
@@ -309,7 +310,7 @@ def _busiest_pair(items: list[str], workers: list[str], labels: list[str]) -> tu
     kappa = cohen_kappa(
         [by_worker[first][i] for i in common], [by_worker[second][i] for i in common]
     )
-    return f"{first} vs {second}, {len(common)} items", _fmt(kappa)
+    return f"{shown(first)} vs {shown(second)}, {len(common)} items", _fmt(kappa)
 
 
 def _fmt(value: float) -> str:

@@ -9,10 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from datafair.cli.common import HOME_OPTION, blob_store, console, open_database, settings_for
+from datafair.cli.common import (
+    HOME_OPTION,
+    blob_store,
+    console,
+    open_database,
+    settings_for,
+    shown,
+)
 from datafair.cli.market import ACCOUNT_OPTION, RPC_OPTION, keystore_account, open_market
 
 
@@ -63,12 +69,12 @@ def release_command(
         )
     database.dispose()
     table = Table(show_header=False)
-    table.add_row("release", f"{info.release_id}: {escape(info.title)} (version {info.version})")
+    table.add_row("release", f"{info.release_id}: {shown(info.title)} (version {info.version})")
     table.add_row("dataset token", f"#{info.token_id} owned by {info.owner}")
     table.add_row("manifest", info.manifest_cid)
     table.add_row("release bundle", info.release_cid)
     table.add_row("items", f"{info.items:,}")
-    table.add_row("licence", escape(info.license))
+    table.add_row("licence", shown(info.license))
     table.add_row("royalty share", f"{info.royalty_bps / 100:g} % of every sale")
     table.add_row("weights", f"total {info.total_weight}, root 0x{info.weights_root.hex()}")
     console.print(table)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from datafair.cli.common import STATE, console, read_password
+from datafair.cli.common import STATE, console, read_password, shown
 from datafair.core.canonical import canonical_json
 from datafair.settings import Settings
 
@@ -42,7 +42,7 @@ def task_next(settings: Settings, task_id: str, account: str) -> None:
         return
     console.print(f"item {item['item_cid']}")
     if item.get("text") is not None:
-        console.print(item["text"], markup=False)
+        console.print(shown(item["text"], lines=True))
     elif item.get("image_url"):
         console.print(f"image: {STATE.server}{item['image_url']}")
 
@@ -66,8 +66,8 @@ def review_next(settings: Settings, task_id: str, account: str) -> None:
         return
     console.print(f"submission {target['submission_id']} on item {target['item_cid']}")
     if target.get("text") is not None:
-        console.print(target["text"], markup=False)
-    console.print(f"answer: {canonical_json(target['answer']).decode()}", markup=False)
+        console.print(shown(target["text"], lines=True))
+    console.print(f"answer: {shown(canonical_json(target['answer']).decode())}")
 
 
 def review_submit(

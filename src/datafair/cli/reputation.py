@@ -6,7 +6,14 @@ from pathlib import Path
 
 import typer
 
-from datafair.cli.common import HOME_OPTION, console, new_table, open_database, settings_for
+from datafair.cli.common import (
+    HOME_OPTION,
+    console,
+    new_table,
+    open_database,
+    settings_for,
+    shown,
+)
 from datafair.core.schemas import TaskType
 
 app = typer.Typer(help="Contributors' reputations and pauses.", no_args_is_help=True)
@@ -24,7 +31,7 @@ def show(
     with database.session() as session:
         records = reputations(session, task_type)
     if not records:
-        console.print(f"no reputation recorded on {task_type} tasks yet")
+        console.print(f"no reputation recorded on {shown(task_type)} tasks yet")
         return
     table = new_table("contributor", "reputation (bps)", "mean accuracy", "answers", "settlements")
     ranked = sorted(records.items(), key=lambda pair: (-pair[1].score_bps, pair[0]))

@@ -13,6 +13,7 @@ from datafair.cli.common import (
     open_database,
     read_password,
     settings_for,
+    shown,
 )
 from datafair.core.canonical import canonical_json
 from datafair.core.errors import InvalidInput
@@ -55,8 +56,8 @@ def next_(
         return
     console.print(f"submission {target.submission_id} on item {target.item_cid}")
     if target.text is not None:
-        console.print(target.text, markup=False)
-    console.print(f"answer: {canonical_json(target.answer).decode()}", markup=False)
+        console.print(shown(target.text, lines=True))
+    console.print(f"answer: {shown(canonical_json(target.answer).decode())}")
 
 
 @app.command("submit")

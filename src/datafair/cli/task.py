@@ -21,6 +21,7 @@ from datafair.cli.common import (
     open_database,
     read_password,
     settings_for,
+    shown,
     split_list,
 )
 from datafair.core.errors import InvalidInput
@@ -159,7 +160,7 @@ def list_(home: Path | None = HOME_OPTION) -> None:
         spec = info.spec
         table.add_row(
             info.task_id_hex,
-            spec.title,
+            shown(spec.title),
             str(spec.task_type),
             str(spec.overlap),
             str(spec.price_per_answer),
@@ -182,8 +183,10 @@ def show(
     spec = info.spec
     table = new_table(show_header=False)
     table.add_row("task", info.task_id_hex)
-    table.add_row("title", spec.title)
-    table.add_row("type", f"{spec.task_type} ({', '.join(spec.schema.choices)})")
+    table.add_row("title", shown(spec.title))
+    if spec.instructions:
+        table.add_row("instructions", shown(spec.instructions, lines=True))
+    table.add_row("type", f"{spec.task_type} ({shown(', '.join(spec.schema.choices))})")
     table.add_row("dataset", info.dataset_cid)
     table.add_row("overlap k", str(spec.overlap))
     table.add_row("price per answer", str(spec.price_per_answer))
@@ -245,10 +248,10 @@ def next_(
     console.print(f"item {assigned.item_cid}")
     for hint in hints:
         console.print(
-            f"pre-annotation ({hint.contributor}): {json.dumps(hint.answer)}", markup=False
+            f"pre-annotation ({shown(hint.contributor)}): {shown(json.dumps(hint.answer))}"
         )
     if assigned.text is not None:
-        console.print(assigned.text, markup=False)
+        console.print(shown(assigned.text, lines=True))
     else:
         console.print(f"image: {blob_store(settings).path(assigned.item_cid)}")
 

@@ -6,20 +6,25 @@ A task may require a minimum reputation on its type, ``spec.extra["min_reputatio
 itself is :func:`datafair.economics.ineligibility`; the rows come from
 :class:`~datafair.store.repositories.reputation.ReputationRepository`.
 
+:func:`still_answerable` tells which items a contributor could still answer: no path may show
+them another's answer to those (``docs/reviews.md``, "No peeking").
+
 Submissions and assignment call this module (not :mod:`datafair.services.reputation`, which
 records inference results and so depends on the inference service).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
 from datafair.core.errors import Conflict, InvalidInput
 from datafair.economics import Reputation, ineligibility
-from datafair.store.models import Task
+from datafair.store.models import TASK_CLOSED, ReviewExclusion, Submission, Task, TaskItem
 from datafair.store.repositories.reputation import ReputationRepository
 from datafair.store.reputation_models import ContributorReputation
 
@@ -89,3 +94,45 @@ def blocked_contributors(
         if reason is not None:
             blocked[address] = reason
     return blocked
+
+
+def still_answerable(
+    session: Session,
+    task: Task,
+    contributor: str,
+    item_cids: Iterable[str],
+    *,
+    now: float | None = None,
+) -> set[str]:
+    """Which of ``item_cids`` ``contributor`` (checksummed) may still answer in ``task``.
+
+    An item stays answerable while the task is open and before its deadline, the item has a
+    free slot (gold items without a capacity always do), and the contributor has neither
+    answered it nor been excluded from it by reviewing it. Conservative: a slot held by
+    someone else's live assignment still counts as free (it may expire). One query.
+    """
+    from datafair.services.tasks import deadline_passed
+
+    wanted = sorted(set(item_cids))
+    clock = time.time() if now is None else now
+    if not wanted or task.status == TASK_CLOSED or deadline_passed(task.deadline, clock):
+        return set()
+    answered = exists().where(
+        and_(Submission.task_item_id == TaskItem.id, Submission.contributor == contributor)
+    )
+    excluded = exists().where(
+        and_(
+            ReviewExclusion.task_item_id == TaskItem.id,
+            ReviewExclusion.contributor == contributor,
+        )
+    )
+    rows = session.scalars(
+        select(TaskItem.item_cid).where(
+            TaskItem.task_pk == task.id,
+            TaskItem.item_cid.in_(wanted),
+            (TaskItem.capacity.is_(None)) | (TaskItem.answers < TaskItem.capacity),
+            ~answered,
+            ~excluded,
+        )
+    )
+    return set(rows)

@@ -143,6 +143,25 @@ def answers_of(
         session.rollback()
 
 
+def hide_open_answers(
+    session: Session, task_id: bytes | str, reader: str, rows: list[AnswerRow]
+) -> list[AnswerRow]:
+    """``rows`` less others' answers to items ``reader`` may still answer (no peeking:
+    :func:`datafair.services.eligibility.still_answerable`); the reader's own rows stay."""
+    from datafair.services.eligibility import still_answerable
+
+    address = checksum_address(reader)
+    others = [row for row in rows if row.contributor != address]
+    if not others:
+        return rows
+    try:
+        task = load_task(session, task_id)
+        hidden = still_answerable(session, task, address, (row.item_cid for row in others))
+    finally:
+        session.rollback()
+    return [row for row in rows if row.contributor == address or row.item_cid not in hidden]
+
+
 def my_answers(session: Session, contributor: str, *, limit: int = 1000) -> list[AnswerRow]:
     """``contributor``'s answers over every task, newest first, at most ``limit``."""
     address = checksum_address(contributor)

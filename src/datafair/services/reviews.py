@@ -11,9 +11,13 @@ reviewers a row).
 
 Rules of :func:`next_review`: never the reviewer's own submission, never one of an item they
 answered themselves (their verdict would not be independent of their own label, which the
-evidence model assumes), never one they already reviewed, never one with its full count of
-reviews; the oldest such submission comes first, so reviews fill submissions in order and a
-partial run leaves completely reviewed submissions.
+evidence model assumes), never one of an item they hold an assignment for, never one they
+already reviewed, never one with its full count of reviews; the oldest such submission comes
+first, so reviews fill submissions in order and a partial run leaves completely reviewed
+submissions. No peeking: a reviewer handed a submission has seen an answer to its item, so
+the hand-out (and any accepted review) records a ``review_exclusions`` row, committed before
+the answer is returned; assignment never offers that item to them again and the submission
+service refuses their answer to it (``docs/reviews.md``).
 
 :func:`submit_review` / :func:`submit_reviews` accept a review only if, in this order: the task
 exists (``NotFound``) and is not closed (``Conflict``); reviewer address, verdict, rating and
@@ -158,26 +162,41 @@ def _open_task(session: Session, task_id: bytes | str) -> Task:
 
 
 def next_review(
-    session: Session, task_id: bytes | str, reviewer: str, *, per_submission: int | None = None
+    session: Session,
+    task_id: bytes | str,
+    reviewer: str,
+    *,
+    per_submission: int | None = None,
+    clock: Clock = time.time,
 ) -> ReviewTarget | None:
     """A submission of the task for ``reviewer`` to review, or ``None`` when none is left.
 
     ``per_submission`` overrides the task's number of reviews per submission. Raises
     ``NotFound`` (unknown task), ``InvalidInput`` (malformed id or address), ``Conflict``
-    (closed task). Reads only; nothing is held.
+    (closed task). Handing out a submission shows its answer, so before it is returned the
+    reviewer's exclusion from answering its item is committed (``review_exclusions``): the
+    submission service refuses their later answer to that item. No slot is held.
     """
     try:
         address = checksum_address(reviewer, "reviewer")
         task = _open_task(session, task_id)
         limit = per_submission or reviews_per_submission(TaskSpec.from_dict(task.spec))
-        found = ReviewRepository(session).next_for(task.id, address, limit)
-        target = _target(session, task, *found) if found is not None else None
+        store = ReviewRepository(session)
+        found = store.next_for(task.id, address, limit)
+        target = None
+        if found is not None:
+            target, task_item_id = _target(session, task, *found)
+            store.exclude([(task.id, task_item_id, address)], now_ms=now_ms(clock))
+            session.commit()
     finally:
         session.rollback()
     return target
 
 
-def _target(session: Session, task: Task, submission_id: int, reviews: int) -> ReviewTarget:
+def _target(
+    session: Session, task: Task, submission_id: int, reviews: int
+) -> tuple[ReviewTarget, int]:
+    """The ``ReviewTarget`` of a submission, and its task item id."""
     submission = SubmissionRepository(session).get(submission_id)
     assert submission is not None
     item = ItemRepository(session).get(submission.item_cid)
@@ -190,7 +209,7 @@ def _target(session: Session, task: Task, submission_id: int, reviews: int) -> R
         contributor=submission.contributor,
         submission_hash=submission_hash(submission.signature),
         reviews=reviews,
-    )
+    ), submission.task_item_id
 
 
 def _check_verdict(verdict: str | None, rating: int | None) -> None:
@@ -442,7 +461,11 @@ def _store_reviews(
         }
         for entry in accepted
     ]
-    stored = ReviewRepository(session).insert_many(rows)
+    store = ReviewRepository(session)
+    store.exclude(
+        [(e.task.pk, e.submission.task_item_id, e.reviewer) for e in accepted], now_ms=created
+    )
+    stored = store.insert_many(rows)
     return {entry.index: stored[(entry.submission.id, entry.reviewer)] for entry in accepted}
 
 

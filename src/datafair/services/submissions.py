@@ -18,7 +18,9 @@ An answer is accepted only if, in this order:
    delegated for this task that has not expired, been revoked or used up its answers
    (``SignatureError``, :mod:`datafair.services.delegations`);
 7. the nonce was not used before by this contributor in this task (replay, ``Conflict``), the
-   contributor has not answered this item yet (``Conflict``), and the item has a free slot: a
+   contributor has not answered this item yet nor been handed another's answer to it for
+   review (``Conflict``, :func:`datafair.services.reviews.next_review`), and the item has a
+   free slot: a
    slot the contributor holds through an assignment, or one not held by anyone (``Conflict``
    when it already has its k answers);
 8. the contributor is not paused on the task nor below its minimum reputation (``Conflict``,
@@ -71,6 +73,7 @@ from datafair.store.models import TASK_CLOSED
 from datafair.store.repositories import (
     AssignmentRepository,
     ItemRepository,
+    ReviewRepository,
     Slot,
     SubmissionColumns,
     SubmissionRepository,
@@ -382,6 +385,9 @@ def _store(
         live = tasks.slots(task_pk, [entry.slot.item_cid for entry in group], lock=True)
         used = submissions.used_nonces(task_pk, [(e.contributor, e.nonce) for e in group])
         answered = submissions.answered([(e.slot.task_item_id, e.contributor) for e in group])
+        excluded = ReviewRepository(session).excluded(
+            [(e.slot.task_item_id, e.contributor) for e in group]
+        )
         held = AssignmentRepository(session).held_for_items(
             [live[e.slot.item_cid].task_item_id for e in group]
         )
@@ -413,6 +419,13 @@ def _store(
                 errors[entry.index] = Conflict(
                     f"item_cid: {entry.contributor} already answered item {slot.item_cid} "
                     "in this task"
+                )
+                continue
+            if answer_key in excluded:
+                errors[entry.index] = Conflict(
+                    f"item_cid: {entry.contributor} was shown others' answers to item "
+                    f"{slot.item_cid} for review, so may no longer answer it (take another item "
+                    "with `task next`)"
                 )
                 continue
             added, consumed = changes.get(slot.task_item_id, (0, 0))

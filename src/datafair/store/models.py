@@ -279,3 +279,17 @@ class Review(Base):
         CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating"),
         CheckConstraint("verdict IS NOT NULL OR rating IS NOT NULL", name="verdict_or_rating"),
     )
+
+
+class ReviewExclusion(Base):
+    """A contributor who was handed another's answer to a task item for review, and so may no
+    longer answer that item (no copying from the review queue, ``docs/reviews.md``)."""
+
+    __tablename__ = "review_exclusions"
+
+    task_item_id: Mapped[int] = mapped_column(
+        ForeignKey("task_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    contributor: Mapped[str] = mapped_column(String(ADDRESS_LEN), primary_key=True)
+    task_pk: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    created_at: Mapped[int] = mapped_column(BigInteger)

@@ -105,4 +105,6 @@ def task_answers(
             "read these answers",
         )
         rows = [row for row in rows if (row.item_cid, row.contributor) in publication.answered]
+        # never another's answer to an item the reader may still answer (no peeking)
+        rows = portfolio.hide_open_answers(session, task_id, str(actor.address), rows)
     return [answer_out(row) for row in rows]

@@ -75,6 +75,10 @@ _CANDIDATES = f"""
           SELECT 1 FROM assignments
           WHERE assignments.task_item_id = task_items.id AND assignments.contributor = :who
             AND (assignments.status IN ('held', 'submitted') OR assignments.skipped))
+      AND NOT EXISTS (
+          SELECT 1 FROM review_exclusions
+          WHERE review_exclusions.task_item_id = task_items.id
+            AND review_exclusions.contributor = :who)
     ORDER BY task_items.position
     LIMIT :limit
     """
@@ -164,7 +168,8 @@ class AssignmentRepository:
         self, task_pk: int, contributor: str, *, gold: bool, limit: int, start: int = 0
     ) -> list[tuple[int, str]]:
         """``(task item id, item CID)`` of items the contributor may take next: open items (a
-        free slot) that the contributor has not answered, does not hold and did not skip, in
+        free slot) that the contributor has not answered, does not hold, did not skip and was
+        not excluded from by reviewing it (``review_exclusions``), in
         position order from ``start``, wrapping around to the first position.
 
         The scan walks the partial index of open items (:data:`~datafair.store.models.OPEN_SQL`)

@@ -8,14 +8,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, exists, func, insert, select
+from sqlalchemy import Table, and_, exists, func, insert, select, text, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from datafair.core.errors import Conflict, InvalidInput, NotFound
 from datafair.store.models import (
+    ASSIGNMENT_HELD,
     VERDICT_ACCEPT,
     VERDICT_REJECT,
+    Assignment,
     Review,
+    ReviewExclusion,
     Submission,
 )
 from datafair.store.repositories._common import CHUNK, chunked, locks_rows
@@ -29,21 +32,36 @@ TaskReviewRow = tuple[int, str, str, str, str | None, int | None]
 """``(submission id, item CID, answer JSON, reviewer, verdict, rating)``."""
 
 
+_EXCLUDE = text(
+    "INSERT INTO review_exclusions (task_item_id, contributor, task_pk, created_at) "
+    "VALUES (:item, :who, :task, :now) ON CONFLICT (task_item_id, contributor) DO NOTHING"
+)
+
+
 def _eligible(task_pk: int, address: str, *, ordered_scan: bool = False) -> list[Any]:
     """Conditions on ``Submission`` rows ``address`` may review: of the task, not their own, of
-    an item they did not answer, not reviewed by them yet.
+    an item they did not answer and do not hold (a held item is work they were given to
+    answer), not reviewed by them yet.
 
     ``ordered_scan`` spells the task condition so that SQLite cannot use the task index for it
     (``task_pk + 0``) and walks the submissions in id order instead.
     """
     own = aliased(Submission)
     mine = aliased(Review)
+    hold = aliased(Assignment)
     in_task = (Submission.task_pk + 0 if ordered_scan else Submission.task_pk) == task_pk
     return [
         in_task,
         Submission.contributor != address,
         ~exists().where(
             and_(own.task_item_id == Submission.task_item_id, own.contributor == address)
+        ),
+        ~exists().where(
+            and_(
+                hold.task_item_id == Submission.task_item_id,
+                hold.contributor == address,
+                hold.status == ASSIGNMENT_HELD,
+            )
         ),
         ~exists().where(and_(mine.submission_id == Submission.id, mine.reviewer == address)),
     ]
@@ -144,6 +162,28 @@ class ReviewRepository:
         )
         row = session.execute(query).first()
         return None if row is None else (int(row[0]), int(row[1]))
+
+    def exclude(self, rows: Sequence[tuple[int, int, str]], *, now_ms: int) -> None:
+        """Record that each ``(task pk, task item id, contributor)`` saw answers of that item for
+        review: they may no longer answer it. Idempotent (an existing row is kept)."""
+        params = [
+            {"task": task_pk, "item": item_id, "who": who, "now": now_ms}
+            for task_pk, item_id, who in sorted(set(rows))
+        ]
+        if params:
+            self.session.connection().execute(_EXCLUDE, params)
+
+    def excluded(self, pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
+        """Which ``(task item id, contributor)`` pairs a review excluded (:meth:`exclude`)."""
+        found: set[tuple[int, str]] = set()
+        for part in chunked(sorted(set(pairs))):
+            rows = self.session.execute(
+                select(ReviewExclusion.task_item_id, ReviewExclusion.contributor).where(
+                    tuple_(ReviewExclusion.task_item_id, ReviewExclusion.contributor).in_(part)
+                )
+            )
+            found.update((int(item_id), str(who)) for item_id, who in rows)
+        return found
 
     def signatures_of(self, task_pk: int, submission_ids: Sequence[int]) -> dict[int, bytes]:
         """The signatures of those submissions that belong to the task, by id."""
