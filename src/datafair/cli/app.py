@@ -231,8 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as failure:  # a bug: one line unless --debug
         if STATE.debug:
             traceback.print_exc()
+        first = (str(failure).strip().splitlines() or [""])[0]  # one line, whatever the bug
         err.print(
-            f"error: unexpected {type(failure).__name__}: {failure} (rerun with --debug)",
+            f"error: unexpected {type(failure).__name__}: {first} (rerun with --debug)",
             markup=False,
         )
         return 1

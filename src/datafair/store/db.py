@@ -33,8 +33,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from datafair.core.errors import InvalidInput
 from datafair.settings import Settings
-from datafair.store.private import private_file, sqlite_companions, tighten
+from datafair.store.private import HOME_FIX, private_file, sqlite_companions, tighten
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -99,6 +100,25 @@ def _use_schema(engine: Engine, schema: str) -> None:
         dbapi_connection.autocommit = autocommit
 
 
+def unreachable(engine: Engine, failure: OperationalError) -> InvalidInput:
+    """One line for a database that cannot be opened: the URL (no password), the driver's
+    first line, and the fix (a writable home for SQLite, the URL and server otherwise)."""
+    lines = str(failure.orig).strip().splitlines() or [type(failure.orig).__name__]
+    reason = lines[0].strip()
+    if engine.dialect.name == "sqlite":
+        return InvalidInput(
+            "database",
+            f"cannot open the SQLite database {engine.url.database} ({reason})",
+            HOME_FIX + ", or make the database and its folder writable",
+        )
+    shown = engine.url.render_as_string(hide_password=True)
+    return InvalidInput(
+        "DATAFAIR_DATABASE_URL",
+        f"cannot connect to {shown} ({reason})",
+        "check the URL and that the database server is running and reachable",
+    )
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions bound to ``engine``; objects stay readable after commit."""
     return sessionmaker(bind=engine, expire_on_commit=False)
@@ -118,7 +138,11 @@ class Database:
         if migrate:
             from datafair.store.migrations import migrate as run_migrations
 
-            run_migrations(engine)
+            try:
+                run_migrations(engine)
+            except OperationalError as failure:  # the first connection: unreachable, read-only
+                engine.dispose()
+                raise unreachable(engine, failure) from failure
         return cls(engine, make_session_factory(engine))
 
     @classmethod
