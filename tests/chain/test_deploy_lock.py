@@ -117,3 +117,23 @@ def test_a_held_lock_is_a_conflict_in_process(tmp_path: Path) -> None:
         child.wait()
     with deploy_lock(path):  # released when its holder died
         pass
+
+
+def test_another_thread_of_the_same_process_is_refused_too(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "deployments" / "x.json"
+    outcome: list[str] = []
+
+    def other() -> None:
+        try:
+            with deploy_lock(path):
+                outcome.append("locked")
+        except Conflict:
+            outcome.append("refused")
+
+    with deploy_lock(path):
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+    assert outcome == ["refused"]

@@ -99,7 +99,9 @@ def save_deployment(deployment: Deployment, path: Path) -> Path:
     return path
 
 
-_HELD: dict[Path, int] = {}
+_HELD: dict[tuple[Path, int], int] = {}
+"""Locks this process holds, by (deployment file, thread): re-entrant for the holding thread;
+another thread opens its own descriptor, which ``flock`` refuses like another process."""
 _HELD_GUARD = threading.Lock()
 
 
@@ -107,11 +109,12 @@ _HELD_GUARD = threading.Lock()
 def deploy_lock(path: Path, *, wait: bool = False) -> Iterator[None]:
     """Hold the deployment lock of deployment file ``path`` (``<path>.lock``, ``flock``).
 
-    Another process holding it: ``Conflict`` at once, or with ``wait`` block until it is
-    released. Re-entrant within a process (a command that locks, then deploys, locks once);
+    Another process (or thread) holding it: ``Conflict`` at once, or with ``wait`` block until
+    it is released. Re-entrant within a thread (a command that locks, then deploys, locks once);
     the lock is released when the outermost holder exits or the process dies.
     """
-    key = Path(os.path.abspath(path))
+    file = Path(os.path.abspath(path))
+    key = (file, threading.get_ident())
     with _HELD_GUARD:
         if key in _HELD:
             _HELD[key] += 1
@@ -125,8 +128,8 @@ def deploy_lock(path: Path, *, wait: bool = False) -> Iterator[None]:
             with _HELD_GUARD:
                 _HELD[key] -= 1
         return
-    private_dir(key.parent, "chain")
-    lock_path = private_file(key.with_name(key.name + ".lock"), "chain")
+    private_dir(file.parent, "chain")
+    lock_path = private_file(file.with_name(file.name + ".lock"), "chain")
     descriptor = os.open(lock_path, os.O_RDWR)
     try:
         try:

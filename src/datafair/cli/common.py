@@ -96,7 +96,7 @@ def prompt_password(text: str, confirm: bool) -> str:
     Without a terminal (a script, a pipe, a service) there is nobody to ask: ``InvalidInput``
     telling to set ``$DATAFAIR_PASSWORD``, rather than an echoed prompt on stdout.
     """
-    if not sys.stdin.isatty():
+    if sys.stdin is None or not sys.stdin.isatty():
         from datafair.node import PASSWORD_ENV
 
         raise InvalidInput(

@@ -110,7 +110,11 @@ def create(
     ),
     gold_ratio: float = typer.Option(0.0, "--gold-ratio", help="Share of gold assignments."),
     price: int = typer.Option(0, "--price", min=0, help="Price per answer, token base units."),
-    deadline: str = typer.Option("+7d", "--deadline", help="+7d, +12h, a date or Unix seconds."),
+    deadline: str = typer.Option(
+        "+7d",
+        "--deadline",
+        help="+7d, +12h, a date or Unix seconds; in the future, at most ten years away.",
+    ),
     royalty_bps: int = typer.Option(
         3_000,
         "--royalty-bps",
