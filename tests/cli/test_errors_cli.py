@@ -94,3 +94,21 @@ def test_fund_with_an_amount_above_uint256_is_one_line(tmp_path: Path, amount: s
         "fund", "0x" + "ab" * 32, amount, "--mint", DATAFAIR_HOME=str(tmp_path / "home")
     )
     one_line(done, "error: AMOUNT: ", "above 2**256-1", "(give a smaller amount")
+
+
+def test_a_read_only_database_is_one_line(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert datafair("dataset", "list", DATAFAIR_HOME=str(home)).returncode == 0
+    texts = tmp_path / "t.csv"
+    texts.write_text("text\na\n", encoding="utf-8")
+    read_only = f"sqlite:///file:{home / 'datafair.db'}?mode=ro&uri=true"
+    done = datafair(
+        "dataset",
+        "import",
+        str(texts),
+        "--title",
+        "t",
+        DATAFAIR_HOME=str(home),
+        DATAFAIR_DATABASE_URL=read_only,
+    )
+    one_line(done, "error: database: attempt to write a readonly database", "you may write it")
