@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -241,7 +242,7 @@ class Node:
         """
         from datafair.chain.deploy import DEFAULT_FEE_BPS, deploy_all, save_deployment
 
-        with self._lock:
+        with self._lock, self.deploy_lock():
             path = self.deployment_path
             if path.exists() and not replace:
                 raise Conflict(
@@ -260,12 +261,23 @@ class Node:
             self._escrow = None
         return deployment
 
+    def deploy_lock(self, *, wait: bool = False) -> AbstractContextManager[None]:
+        """The lock of this chain's deployment file (``Conflict`` if another process holds it,
+        unless ``wait``); :meth:`deploy` takes it, a command may take it earlier."""
+        from datafair.chain.deploy import deploy_lock
+
+        return deploy_lock(self.deployment_path, wait=wait)
+
     def ensure_deployment(self, owner: str) -> Deployment:
-        """The deployment on :attr:`chain`, deploying the contracts from ``owner`` if none."""
+        """The deployment on :attr:`chain`, deploying the contracts from ``owner`` if none
+        (waiting for, then using, a deployment another process is making)."""
         with self._lock:
             if self.has_deployment():
                 return self.deployment
-            return self.deploy(owner)
+            with self.deploy_lock(wait=True):
+                if self.has_deployment():
+                    return self.deployment
+                return self.deploy(owner)
 
     def escrow_at(self, address: str) -> EscrowClient:
         """A client for the TaskEscrow at ``address`` on :attr:`chain` (no deployment file)."""

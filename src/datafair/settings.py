@@ -129,9 +129,14 @@ class Settings(BaseSettings):
         return self.home / "exports"
 
     def ensure_home(self) -> Path:
-        """Create the home and its sub-directories if missing; return the home."""
+        """Create the home and its sub-directories if missing, private (0700); the home.
+
+        ``InvalidInput`` naming the folder and the fix if it cannot be created.
+        """
+        from datafair.store.private import private_dir
+
         for path in (self.home, self.blobs_dir, self.keys_dir, self.chain_dir):
-            path.mkdir(parents=True, exist_ok=True)
+            private_dir(path)
         return self.home
 
 

@@ -8,6 +8,7 @@ real clients (uvicorn, ethers, the CLI, schemathesis) start a server process in
 from __future__ import annotations
 
 import csv
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,6 +114,6 @@ def market(party: Party, tmp_path: Path) -> Market:
         overlap=2,
         gold={items[0]: "neg"},
         price_per_answer="1000",
-        deadline=4_000_000_000,
+        deadline=int(time.time()) + 365 * 86_400,
     )
     return Market(task["task_id"], imported["manifest_cid"], items, items[0])

@@ -4,8 +4,10 @@ policies over HTTP, and every bad input of the issue as a 4xx problem that store
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -366,3 +368,22 @@ def test_expired_sessions_are_refused(api: TestClient, settings: Any) -> None:
         f"{API}/auth/sign-in", json={"message": text, "signature": "0x" + signature.hex()}
     )
     assert_problem(response, 422, "message.expiration_time")
+
+
+def test_task_terms_out_of_range_are_422_naming_the_field(party: Any, tmp_path: Path) -> None:
+    from datafair.client.client import ApiError
+
+    from .conftest import write_reviews_csv
+
+    requester = party("requester")
+    imported = requester.upload_dataset(write_reviews_csv(tmp_path / "r.csv", 3), title="R")
+    now = int(time.time())
+    for deadline, problem in ((now - 60, "not in the future"), (2**62, "ten years away")):
+        with pytest.raises(ApiError, match=problem) as raised:
+            requester.create_task(
+                dataset_cid=imported["manifest_cid"],
+                title="T",
+                classes=["a", "b"],
+                deadline=deadline,
+            )
+        assert raised.value.status == 422 and raised.value.field == "deadline"

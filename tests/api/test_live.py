@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +49,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             classes=["pos", "neg"],
             overlap=3,
             price_per_answer="100",
-            deadline=4_000_000_000,
+            deadline=int(time.time()) + 365 * 86_400,
         )
         items = [
             compute_cid(f"review number {i}: {'great' if i % 2 else 'awful'} product".encode())

@@ -91,3 +91,39 @@ def test_parse_answer_and_gold(tmp_path: Path) -> None:
     gold.write_text("cid,value\n", encoding="utf-8")
     with pytest.raises(InvalidInput, match="item,label"):
         read_gold(gold)
+
+
+def test_task_terms_out_of_range_are_one_line_and_store_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = ["--home", str(tmp_path / "home")]
+    source = tmp_path / "texts.csv"
+    source.write_text("text\na\nb\n", encoding="utf-8")
+    code, out, _ = _run(capsys, "dataset", "import", str(source), "--title", "t", *home)
+    dataset = re.search(r"bafkrei[a-z2-7]+", out).group(0)  # type: ignore[union-attr]
+    create = ["task", "create", dataset, "--title", "s", "--classes", "a,b", *home]
+    cases = [
+        (["--deadline", "+0d"], "error: deadline: ", "is not in the future"),
+        (["--deadline", "2020-01-01"], "error: deadline: ", "is not in the future"),
+        (["--deadline", "+4000d"], "error: deadline: ", "more than ten years away"),
+        (["--deadline", "99999999999999999999"], "error: deadline: ", "not a Unix time"),
+        (["--price", str(2**256)], "error: price_per_answer: ", "above 2**256-1"),
+        (["--price", str(2**255)], "error: price_per_answer: ", "2 items × 3 answers"),
+    ]
+    for options, start, problem in cases:
+        code, _, err = _run(capsys, *create, *options)
+        assert code == 1 and err.startswith(start) and problem in err, (options, err)
+        assert err.count("\n") == 1 and "unexpected" not in err
+    code, out, _ = _run(capsys, "task", "list", *home)
+    assert code == 0 and "0x" not in out  # nothing stored
+
+
+def test_fund_refuses_an_amount_above_uint256_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = ["--home", str(tmp_path / "home")]
+    task = "0x" + "ab" * 32
+    code, _, err = _run(capsys, "fund", task, str(2**256), "--mint", *home)
+    assert code == 1 and err.startswith("error: AMOUNT: ") and "above 2**256-1" in err
+    assert err.count("\n") == 1 and "(give a smaller amount in base units)" in err
+    assert not (tmp_path / "home").exists()  # refused before anything was opened

@@ -90,7 +90,7 @@ def test_pair_tasks(tmp_path: Path) -> None:
         ("http://example.com/cat.png", r"is a remote URL"),
         ("s3://bucket/cat.png", r"is a remote URL"),
         ("images/missing.png", r"file images/missing\.png not found"),
-        ("../outside.png", r"points outside the folder of the JSON file"),
+        ("../outside.png", r"points outside the folder"),
         ("ftp://host/cat.png", r"unsupported URL scheme 'ftp'"),
         ("data:image/png,rawbytes", r"data URL without base64"),
     ],

@@ -118,6 +118,39 @@ def test_a_deadline_closes_the_task_for_answers_at_that_second(session, make_tas
 # --------------------------------------------------------------------------- bad input
 
 
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"deadline": 0}, None),  # no deadline: open until closed
+        ({"deadline": "now"}, r"^deadline: \d+ is not in the future"),  # +0d
+        ({"deadline": "past"}, r"^deadline: \d+ is not in the future"),
+        ({"deadline": "eleven years"}, r"^deadline: \d+ is more than ten years away"),
+        ({"deadline": 99_999_999_999_999_999_999}, r"^deadline: .* is not a Unix time"),
+        ({"deadline": 2**63 - 1}, r"^deadline: \d+ is more than ten years away"),
+        ({"price_per_answer": 2**256 // 9 + 1}, r"^price_per_answer: .* 3 items × 3 answers"),
+    ],
+)
+def test_task_terms_out_of_range_are_refused_and_nothing_is_stored(
+    session, text_dataset, clock, changes, message
+):
+    """Before: a huge deadline failed in the store (OverflowError on SQLite, bigint out of range
+    on PostgreSQL), a past one or +0d made a task that could never take an answer."""
+    manifest = text_dataset(["a", "b", "c"])
+    moments = {
+        "now": int(clock()),
+        "past": int(clock()) - 3600,
+        "eleven years": int(clock()) + 11 * 365 * 86_400,
+    }
+    values = {key: moments.get(value, value) for key, value in changes.items()}
+    if message is None:
+        assert create_task(session, _spec(manifest, **values), clock=clock).spec.deadline == 0
+        return
+    with pytest.raises(InvalidInput, match=message) as raised:
+        create_task(session, _spec(manifest, **values), clock=clock)
+    assert "\n" not in str(raised.value) and "(" in str(raised.value)  # the fix is named
+    assert _nothing_stored(session)
+
+
 def test_an_unknown_dataset_is_not_found(session, clock):
     with pytest.raises(NotFound, match="dataset_cid"):
         create_task(session, _spec(compute_cid(b"no such manifest")), clock=clock)

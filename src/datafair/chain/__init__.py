@@ -33,8 +33,9 @@ def open_chain(
     """
     if rpc_url is None:
         from datafair.chain.embedded import EmbeddedChain
+        from datafair.store.private import private_dir
 
-        settings.chain_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.chain_dir)
         return EmbeddedChain(settings.chain_dir, settings.chain_id)
 
     from datafair.chain.rpc import RpcChain

@@ -6,13 +6,23 @@ registry, with the same fee rate and recipient as the escrow); the :class:`Deplo
 records the chain id, addresses, first block, the SHA-256 of each contract source and the EVM
 version the contracts were compiled for, so a later process (or ``datafair chain status``) can
 find the contracts and notice sources that changed since.
+
+One deployment per chain at a time: :func:`deploy_lock` holds an exclusive ``flock`` on
+``<deployment file>.lock`` while a deployment runs, so a second concurrent ``datafair chain
+deploy`` on the same chain refuses at once (``Conflict``) instead of deploying other contracts
+and replacing the file. The deployment file is written atomically (temporary file, then
+rename) and, like the lock file and the ``deployments`` folder, is private (0600/0700).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +30,8 @@ from typing import Any
 
 from datafair.chain.base import Chain, Contract, Sender, address_of
 from datafair.contracts import CONTRACT_NAMES, check_evm_version, load_contract
-from datafair.core.errors import ChainError, InvalidInput, NotFound
+from datafair.core.errors import ChainError, Conflict, InvalidInput, NotFound
+from datafair.store.private import private_dir, private_file
 
 DEFAULT_FEE_BPS = 250
 """Fee rate set at deployment (2.5 %); the contract caps it at 5 %."""
@@ -71,14 +82,72 @@ def deployment_path(chain_dir: Path, chain: Chain) -> Path:
 
 
 def save_deployment(deployment: Deployment, path: Path) -> Path:
-    """Write the deployment file atomically; returns its path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the deployment file atomically, private (0600); returns its path."""
+    private_dir(path.parent, "chain")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(deployment.to_json(), handle, indent=2, sort_keys=True)
-        handle.write("\n")
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(deployment.to_json(), handle, indent=2, sort_keys=True)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
+
+
+_HELD: dict[tuple[Path, int], int] = {}
+"""Locks this process holds, by (deployment file, thread): re-entrant for the holding thread;
+another thread opens its own descriptor, which ``flock`` refuses like another process."""
+_HELD_GUARD = threading.Lock()
+
+
+@contextmanager
+def deploy_lock(path: Path, *, wait: bool = False) -> Iterator[None]:
+    """Hold the deployment lock of deployment file ``path`` (``<path>.lock``, ``flock``).
+
+    Another process (or thread) holding it: ``Conflict`` at once, or with ``wait`` block until
+    it is released. Re-entrant within a thread (a command that locks, then deploys, locks once);
+    the lock is released when the outermost holder exits or the process dies.
+    """
+    file = Path(os.path.abspath(path))
+    key = (file, threading.get_ident())
+    with _HELD_GUARD:
+        if key in _HELD:
+            _HELD[key] += 1
+            held = True
+        else:
+            held = False
+    if held:
+        try:
+            yield
+        finally:
+            with _HELD_GUARD:
+                _HELD[key] -= 1
+        return
+    private_dir(file.parent, "chain")
+    lock_path = private_file(file.with_name(file.name + ".lock"), "chain")
+    descriptor = os.open(lock_path, os.O_RDWR)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise Conflict(
+                f"another 'datafair chain deploy' is deploying to this chain now (lock "
+                f"{lock_path}); wait for it to finish, then see 'datafair chain status'"
+            ) from None
+        with _HELD_GUARD:
+            _HELD[key] = 1
+        try:
+            yield
+        finally:
+            with _HELD_GUARD:
+                del _HELD[key]
+    finally:
+        os.close(descriptor)
 
 
 def load_deployment(chain_dir: Path, chain: Chain) -> Deployment:

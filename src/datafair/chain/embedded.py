@@ -52,6 +52,7 @@ from datafair.chain.interpreter import (
     without_read_logs,
 )
 from datafair.core.errors import ChainError
+from datafair.store.private import private_dir, private_file, sqlite_companions, tighten
 
 STATE_FILE = "state.sqlite3"
 BLOCK_GAS_LIMIT = 30_000_000
@@ -181,8 +182,9 @@ class EmbeddedChain(Chain):
         self.name = "embedded"
         self.path = Path(path) if path is not None else None
         if self.path is not None:
-            self.path.mkdir(parents=True, exist_ok=True)
-            target = str(self.path / STATE_FILE)
+            # private (0700 folder, 0600 state file and its -wal/-shm), whatever the umask
+            private_dir(self.path, "chain")
+            target = str(private_file(self.path / STATE_FILE, "chain"))
         else:
             target = ":memory:"
         try:
@@ -194,6 +196,7 @@ class EmbeddedChain(Chain):
             if self.path is not None:
                 self._conn.execute("PRAGMA journal_mode=WAL")
                 self._conn.execute("PRAGMA synchronous=NORMAL")
+                tighten(sqlite_companions(target))
             self._conn.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise ChainError(f"cannot open the embedded chain at {target}: {exc}") from exc

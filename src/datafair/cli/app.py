@@ -200,6 +200,22 @@ class _ErrorLine:
         sys.stderr.flush()
 
 
+def _store_failure(failure: Exception) -> str | None:
+    """One line for a database that failed under a command (read-only, gone, full), else None.
+
+    SQLAlchemy is looked up in ``sys.modules``, not imported: if no command loaded it, the
+    failure cannot be one of its errors.
+    """
+    errors = sys.modules.get("sqlalchemy.exc")
+    if errors is None or not isinstance(failure, errors.OperationalError):
+        return None
+    lines = str(getattr(failure, "orig", failure)).strip().splitlines() or ["failed"]
+    return (
+        f"error: database: {lines[0].strip()} (check that the database is reachable and that "
+        "you may write it and its folder, e.g. the home; --debug shows the details)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``datafair`` script; returns the process exit code."""
     command = typer.main.get_command(app)
@@ -231,8 +247,13 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as failure:  # a bug: one line unless --debug
         if STATE.debug:
             traceback.print_exc()
+        store = _store_failure(failure)
+        if store is not None:
+            err.print(store, markup=False)
+            return 1
+        first = (str(failure).strip().splitlines() or [""])[0]  # one line, whatever the bug
         err.print(
-            f"error: unexpected {type(failure).__name__}: {failure} (rerun with --debug)",
+            f"error: unexpected {type(failure).__name__}: {first} (rerun with --debug)",
             markup=False,
         )
         return 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -86,11 +87,15 @@ def deploy(
     version = check_evm_version(evm_version, "--evm-version")
     with open_node(home, rpc=rpc, expected_chain_id=chain_id) as node:
         node.settings.ensure_home()
-        node.account = _account_name(node, account)
-        sender = node.keystore.info(node.account).address
-        deployment = node.deploy(
-            sender, fee_bps=fee_bps, dev_token=dev_token, evm_version=version, replace=force
-        )
+        # one deploy per chain at a time (node.deploy locks); on the embedded chain the lock
+        # is taken first, so a concurrent deploy refuses before it makes a deployer account
+        # (on --rpc the chain must be opened with the account, so it locks in node.deploy)
+        with node.deploy_lock() if rpc is None else nullcontext():
+            node.account = _account_name(node, account)
+            sender = node.keystore.info(node.account).address
+            deployment = node.deploy(
+                sender, fee_bps=fee_bps, dev_token=dev_token, evm_version=version, replace=force
+            )
         path = node.deployment_path
     table = new_table(title=f"deployed on {deployment.network} (chain id {deployment.chain_id})")
     table.add_column("contract")

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
+from datafair.core.errors import InvalidInput
+
 if TYPE_CHECKING:  # imported where used: a command's start-up pays only for what it needs
     from rich.console import Console
     from rich.table import Table
@@ -123,7 +125,19 @@ def settings_for(home: Path | None) -> Settings:
 
 
 def prompt_password(text: str, confirm: bool) -> str:
-    """Ask for a secret on the terminal, hidden (and twice when ``confirm``)."""
+    """Ask for a secret on the terminal, hidden (and twice when ``confirm``).
+
+    Without a terminal (a script, a pipe, a service) there is nobody to ask: ``InvalidInput``
+    telling to set ``$DATAFAIR_PASSWORD``, rather than an echoed prompt on stdout.
+    """
+    if sys.stdin is None or not sys.stdin.isatty():
+        from datafair.node import PASSWORD_ENV
+
+        raise InvalidInput(
+            "password",
+            "is not set and there is no terminal to ask for it",
+            f"set ${PASSWORD_ENV} to the keystore password",
+        )
     value: str = typer.prompt(text, hide_input=True, confirmation_prompt=confirm)
     return value
 

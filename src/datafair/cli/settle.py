@@ -70,9 +70,9 @@ def _amount(text: str, field: str) -> int:
         raise InvalidInput(
             field, f"{text!r} is not an integer", "give base units, e.g. 10**18"
         ) from None
-    if value <= 0:
-        raise InvalidInput(field, f"must be positive, got {value}")
-    return value
+    from datafair.core.terms import token_amount
+
+    return token_amount(value, field, positive=True)
 
 
 def fund_command(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import time
@@ -66,7 +67,18 @@ def parse_answer(text: str) -> Any:
 def read_gold(path: Path) -> dict[str, Any]:
     """Gold answers from a CSV with header ``item,label`` (or ``item,answer`` holding JSON)."""
     gold: dict[str, Any] = {}
-    with path.open(newline="", encoding="utf-8") as handle:
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as failure:
+        utf16 = raw[:2] in (b"\xff\xfe", b"\xfe\xff")
+        line = raw[: failure.start].count(b"\n") + 1
+        raise InvalidInput(
+            str(path),
+            "is UTF-16 text, not UTF-8" if utf16 else f"line {line} is not UTF-8",
+            "save the file as UTF-8 (CSV UTF-8 in a spreadsheet)",
+        ) from None
+    with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         fields = reader.fieldnames or []
         column = "label" if "label" in fields else "answer" if "answer" in fields else None
@@ -99,7 +111,11 @@ def create(
     ),
     gold_ratio: float = typer.Option(0.0, "--gold-ratio", help="Share of gold assignments."),
     price: int = typer.Option(0, "--price", min=0, help="Price per answer, token base units."),
-    deadline: str = typer.Option("+7d", "--deadline", help="+7d, +12h, a date or Unix seconds."),
+    deadline: str = typer.Option(
+        "+7d",
+        "--deadline",
+        help="+7d, +12h, a date or Unix seconds; in the future, at most ten years away.",
+    ),
     royalty_bps: int = typer.Option(
         3_000,
         "--royalty-bps",

@@ -14,6 +14,7 @@ from typing import Any
 from datafair.core.canonical import canonical_hash
 from datafair.core.errors import InvalidInput
 from datafair.core.schemas import LabelSchema, TaskType
+from datafair.core.terms import token_amount, unix_time
 
 MAX_OVERLAP = 100
 MAX_GOLD_RATIO = 0.5
@@ -70,7 +71,8 @@ class DatasetCard:
 class TaskSpec:
     """A labelling task as published: everything a contributor agrees to by signing.
 
-    ``price_per_answer`` is in the token's base units; ``deadline`` in Unix seconds;
+    ``price_per_answer`` is in the token's base units (at most 2**256-1); ``deadline`` in Unix
+    seconds (0: none; a new task's must be within ten years, see :mod:`datafair.core.terms`);
     ``overlap`` is k, the number of answers each item receives; ``gold_ratio`` the share of
     assignments that are gold items (whose answers are known and never shown).
     """
@@ -97,12 +99,8 @@ class TaskSpec:
             raise InvalidInput(
                 "gold_ratio", f"must be between 0 and {MAX_GOLD_RATIO}, got {self.gold_ratio}"
             )
-        if isinstance(self.price_per_answer, bool) or not isinstance(self.price_per_answer, int):
-            raise InvalidInput("price_per_answer", "must be an integer in token base units")
-        if self.price_per_answer < 0:
-            raise InvalidInput("price_per_answer", "must not be negative")
-        if self.deadline < 0:
-            raise InvalidInput("deadline", "must be a Unix time in seconds")
+        token_amount(self.price_per_answer, "price_per_answer")
+        unix_time(self.deadline, "deadline")
 
     @property
     def task_type(self) -> TaskType:

@@ -6,7 +6,8 @@ the item content is the file's bytes; ``meta`` holds ``file_name`` (path inside 
 ``format`` (``PNG`` or ``JPEG``) and, for rotated JPEGs, the EXIF ``orientation`` (width and
 height are the stored, unrotated size). A file that looks like a PNG/JPEG (by its first bytes or
 its ``.png``/``.jpg``/``.jpeg`` name) but does not decode is refused; any other file is
-reported in ``ParsedDataset.skipped`` with the reason.
+reported in ``ParsedDataset.skipped`` with the reason. A symlink leading out of the folder is
+refused (:func:`datafair.formats.paths.inside`); one whose target is in the folder is read.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from PIL import Image
 from datafair.core.errors import InvalidInput
 from datafair.core.schemas import ItemKind
 from datafair.formats.items import ImageSink, ItemCollector, ParsedDataset
+from datafair.formats.paths import inside
 
 IMAGE_FORMATS = ("PNG", "JPEG")
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
 _MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 _EXIF_ORIENTATION = 0x0112
+_LINK_FIX = "copy the file into the folder instead of linking to it, or remove the link"
 
 
 def looks_like_image(head: bytes, name: str) -> bool:
@@ -87,6 +90,7 @@ def parse_image_folder(folder: Path, image_sink: ImageSink | None = None) -> Par
     )
     for relative, path in files:
         source = f"{folder.name}/{relative}"
+        inside(folder, relative, source, _LINK_FIX)  # a symlink must not leave the folder
         with path.open("rb") as handle:
             head = handle.read(16)
             if not looks_like_image(head, relative):

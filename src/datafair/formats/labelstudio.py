@@ -47,6 +47,7 @@ from datafair.formats.items import (
     PriorOptions,
 )
 from datafair.formats.labelstudio_results import RESULT_TYPES, answers_from_results
+from datafair.formats.paths import inside
 from datafair.formats.tabular import add_fields
 
 _REMOTE_SCHEMES = ("http", "https", "s3", "gs", "gcs", "azure-blob")
@@ -204,11 +205,7 @@ def load_image_reference(reference: str, base: Path, field: str) -> tuple[bytes,
     else:
         relative = reference
     root = base.resolve()
-    target = (root / relative).resolve()
-    if not target.is_relative_to(root):
-        raise InvalidInput(
-            field, f"{reference} points outside the folder of the JSON file", _KEEP_LOCAL
-        )
+    target = inside(root, relative, field, _KEEP_LOCAL)
     if not target.is_file():
         raise InvalidInput(field, f"file {reference} not found (looked for {target})", _KEEP_LOCAL)
     return target.read_bytes(), target.relative_to(root).as_posix()

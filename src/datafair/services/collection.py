@@ -57,6 +57,7 @@ from datafair.core.collection import (
 from datafair.core.errors import Conflict, DatafairError, InvalidInput
 from datafair.core.schemas import LabelSchema, TaskType
 from datafair.core.task import DatasetCard, TaskSpec
+from datafair.core.terms import task_deadline
 from datafair.crypto.cid import compute_cid
 from datafair.crypto.eip712 import ContributionMessage, SubmissionDomain, verify_contribution
 from datafair.formats.images import grey_square, read_image
@@ -192,6 +193,7 @@ def create_collection_task(
             salt=salt,
         )
         collection_terms(spec.extra)
+        task_deadline(spec.deadline, clock())
         royalty_bps(spec.extra, royalty_floor_bps)
         reviews_per_submission(spec)
         task_settings(spec)

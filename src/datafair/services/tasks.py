@@ -28,6 +28,7 @@ from datafair.core.errors import Conflict, InvalidInput, NotFound
 from datafair.core.ids import checksum_address, parse_task_id
 from datafair.core.schemas import TaskType
 from datafair.core.task import MAX_OVERLAP, TaskSpec
+from datafair.core.terms import task_budget, task_deadline
 from datafair.store.models import TASK_CLOSED, Task
 from datafair.store.repositories import DatasetRepository, ItemRepository, TaskRepository
 
@@ -116,7 +117,9 @@ def create_task(
     ``gold`` maps item CIDs of the dataset to their known answers. ``gold_seed`` (32 bytes,
     random by default) drives the gold mix of assignments; pass one for reproducible runs.
     Raises ``NotFound`` (unknown dataset), ``Conflict`` (same spec already stored) or
-    ``InvalidInput`` (items the schema cannot label, bad gold answers, gold ratio without gold).
+    ``InvalidInput`` (items the schema cannot label, bad gold answers, gold ratio without gold,
+    a deadline not in the next ten years, a budget ``price × items × k`` above 2**256-1: see
+    :mod:`datafair.core.terms`).
     """
     try:
         royalty_bps(spec.extra, royalty_floor_bps)
@@ -149,6 +152,7 @@ def _create_task(
         raise InvalidInput("gold_seed", "must be 32 bytes")
     if spec.overlap > MAX_OVERLAP:
         raise InvalidInput("overlap", f"must be at most {MAX_OVERLAP}")
+    task_deadline(spec.deadline, clock())
     # settlement terms are checked now, so a task that could never be paid is never funded
     # (imported here: the settlement package imports this module)
     from datafair.services.settlement.bundle import task_settings
@@ -173,6 +177,7 @@ def _create_task(
     if tasks.by_task_id(task_id) is not None:
         raise Conflict(f"task 0x{task_id.hex()}: already exists (change the spec or its salt)")
     item_cids = datasets.item_cids(dataset.id)
+    task_budget(spec.price_per_answer, len(item_cids), spec.overlap)
     items = ItemRepository(session).contexts(item_cids)
     schema = spec.schema
     for cid in item_cids:

@@ -9,6 +9,11 @@ Every SQLite transaction starts with ``BEGIN IMMEDIATE``: it takes the write loc
 writers wait for each other (up to the busy timeout) instead of one failing when it upgrades a
 read lock, and a read-then-write in one transaction sees no concurrent change.
 
+A SQLite database file is created private (0600) before SQLite first opens it, and every new
+connection sets the database and its ``-wal``/``-shm`` files to 0600 (files written by older
+versions included), whatever the umask: the store holds gold answers and their salts
+(:mod:`datafair.store.private`).
+
 PostgreSQL runs at READ COMMITTED; the store's concurrency guarantees come from conditional
 updates, row locks taken in a fixed order and constraints, not from the isolation level.
 ``schema`` puts every table of the connection in one PostgreSQL schema (via ``search_path``),
@@ -20,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
@@ -27,7 +33,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from datafair.core.errors import InvalidInput
 from datafair.settings import Settings
+from datafair.store.private import HOME_FIX, private_file, sqlite_companions, tighten
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -42,8 +50,11 @@ def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> E
     if parsed.get_backend_name() == "sqlite":
         if schema is not None:
             raise ValueError("schema is only supported on PostgreSQL")
+        path = _sqlite_file(parsed.database)
+        if path is not None:
+            private_file(path, "database_url")
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, path)
         return engine
     engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
     if schema is not None:
@@ -53,7 +64,14 @@ def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> E
     return engine
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _sqlite_file(database: str | None) -> Path | None:
+    """The file of a SQLite URL's database; ``None`` in memory or for a ``file:`` URI."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _configure_sqlite(engine: Engine, path: Path | None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
@@ -64,6 +82,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
+        if path is not None:
+            tighten(sqlite_companions(path))
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -78,6 +98,25 @@ def _use_schema(engine: Engine, schema: str) -> None:
         with dbapi_connection.cursor() as cursor:
             cursor.execute(f'SET search_path TO "{schema}"')
         dbapi_connection.autocommit = autocommit
+
+
+def unreachable(engine: Engine, failure: OperationalError) -> InvalidInput:
+    """One line for a database that cannot be opened: the URL (no password), the driver's
+    first line, and the fix (a writable home for SQLite, the URL and server otherwise)."""
+    lines = str(failure.orig).strip().splitlines() or [type(failure.orig).__name__]
+    reason = lines[0].strip()
+    if engine.dialect.name == "sqlite":
+        return InvalidInput(
+            "database",
+            f"cannot open the SQLite database {engine.url.database} ({reason})",
+            HOME_FIX + ", or make the database and its folder writable",
+        )
+    shown = engine.url.render_as_string(hide_password=True)
+    return InvalidInput(
+        "DATAFAIR_DATABASE_URL",
+        f"cannot connect to {shown} ({reason})",
+        "check the URL and that the database server is running and reachable",
+    )
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -99,7 +138,11 @@ class Database:
         if migrate:
             from datafair.store.migrations import migrate as run_migrations
 
-            run_migrations(engine)
+            try:
+                run_migrations(engine)
+            except OperationalError as failure:  # the first connection: unreachable, read-only
+                engine.dispose()
+                raise unreachable(engine, failure) from failure
         return cls(engine, make_session_factory(engine))
 
     @classmethod

@@ -19,6 +19,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 
 from datafair.core.errors import Conflict, InvalidInput, NotFound
+from datafair.store.private import private_dir
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 # scrypt with n=2**14: ~50 ms to unlock; eth-account's default (2**18) takes ~1 s per unlock.
@@ -87,7 +88,7 @@ class KeyStore:
                     f"address {account.address} is already stored as account {existing.name!r}"
                 )
         encrypted = Account.encrypt(account.key, password, kdf="scrypt", iterations=SCRYPT_N)
-        self.keys_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.keys_dir)
         fd, tmp = tempfile.mkstemp(dir=self.keys_dir, prefix=".tmp-", suffix=".json")
         with os.fdopen(fd, "w") as handle:
             json.dump({**encrypted, "name": name}, handle)

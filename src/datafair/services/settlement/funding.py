@@ -26,6 +26,7 @@ from datafair.chain.escrow import EscrowClient, TaskState
 from datafair.core.collection import royalty_bps
 from datafair.core.errors import Conflict, InvalidInput, NotFound
 from datafair.core.ids import parse_task_id
+from datafair.core.terms import token_amount, unix_time
 from datafair.services.fair_pay import check_funding_price
 from datafair.services.settlement.gold import gold_commitment
 from datafair.services.tasks import Clock, load_task, now_ms
@@ -152,7 +153,7 @@ def prepare_funding(
     so that whoever then sends the ``fund`` transaction (the server, or the requester's own
     wallet) commits to the same gold answers. Reruns reuse the stored commitment."""
     task = load_task(session, task_id)
-    _positive(amount, "amount")
+    token_amount(amount, "amount", positive=True)
     check_chain(task.chain_id, escrow)
     floor = load_settings().fair_pay_floor if fair_pay_floor is None else fair_pay_floor
     check_funding_price(session, task.task_id, floor)
@@ -165,6 +166,7 @@ def prepare_funding(
             "pass --deadline UNIX_SECONDS: after it the requester can refund the rest",
         )
     _positive(chosen_deadline, "deadline")
+    unix_time(chosen_deadline, "deadline")
     requester = address_of(requester)
     funding = SettlementRepository(session).funding(task.id)
     spec_token = str(task.spec.get("token") or "")
