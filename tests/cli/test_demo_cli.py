@@ -1,8 +1,11 @@
-"""`datafair demo --json` prints one JSON object with the documented keys."""
+"""`datafair demo`: the plain run a newcomer sees, and `--json` with its documented keys."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +57,19 @@ def test_demo_rejects_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--items" in capsys.readouterr().err
     assert main(["demo", "--method", "magic"]) == 2
     assert "unknown method" in capsys.readouterr().err
+
+
+def test_demo_as_make_demo_runs_it(tmp_path: Path, contract_cache: Path) -> None:
+    """The plain `datafair demo` a newcomer runs: progress bars and tables on a real console."""
+    script = Path(sys.executable).with_name("datafair")
+    env = {**os.environ, "DATAFAIR_CACHE": str(contract_cache), "COLUMNS": "120"}
+    done = subprocess.run(
+        [str(script), "demo", "--home", str(tmp_path), "--items", "30", "--seed", "2"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "unexpected" not in done.stderr
+    assert "audit" in done.stdout.lower()
