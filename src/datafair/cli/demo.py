@@ -77,6 +77,9 @@ def _money_table(report: DemoReport) -> RichTable:
         "share of the spend that reached contributors", "", f"{money.contributor_share:.1%}"
     )
     table.add_row("audit of the payout bundle", "", "passed" if money.audit_ok else "FAILED")
+    table.add_row(
+        "gold revealed by the bundle (retired)", "", f"{money.gold_revealed} of {report.gold_items}"
+    )
     if report.market is not None:
         _sales_rows(table, report)
     return table

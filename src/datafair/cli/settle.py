@@ -398,7 +398,8 @@ def audit_command(
     console.print(f"task 0x{report.task_id.hex()} epoch {report.epoch}")
     console.print(
         f"{report.submissions} signatures verified, {report.paid_submissions} paid this epoch, "
-        f"{report.reviews} reviews, {report.gold_items} gold items (commitment opened)"
+        f"{report.reviews} reviews, {report.gold_items} gold items revealed "
+        f"({report.gold_revealed_now} this epoch; each proof opens the commitment)"
     )
     console.print(f"inference {report.method} recomputed; {report.leaves} leaves")
     root = "none (nothing earned)" if report.root is None else "0x" + report.root.hex()

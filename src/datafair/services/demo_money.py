@@ -1,13 +1,14 @@
 """The money half of the demo round, on the embedded chain in the data directory.
 
 Inputs: a :class:`~datafair.node.Node` (its embedded chain lives in ``settings.chain_dir``), an
-open ``Session``, the blob
-store, the task, the simulated population and the requester's address. Steps: deploy the
-contracts once per data directory (DevToken, TaskEscrow, DatasetRegistry) → mint dev tokens to
-the requester → fund the task's full budget (price × k × items) with its gold commitment →
-(labelling happens in between) → settle the epoch (inference, rewards, fee, Merkle root posted
-with the bundle CID) → every contributor claims → after the deadline the requester takes back
-the rest → the bundle is audited against the chain. Every amount is read back from the chain.
+open ``Session``, the blob store, the task, the simulated population and the requester's
+address. Steps: deploy the contracts once per data directory (DevToken, TaskEscrow,
+DatasetRegistry) → mint dev tokens to the requester → fund the task's full budget (price × k ×
+items) with its gold commitment (a Merkle root over one salted leaf per gold item) → (labelling
+happens in between) → settle the epoch (inference, rewards, fee, Merkle root posted with the
+bundle CID) → every contributor claims → after the deadline the requester takes back the rest →
+the bundle is audited against the chain (each gold item it reveals opens the commitment with its
+Merkle proof; those items are retired). Every amount is read back from the chain.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class MoneyFlow:
     root: str = ""
     claims: int = 0
     audit_ok: bool = False
+    gold_revealed: int = 0
+    """Gold items the bundle revealed (each checked against the commitment), now retired."""
 
     @property
     def paid(self) -> int:
@@ -76,6 +79,7 @@ class MoneyFlow:
             "bundle_cid": self.bundle_cid,
             "root": self.root,
             "claims": self.claims,
+            "gold_revealed": self.gold_revealed,
             "token": self.token,
             "escrow": self.escrow,
         }
@@ -141,6 +145,9 @@ class DemoMarket:
         after = self.escrow.task(spec.task_id)
         self.flow.still_held = after.unallocated + after.outstanding
         if report.bundle_cid:
-            audit_bundle(blobs.get(report.bundle_cid), self.escrow, expected_cid=report.bundle_cid)
+            audit = audit_bundle(
+                blobs.get(report.bundle_cid), self.escrow, expected_cid=report.bundle_cid
+            )
             self.flow.audit_ok = True
+            self.flow.gold_revealed = audit.gold_revealed_now
         return self.flow

@@ -22,7 +22,8 @@ An answer is accepted only if, in this order:
    review (``Conflict``, :func:`datafair.services.reviews.next_review`), and the item has a
    free slot: a
    slot the contributor holds through an assignment, or one not held by anyone (``Conflict``
-   when it already has its k answers);
+   when it already has its k answers), and it is not a gold item a settlement bundle revealed
+   (``Conflict``: revealed gold is retired, :mod:`datafair.services.settlement.gold`);
 8. the contributor is not paused on the task nor below its minimum reputation (``Conflict``,
    ``datafair.services.reputation``).
 
@@ -392,8 +393,16 @@ def _store(
             [live[e.slot.item_cid].task_item_id for e in group]
         )
         blocked = blocked_contributors(session, task_pk, [e.contributor for e in group])
+        gold_cids = [e.slot.item_cid for e in group if live[e.slot.item_cid].is_gold]
+        retired = tasks.retired_gold(task_pk, gold_cids) if gold_cids else {}
         for entry in group:
             slot = live[entry.slot.item_cid]
+            if slot.item_cid in retired:
+                errors[entry.index] = Conflict(
+                    f"item_cid: item {slot.item_cid} is a gold item whose answer epoch "
+                    f"{retired[slot.item_cid]}'s settlement published; it takes no more answers"
+                )
+                continue
             delegation = entry.delegation_id
             if delegation is not None and left.get(delegation, 0) <= used_answers[delegation]:
                 errors[entry.index] = Conflict(

@@ -198,7 +198,11 @@ class TaskItem(Base):
 
 
 class GoldAnswer(Base):
-    """The known answer of a gold item (canonical JSON); never sent to contributors."""
+    """The known answer of a gold item (canonical JSON); never sent to contributors.
+
+    ``retired_epoch`` is the epoch whose settlement bundle revealed the answer (NULL while it is
+    secret): from then on the item is never assigned, accepted or graded again.
+    """
 
     __tablename__ = "gold_answers"
 
@@ -207,6 +211,7 @@ class GoldAnswer(Base):
     )
     item_cid: Mapped[str] = mapped_column(ForeignKey("items.cid"), primary_key=True)
     answer: Mapped[str] = mapped_column(Text)
+    retired_epoch: Mapped[int | None] = mapped_column(Integer)
 
 
 class Assignment(Base):

@@ -45,6 +45,20 @@ def _flip_hex(text: str) -> str:
     return text[:-1] + ("0" if text[-1] != "0" else "1")
 
 
+def _gold_cid(document: dict[str, Any]) -> str:
+    (cid,) = document["gold"]["openings"]
+    return str(cid)
+
+
+def _gold_opening(document: dict[str, Any]) -> dict[str, Any]:
+    return document["gold"]["openings"][_gold_cid(document)]  # type: ignore[no-any-return]
+
+
+_GOLD_DOES_NOT_OPEN = (
+    r"gold: item bafkrei\w+: its revealed answer, salt and proof do not lead to the commitment"
+)
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -61,8 +75,22 @@ def _flip_hex(text: str) -> str:
             "submission 3 .* signature does not verify",
         ),
         (
-            lambda d: d["gold"].__setitem__("salt", _flip_hex(d["gold"]["salt"])),
-            "gold: the revealed answers and salt do not hash to the commitment",
+            lambda d: _gold_opening(d).__setitem__("salt", _flip_hex(_gold_opening(d)["salt"])),
+            _GOLD_DOES_NOT_OPEN,
+        ),
+        (
+            lambda d: d["gold"]["answers"].__setitem__(
+                _gold_cid(d), "neg" if d["gold"]["answers"][_gold_cid(d)] == "pos" else "pos"
+            ),
+            _GOLD_DOES_NOT_OPEN,
+        ),
+        (
+            lambda d: _gold_opening(d)["proof"].append("0x" + "11" * 32),
+            _GOLD_DOES_NOT_OPEN,
+        ),
+        (
+            lambda d: d["gold"].__setitem__("format", "datafair-gold/1"),
+            "bundle: gold is in format datafair-gold/1, which revealed every gold answer",
         ),
         (
             lambda d: d["tree"]["leaves"][0].__setitem__(
@@ -97,6 +125,9 @@ def _flip_hex(text: str) -> str:
         "signature",
         "answer",
         "gold-salt",
+        "gold-answer",
+        "gold-proof",
+        "gold-format",
         "leaf-amount",
         "fee",
         "label",

@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 import pytest
-from settle_helpers import Home, prepare_home
+from settle_helpers import TRUTH, Home, prepare_home
 
 from datafair.chain.deploy import load_deployment
 from datafair.chain.embedded import EmbeddedChain
@@ -33,6 +33,7 @@ from datafair.services.settlement.settle import (
 from datafair.settings import load_settings
 from datafair.store.blobs import BlobStore
 from datafair.store.db import Database
+from datafair.store.repositories import TaskRepository
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +75,11 @@ def test_a_crash_at_any_step_then_a_rerun_posts_one_root_and_pays_once(
     try:
         escrow = EscrowClient(chain, load_deployment(settings.chain_dir, chain))
         with database.session() as session:
+            # the gold the bundle reveals is retired in the commit that records the bundle
+            task_pk = TaskRepository(session).by_task_id(task_id).id  # type: ignore[union-attr]
+            retired = TaskRepository(session).retired_gold(task_pk)
+            gold_cid = next(iter(TRUTH[task_id]))
+            assert retired == ({} if CHECKPOINTS[step] == "opened" else {gold_cid: 1})
             if CHECKPOINTS[step] == "done":
                 with pytest.raises(Conflict, match="no new submissions since epoch 1"):
                     settle_task(session, escrow, blobs, task_id, sender=home.owner)

@@ -77,7 +77,7 @@ def epochs(draw: Any) -> EpochInputs:
         ),
         reviews=Reviews(),
         gold=gold,
-        gold_salt=b"\x00" * 32,
+        gold_openings={},
         gold_commitment=b"\x00" * 32,
         method=draw(st.sampled_from(["auto", "mv", "ds"])),
         params={},

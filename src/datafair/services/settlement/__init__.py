@@ -1,9 +1,9 @@
 """Settlement: fund a task with a gold commitment, settle epochs on chain, claim, audit.
 
-* :mod:`~datafair.services.settlement.gold`: the commitment to a task's gold answers and its
-  reveal (commit-reveal with a random salt);
+* :mod:`~datafair.services.settlement.gold`: the commitment to a task's gold answers (a Merkle
+  root over one salted leaf per gold item) and their reveal item by item;
 * :mod:`~datafair.services.settlement.funding`: fund (and refund) a task on the escrow,
-  recording the salt before any transaction is sent;
+  recording the gold secret before any transaction is sent;
 * :mod:`~datafair.services.settlement.bundle`: the pure computation of one epoch (inference,
   rewards, fee, Merkle tree) and its canonical, content-addressed bundle;
 * :mod:`~datafair.services.settlement.settle`: the persisted, resumable state machine that posts

@@ -10,7 +10,8 @@ Checks, in order; the first that fails raises :class:`AuditMismatch` naming it:
 1. the bytes are a canonical JSON bundle (:func:`~datafair.services.settlement.bundle.
    read_document`): any byte added, removed or moved fails here or below;
 2. the task id is the keccak-256 of the published spec;
-3. the gold answers and salt hash to the bundle's gold commitment (:mod:`.gold`);
+3. every revealed gold item's answer and salt, with its Merkle proof, lead to the bundle's gold
+   commitment, and no submission to it is paid after the epoch that revealed it (:mod:`.gold`);
 4. every submission's EIP-712 signature recovers to its contributor, and every review's to its
    reviewer (:mod:`.signatures`);
 5. inference, rewards, fee and tree recomputed by :func:`~datafair.services.settlement.bundle.
@@ -20,8 +21,9 @@ Checks, in order; the first that fails raises :class:`AuditMismatch` naming it:
    ``PayoutPosted`` event's total, fee and bundle CID (the CID of the given bytes);
 7. history (with a chain and a ``history`` source of earlier bundles): for every earlier epoch
    of the task with a ``PayoutPosted`` event, the bundle it names hashes to that CID, is for
-   that task, chain, escrow, token and gold commitment, and agrees with the bundle under audit
-   (:func:`check_history`). Earlier bundles the source does not have are reported, not failed.
+   that task, chain, escrow, token and gold commitment, and agrees with the bundle under audit,
+   revealed gold included (:func:`check_history`). Earlier bundles the source does not have
+   are reported, not failed.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from datafair.services.settlement.bundle import (
     read_document,
 )
 from datafair.services.settlement.delegated import first_bad_delegation, session_keys
-from datafair.services.settlement.gold import gold_commitment
+from datafair.services.settlement.gold import first_bad_opening
 from datafair.services.settlement.signatures import (
     first_bad_review,
     first_bad_signature,
@@ -79,6 +81,9 @@ class AuditReport:
     paid_submissions: int
     reviews: int
     gold_items: int
+    """Gold items the bundle reveals (this epoch's and earlier ones')."""
+    gold_revealed_now: int
+    """Gold items this epoch's bundle revealed first (retired at this epoch)."""
     method: str
     leaves: int
     root: bytes | None
@@ -149,8 +154,7 @@ def _short(value: Any) -> str:
 def _verify_inputs(inputs: EpochInputs, workers: int | None) -> None:
     if canonical_hash(inputs.spec) != inputs.task_id:
         raise AuditMismatch("task.spec does not hash to task.task_id")
-    if gold_commitment(inputs.task_id, inputs.gold, inputs.gold_salt) != inputs.gold_commitment:
-        raise AuditMismatch("gold: the revealed answers and salt do not hash to the commitment")
+    _verify_gold(inputs)
     if int(inputs.spec.get("chain_id", -1)) != inputs.chain_id:
         raise AuditMismatch(
             f"chain.chain_id is {inputs.chain_id} but the task spec names "
@@ -199,6 +203,28 @@ def _verify_inputs(inputs: EpochInputs, workers: int | None) -> None:
             f"review {index} (of submission {reviews.submission[index]}, reviewer "
             f"{subs.accounts[reviews.reviewer[index]]}): signature does not verify: {reason}"
         )
+
+
+def _verify_gold(inputs: EpochInputs) -> None:
+    """Each revealed gold item opens the commitment, was revealed by this epoch or an earlier
+    one, and no answer to it is paid after that epoch (retired items are never graded)."""
+    problem = first_bad_opening(inputs.task_id, inputs.gold_commitment, inputs.gold_openings)
+    if problem is not None:
+        raise AuditMismatch(problem)
+    subs = inputs.submissions
+    for cid, opening in sorted(inputs.gold_openings.items()):
+        if opening.revealed_in > inputs.epoch:
+            raise AuditMismatch(
+                f"gold: item {cid} is marked revealed in epoch {opening.revealed_in}, "
+                f"after this epoch {inputs.epoch}"
+            )
+    for row, (item, paid_in) in enumerate(zip(subs.item, subs.epoch, strict=True)):
+        revealed = inputs.gold_openings.get(subs.items[item])
+        if revealed is not None and paid_in > revealed.revealed_in:
+            raise AuditMismatch(
+                f"gold: submission {row} to item {subs.items[item]} is paid in epoch {paid_in}, "
+                f"after epoch {revealed.revealed_in} revealed its gold answer"
+            )
 
 
 def _check_chain(
@@ -367,6 +393,24 @@ def _same_task(where: str, earlier: EarlierBundle, inputs: EpochInputs) -> None:
             )
 
 
+def _kept_gold(where: str, earlier: EarlierBundle, inputs: EpochInputs) -> None:
+    """The gold an earlier bundle revealed is revealed alike here, and nothing here claims to
+    have been revealed by it that it did not reveal."""
+    old, new = earlier.inputs.gold_openings, inputs.gold_openings
+    for cid in sorted(old):
+        if new.get(cid) != old[cid]:
+            raise AuditMismatch(
+                f"{where}: its revealed gold item {cid} is missing or different in the "
+                f"epoch {inputs.epoch} bundle"
+            )
+    for cid, opening in sorted(new.items()):
+        if opening.revealed_in <= earlier.epoch and cid not in old:
+            raise AuditMismatch(
+                f"{where}: gold item {cid} is marked revealed in epoch {opening.revealed_in} "
+                "but that bundle does not reveal it"
+            )
+
+
 def check_history(inputs: EpochInputs, earlier: Iterable[EarlierBundle]) -> list[int]:
     """Check that the epoch ``inputs`` kept what each earlier posted bundle published.
 
@@ -375,8 +419,10 @@ def check_history(inputs: EpochInputs, earlier: Iterable[EarlierBundle]) -> list
     in ``inputs`` with the same answer, nonce, duration, signature and epoch; each submission
     of ``inputs`` marked paid in an epoch up to ``e`` is in it (nothing back-dated); each of its
     reviews (by reviewed item, contributor and reviewer) is in ``inputs`` with the same verdict,
-    rating and signature. Later reviews of earlier rows are allowed (they are evidence, and earn
-    nothing). The first failure raises :class:`AuditMismatch`; returns the epochs checked.
+    rating and signature; each gold item it revealed is revealed alike, and no gold item is
+    said to be revealed by it that it did not reveal. Later reviews of earlier rows are
+    allowed (they are evidence, and earn nothing). The first failure raises
+    :class:`AuditMismatch`; returns the epochs checked.
     """
     subs = inputs.submissions
     rows = _submission_rows(inputs)
@@ -401,6 +447,7 @@ def check_history(inputs: EpochInputs, earlier: Iterable[EarlierBundle]) -> list
                     f"({_row_key(key)}) is marked paid in epoch {subs.epoch[row]} "
                     "but is not in that bundle"
                 )
+        _kept_gold(where, bundle, inputs)
         _kept(
             where,
             "review",
@@ -487,6 +534,7 @@ def audit_bundle(
         paid_submissions=result.paid_submissions,
         reviews=len(inputs.reviews),
         gold_items=len(inputs.gold),
+        gold_revealed_now=sum(o.revealed_in == inputs.epoch for o in inputs.gold_openings.values()),
         method=inputs.method,
         leaves=len(result.leaves),
         root=result.root,

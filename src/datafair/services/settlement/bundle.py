@@ -69,6 +69,7 @@ from datafair.economics import (
 from datafair.quality import get_aggregator
 from datafair.quality.answer_scores import PASS_SCORE, score_rows
 from datafair.quality.reviews import review_agreement, review_evidence, says_right
+from datafair.services.settlement.gold import GoldOpening, gold_section, parse_gold_section
 from datafair.services.settlement.structured import (
     OWN_AGGREGATOR,
     STRUCTURED,
@@ -153,7 +154,9 @@ class EpochInputs:
     submissions: Submissions
     reviews: Reviews
     gold: dict[str, Any]
-    gold_salt: bytes
+    """The gold answers revealed so far, by item CID (clamped in inference)."""
+    gold_openings: Mapping[str, GoldOpening]
+    """Each revealed gold item's salt, Merkle proof and revealing epoch (:mod:`.gold`)."""
     gold_commitment: bytes
     method: str
     params: dict[str, Any]
@@ -556,11 +559,7 @@ def bundle_document(inputs: EpochInputs, result: EpochResult) -> dict[str, Any]:
         "task": {"task_id": _hex(inputs.task_id), "spec": inputs.spec},
         "chain": {"chain_id": inputs.chain_id, "escrow": inputs.escrow, "token": inputs.token},
         "epoch": inputs.epoch,
-        "gold": {
-            "answers": inputs.gold,
-            "salt": _hex(inputs.gold_salt),
-            "commitment": _hex(inputs.gold_commitment),
-        },
+        "gold": gold_section(inputs.gold_commitment, inputs.gold_openings),
         "submissions": {
             "items": subs.items,
             "accounts": subs.accounts,
@@ -731,8 +730,12 @@ def parse_bundle(document: Mapping[str, Any]) -> EpochInputs:
             and max(parsed_reviews.reviewer) < len(submissions.accounts)
         ):
             raise BundleError("reviews point outside the submissions or accounts")
-        if not isinstance(gold["answers"], dict) or not isinstance(quality["params"], dict):
-            raise BundleError("gold.answers and quality.params must be objects")
+        if not isinstance(quality["params"], dict):
+            raise BundleError("quality.params must be an object")
+        try:
+            commitment, openings = parse_gold_section(gold)
+        except ValueError as error:
+            raise BundleError(str(error)) from None
         delegations = _parse_delegations(document.get("delegations"), n)
         return EpochInputs(
             task_id=_bytes(task["task_id"], "task.task_id", 32),
@@ -743,9 +746,9 @@ def parse_bundle(document: Mapping[str, Any]) -> EpochInputs:
             epoch=int(document["epoch"]),
             submissions=submissions,
             reviews=parsed_reviews,
-            gold=dict(gold["answers"]),
-            gold_salt=_bytes(gold["salt"], "gold.salt", 32),
-            gold_commitment=_bytes(gold["commitment"], "gold.commitment", 32),
+            gold={cid: opening.answer for cid, opening in openings.items()},
+            gold_openings=openings,
+            gold_commitment=commitment,
             method=str(quality["method"]),
             params=dict(quality["params"]),
             fee_bps=int(payout["fee_bps"]),

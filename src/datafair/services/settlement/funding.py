@@ -7,8 +7,10 @@ the task spec's) and the token (default the spec's ``token``).
 
 Order of effects, so that a crash never loses money or the ability to settle:
 
-1. the salt and the commitment are stored and committed first (a rerun reuses them: a task is
-   always funded under one commitment, which the escrow also enforces on top-ups);
+1. the gold secret (from which each gold item's salt is derived) and the commitment (the root
+   of the per-item gold tree, :mod:`.gold`) are stored and committed first (a rerun reuses
+   them: a task is always funded under one commitment, which the escrow also enforces on
+   top-ups);
 2. the ``fund`` transaction is sent (approving the escrow first if needed);
 3. the row is updated from the chain (deposited amount, deadline, transaction hash).
 """
@@ -72,8 +74,9 @@ def fund_task(
 ) -> FundResult:
     """Fund (or top up) ``task_id`` with ``amount``, committing to its gold answers.
 
-    ``salt`` (32 bytes) is drawn from ``os.urandom`` unless given (reproducible runs only: a
-    guessable salt lets anyone test guesses of the gold answers against the commitment).
+    ``salt`` (32 bytes, the gold secret each item's salt is derived from) is drawn from
+    ``os.urandom`` unless given (reproducible runs only: a guessable secret lets anyone test
+    guesses of the gold answers against the commitment).
     ``fair_pay_floor`` (base units per hour; default ``DATAFAIR_FAIR_PAY_FLOOR``) refuses a
     price that the task's pilot answers show below the floor, naming the price needed.
     """

@@ -25,9 +25,19 @@ epoch posts exactly the bundle it recorded. The escrow refuses a second root for
 second claim of a leaf, so no crash or rerun can pay anybody twice.
 
 Each epoch pays the submissions not paid by an earlier epoch (read from the previous bundle);
-inference always uses every submission so far. Refused, with nothing stored or sent: a task the
-escrow does not hold, a task without (new) submissions, gold answers that do not match the
-escrow's commitment, an epoch budget above the escrow's unallocated balance.
+inference always uses every submission so far.
+
+Gold (:mod:`.gold`): the bundle reveals, with salt and Merkle proof, the secret gold items this
+epoch grades (those with an answer in it) plus those earlier bundles revealed; the newly revealed
+ones are retired (:meth:`~datafair.store.repositories.TaskRepository.retire_gold`) in the same
+commit that records the bundle (``bundled`` or ``empty``), so a crash leaves either both or
+neither. A retired item is never assigned, accepted or graded again: an answer it took while
+its epoch was being computed is left out of every later epoch. Gold items nobody answered stay
+secret for later epochs; once every one is revealed, epochs settle without gold.
+
+Refused, with nothing stored or sent: a task the escrow does not hold, a task without (new)
+submissions, gold answers that do not match the escrow's commitment, an epoch budget above the
+escrow's unallocated balance.
 
 Fault injection (tests only): when the environment variable :data:`CRASH_ENV` names one of
 :data:`CHECKPOINTS`, the process exits with status :data:`CRASH_STATUS` (``os._exit``, no
@@ -64,11 +74,11 @@ from datafair.services.settlement.bundle import (
     read_document,
 )
 from datafair.services.settlement.funding import check_chain, escrow_state, funding_of
-from datafair.services.settlement.gold import check_reveal
+from datafair.services.settlement.gold import GoldOpening, GoldTree
 from datafair.services.submissions import task_answers
 from datafair.services.tasks import Clock, load_task, now_ms
 from datafair.store.blobs import BlobStore
-from datafair.store.repositories import ReviewRepository
+from datafair.store.repositories import ReviewRepository, TaskRepository
 from datafair.store.repositories.settlement import SettlementRepository
 from datafair.store.settlement_models import Settlement
 
@@ -152,7 +162,7 @@ def gather_inputs(
     check_chain(task.spec.chain_id, escrow)
     funding = funding_of(session, task_id)
     state = escrow_state(escrow, task_id)
-    check_reveal(task_id, answers.gold, funding.gold_salt, state.gold_commitment)
+    tree = _gold_tree(task_id, answers.gold, funding.gold_salt, state.gold_commitment)
     columns = answers.submissions
     if not len(columns):
         raise InvalidInput(
@@ -160,9 +170,16 @@ def gather_inputs(
         )
     paid_before = _previous_epochs(blobs, previous)
     task_pk = load_task(session, task_id).id
+    retired = TaskRepository(session).retired_gold(task_pk)
     # Unsigned reviews cannot be checked by an auditor: they are neither evidence nor paid.
     reviews = [r for r in ReviewRepository(session).for_task(task_pk) if r.signature is not None]
-    rows = _settleable_rows(task.spec, columns, reviews, paid_before)
+    rows = [
+        r
+        for r in _settleable_rows(task.spec, columns, reviews, paid_before)
+        # an answer a revealed gold item took while its epoch was being settled is never graded
+        if columns.item_cids[r] not in retired
+        or (columns.item_cids[r], columns.contributors[r]) in paid_before
+    ]
     if not rows:
         raise InvalidInput(
             "task",
@@ -193,6 +210,7 @@ def gather_inputs(
         ],
     )
     delegations = _delegations(session, task_pk, row_of_id)
+    openings = _gold_openings(tree, retired, set(items), epoch)
     if epoch not in submissions.epoch:
         raise Conflict(
             f"task 0x{task_id.hex()}: no new submissions since epoch {epoch - 1}; nothing to settle"
@@ -220,14 +238,43 @@ def gather_inputs(
             rating=[review.rating for _, _, review in review_rows],
             signature=[review.signature for _, _, review in review_rows],
         ),
-        gold=answers.gold,
-        gold_salt=funding.gold_salt,
+        gold={cid: opening.answer for cid, opening in openings.items()},
+        gold_openings=openings,
         gold_commitment=state.gold_commitment,
         method=method,
         params=default_params(method, task.spec.task_type),
         fee_bps=escrow.fee_bps(),
         delegations=delegations,
     )
+
+
+def _gold_tree(
+    task_id: bytes, gold: Mapping[str, Any], secret: bytes, commitment: bytes
+) -> GoldTree:
+    """The task's gold tree; ``InvalidInput`` unless its root is the escrow's commitment."""
+    tree = GoldTree(task_id, gold, secret)
+    if tree.root != commitment:
+        raise InvalidInput(
+            "gold",
+            f"the stored gold answers and salt hash to the root 0x{tree.root.hex()}, not to "
+            f"the escrow's commitment 0x{commitment.hex()}",
+            "gold answers changed after funding (restore them; nothing was paid), or the task "
+            "was funded before per-item gold commitments (datafair-gold/2): fund a new task",
+        )
+    return tree
+
+
+def _gold_openings(
+    tree: GoldTree, retired: Mapping[str, int], items: set[str], epoch: int
+) -> dict[str, GoldOpening]:
+    """What the epoch's bundle reveals: the gold items earlier bundles revealed (public
+    already), and the still-secret gold items this epoch grades (those with an answer in it),
+    which are retired when the epoch is recorded."""
+    openings = {cid: tree.opening(cid, retired[cid]) for cid in retired if cid in tree.answers}
+    for cid in sorted(items & set(tree.answers)):
+        if cid not in retired:
+            openings[cid] = tree.opening(cid, epoch)
+    return openings
 
 
 def _delegations(session: Session, task_pk: int, row_of_id: Mapping[int, int]) -> Delegations:
@@ -329,6 +376,9 @@ class _Machine:
         cid = self.blobs.put(data)
         if result.root is None:
             self.record_reputations(data)
+        # The gold this bundle reveals is retired in the same commit that records the bundle.
+        revealed = [c for c, o in inputs.gold_openings.items() if o.revealed_in == row.epoch]
+        TaskRepository(self.session).retire_gold(row.task_pk, revealed, row.epoch)
         self._save(
             row,
             state="bundled" if result.root is not None else "empty",

@@ -16,8 +16,11 @@ from sqlalchemy.orm import Session
 from datafair.core.errors import Conflict
 from datafair.core.schemas import ItemContext, ItemKind
 from datafair.store.models import (
+    ASSIGNMENT_EXPIRED,
+    ASSIGNMENT_HELD,
     TASK_CLOSED,
     TASK_OPEN,
+    Assignment,
     GoldAnswer,
     Item,
     Task,
@@ -113,6 +116,54 @@ class TaskRepository:
             select(GoldAnswer.item_cid, GoldAnswer.answer).where(GoldAnswer.task_pk == task_pk)
         )
         return {cid: json.loads(text) for cid, text in rows}
+
+    def retired_gold(self, task_pk: int, item_cids: Sequence[str] | None = None) -> dict[str, int]:
+        """Gold items a settlement bundle revealed, with the epoch that revealed them: every
+        one of the task, or those among ``item_cids``."""
+        query = select(GoldAnswer.item_cid, GoldAnswer.retired_epoch).where(
+            GoldAnswer.task_pk == task_pk, GoldAnswer.retired_epoch.is_not(None)
+        )
+        if item_cids is None:
+            return {cid: int(epoch or 0) for cid, epoch in self.session.execute(query)}
+        found: dict[str, int] = {}
+        for part in chunked(sorted(set(item_cids))):
+            rows = self.session.execute(query.where(GoldAnswer.item_cid.in_(part)))
+            found.update((cid, int(epoch or 0)) for cid, epoch in rows)
+        return found
+
+    def retire_gold(self, task_pk: int, item_cids: Sequence[str], epoch: int) -> None:
+        """Retire gold items the bundle of ``epoch`` reveals: record the epoch, expire the
+        slots held on them and close them (capacity = answers), so they are never assigned
+        or answered again. Task items are locked before assignments change (the order every
+        path follows)."""
+        for part in chunked(sorted(set(item_cids))):
+            ids = list(
+                self.session.scalars(
+                    select(TaskItem.id).where(
+                        TaskItem.task_pk == task_pk, TaskItem.item_cid.in_(part)
+                    )
+                )
+            )
+            self.lock_items(ids)
+            self.session.execute(
+                update(GoldAnswer)
+                .where(
+                    GoldAnswer.task_pk == task_pk,
+                    GoldAnswer.item_cid.in_(part),
+                    GoldAnswer.retired_epoch.is_(None),
+                )
+                .values(retired_epoch=epoch)
+            )
+            self.session.execute(
+                update(Assignment)
+                .where(Assignment.task_item_id.in_(ids), Assignment.status == ASSIGNMENT_HELD)
+                .values(status=ASSIGNMENT_EXPIRED)
+            )
+            self.session.execute(
+                update(TaskItem)
+                .where(TaskItem.id.in_(ids))
+                .values(reserved=0, capacity=TaskItem.answers)
+            )
 
     def item_cids(self, task_pk: int) -> list[str]:
         """The task's item CIDs in order (gold items included)."""
