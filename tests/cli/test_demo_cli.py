@@ -1,4 +1,5 @@
-"""`datafair demo --json` prints one JSON object with the documented keys."""
+"""`datafair demo`: `--json` prints one JSON object with the documented keys; the table shows pay
+by contributor kind."""
 
 from __future__ import annotations
 
@@ -54,3 +55,19 @@ def test_demo_rejects_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--items" in capsys.readouterr().err
     assert main(["demo", "--method", "magic"]) == 2
     assert "unknown method" in capsys.readouterr().err
+
+
+def test_demo_table_shows_what_the_ring_and_the_copier_earn(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    contract_cache: Path,
+) -> None:
+    monkeypatch.setenv("DATAFAIR_CACHE", str(contract_cache))
+    code = main(["demo", "--home", str(tmp_path), "--items", "30", "--seed", "2"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "per answer (× skilled)" in out
+    assert "paid to ring contributors (3)" in out
+    assert "paid to copier contributors (1)" in out
+    assert "the worker the copier copies" in out

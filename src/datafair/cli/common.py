@@ -51,6 +51,13 @@ class _LazyConsole:
             self._console = Console(stderr=self._stderr, highlight=False, width=width)
         return getattr(self._console, name)
 
+    # special methods bypass __getattr__: rich's Live and Progress enter the console
+    def __enter__(self) -> Any:
+        return self.__getattr__("__enter__")()
+
+    def __exit__(self, *exc: object) -> Any:
+        return self.__getattr__("__exit__")(*exc)
+
 
 console = cast("Console", _LazyConsole(stderr=False))
 err_console = cast("Console", _LazyConsole(stderr=True))
