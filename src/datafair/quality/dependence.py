@@ -15,7 +15,13 @@ items, with ``ĉ_i`` the reference's most probable class of item ``i``:
 * p-value ``P(Poisson(RATIO · E_ab + 1/2) ≥ X_ab)``: the Poisson tail is at least as heavy as the
   Poisson-binomial one of independent items (Hoeffding 1956), and the margin :data:`RATIO`
   (plus half an agreement) asks for agreement several times what independence allows, so the
-  item-difficulty correlation of honest crowds is not mistaken for copying.
+  item-difficulty correlation of honest crowds is not mistaken for copying;
+* and, for copies that capture the posterior (their wrong answers then look right), the lower
+  tail of their *disagreements* ``D_ab`` under the first reference (the fitted model, whose
+  confusions are not inflated by the vote's own errors): ``P(Poisson(E[D_ab] / COPY_RATIO) ≤
+  D_ab)`` with
+  ``E[D_ab] = shared − Σ_i Σ_c T[i, c] Σ_k π_a[c, k] π_b[c, k]``. The pair's p-value is twice
+  the smaller of the two (Bonferroni over the two statistics).
 
 Every pair is one hypothesis per reference; the Benjamini-Hochberg step-up rule at level
 :data:`ALPHA` over all of them decides which pairs are dependent (Benjamini & Hochberg, JRSS B
@@ -50,8 +56,11 @@ IntArray = NDArray[np.intp]
 MIN_SHARED = 8
 """Pairs sharing fewer items are not tested."""
 
-RATIO = 2.0
+RATIO = 1.5
 """Agreement on wrong answers must exceed this multiple of the independent expectation."""
+
+COPY_RATIO = 3.0
+"""Disagreements must fall below this fraction of the independent expectation (copy test)."""
 
 ALPHA = 0.01
 """False discovery rate of the Benjamini-Hochberg rule over every tested pair."""
@@ -119,8 +128,10 @@ def _reference_test(
     reference: Reference,
     a: IntArray,
     b: IntArray,
+    copies: bool,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Observed and expected agreements on wrong answers, and the p-value, for pairs (a, b)."""
+    """Observed and expected agreements on wrong answers, and the p-value, for pairs (a, b);
+    with ``copies``, also the test of too few disagreements (module doc)."""
     posteriors, confusion = reference
     k = data.n_classes
     best = np.argmax(posteriors, axis=1)
@@ -132,19 +143,35 @@ def _reference_test(
         shape=(data.n_workers, data.n_items * k),
     )
     observed = _pair_values((wrong_answers @ wrong_answers.T).tocsr(), a, b)
+    columns = data.item_idx * k + data.label_idx
+    answers = sp.csr_matrix(
+        (np.ones(data.n_answers), (data.worker_idx, columns)),
+        shape=(data.n_workers, data.n_items * k),
+    )
+    agreed = _pair_values((answers @ answers.T).tocsr(), a, b)
     expected = np.zeros(a.shape[0])
+    expected_agreed = np.zeros(a.shape[0])
     incidence_t = incidence.T.tocsr()
     for c in range(k):
         for answered in range(k):
-            weight = posteriors[:, c] * (best != answered)
-            if not weight.any():
-                continue
-            shared = (incidence @ sp.diags(weight) @ incidence_t).tocsr()
-            expected += (
-                confusion[a, c, answered] * confusion[b, c, answered] * _pair_values(shared, a, b)
-            )
-    p_value = np.asarray(poisson.sf(observed - 1.0, RATIO * expected + 0.5), dtype=np.float64)
-    return observed, expected, p_value
+            for wrong_side in (True, False):
+                weight = posteriors[:, c] * ((best != answered) == wrong_side)
+                if not weight.any():
+                    continue
+                shared = _pair_values((incidence @ sp.diags(weight) @ incidence_t).tocsr(), a, b)
+                term = confusion[a, c, answered] * confusion[b, c, answered] * shared
+                expected_agreed += term
+                if wrong_side:
+                    expected += term
+    p_wrong = np.asarray(poisson.sf(observed - 1.0, RATIO * expected + 0.5), dtype=np.float64)
+    # too few disagreements: a copy disagrees with its source far less than independence allows
+    n_shared = _pair_values((incidence @ incidence_t).tocsr(), a, b)
+    disagreed = n_shared - agreed
+    expected_disagreed = np.maximum(n_shared - expected_agreed, 0.0)
+    p_copy = np.asarray(poisson.cdf(disagreed, expected_disagreed / COPY_RATIO), dtype=np.float64)
+    if not copies:
+        return observed, expected, p_wrong
+    return observed, expected, np.minimum(2.0 * np.minimum(p_wrong, p_copy), 1.0)
 
 
 def _benjamini_hochberg(p_values: FloatArray) -> FloatArray:
@@ -180,7 +207,10 @@ def detect_dependence(
     a, b, shared = a[order], b[order], shared[order]
     if a.shape[0] == 0:
         return no_dependence(n_workers)
-    tests = [_reference_test(data, incidence, ref, a, b) for ref in references]
+    tests = [
+        _reference_test(data, incidence, ref, a, b, copies=n == 0)
+        for n, ref in enumerate(references)
+    ]
     observed = np.stack([t[0] for t in tests])
     expected = np.stack([t[1] for t in tests])
     adjusted = _benjamini_hochberg(np.concatenate([t[2] for t in tests])).reshape(len(tests), -1)
