@@ -68,6 +68,7 @@ from datafair.economics import (
 )
 from datafair.quality import get_aggregator
 from datafair.quality.answer_scores import PASS_SCORE, score_rows
+from datafair.quality.dependence import groups_of_pairs
 from datafair.quality.reviews import review_agreement, review_evidence, says_right
 from datafair.services.settlement.structured import (
     OWN_AGGREGATOR,
@@ -184,6 +185,9 @@ class EpochResult:
     model_selection: dict[str, Any] | None = None
     """For ``auto``: the winning model, its temperature and every candidate's held-out score
     (:meth:`datafair.quality.auto.Selection.as_dict`); ``None`` for a fixed method."""
+    dependence: dict[str, Any] | None = None
+    """Dependent groups of accounts, paid as one contributor, and each member's evidence
+    (:func:`account_groups`); ``None`` when nobody is grouped."""
 
     @property
     def total(self) -> int:
@@ -302,6 +306,8 @@ class _Evidence:
     spam_accounts: np.ndarray
     answer_class: np.ndarray | None  # categorical tasks only (peer prediction needs it)
     model_selection: dict[str, Any] | None = None  # what ``auto`` chose and why
+    groups: np.ndarray | None = None  # dependence group per account (-1: none)
+    dependence: dict[str, Any] | None = None  # the groups and their evidence, for the bundle
 
 
 def _spam_accounts(model: Any, n_accounts: int) -> np.ndarray:
@@ -311,6 +317,50 @@ def _spam_accounts(model: Any, n_accounts: int) -> np.ndarray:
     flagged = workers[np.asarray(model.is_spammer_, dtype=bool)]
     spam_accounts[flagged[flagged < n_accounts]] = True
     return spam_accounts
+
+
+def account_groups(
+    model: Any, accounts: Sequence[str]
+) -> tuple[np.ndarray | None, dict[str, Any] | None]:
+    """Dependence groups among accounts (pseudo-workers of reviews left out) and the bundle's
+    record of them, or ``(None, None)`` when no two accounts are dependent.
+
+    Groups are the connected components of the model's dependent pairs of accounts
+    (:mod:`datafair.quality.dependence`), numbered from 0 by lowest account index; each grouped
+    account's evidence is its strongest pair: partner, shared items, agreements on wrong
+    answers, the number expected under independence and the adjusted p-value (numbers as
+    fixed-decimal strings, so the bundle's bytes do not depend on float printing).
+    """
+    found = getattr(model, "dependence_", None)
+    if found is None or not found.pair_a.shape[0]:
+        return None, None
+    workers = np.asarray(model.workers_, dtype=np.int64)
+    a, b = workers[found.pair_a], workers[found.pair_b]
+    inside = (a < len(accounts)) & (b < len(accounts))
+    if not inside.any():
+        return None, None
+    groups = groups_of_pairs(len(accounts), a[inside], b[inside])
+    position = {int(w): p for p, w in enumerate(workers.tolist())}
+    evidence = {}
+    for index in np.flatnonzero(groups >= 0).tolist():
+        at = position[index]
+        partner = int(found.partner[at])
+        evidence[accounts[index]] = {
+            "group": int(groups[index]),
+            "score": f"{found.score[at]:.6f}",
+            "partner": accounts[int(workers[partner])]
+            if partner >= 0 and workers[partner] < len(accounts)
+            else None,
+            "shared_items": int(found.shared[at]),
+            "agree_wrong": int(found.agree_wrong[at]),
+            "expected": f"{found.expected[at]:.6f}",
+            "p_value": f"{found.p_value[at]:.6e}",
+        }
+    members = [
+        [accounts[i] for i in np.flatnonzero(groups == g).tolist()]
+        for g in range(int(groups.max()) + 1)
+    ]
+    return groups, {"groups": members, "evidence": evidence}
 
 
 def _check_items(model: Any, n_items: int) -> None:
@@ -359,7 +409,10 @@ def _categorical_evidence(
     for position, answer in gold_index.items():
         gold_class[position] = class_of[answer]
     selection = getattr(model, "selection_", None)
+    groups, dependence = account_groups(model, subs.accounts)
     return _Evidence(
+        groups=groups,
+        dependence=dependence,
         model_selection=None if selection is None else selection.as_dict(),
         estimator=type(model).__name__,
         classes=classes,
@@ -474,6 +527,7 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
             n_classes=len(evidence.classes),
             pool=budget,
             seed=inputs.epoch,
+            group=None if evidence.groups is None else evidence.groups[contributor[paid]],
         )
         by_index = pp.amounts
     else:
@@ -484,6 +538,7 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
                 p_correct=evidence.p_correct[paid],
                 is_spam=spam_accounts[contributor[paid]],
                 failed_gold=evidence.failed_gold[paid],
+                group=None if evidence.groups is None else evidence.groups[contributor[paid]],
             ),
             price_per_answer=price,
             reviews=_review_columns(inputs, evidence.correct, paid, spam_accounts),
@@ -497,6 +552,7 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
     leaves: list[Leaf] = [(i, account, value) for i, (account, value) in enumerate(positive)]
     root = StandardMerkleTree.of(leaves, PAYOUT_LEAF_ENCODING).root if leaves else None
     return EpochResult(
+        dependence=evidence.dependence,
         model_selection=evidence.model_selection,
         estimator=evidence.estimator,
         params=dict(inputs.params),
@@ -590,7 +646,11 @@ def bundle_document(inputs: EpochInputs, result: EpochResult) -> dict[str, Any]:
                 else {}
             ),
         },
-        "inferred": {"labels": result.labels, "spammers": result.spammers},
+        "inferred": {
+            "labels": result.labels,
+            "spammers": result.spammers,
+            **({"dependence": result.dependence} if result.dependence is not None else {}),
+        },
         "rewards": {
             "mechanism": result.mechanism,
             "price_per_answer": str(result.price_per_answer),
