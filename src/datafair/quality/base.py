@@ -8,6 +8,8 @@ the estimator. Fitted attributes (all aligned, numpy arrays unless noted):
 - ``labels_``: inferred class per item; ``probas_``: item × class posterior (float64)
 - ``skills_``: list of :class:`~datafair.quality.skills.WorkerSkill`, aligned with ``workers_``
 - ``spam_scores_``; ``is_spammer_`` (``spam_scores_ > spam_threshold``)
+- with gold, each worker's skill and spam score are bounded by their gold record, and workers
+  whose gold record is at chance are left out of inference (:mod:`datafair.quality.gold_bounds`)
 - ``confusion_counts_[w, c, k]``: expected answers ``k`` by worker ``w`` on items of class
   ``c``, each answer scored against the other answers on its item (what skills are built from)
 - ``loss_history_`` (list of float); ``converged_`` (bool); ``n_iter_`` (int)
@@ -34,6 +36,7 @@ from datafair.quality._em import (
     soft_counts,
 )
 from datafair.quality._encode import EncodedAnswers, encode_answers
+from datafair.quality.gold_bounds import GoldRecord, bound_skills, gold_record, without_workers
 from datafair.quality.skills import SPAM_THRESHOLD, WorkerSkill, build_skills
 
 FloatArray = NDArray[np.float64]
@@ -83,11 +86,18 @@ class CategoricalAggregator:
     ) -> Self:
         """Infer item labels and worker skills from one row per answer; returns ``self``."""
         data = encode_answers(items, workers, labels, gold=gold, classes=classes)
-        if data.n_answers == 0:
-            outcome = FitOutcome(np.zeros((0, data.n_classes), dtype=np.float64))
+        record = gold_record(data)
+        # Workers whose gold record is at chance carry no weight in inference (gold_bounds).
+        fitted = data
+        if record is not None and record.excluded.any():
+            fitted = without_workers(data, record.excluded)
+        if fitted.n_answers == 0:
+            outcome = FitOutcome(
+                np.full((fitted.n_items, fitted.n_classes), 1.0 / max(fitted.n_classes, 1))
+            )
         else:
-            outcome = self._fit_encoded(data)
-        self._store(data, outcome)
+            outcome = self._fit_encoded(fitted)
+        self._store(data, outcome, record)
         return self
 
     def fit_predict(
@@ -105,7 +115,9 @@ class CategoricalAggregator:
     def _fit_encoded(self, data: EncodedAnswers) -> FitOutcome:
         raise NotImplementedError
 
-    def _store(self, data: EncodedAnswers, outcome: FitOutcome) -> None:
+    def _store(
+        self, data: EncodedAnswers, outcome: FitOutcome, record: GoldRecord | None = None
+    ) -> None:
         posteriors = clamp_gold(outcome.posteriors, data.gold)
         k = data.n_classes
         if not data.n_answers:
@@ -118,7 +130,9 @@ class CategoricalAggregator:
         if confusion is None and data.n_answers:
             confusion = _row_normalise(soft_counts(answer_matrix(data), posteriors) + 1.0 / k)
         n_answers = np.bincount(data.worker_idx, minlength=data.n_workers).astype(np.intp)
-        skills, scores = build_skills(data.workers, counts, n_answers, confusion)
+        skills, scores = bound_skills(
+            *build_skills(data.workers, counts, n_answers, confusion), record
+        )
         self.items_ = data.items
         self.classes_ = data.classes
         self.workers_ = data.workers
