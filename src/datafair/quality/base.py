@@ -8,6 +8,8 @@ the estimator. Fitted attributes (all aligned, numpy arrays unless noted):
 - ``labels_``: inferred class per item; ``probas_``: item × class posterior (float64)
 - ``skills_``: list of :class:`~datafair.quality.skills.WorkerSkill`, aligned with ``workers_``
 - ``spam_scores_``; ``is_spammer_`` (``spam_scores_ > spam_threshold``)
+- with gold, each worker's skill and spam score are bounded by their gold record, and workers
+  whose gold record is at chance are left out of inference (:mod:`datafair.quality.gold_bounds`)
 - ``confusion_counts_[w, c, k]``: expected answers ``k`` by worker ``w`` on items of class
   ``c``, each answer scored against the other answers on its item (what skills are built from)
 - ``loss_history_`` (list of float); ``converged_`` (bool); ``n_iter_`` (int)
@@ -49,6 +51,7 @@ from datafair.quality.dependence import (
     no_dependence,
     representative,
 )
+from datafair.quality.gold_bounds import GoldRecord, bound_skills, gold_record, without_workers
 from datafair.quality.skills import SPAM_THRESHOLD, WorkerSkill, build_skills
 
 FloatArray = NDArray[np.float64]
@@ -104,16 +107,24 @@ class CategoricalAggregator:
         data = encode_answers(items, workers, labels, gold=gold, classes=classes)
         dependence = no_dependence(data.n_workers)
         n_answers = np.bincount(data.worker_idx, minlength=data.n_workers).astype(np.intp)
-        if data.n_answers == 0:
-            outcome = FitOutcome(np.zeros((0, data.n_classes), dtype=np.float64))
+        record = gold_record(data)
+        # Workers whose gold record is at chance carry no weight in inference (gold_bounds).
+        fitted = data
+        if record is not None and record.excluded.any():
+            fitted = without_workers(data, record.excluded)
+        if fitted.n_answers == 0:
+            outcome = FitOutcome(
+                np.full((fitted.n_items, fitted.n_classes), 1.0 / max(fitted.n_classes, 1))
+            )
         else:
-            outcome = self._fit_encoded(data)
+            outcome = self._fit_encoded(fitted)
             if self.detect_dependence:
-                dependence = detect_dependence(data, self._references(data, outcome))
+                dependence = detect_dependence(fitted, self._references(fitted, outcome))
                 if dependence.n_groups:
-                    data = group_answers(data, dependence.group)
-                    outcome = self._fit_encoded(data)
-        self._store(data, outcome, n_answers, dependence)
+                    fitted = group_answers(fitted, dependence.group)
+                    outcome = self._fit_encoded(fitted)
+        stored = group_answers(data, dependence.group) if dependence.n_groups else data
+        self._store(stored, outcome, n_answers, dependence, record)
         self.dependence_ = dependence
         return self
 
@@ -151,6 +162,7 @@ class CategoricalAggregator:
         outcome: FitOutcome,
         n_answers: NDArray[np.intp],
         dependence: Dependence,
+        record: GoldRecord | None = None,
     ) -> None:
         posteriors = clamp_gold(outcome.posteriors, data.gold)
         k = data.n_classes
@@ -168,7 +180,9 @@ class CategoricalAggregator:
             owner = representative(dependence.group)
             counts = counts[owner]
             confusion = None if confusion is None else confusion[owner]
-        skills, scores = build_skills(data.workers, counts, n_answers, confusion)
+        skills, scores = bound_skills(
+            *build_skills(data.workers, counts, n_answers, confusion), record
+        )
         self.items_ = data.items
         self.classes_ = data.classes
         self.workers_ = data.workers

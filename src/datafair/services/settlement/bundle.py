@@ -19,9 +19,11 @@ and its parameters, the fee rate) and returns an :class:`EpochResult`:
    epoch): :func:`datafair.economics.quality_weighted_rewards` (zero for spam-flagged
    contributors and for answers failing a gold item: another class than the gold one, or a
    structured answer scoring below :data:`~datafair.quality.answer_scores.PASS_SCORE` against
-   it; reviews earn ``review_bps`` of the item budget when their verdict agrees with the
-   answer's standing: accepting a right answer, the inferred class or one scoring at least
-   ``PASS_SCORE``, or rejecting a wrong one), or, for categorical tasks whose spec's
+   it; each review that takes a side earns up to its share of ``review_bps`` of the item
+   budget, weighed by its reviewer's informedness ``max(0, TPR − FPR)`` over all their reviews,
+   right answers being the inferred class or one scoring at least ``PASS_SCORE``, so constant
+   verdicts earn nothing; the bundle's ``reviewers`` section records each reviewer's
+   informedness and its interval), or, for categorical tasks whose spec's
    ``extra.mechanism`` is ``"peer-prediction"``, :func:`datafair.economics.
    peer_prediction_rewards` (Shnayder et al. 2016) with the epoch as seed (structured tasks
    asking for it are refused).
@@ -69,7 +71,13 @@ from datafair.economics import (
 from datafair.quality import get_aggregator
 from datafair.quality.answer_scores import PASS_SCORE, score_rows
 from datafair.quality.dependence import groups_of_pairs
-from datafair.quality.reviews import review_agreement, review_evidence, says_right
+from datafair.quality.reviews import (
+    Informedness,
+    informedness_weights,
+    review_evidence,
+    reviewer_informedness,
+    says_right,
+)
 from datafair.services.settlement.structured import (
     OWN_AGGREGATOR,
     STRUCTURED,
@@ -188,6 +196,8 @@ class EpochResult:
     dependence: dict[str, Any] | None = None
     """Dependent groups of accounts, paid as one contributor, and each member's evidence
     (:func:`account_groups`); ``None`` when nobody is grouped."""
+    reviewers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per reviewer: the informedness that weighs their reviews (:func:`reviewer_section`)."""
 
     @property
     def total(self) -> int:
@@ -267,14 +277,28 @@ def _review_evidence(
     return list(evidence.items), [pseudo[w] for w in evidence.workers], list(evidence.labels)
 
 
+def review_informedness(inputs: EpochInputs, correct: np.ndarray) -> dict[int, Informedness]:
+    """Informedness of each reviewer (account index) over all the bundle's reviews, against
+    which answers are right (:func:`datafair.quality.reviews.reviewer_informedness`)."""
+    reviews = inputs.reviews
+    rows = np.asarray(reviews.submission, dtype=np.int64)
+    found = reviewer_informedness(
+        list(reviews.reviewer), review_verdicts(reviews), correct[rows].tolist()
+    )
+    return {int(reviewer): value for reviewer, value in found.items()}
+
+
 def _review_columns(
-    inputs: EpochInputs, correct: np.ndarray, paid: np.ndarray, spam_accounts: np.ndarray
+    inputs: EpochInputs,
+    informedness: dict[int, Informedness],
+    paid: np.ndarray,
+    spam_accounts: np.ndarray,
 ) -> ReviewColumns | None:
-    """Review pay columns of the epoch's reviewed submissions: a review agrees (1) when it
-    accepts a right answer or rejects a wrong one, else 0
-    (:func:`datafair.quality.reviews.review_agreement`). ``correct`` says which answers are
-    right: the inferred class, or for structured tasks a score of at least
-    :data:`~datafair.quality.answer_scores.PASS_SCORE` against the consensus."""
+    """Review pay columns of the epoch's reviewed submissions: each review that takes a side
+    weighs its reviewer's informedness, ``max(0, TPR − FPR)`` against the answers' standing
+    (the inferred class, or for structured tasks a score of at least
+    :data:`~datafair.quality.answer_scores.PASS_SCORE` against the consensus), so accept-all
+    and reject-all earn nothing (:func:`datafair.quality.reviews.informedness_weights`)."""
     reviews = inputs.reviews
     if not len(reviews):
         return None
@@ -282,15 +306,34 @@ def _review_columns(
     keep = paid[rows]
     if not keep.any():
         return None
-    agreement = review_agreement(review_verdicts(reviews), correct[rows].astype(float).tolist())
+    weights = informedness_weights(list(reviews.reviewer), review_verdicts(reviews), informedness)
     items = np.asarray(inputs.submissions.item, dtype=np.int64)[rows]
     reviewers = np.asarray(reviews.reviewer, dtype=np.int64)
     return ReviewColumns(
         item=items[keep],
         reviewer=reviewers[keep],
-        agreement=agreement[keep],
+        agreement=weights[keep],
         is_spam=spam_accounts[reviewers][keep],
     )
+
+
+def reviewer_section(
+    accounts: Sequence[str], informedness: dict[int, Informedness]
+) -> dict[str, dict[str, Any]]:
+    """The bundle's ``reviewers`` section: per reviewer address, the informedness that weighs
+    their reviews, its interval (fixed-decimal strings) and the counts it rests on."""
+    return {
+        accounts[index]: {
+            "informedness": f"{value.value:.6f}",
+            "low": f"{value.low:.6f}",
+            "high": f"{value.high:.6f}",
+            "right": value.right,
+            "wrong": value.wrong,
+            "accepted_right": value.accepted_right,
+            "accepted_wrong": value.accepted_wrong,
+        }
+        for index, value in sorted(informedness.items())
+    }
 
 
 @dataclass(frozen=True, eq=False)
@@ -498,6 +541,7 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
     """Infer, reward, take the fee and build the tree of one epoch (see the module docstring)."""
     spec = TaskSpec.from_dict(inputs.spec)
     mechanism, review_bps = task_settings(spec)
+    informedness: dict[int, Informedness] = {}
     subs = inputs.submissions
     if not len(subs):
         raise InvalidInput("task", "has no submissions", "nothing to settle")
@@ -531,6 +575,7 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
         )
         by_index = pp.amounts
     else:
+        informedness = review_informedness(inputs, evidence.correct)
         rewards = quality_weighted_rewards(
             AnswerColumns(
                 item=item[paid],
@@ -541,7 +586,7 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
                 group=None if evidence.groups is None else evidence.groups[contributor[paid]],
             ),
             price_per_answer=price,
-            reviews=_review_columns(inputs, evidence.correct, paid, spam_accounts),
+            reviews=_review_columns(inputs, informedness, paid, spam_accounts),
             review_bps=review_bps,
         )
         budget = rewards.budget
@@ -553,6 +598,7 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
     root = StandardMerkleTree.of(leaves, PAYOUT_LEAF_ENCODING).root if leaves else None
     return EpochResult(
         dependence=evidence.dependence,
+        reviewers=reviewer_section(subs.accounts, informedness),
         model_selection=evidence.model_selection,
         estimator=evidence.estimator,
         params=dict(inputs.params),
@@ -651,6 +697,7 @@ def bundle_document(inputs: EpochInputs, result: EpochResult) -> dict[str, Any]:
             "spammers": result.spammers,
             **({"dependence": result.dependence} if result.dependence is not None else {}),
         },
+        **({"reviewers": result.reviewers} if result.reviewers else {}),
         "rewards": {
             "mechanism": result.mechanism,
             "price_per_answer": str(result.price_per_answer),
