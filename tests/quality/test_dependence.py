@@ -46,9 +46,11 @@ def _with_ring(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
     )
 
 
-def _with_copiers(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _with_copiers(
+    seed: int, n_classes: int = 3
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """40 honest workers; two wallets repeat the least accurate one's answers."""
-    crowd = _honest(seed, 40)
+    crowd = _honest(seed, 40, n_classes)
     right = crowd.labels == crowd.truth[crowd.items]
     source = int(np.argmin(np.bincount(crowd.workers, weights=right) / np.bincount(crowd.workers)))
     rows = crowd.workers == source
@@ -63,7 +65,9 @@ def _with_copiers(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
 
 
 @pytest.mark.parametrize("seed", range(4))
-@pytest.mark.parametrize(("n_workers", "n_classes", "k"), [(40, 3, 5), (200, 3, 5), (20, 2, 10)])
+@pytest.mark.parametrize(
+    ("n_workers", "n_classes", "k"), [(40, 3, 5), (200, 3, 5), (20, 2, 10), (40, 5, 5)]
+)
 def test_honest_crowds_are_never_grouped(seed: int, n_workers: int, n_classes: int, k: int) -> None:
     crowd = _honest(seed, n_workers, n_classes, k)
     model = get_aggregator("auto").fit(crowd.items, crowd.workers, crowd.labels)
@@ -96,9 +100,10 @@ def test_a_ring_is_one_group_flagged_as_spam_and_labels_beat_the_vote(seed: int)
     assert (found.p_value[ring] < 0.01).all() and (found.score[ring] > 0.99).all()
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_copiers_join_their_source_and_share_its_skill(seed: int) -> None:
-    items, workers, labels, _, group = _with_copiers(seed)
+@pytest.mark.parametrize(("seed", "n_classes"), [(0, 3), (1, 3), (2, 3), (0, 5)])
+def test_copiers_join_their_source_and_share_its_skill(seed: int, n_classes: int) -> None:
+    # five classes take the answer-pair path, three the sparse products
+    items, workers, labels, _, group = _with_copiers(seed, n_classes)
     model = get_aggregator("auto").fit(items, workers, labels)
     found = model.dependence_
     assert found.n_groups == 1

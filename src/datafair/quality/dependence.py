@@ -118,8 +118,83 @@ def no_dependence(n_workers: int) -> Dependence:
 
 
 def _pair_values(matrix: sp.csr_matrix, a: IntArray, b: IntArray) -> FloatArray:
+    """``matrix[a, b]`` as a flat array (through a dense copy when the matrix is small)."""
+    if matrix.shape[0] * matrix.shape[1] <= 4_000_000:
+        dense: FloatArray = matrix.toarray()[a, b]
+        return dense
     values: FloatArray = np.asarray(matrix[a, b], dtype=np.float64).reshape(-1)
     return values
+
+
+MAX_ANSWER_PAIRS = 5_000_000
+"""Above this many pairs of answers sharing an item, expectations come from sparse products."""
+
+SPARSE_CLASSES = 3
+"""Up to this many classes the ``2·K²`` sparse products are faster than pairing answers."""
+
+
+@dataclass(frozen=True, eq=False)
+class _AnswerPairs:
+    """Every two answers on one item whose workers form a tested pair: rows and pair index."""
+
+    first: IntArray
+    second: IntArray
+    pair: IntArray
+
+
+def _answer_pairs(data: EncodedAnswers, a: IntArray, b: IntArray) -> _AnswerPairs | None:
+    """Pairs of answers on one item by a tested pair of workers (``None`` when too many)."""
+    if data.n_classes <= SPARSE_CLASSES:
+        return None
+    order = np.argsort(data.item_idx, kind="stable")
+    per_item = np.bincount(data.item_idx, minlength=data.n_items)
+    if int((per_item.astype(np.int64) ** 2).sum()) // 2 > MAX_ANSWER_PAIRS:
+        return None
+    item = data.item_idx[order]
+    firsts, seconds = [], []
+    for step in range(1, int(per_item.max())):
+        same = np.flatnonzero(item[step:] == item[:-step])
+        firsts.append(order[same])
+        seconds.append(order[same + step])
+    first = np.concatenate(firsts) if firsts else np.zeros(0, dtype=np.intp)
+    second = np.concatenate(seconds) if seconds else np.zeros(0, dtype=np.intp)
+    wa, wb = data.worker_idx[first], data.worker_idx[second]
+    low, high = np.minimum(wa, wb).astype(np.int64), np.maximum(wa, wb).astype(np.int64)
+    keys = a.astype(np.int64) * data.n_workers + b
+    key = low * data.n_workers + high
+    where = np.minimum(np.searchsorted(keys, key), keys.shape[0] - 1)
+    found = keys[where] == key
+    return _AnswerPairs(first[found], second[found], where[found].astype(np.intp))
+
+
+def _pairs_test(
+    data: EncodedAnswers, pairs: _AnswerPairs, reference: Reference, n_pairs: int
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Observed and expected agreements (on wrong answers, and in all) per tested pair."""
+    posteriors, confusion = reference
+    best = np.argmax(posteriors, axis=1)
+    item = data.item_idx[pairs.first]
+    label = data.label_idx[pairs.first]
+    wa, wb = data.worker_idx[pairs.first], data.worker_idx[pairs.second]
+    same = label == data.label_idx[pairs.second]
+    wrong = same & (label != best[item])
+    # Σ_c T[i, c] π_a[c, k] π_b[c, k] for every class k: (n, k)
+    product = confusion[wa] * confusion[wb]  # (n, c, k)
+    product *= posteriors[item][:, :, None]
+    both = product.sum(axis=1)
+    right_class = both[np.arange(item.shape[0]), best[item]]
+    total = both.sum(axis=1)
+
+    def per_pair(values: NDArray[np.float64] | NDArray[np.bool_]) -> FloatArray:
+        summed = np.bincount(pairs.pair, weights=values, minlength=n_pairs)
+        return np.asarray(summed, dtype=np.float64)
+
+    return (
+        per_pair(wrong.astype(np.float64)),
+        per_pair(total - right_class),
+        per_pair(same.astype(np.float64)),
+        per_pair(total),
+    )
 
 
 def _reference_test(
@@ -129,9 +204,38 @@ def _reference_test(
     a: IntArray,
     b: IntArray,
     copies: bool,
+    pairs: _AnswerPairs | None,
+    n_shared: FloatArray,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Observed and expected agreements on wrong answers, and the p-value, for pairs (a, b);
     with ``copies``, also the test of too few disagreements (module doc)."""
+    if pairs is not None:
+        observed, expected, agreed, expected_agreed = _pairs_test(
+            data, pairs, reference, a.shape[0]
+        )
+    else:
+        observed, expected, agreed, expected_agreed = _sparse_test(
+            data, incidence, reference, a, b, copies
+        )
+    p_wrong = np.asarray(poisson.sf(observed - 1.0, RATIO * expected + 0.5), dtype=np.float64)
+    if not copies:
+        return observed, expected, p_wrong
+    # too few disagreements: a copy disagrees with its source far less than independence allows
+    disagreed = n_shared - agreed
+    expected_disagreed = np.maximum(n_shared - expected_agreed, 0.0)
+    p_copy = np.asarray(poisson.cdf(disagreed, expected_disagreed / COPY_RATIO), dtype=np.float64)
+    return observed, expected, np.minimum(2.0 * np.minimum(p_wrong, p_copy), 1.0)
+
+
+def _sparse_test(
+    data: EncodedAnswers,
+    incidence: sp.csr_matrix,
+    reference: Reference,
+    a: IntArray,
+    b: IntArray,
+    copies: bool,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """:func:`_pairs_test` by sparse co-occurrence products ``B · diag(w) · Bᵀ``."""
     posteriors, confusion = reference
     k = data.n_classes
     best = np.argmax(posteriors, axis=1)
@@ -152,26 +256,23 @@ def _reference_test(
     expected = np.zeros(a.shape[0])
     expected_agreed = np.zeros(a.shape[0])
     incidence_t = incidence.T.tocsr()
+
+    def shared_weight(weight: FloatArray) -> FloatArray:
+        """``Σ_i weight[i]`` over each pair's shared items: ``(B · diag(weight) · Bᵀ)[a, b]``."""
+        weighted = incidence.multiply(weight[None, :]).tocsr()
+        return _pair_values((weighted @ incidence_t).tocsr(), a, b)
+
     for c in range(k):
+        # all items weighted by T[:, c] (only the copy test needs agreements in all)
+        every = shared_weight(posteriors[:, c]) if copies else None
         for answered in range(k):
-            for wrong_side in (True, False):
-                weight = posteriors[:, c] * ((best != answered) == wrong_side)
-                if not weight.any():
-                    continue
-                shared = _pair_values((incidence @ sp.diags(weight) @ incidence_t).tocsr(), a, b)
-                term = confusion[a, c, answered] * confusion[b, c, answered] * shared
-                expected_agreed += term
-                if wrong_side:
-                    expected += term
-    p_wrong = np.asarray(poisson.sf(observed - 1.0, RATIO * expected + 0.5), dtype=np.float64)
-    # too few disagreements: a copy disagrees with its source far less than independence allows
-    n_shared = _pair_values((incidence @ incidence_t).tocsr(), a, b)
-    disagreed = n_shared - agreed
-    expected_disagreed = np.maximum(n_shared - expected_agreed, 0.0)
-    p_copy = np.asarray(poisson.cdf(disagreed, expected_disagreed / COPY_RATIO), dtype=np.float64)
-    if not copies:
-        return observed, expected, p_wrong
-    return observed, expected, np.minimum(2.0 * np.minimum(p_wrong, p_copy), 1.0)
+            weight = posteriors[:, c] * (best != answered)
+            wrong_items = shared_weight(weight) if weight.any() else np.zeros(a.shape[0])
+            both = confusion[a, c, answered] * confusion[b, c, answered]
+            expected += both * wrong_items
+            if every is not None:
+                expected_agreed += both * every
+    return observed, expected, agreed, expected_agreed
 
 
 def _benjamini_hochberg(p_values: FloatArray) -> FloatArray:
@@ -207,18 +308,21 @@ def detect_dependence(
     a, b, shared = a[order], b[order], shared[order]
     if a.shape[0] == 0:
         return no_dependence(n_workers)
+    pairs = _answer_pairs(data, a, b)
     tests = [
-        _reference_test(data, incidence, ref, a, b, copies=n == 0)
+        _reference_test(
+            data, incidence, ref, a, b, copies=n == 0, pairs=pairs, n_shared=shared.astype(float)
+        )
         for n, ref in enumerate(references)
     ]
     observed = np.stack([t[0] for t in tests])
     expected = np.stack([t[1] for t in tests])
     adjusted = _benjamini_hochberg(np.concatenate([t[2] for t in tests])).reshape(len(tests), -1)
     strongest = np.argmin(adjusted, axis=0)  # the reference that speaks loudest per pair
-    pairs = np.arange(a.shape[0])
-    p_pair = adjusted[strongest, pairs]
-    obs_pair = observed[strongest, pairs]
-    exp_pair = expected[strongest, pairs]
+    rows = np.arange(a.shape[0])
+    p_pair = adjusted[strongest, rows]
+    obs_pair = observed[strongest, rows]
+    exp_pair = expected[strongest, rows]
     dependent = p_pair <= alpha
     group = groups_of_pairs(n_workers, a[dependent], b[dependent])
     found = _per_worker(n_workers, group, a, b, shared, obs_pair, exp_pair, p_pair)
