@@ -64,3 +64,20 @@ def test_without_the_setting_nothing_is_held() -> None:
     result = compute_epoch(epoch_inputs(FIRST, {}, 0))
     assert result.held == {}
     assert "held" not in bundle_document(epoch_inputs(FIRST, {}, 0), result)
+
+
+def test_the_history_check_refuses_a_bundle_carrying_other_held_amounts() -> None:
+    import dataclasses
+
+    import pytest
+
+    from datafair.services.settlement.audit import AuditMismatch, EarlierBundle, check_history
+
+    first = epoch_inputs(FIRST, {}, 0, extra=HOLD)
+    held = {a: int(v["held"]) for a, v in _recomputes(first)["held"].items()}
+    earlier = [EarlierBundle(1, "bafkreifirst", first, held)]
+    carried = dataclasses.replace(first, epoch=2, held=held)
+    assert check_history(carried, earlier) == [1]
+    inflated = {**held, ACCOUNTS[0]: held[ACCOUNTS[0]] + 1}
+    with pytest.raises(AuditMismatch, match="held section"):
+        check_history(dataclasses.replace(first, epoch=2, held=inflated), earlier)
