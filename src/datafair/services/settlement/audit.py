@@ -254,6 +254,8 @@ class EarlierBundle:
     epoch: int
     cid: str
     inputs: EpochInputs
+    held: dict[str, int] = field(default_factory=dict)
+    """What that bundle's ``held`` section keeps held per account (carried into the next)."""
 
 
 def posted_bundles(escrow: EscrowClient, task_id: bytes, before: int) -> dict[int, str]:
@@ -370,13 +372,14 @@ def _same_task(where: str, earlier: EarlierBundle, inputs: EpochInputs) -> None:
 def check_history(inputs: EpochInputs, earlier: Iterable[EarlierBundle]) -> list[int]:
     """Check that the epoch ``inputs`` kept what each earlier posted bundle published.
 
-    For each earlier bundle (epoch ``e``): it is for epoch ``e`` and the same task id, chain id,
-    escrow, token and gold commitment; each of its submissions (by item CID and contributor) is
-    in ``inputs`` with the same answer, nonce, duration, signature and epoch; each submission
-    of ``inputs`` marked paid in an epoch up to ``e`` is in it (nothing back-dated); each of its
-    reviews (by reviewed item, contributor and reviewer) is in ``inputs`` with the same verdict,
-    rating and signature. Later reviews of earlier rows are allowed (they are evidence, and earn
-    nothing). The first failure raises :class:`AuditMismatch`; returns the epochs checked.
+        For each earlier bundle (epoch ``e``): it is for epoch ``e`` and the same task id, chain id,
+        escrow, token and gold commitment; each of its submissions (by item CID and contributor) is
+        in ``inputs`` with the same answer, nonce, duration, signature and epoch; each submission
+        of ``inputs`` marked paid in an epoch up to ``e`` is in it (nothing back-dated); each of its
+        reviews (by reviewed item, contributor and reviewer) is in ``inputs`` with the same verdict,
+        rating and signature; the bundle of the epoch just before carries in exactly what it held
+    (``held`` section). Later reviews of earlier rows are allowed (they are evidence, and earn
+        nothing). The first failure raises :class:`AuditMismatch`; returns the epochs checked.
     """
     subs = inputs.submissions
     rows = _submission_rows(inputs)
@@ -401,6 +404,11 @@ def check_history(inputs: EpochInputs, earlier: Iterable[EarlierBundle]) -> list
                     f"({_row_key(key)}) is marked paid in epoch {subs.epoch[row]} "
                     "but is not in that bundle"
                 )
+        if bundle.epoch == inputs.epoch - 1 and bundle.held != inputs.held:
+            raise AuditMismatch(
+                f"{where}: it holds {_shown(bundle.held)}, but the epoch {inputs.epoch} bundle "
+                f"carries {_shown(inputs.held)} in (held section)"
+            )
         _kept(
             where,
             "review",
@@ -427,7 +435,13 @@ def _earlier_bundles(
         if actual != cid:
             raise AuditMismatch(f"{where}: the bytes read hash to {actual}")
         try:
-            yield EarlierBundle(epoch, cid, parse_bundle(read_document(data)))
+            document = read_document(data)
+            held = {
+                account: int(entry["held"])
+                for account, entry in document.get("held", {}).items()
+                if int(entry["held"])
+            }
+            yield EarlierBundle(epoch, cid, parse_bundle(document), held)
         except InvalidInput as error:
             raise AuditMismatch(f"{where}: {error}") from None
 

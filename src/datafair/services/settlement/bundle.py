@@ -68,6 +68,7 @@ from datafair.economics import (
     quality_weighted_rewards,
     split_payout,
 )
+from datafair.economics.held import HeldPay, certainty_bps, hold_uncertain_pay
 from datafair.quality import get_aggregator
 from datafair.quality.answer_scores import PASS_SCORE, score_rows
 from datafair.quality.dependence import groups_of_pairs
@@ -168,6 +169,9 @@ class EpochInputs:
     params: dict[str, Any]
     fee_bps: int
     delegations: Delegations = field(default_factory=Delegations)
+    held: dict[str, int] = field(default_factory=dict)
+    """Pay earlier epochs held for each account and did not release (the previous bundle's
+    ``held`` amounts), carried into this epoch (:mod:`datafair.economics.held`)."""
 
 
 @dataclass(frozen=True)
@@ -197,6 +201,8 @@ class EpochResult:
     """Dependent groups of accounts, paid as one contributor, and each member's evidence
     (:func:`account_groups`); ``None`` when nobody is grouped."""
     reviewers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    held: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Per account with money carried in or held: ``carried`` and ``held`` (:func:`hold_pay`)."""
     """Per reviewer: the informedness that weighs their reviews (:func:`reviewer_section`)."""
 
     @property
@@ -351,6 +357,8 @@ class _Evidence:
     model_selection: dict[str, Any] | None = None  # what ``auto`` chose and why
     groups: np.ndarray | None = None  # dependence group per account (-1: none)
     dependence: dict[str, Any] | None = None  # the groups and their evidence, for the bundle
+    skills: dict[int, tuple[int, float, float]] | None = None  # account: (answers, acc, low)
+    chance: float = 0.0  # accuracy of an answer that ignores the item
 
 
 def _spam_accounts(model: Any, n_accounts: int) -> np.ndarray:
@@ -404,6 +412,57 @@ def account_groups(
         for g in range(int(groups.max()) + 1)
     ]
     return groups, {"groups": members, "evidence": evidence}
+
+
+def _account_skills(model: Any, n_accounts: int) -> dict[int, tuple[int, float, float]]:
+    """``account -> (answers, accuracy, interval low)`` of the fitted ``model``'s workers that
+    are accounts (not review pseudo-workers)."""
+    return {
+        int(skill.worker): (skill.n_answers, skill.accuracy, skill.low)
+        for skill in model.skills_
+        if int(skill.worker) < n_accounts
+    }
+
+
+def hold_setting(spec: TaskSpec) -> int:
+    """The spec's ``extra.hold_min_answers``: the answers an account needs before all of its
+    pay is paid at once (0, the default, holds nothing)."""
+    value = spec.extra.get("hold_min_answers", 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput("extra.hold_min_answers", "must be a non-negative integer")
+    return value
+
+
+def hold_pay(
+    inputs: EpochInputs,
+    evidence: _Evidence,
+    gross: dict[str, int],
+    min_answers: int,
+) -> HeldPay:
+    """Hold the part of each account's pay its evidence does not support yet
+    (:func:`datafair.economics.held.hold_uncertain_pay`): certainty from the account's answers
+    and skill interval (:func:`~datafair.economics.held.certainty_bps`), the money earlier
+    epochs held (``inputs.held``) carried in, spam-flagged accounts' carried money forfeited."""
+    accounts = inputs.submissions.accounts
+    certainty: dict[str, int] = {}
+    if min_answers and evidence.skills is not None:
+        for index, (n_answers, accuracy, low) in evidence.skills.items():
+            certainty[accounts[index]] = certainty_bps(
+                n_answers, accuracy, low, evidence.chance, min_answers=min_answers
+            )
+    spam = frozenset(accounts[i] for i in np.flatnonzero(evidence.spam_accounts).tolist())
+    return hold_uncertain_pay(gross, inputs.held, certainty, spam)
+
+
+def held_section(held: HeldPay) -> dict[str, dict[str, str]]:
+    """The bundle's ``held`` section: per account, what was carried in and what stays held."""
+    return {
+        account: {
+            "carried": str(held.carried.get(account, 0)),
+            "held": str(held.held.get(account, 0)),
+        }
+        for account in sorted(set(held.carried) | set(held.held))
+    }
 
 
 def _check_items(model: Any, n_items: int) -> None:
@@ -465,6 +524,8 @@ def _categorical_evidence(
         failed_gold=(gold_class[item] >= 0) & (gold_class[item] != answer_class),
         spam_accounts=_spam_accounts(model, len(subs.accounts)),
         answer_class=answer_class,
+        skills=_account_skills(model, len(subs.accounts)),
+        chance=1.0 / max(len(classes), 1),
     )
 
 
@@ -499,6 +560,7 @@ def _structured_evidence(
         failed_gold=is_gold[item] & ~correct,
         spam_accounts=_spam_accounts(model, len(subs.accounts)),
         answer_class=None,
+        skills=_account_skills(model, len(subs.accounts)),
     )
 
 
@@ -592,13 +654,16 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
         budget = rewards.budget
         by_index = rewards.by_contributor
     gross = {subs.accounts[index]: int(value) for index, value in by_index.items()}
-    payout = split_payout(budget, gross, inputs.fee_bps)
+    held = hold_pay(inputs, evidence, gross, hold_setting(spec))
+    budget += held.carried_total
+    payout = split_payout(budget - held.held_total, held.paid, inputs.fee_bps)
     positive = [(account, value) for account, value in sorted(payout.amounts.items()) if value > 0]
     leaves: list[Leaf] = [(i, account, value) for i, (account, value) in enumerate(positive)]
     root = StandardMerkleTree.of(leaves, PAYOUT_LEAF_ENCODING).root if leaves else None
     return EpochResult(
         dependence=evidence.dependence,
         reviewers=reviewer_section(subs.accounts, informedness),
+        held=held_section(held),
         model_selection=evidence.model_selection,
         estimator=evidence.estimator,
         params=dict(inputs.params),
@@ -698,6 +763,7 @@ def bundle_document(inputs: EpochInputs, result: EpochResult) -> dict[str, Any]:
             **({"dependence": result.dependence} if result.dependence is not None else {}),
         },
         **({"reviewers": result.reviewers} if result.reviewers else {}),
+        **({"held": result.held} if result.held else {}),
         "rewards": {
             "mechanism": result.mechanism,
             "price_per_answer": str(result.price_per_answer),
@@ -857,9 +923,26 @@ def parse_bundle(document: Mapping[str, Any]) -> EpochInputs:
             params=dict(quality["params"]),
             fee_bps=int(payout["fee_bps"]),
             delegations=delegations,
+            held=_parse_held(document.get("held")),
         )
     except (KeyError, TypeError) as error:
         raise BundleError(f"misses or mistypes the field {error}") from None
+
+
+def _parse_held(section: Any) -> dict[str, int]:
+    """The money carried into the epoch, from the optional ``held`` section."""
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise BundleError("held must be an object")
+    carried: dict[str, int] = {}
+    for account, entry in section.items():
+        text = entry["carried"]
+        if not isinstance(text, str) or not text.isdigit():
+            raise BundleError(f"held.{account}.carried must be a decimal string")
+        if int(text):
+            carried[account] = int(text)
+    return carried
 
 
 def _parse_delegations(section: Any, n_rows: int) -> Delegations:
