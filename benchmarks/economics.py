@@ -193,7 +193,9 @@ def measure_crowd(crowd: Crowd, mechanism: str) -> Figures:
         copy_ratio = _ratio(copied, pay[crowd.original])
     accuracy = crowd.accuracy()
     workers = honest & (answers > 0)
-    rho = spearmanr(pay[workers] / answers[workers], accuracy[workers]).statistic
+    rate = pay[workers] / answers[workers]
+    constant = np.ptp(rate) == 0  # nobody honest was paid: the correlation is undefined
+    rho = float("nan") if constant else spearmanr(rate, accuracy[workers]).statistic
     position = {cid: i for i, cid in enumerate(inputs.submissions.items)}
     cids = [compute_cid(f"{crowd.name} item {i}".encode()) for i in range(crowd.n_items)]
     labels = [result.labels[position[cid]] for cid in cids]
