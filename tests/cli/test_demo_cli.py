@@ -1,4 +1,5 @@
-"""`datafair demo`: the plain run a newcomer sees, and `--json` with its documented keys."""
+"""`datafair demo`: the plain run a newcomer sees, `--json` with its documented keys, and the
+table of pay by contributor kind."""
 
 from __future__ import annotations
 
@@ -73,3 +74,19 @@ def test_demo_as_make_demo_runs_it(tmp_path: Path, contract_cache: Path) -> None
     assert done.returncode == 0, done.stderr[-2000:]
     assert "unexpected" not in done.stderr
     assert "audit" in done.stdout.lower()
+
+
+def test_demo_table_shows_what_the_ring_and_the_copier_earn(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    contract_cache: Path,
+) -> None:
+    monkeypatch.setenv("DATAFAIR_CACHE", str(contract_cache))
+    code = main(["demo", "--home", str(tmp_path), "--items", "30", "--seed", "2"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "per answer (× skilled)" in out
+    assert "paid to ring contributors (3)" in out
+    assert "paid to copier contributors (1)" in out
+    assert "the worker the copier copies" in out

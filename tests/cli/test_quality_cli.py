@@ -56,7 +56,17 @@ def test_infer_writes_labels_and_skills(
     assert correct > 0.9
     assert all(0.0 <= float(row["confidence"]) <= 1.0 for row in labels)
     workers = _rows(skills)
-    assert list(workers[0]) == ["worker", "accuracy", "low", "high", "answers", "spam_score"]
+    assert list(workers[0])[:6] == ["worker", "accuracy", "low", "high", "answers", "spam_score"]
+    assert list(workers[0])[6:] == [
+        "group",
+        "dependence_score",
+        "partner",
+        "shared_items",
+        "agree_wrong",
+        "expected_independent",
+        "p_value",
+    ]
+    assert all(row["group"] == "" for row in workers)  # an honest crowd has no groups
     assert sum(int(row["answers"]) for row in workers) == 600 - _duplicates(path)
     for row in workers:
         assert float(row["low"]) <= float(row["accuracy"]) <= float(row["high"])
@@ -231,3 +241,34 @@ def test_quality_module_imports_nothing_heavy() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_infer_reports_a_copier_group_with_its_evidence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    crowd = dawid_skene_crowd(
+        n_items=1500,
+        n_workers=40,
+        n_classes=3,
+        answers_per_item=5,
+        seed=0,
+        accuracy=(0.65, 0.95),
+    )
+    right = crowd.labels == crowd.truth[crowd.items]
+    source = int(np.argmin(np.bincount(crowd.workers, weights=right) / np.bincount(crowd.workers)))
+    rows = [
+        (f"i{i}", f"w{w}", f"c{k}")
+        for i, w, k in zip(crowd.items, crowd.workers, crowd.labels, strict=True)
+    ]
+    rows += [(i, "copy", k) for i, w, k in rows if w == f"w{source}"]
+    path = tmp_path / "answers.csv"
+    path.write_text("item,worker,label\n" + "".join(f"{i},{w},{k}\n" for i, w, k in rows))
+    skills = tmp_path / "skills.csv"
+    out = tmp_path / "labels.csv"
+    assert main(["quality", "infer", str(path), "--out", str(out), "--skills", str(skills)]) == 0
+    assert "2 workers in 1 dependent group(s)" in capsys.readouterr().out
+    grouped = {row["worker"]: row for row in _rows(skills) if row["group"] != ""}
+    assert set(grouped) == {"copy", f"w{source}"}
+    copy = grouped["copy"]
+    assert copy["partner"] == f"w{source}"
+    assert float(copy["p_value"]) < 0.01 and int(copy["shared_items"]) > 0

@@ -181,3 +181,47 @@ def test_integer_workers_map_pseudo_workers_past_the_accounts() -> None:
     for bad in (["0xR"], ["review:x"]):
         with pytest.raises(InvalidInput, match=r"^workers:"):
             integer_workers(bad, 10)
+
+
+# ------------------------------------------------------------------ informedness (pay)
+
+
+def test_informedness_is_tpr_minus_fpr_with_an_interval() -> None:
+    from datafair.quality.reviews import reviewer_informedness
+
+    # 4 right answers (3 accepted), 2 wrong ones (1 accepted); a review without a side
+    found = reviewer_informedness(
+        ["r"] * 7,
+        [True, True, True, False, True, False, None],
+        [True, True, True, True, False, False, False],
+    )["r"]
+    assert found.value == pytest.approx(0.75 - 0.5)
+    assert (found.right, found.wrong, found.accepted_right, found.accepted_wrong) == (4, 2, 3, 1)
+    assert -1.0 <= found.low < found.value < found.high <= 1.0
+
+
+@pytest.mark.parametrize("verdict", [True, False])
+def test_constant_verdicts_carry_no_information(verdict: bool) -> None:
+    from datafair.quality.reviews import informedness_weights, reviewer_informedness
+
+    correct = [True, False, True, True, False]
+    found = reviewer_informedness(["r"] * 5, [verdict] * 5, correct)
+    assert found["r"].value == 0.0
+    assert informedness_weights(["r"] * 5, [verdict] * 5, found).tolist() == [0.0] * 5
+
+
+def test_a_reviewer_who_has_seen_only_right_answers_has_shown_nothing() -> None:
+    from datafair.quality.reviews import reviewer_informedness
+
+    assert reviewer_informedness(["r"] * 3, [True] * 3, [True] * 3)["r"].value == 0.0
+
+
+def test_a_contrarian_weighs_nothing_and_a_perfect_reviewer_everything() -> None:
+    from datafair.quality.reviews import informedness_weights, reviewer_informedness
+
+    correct = [True, False, True, False]
+    reviewers = ["good"] * 4 + ["contrary"] * 4
+    verdicts = correct + [not c for c in correct]
+    found = reviewer_informedness(reviewers, verdicts, correct + correct)
+    assert found["good"].value == 1.0 and found["contrary"].value == -1.0
+    assert informedness_weights(reviewers, verdicts, found).tolist() == [1.0] * 4 + [0.0] * 4

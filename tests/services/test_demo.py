@@ -9,28 +9,43 @@ from pathlib import Path
 from datafair.services.demo import OVERLAP, PRICE_PER_ANSWER, run_demo
 from datafair.settings import load_settings
 
+N_ITEMS = 144
+
 
 def test_small_demo_round(tmp_path: Path, contract_cache: Path) -> None:
     settings = load_settings(home=tmp_path / "home", cache=contract_cache)
-    # 120 items: enough answers per simulated wallet (about 30) for spam detection to hold
-    # under random assignment; at 60 a spammer sometimes keeps a little pay
-    report = run_demo(settings, seed=3, n_items=120)
-    assert report.items == 120 and report.rejected == 0
+    # 144 items: enough answers per simulated wallet (about 30 for 24 wallets) for spam
+    # detection to hold under random assignment; at 120 a spammer keeps a little pay
+    report = run_demo(settings, seed=3, n_items=N_ITEMS)
+    assert report.items == N_ITEMS and report.rejected == 0
     assert report.reviews == report.submissions
-    assert report.submissions == 120 * OVERLAP
+    assert report.submissions == N_ITEMS * OVERLAP
     assert report.accuracy >= report.accuracy_majority_vote - 0.02
     assert report.accuracy > 0.8
-    assert sum(report.contributors.values()) == 20
+    assert sum(report.contributors.values()) == 24
+    assert report.contributors["ring"] == 3 and report.contributors["copier"] == 1
+    assert sum(report.answers_by_kind.values()) == report.submissions
     rows = Path(report.exports["jsonl"]).read_text().splitlines()
-    assert len(rows) == 120 and json.loads(rows[0])["n_answers"] == OVERLAP
+    assert len(rows) == N_ITEMS and json.loads(rows[0])["n_answers"] == OVERLAP
     assert Path(report.exports["hf"]).is_dir()
 
     money = report.money
-    assert money.funded == PRICE_PER_ANSWER * OVERLAP * 120
+    assert money.funded == PRICE_PER_ANSWER * OVERLAP * N_ITEMS
     assert money.conserved and money.still_held == 0
     assert money.audit_ok
     assert money.paid_by_kind["spammer"] == 0 and money.paid_by_kind["adversary"] == 0
     assert money.paid_by_kind["skilled"] > money.paid_by_kind["careless"]
+    # the ring's agreement buys it nothing; the copier earns no more per answer than skilled
+    # workers do, and no more than the worker it copies
+    assert money.paid_by_kind["ring"] == 0
+    per_answer = {
+        kind: money.paid_by_kind[kind] / report.answers_by_kind[kind]
+        for kind in ("skilled", "copier")
+    }
+    assert per_answer["copier"] < per_answer["skilled"]
+    original = report.copied
+    assert original["answers"] > 0
+    assert per_answer["copier"] <= 1.05 * original["paid"] / original["answers"]
     assert 0.95 <= money.contributor_share < 1.0
     assert money.fee * 10_000 <= (money.paid + money.fee) * 500
 

@@ -68,3 +68,28 @@ def test_no_submissions_is_a_clear_error(session: Session, make_task: Any) -> No
     made = make_task(2)
     with pytest.raises(InvalidInput, match="no submissions"):
         infer_task(session, made.task_id)
+
+
+def test_the_quality_report_names_dependent_contributors_with_evidence() -> None:
+    import numpy as np
+
+    from datafair.quality import get_aggregator
+    from datafair.quality.synthetic import dawid_skene_crowd
+    from datafair.services.inference import dependence_report
+
+    crowd = dawid_skene_crowd(
+        n_items=1500, n_workers=40, n_classes=3, answers_per_item=5, seed=1, accuracy=(0.65, 0.95)
+    )
+    right = crowd.labels == crowd.truth[crowd.items]
+    source = int(np.argmin(np.bincount(crowd.workers, weights=right) / np.bincount(crowd.workers)))
+    rows = crowd.workers == source
+    workers = [f"0x{w:040x}" for w in crowd.workers] + ["0xcopy"] * int(rows.sum())
+    model = get_aggregator("auto").fit(
+        np.concatenate([crowd.items, crowd.items[rows]]),
+        workers,
+        np.concatenate([crowd.labels, crowd.labels[rows]]),
+    )
+    report = dependence_report(model)
+    assert set(report) == {"0xcopy", f"0x{source:040x}"}
+    assert report["0xcopy"]["partner"] == f"0x{source:040x}"
+    assert report["0xcopy"]["p_value"] < 0.01 and report["0xcopy"]["group"] == 0

@@ -54,3 +54,35 @@ def test_review_texts_are_distinct_with_truth() -> None:
 def test_needs_two_classes() -> None:
     with pytest.raises(ValueError, match="two classes"):
         make_population(1)
+
+
+def test_ring_members_agree_per_item_and_copiers_repeat_the_original() -> None:
+    mix = {
+        ContributorKind.SKILLED: 2,
+        ContributorKind.CARELESS: 2,
+        ContributorKind.RING: 3,
+        ContributorKind.COPIER: 1,
+    }
+    population = make_population(3, mix, seed=9)
+    kinds = population.by_kind()
+    original = population.contributors[population.original or 0]
+    assert population.original == kinds[ContributorKind.CARELESS][0].index
+    copier = kinds[ContributorKind.COPIER][0]
+    assert np.array_equal(copier.confusion, original.confusion)
+    ring = kinds[ContributorKind.RING]
+    said, copied = [], 0
+    for item in range(300):
+        truth = item % 3
+        answers = {population.answer_item(member, item, truth) for member in ring}
+        assert len(answers) == 1
+        said.append(answers.pop() == truth)
+        # whoever answers first, the copier and the original give the same answer
+        first, second = (copier, original) if item % 2 else (original, copier)
+        copied += population.answer_item(first, item, truth) == population.answer_item(
+            second, item, truth
+        )
+    assert copied == 300
+    assert 0.2 < np.mean(said) < 0.47  # the ring's answer ignores the truth
+    assert make_population(3, seed=9).original is None
+    with pytest.raises(ValueError, match="copiers need"):
+        make_population(3, {ContributorKind.COPIER: 1}, seed=9)

@@ -178,6 +178,11 @@ class SkillOut(BaseModel):
     low: float | None = None
     high: float | None = None
     answers: int
+    dependence_group: int | None = None
+    """The contributor's dependent group (copiers, rings), counted as one voice; ``None``."""
+    dependence: dict[str, Any] | None = None
+    """Evidence of the group: score, partner, shared items, agreements on wrong answers,
+    expected under independence, p-value."""
 
 
 class QualityOut(BaseModel):

@@ -56,20 +56,40 @@ def _tokens(amount: int) -> str:
     return f"{amount / 10**18:,.6f}"
 
 
+def _pay_per_answer(paid: dict[str, int], answers: dict[str, int]) -> dict[str, float]:
+    """Base units paid per answer, for each contributor kind that answered."""
+    return {kind: amount / answers[kind] for kind, amount in paid.items() if answers.get(kind)}
+
+
 def _money_table(report: DemoReport) -> RichTable:
     money = report.money
     table = new_table(title="money flow (DDEV, embedded chain)", title_justify="left")
     table.add_column("", style="bold")
     table.add_column("amount", justify="right")
     table.add_column("share of funding", justify="right")
+    table.add_column("per answer (× skilled)", justify="right")
 
-    def row(label: str, amount: int) -> None:
+    def row(label: str, amount: int, per_answer: str = "") -> None:
         share = amount / money.funded if money.funded else 0.0
-        table.add_row(label, _tokens(amount), f"{share:.1%}")
+        table.add_row(label, _tokens(amount), f"{share:.1%}", per_answer)
 
     row("funded by the requester", money.funded)
+    rates = _pay_per_answer(money.paid_by_kind, report.answers_by_kind)
+    skilled = rates.get("skilled", 0.0)
     for kind, amount in money.paid_by_kind.items():
-        row(f"  paid to {kind} contributors", amount)
+        rate = rates.get(kind)
+        relative = f" ({rate / skilled:.2f}×)" if rate is not None and skilled else ""
+        per_answer = "" if rate is None else f"{rate / 10**18:,.6f}{relative}"
+        wallets = report.contributors.get(kind, 0)
+        row(f"  paid to {kind} contributors ({wallets})", amount, per_answer)
+    copied = report.copied
+    if copied.get("answers") and skilled:
+        rate = copied["paid"] / copied["answers"]
+        row(
+            "    (the worker the copier copies)",
+            copied["paid"],
+            f"{rate / 10**18:,.6f} ({rate / skilled:.2f}×)",
+        )
     row("  platform fee", money.fee)
     row("  refunded to the requester", money.refunded)
     row("  still held by the escrow", money.still_held)

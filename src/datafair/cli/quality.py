@@ -58,7 +58,10 @@ def infer(
     ),
     method: Method = typer.Option(Method.auto, "--method", help="Aggregation method."),
     skills: Path | None = typer.Option(
-        None, "--skills", help="Where to write worker,accuracy,low,high,answers,spam_score."
+        None,
+        "--skills",
+        help="Where to write worker,accuracy,low,high,answers,spam_score and each worker's "
+        "dependence group with its evidence.",
     ),
     classes: str | None = typer.Option(
         None, "--classes", help="Comma-separated class list; other labels are an error."
@@ -85,6 +88,7 @@ def infer(
     write_labels(out, item_names, label_names, confidence)
     if skills is not None:
         worker_names = columns.keys["worker"][est.workers_.astype(int)].tolist()
+        dep = est.dependence_
         skill_rows = [
             (
                 name,
@@ -93,12 +97,11 @@ def infer(
                 f"{s.high:.6f}",
                 s.n_answers,
                 f"{s.spam_score:.6f}",
+                *_dependence_cells(dep, w, worker_names),
             )
-            for name, s in zip(worker_names, est.skills_, strict=True)
+            for w, (name, s) in enumerate(zip(worker_names, est.skills_, strict=True))
         ]
-        write_table(
-            skills, ("worker", "accuracy", "low", "high", "answers", "spam_score"), skill_rows
-        )
+        write_table(skills, SKILL_COLUMNS, skill_rows)
     flagged = int(est.is_spammer_.sum())
     console.print(
         f"{len(item_names)} items, {len(est.workers_)} workers, {len(columns)} answers: "
@@ -106,6 +109,12 @@ def infer(
         f"{'converged' if est.converged_ else 'stopped'} after {len(est.loss_history_)} rounds); "
         f"{flagged} worker{'s' if flagged != 1 else ''} flagged as spam"
     )
+    if est.dependence_.n_groups:
+        grouped = int((est.dependence_.group >= 0).sum())
+        console.print(
+            f"{grouped} workers in {est.dependence_.n_groups} dependent group(s), each counted "
+            "as one voice (agreement on wrong answers beyond independence; see --skills)"
+        )
     selection = getattr(est, "selection_", None)
     if selection is not None and selection.evidence:
         console.print(f"model: {selection.reason()}", markup=False)
@@ -115,6 +124,38 @@ def infer(
         console.print(f"model: {method.value} (fixed by --method; auto compares models)")
     if coded.gold:
         _gold_check(method.value, coded)
+
+
+SKILL_COLUMNS = (
+    "worker",
+    "accuracy",
+    "low",
+    "high",
+    "answers",
+    "spam_score",
+    "group",
+    "dependence_score",
+    "partner",
+    "shared_items",
+    "agree_wrong",
+    "expected_independent",
+    "p_value",
+)
+"""Columns of the ``--skills`` file: skill, spam score, dependence group and its evidence."""
+
+
+def _dependence_cells(dep: Any, w: int, names: list[Any]) -> tuple[object, ...]:
+    """Group (blank when independent), score and the strongest pair's evidence of worker ``w``."""
+    partner = int(dep.partner[w])
+    return (
+        "" if dep.group[w] < 0 else int(dep.group[w]),
+        f"{dep.score[w]:.6f}",
+        "" if partner < 0 else names[partner],
+        int(dep.shared[w]),
+        int(dep.agree_wrong[w]),
+        f"{dep.expected[w]:.6f}",
+        f"{dep.p_value[w]:.6g}",
+    )
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,12 @@ deduction like ``sqrt(n)``. ``margin=0`` is the plain mechanism (scores clipped 
 Clipping the *sum* rather than each score keeps the expected pay of uninformed reports near
 zero. Unlike :mod:`datafair.economics.rewards`, this mechanism spends the whole pool whenever
 any weight is positive; nothing is paid when every weight is zero.
+
+Dependent groups (copiers, rings; :mod:`datafair.quality.dependence`) would otherwise be each
+other's peers and score on every bonus task; with ``group`` given, a group is scored as one
+contributor (its lowest member's answer on each item stands for the group) and its pay is split
+among its members in proportion to their answers, so together they earn what one contributor
+would.
 """
 
 from __future__ import annotations
@@ -160,14 +166,28 @@ def peer_prediction_rewards(
     seed: int = 0,
     draws: int = DEFAULT_DRAWS,
     margin: int = DEFAULT_MARGIN,
+    group: ArrayLike | None = None,
 ) -> PeerPredictionResult:
     """Pay ``pool`` base units by correlated-agreement scores (see the module docstring).
 
     Columns: one row per answer with integer ``item`` and ``contributor`` indices and a class
     index ``label`` in ``0..n_classes-1``; at most one answer per (item, contributor). ``seed``
     (any non-negative integer, e.g. from the epoch) fixes the pairing; ``draws`` >= 1;
-    ``margin`` >= 0 standard errors are withheld from each summed score before pay.
+    ``margin`` >= 0 standard errors are withheld from each summed score before pay. ``group``
+    (one integer per row, ``-1``: independent) scores each dependent group as one contributor.
     """
+    if group is not None:
+        return _grouped_rewards(
+            item,
+            contributor,
+            label,
+            group,
+            n_classes=n_classes,
+            pool=pool,
+            seed=seed,
+            draws=draws,
+            margin=margin,
+        )
     pool = amount(pool, "pool")
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
         raise InvalidInput("draws", f"must be an integer >= 1, got {draws!r}")
@@ -252,4 +272,49 @@ def peer_prediction_rewards(
         pool=pool,
         earned=earned,
         unearned=pool - earned,
+    )
+
+
+def _grouped_rewards(
+    item: ArrayLike,
+    contributor: ArrayLike,
+    label: ArrayLike,
+    group: ArrayLike,
+    **settings: int,
+) -> PeerPredictionResult:
+    """CA pay with each dependent group scored as its lowest member (module doc)."""
+    items, contributors, labels = _columns(item, contributor, label, settings["n_classes"])
+    groups = np.asarray(group)
+    if groups.shape != items.shape or (groups.size and groups.dtype.kind not in "iu"):
+        raise InvalidInput("group", f"must be {items.shape[0]} integers (-1: no group)")
+    groups = groups.astype(np.int64)
+    owner = contributors.copy()
+    grouped = groups >= 0
+    if grouped.any():
+        lowest = np.full(int(groups.max()) + 1, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(lowest, groups[grouped], contributors[grouped])
+        owner[grouped] = lowest[groups[grouped]]
+    # one row per (item, owner): the lowest contributor's answer stands for the group
+    order = np.lexsort((contributors, owner, items))
+    first = np.ones(order.shape[0], dtype=bool)
+    first[1:] = (items[order][1:] != items[order][:-1]) | (owner[order][1:] != owner[order][:-1])
+    keep = order[first]
+    inner = peer_prediction_rewards(items[keep], owner[keep], labels[keep], **settings)
+    keys = sorted(set(contributors.tolist()))
+    answers = dict(zip(*np.unique(contributors, return_counts=True), strict=True))
+    amounts: dict[int, int] = {key: 0 for key in keys}
+    for head, paid in inner.amounts.items():
+        members = sorted(set(contributors[owner == head].tolist()))
+        split = apportion(paid, [int(answers[m]) for m in members])
+        amounts.update(zip(members, split, strict=True))
+    head_of = {int(c): int(o) for c, o in zip(contributors.tolist(), owner.tolist(), strict=True)}
+    return PeerPredictionResult(
+        score_matrix=inner.score_matrix,
+        scores={key: inner.scores[head_of[key]] for key in keys},
+        draws={key: inner.draws[head_of[key]] for key in keys},
+        weights={key: inner.weights[head_of[key]] for key in keys},
+        amounts=amounts,
+        pool=inner.pool,
+        earned=inner.earned,
+        unearned=inner.unearned,
     )

@@ -16,6 +16,11 @@ Rule (one task, one price per answer ``P``, reviewer share ``s`` in basis points
   when the verdict agrees with the final label, 0 when not; a probability in between), zero for
   spam-flagged reviewers; together ``floor(R * sum(v) / (m * 10**9))`` with ``v`` the quantised
   agreements, split by largest remainder.
+* **Dependent groups.** Contributors the quality engine groups as dependent (copiers, rings;
+  :mod:`datafair.quality.dependence`) are paid as one contributor: on each item, the ``m``
+  members of a group who answered it get ``floor(mean of their weights / m)`` each, so their
+  answers together earn at most what one answer of that quality earns, split equally. A spam
+  or chance-level group is flagged as a whole and earns nothing.
 * **Unearned money** is never handed to other contributors: what the weights do not earn, and
   the review reserve of unreviewed items, stays in escrow for the requester's refund.
 
@@ -32,6 +37,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from datafair.core.errors import InvalidInput
 from datafair.economics._checks import (
     BPS,
     amount,
@@ -51,7 +57,8 @@ class AnswerColumns:
     ``item`` and ``contributor`` are non-negative integer indices; ``p_correct`` is the
     posterior probability that the answer is right, in ``[0, 1]``; ``is_spam`` is true when the
     answer's contributor is flagged as a spammer; ``failed_gold`` when the answer contradicts a
-    gold item. The flag columns may be ``None`` (all false).
+    gold item. The flag columns may be ``None`` (all false). ``group`` is the contributor's
+    dependence group (an integer, ``-1`` when independent; ``None``: nobody is grouped).
     """
 
     item: ArrayLike
@@ -59,6 +66,7 @@ class AnswerColumns:
     p_correct: ArrayLike
     is_spam: ArrayLike | None = None
     failed_gold: ArrayLike | None = None
+    group: ArrayLike | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,7 +113,45 @@ def _answer_weights(answers: AnswerColumns) -> tuple[NDArray[np.int64], NDArray[
     )
     weights = quantise(p_correct, normalise=False)
     weights[unpaid] = 0
+    if answers.group is not None:
+        weights = dependent_group_weights(items, _group_column(answers.group, n_rows), weights)
     return items, contributors, weights
+
+
+def _group_column(values: ArrayLike, n_rows: int) -> NDArray[np.int64]:
+    group = np.asarray(values)
+    if group.shape != (n_rows,) or (group.size and group.dtype.kind not in "iu"):
+        raise InvalidInput("answers.group", f"must be {n_rows} integers (-1: no group)")
+    if group.size and int(group.min()) < -1:
+        raise InvalidInput("answers.group", "holds a value below -1", "use -1 for no group")
+    return group.astype(np.int64)
+
+
+def dependent_group_weights(
+    items: NDArray[np.int64], group: NDArray[np.int64], weights: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    """Weights with each group's answers on an item worth one answer, split equally.
+
+    Rows of group ``g >= 0`` on item ``i`` (``m`` of them) each get ``floor(mean / m)`` of
+    their weights' mean (integer arithmetic); other rows keep theirs. So the group's rows on
+    the item sum to at most the mean weight, never more than one answer's.
+    """
+    grouped = group >= 0
+    if not grouped.any():
+        return weights
+    out = weights.copy()
+    rows = np.flatnonzero(grouped)
+    _, key, members = np.unique(
+        np.stack([items[rows], group[rows]], axis=1),
+        axis=0,
+        return_inverse=True,
+        return_counts=True,
+    )
+    key = key.reshape(-1)
+    totals = np.zeros(members.shape[0], dtype=np.int64)
+    np.add.at(totals, key, weights[rows])
+    out[rows] = totals[key] // (members[key] * members[key])
+    return out
 
 
 def _review_weights(

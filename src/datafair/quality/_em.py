@@ -33,11 +33,32 @@ def answer_matrix(data: EncodedAnswers) -> AnswerMatrix:
     """The indicator matrix of the answers and its transpose, both in CSR form."""
     k = data.n_classes
     columns = data.worker_idx * k + data.label_idx
-    ones = np.ones(data.n_answers, dtype=np.float64)
+    ones = answer_weights(data)
     shape = (data.n_items, data.n_workers * k)
     forward = sp.csr_matrix((ones, (data.item_idx, columns)), shape=shape)
     backward = sp.csr_matrix((ones, (columns, data.item_idx)), shape=(shape[1], shape[0]))
     return AnswerMatrix(forward, backward, data.n_workers, k)
+
+
+def answer_weights(data: EncodedAnswers) -> FloatArray:
+    """Each answer's weight (ones unless a dependent group shares one vote)."""
+    if data.weight is None:
+        return np.ones(data.n_answers, dtype=np.float64)
+    return data.weight
+
+
+def own_totals(data: EncodedAnswers, values: FloatArray) -> FloatArray:
+    """``values`` (one row per answer) summed over the rows of the same (item, worker): what
+    a worker — or a dependent group fitted as one — contributed to its item."""
+    if data.weight is None:
+        return values
+    key = data.item_idx.astype(np.int64) * max(data.n_workers, 1) + data.worker_idx
+    _, inverse = np.unique(key, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    totals = np.zeros((int(inverse.max()) + 1, *values.shape[1:]))
+    np.add.at(totals, inverse, values)
+    summed: FloatArray = totals[inverse]
+    return summed
 
 
 def soft_counts(matrix: AnswerMatrix, posteriors: FloatArray) -> FloatArray:
@@ -79,7 +100,7 @@ def normalise_log(log_joint: FloatArray) -> tuple[FloatArray, FloatArray]:
 def vote_shares(data: EncodedAnswers, weights: FloatArray | None = None) -> FloatArray:
     """Each item's (weighted) share of votes per class; ties stay split."""
     k = data.n_classes
-    w = np.ones(data.n_answers) if weights is None else weights[data.worker_idx]
+    w = answer_weights(data) if weights is None else weights[data.worker_idx] * answer_weights(data)
     votes = np.bincount(
         data.item_idx * k + data.label_idx, weights=w, minlength=data.n_items * k
     ).reshape(data.n_items, k)
@@ -177,13 +198,19 @@ def leave_one_out_counts(
     k = data.n_classes
     total = np.zeros(data.n_workers * k * k)
     log_post = np.log(np.maximum(posteriors, 1e-300))
+    weight = answer_weights(data)
+    grouped = None
+    if data.weight is not None:  # a group's whole vote on the item is left out
+        factors = log_confusion[data.worker_idx, :, data.label_idx] * weight[:, None]
+        grouped = own_totals(data, factors)
     for start in range(0, data.n_answers, _CHUNK):
         stop = min(start + _CHUNK, data.n_answers)
         item = data.item_idx[start:stop]
         worker = data.worker_idx[start:stop]
         label = data.label_idx[start:stop]
-        own = log_confusion[worker, :, label]  # (n, c)
+        own = log_confusion[worker, :, label] if grouped is None else grouped[start:stop]
         loo, _ = normalise_log(log_post[item] - own)
+        loo *= weight[start:stop, None]
         cell = (worker * k + label) * k  # row (w, answered k), column c
         for c in range(k):
             total += np.bincount(cell + c, weights=loo[:, c], minlength=total.shape[0])
@@ -193,23 +220,26 @@ def leave_one_out_counts(
 def leave_one_out_vote_counts(data: EncodedAnswers, weights: FloatArray | None) -> FloatArray:
     """Like :func:`leave_one_out_counts` for vote-based aggregators: the other answers' shares."""
     k = data.n_classes
-    w = np.ones(data.n_answers) if weights is None else weights[data.worker_idx]
+    w = answer_weights(data) if weights is None else weights[data.worker_idx] * answer_weights(data)
     votes = (
         np.bincount(data.item_idx * k + data.label_idx, weights=w, minlength=data.n_items * k)
         .astype(np.float64)
         .reshape(data.n_items, k)
     )
     total = np.zeros(data.n_workers * k * k)
+    own = np.zeros((data.n_answers, k))
+    own[np.arange(data.n_answers), data.label_idx] = w
+    own = own_totals(data, own)  # the worker's (or group's) own votes on the item
     for start in range(0, data.n_answers, _CHUNK):
         stop = min(start + _CHUNK, data.n_answers)
         item = data.item_idx[start:stop]
         worker = data.worker_idx[start:stop]
         label = data.label_idx[start:stop]
-        others = votes[item].copy()
-        others[np.arange(stop - start), label] -= w[start:stop]
+        others = votes[item] - own[start:stop]
         others = np.maximum(others, 0.0)
         mass = others.sum(axis=1, keepdims=True)
         shares = np.divide(others, mass, out=np.full_like(others, 1.0 / k), where=mass > _EPS)
+        shares *= answer_weights(data)[start:stop, None]
         cell = (worker * k + label) * k
         for c in range(k):
             total += np.bincount(cell + c, weights=shares[:, c], minlength=total.shape[0])

@@ -25,7 +25,10 @@ FloatArray = NDArray[np.float64]
 class EncodedAnswers:
     """Answers as integer codes into the sorted key arrays ``items``, ``workers``, ``classes``.
 
-    ``gold`` holds, for each item, the index of its gold class or ``-1``.
+    ``gold`` holds, for each item, the index of its gold class or ``-1``. ``weight``, when set,
+    is each answer's weight in inference (``None``: all 1); several rows may then share one
+    (item, worker) pair, a dependent group fitted as one worker
+    (:func:`datafair.quality.dependence.group_answers`).
     """
 
     items: NDArray[Any]
@@ -35,6 +38,7 @@ class EncodedAnswers:
     worker_idx: IntArray
     label_idx: IntArray
     gold: IntArray
+    weight: FloatArray | None = None
 
     @property
     def n_answers(self) -> int:

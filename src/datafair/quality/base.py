@@ -8,9 +8,17 @@ the estimator. Fitted attributes (all aligned, numpy arrays unless noted):
 - ``labels_``: inferred class per item; ``probas_``: item × class posterior (float64)
 - ``skills_``: list of :class:`~datafair.quality.skills.WorkerSkill`, aligned with ``workers_``
 - ``spam_scores_``; ``is_spammer_`` (``spam_scores_ > spam_threshold``)
+- with gold, each worker's skill and spam score are bounded by their gold record, and workers
+  whose gold record is at chance are left out of inference (:mod:`datafair.quality.gold_bounds`)
 - ``confusion_counts_[w, c, k]``: expected answers ``k`` by worker ``w`` on items of class
   ``c``, each answer scored against the other answers on its item (what skills are built from)
 - ``loss_history_`` (list of float); ``converged_`` (bool); ``n_iter_`` (int)
+- ``dependence_``: :class:`~datafair.quality.dependence.Dependence`, each worker's dependence
+  group and the evidence for it. After a first fit, pairs of workers who agree on wrong answers
+  more than independence allows are grouped (:mod:`datafair.quality.dependence`; Dong,
+  Berti-Equille & Srivastava, VLDB 2009) and the model is refitted with each group as one
+  worker whose answers on an item weigh one vote; a group's members share its skill and spam
+  score. ``detect_dependence = False`` (class or instance attribute) skips this.
 
 Empty input yields empty arrays (``probas_`` of shape ``(0, len(classes))``) and
 ``converged_ = True``. Ties in ``probas_`` resolve to the first class in ``classes_``, except for
@@ -32,8 +40,18 @@ from datafair.quality._em import (
     leave_one_out_counts,
     leave_one_out_vote_counts,
     soft_counts,
+    vote_shares,
 )
 from datafair.quality._encode import EncodedAnswers, encode_answers
+from datafair.quality.dependence import (
+    Dependence,
+    Reference,
+    detect_dependence,
+    group_answers,
+    no_dependence,
+    representative,
+)
+from datafair.quality.gold_bounds import GoldRecord, bound_skills, gold_record, without_workers
 from datafair.quality.skills import SPAM_THRESHOLD, WorkerSkill, build_skills
 
 FloatArray = NDArray[np.float64]
@@ -68,6 +86,10 @@ class CategoricalAggregator:
     loss_history_: list[float]
     converged_: bool
     n_iter_: int
+    dependence_: Dependence
+
+    detect_dependence = True
+    """Group dependent workers and refit (see the module doc)."""
 
     def __init__(self, *, spam_threshold: float = SPAM_THRESHOLD) -> None:
         self.spam_threshold = spam_threshold
@@ -83,12 +105,41 @@ class CategoricalAggregator:
     ) -> Self:
         """Infer item labels and worker skills from one row per answer; returns ``self``."""
         data = encode_answers(items, workers, labels, gold=gold, classes=classes)
-        if data.n_answers == 0:
-            outcome = FitOutcome(np.zeros((0, data.n_classes), dtype=np.float64))
+        dependence = no_dependence(data.n_workers)
+        n_answers = np.bincount(data.worker_idx, minlength=data.n_workers).astype(np.intp)
+        record = gold_record(data)
+        # Workers whose gold record is at chance carry no weight in inference (gold_bounds).
+        fitted = data
+        if record is not None and record.excluded.any():
+            fitted = without_workers(data, record.excluded)
+        if fitted.n_answers == 0:
+            outcome = FitOutcome(
+                np.full((fitted.n_items, fitted.n_classes), 1.0 / max(fitted.n_classes, 1))
+            )
         else:
-            outcome = self._fit_encoded(data)
-        self._store(data, outcome)
+            outcome = self._fit_encoded(fitted)
+            if self.detect_dependence:
+                dependence = detect_dependence(fitted, self._references(fitted, outcome))
+                if dependence.n_groups:
+                    fitted = group_answers(fitted, dependence.group)
+                    outcome = self._fit_encoded(fitted)
+        stored = group_answers(data, dependence.group) if dependence.n_groups else data
+        self._store(stored, outcome, n_answers, dependence, record)
+        self.dependence_ = dependence
         return self
+
+    def _references(self, data: EncodedAnswers, outcome: FitOutcome) -> list[Reference]:
+        """The fitted model's posteriors and confusions, and majority vote's (module doc of
+        :mod:`datafair.quality.dependence`)."""
+        matrix = answer_matrix(data)
+        references: list[Reference] = []
+        if outcome.confusion is not None and outcome.confusion.shape[0] == data.n_workers:
+            posteriors = clamp_gold(outcome.posteriors.copy(), data.gold)
+            references.append((posteriors, outcome.confusion))
+        votes = clamp_gold(vote_shares(data), data.gold)
+        k = data.n_classes
+        references.append((votes, _row_normalise(soft_counts(matrix, votes) + 1.0 / k)))
+        return references
 
     def fit_predict(
         self,
@@ -105,7 +156,14 @@ class CategoricalAggregator:
     def _fit_encoded(self, data: EncodedAnswers) -> FitOutcome:
         raise NotImplementedError
 
-    def _store(self, data: EncodedAnswers, outcome: FitOutcome) -> None:
+    def _store(
+        self,
+        data: EncodedAnswers,
+        outcome: FitOutcome,
+        n_answers: NDArray[np.intp],
+        dependence: Dependence,
+        record: GoldRecord | None = None,
+    ) -> None:
         posteriors = clamp_gold(outcome.posteriors, data.gold)
         k = data.n_classes
         if not data.n_answers:
@@ -117,8 +175,14 @@ class CategoricalAggregator:
         confusion = outcome.confusion
         if confusion is None and data.n_answers:
             confusion = _row_normalise(soft_counts(answer_matrix(data), posteriors) + 1.0 / k)
-        n_answers = np.bincount(data.worker_idx, minlength=data.n_workers).astype(np.intp)
-        skills, scores = build_skills(data.workers, counts, n_answers, confusion)
+        if dependence.n_groups:
+            # groups were fitted as their lowest member: every member shares its counts
+            owner = representative(dependence.group)
+            counts = counts[owner]
+            confusion = None if confusion is None else confusion[owner]
+        skills, scores = bound_skills(
+            *build_skills(data.workers, counts, n_answers, confusion), record
+        )
         self.items_ = data.items
         self.classes_ = data.classes
         self.workers_ = data.workers

@@ -41,12 +41,24 @@ with ``p`` the posterior probability that the reviewed label is right, an accept
 probability ``p``, a reject with ``1 - p``, a review without a side scores 0. These are the
 ``agreement`` column of :class:`datafair.economics.ReviewColumns`.
 
+**Information (pay).** Agreement rewards a rubber stamp: a reviewer who accepts everything
+agrees with the truth as often as the answers are right. Pay follows *informedness* instead
+(Youden's J, ``TPR − FPR``; Powers, "Evaluation: from precision, recall and F-measure to ROC,
+informedness, markedness and correlation", J. Mach. Learn. Technol. 2, 2011): per reviewer,
+over all their reviews that take a side, ``TPR`` is the share of right answers they accepted
+and ``FPR`` the share of wrong answers they accepted (right and wrong by the inferred truth).
+Accept-all gives ``1 − 1 = 0``, reject-all ``0 − 0 = 0``, whatever the base rate; a reviewer
+who has not yet seen both a right and a wrong answer has shown no information (0). Each of a
+reviewer's reviews that takes a side weighs ``max(0, J)`` (:func:`informedness_weights`).
+:func:`reviewer_informedness` also gives the interval ``[TPR_low − FPR_high, TPR_high −
+FPR_low]`` from the 95 % Beta intervals of both rates.
+
 Pure: plain columns in, lists and numpy arrays out; no I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +66,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from datafair.core.errors import InvalidInput
+from datafair.quality.skills import beta_summary
 
 ACCEPT_RATING = 4
 """A 1-5 rating at or above this accepts the reviewed label."""
@@ -196,4 +209,71 @@ def review_agreement(
     accept = np.array([verdict is True for verdict in verdicts], dtype=bool)
     reject = np.array([verdict is False for verdict in verdicts], dtype=bool)
     out: NDArray[np.float64] = np.where(accept, p, np.where(reject, 1.0 - p, 0.0))
+    return out
+
+
+@dataclass(frozen=True)
+class Informedness:
+    """One reviewer's informedness ``value`` (``TPR − FPR``, 0 without both kinds of answers),
+    its interval ``low``/``high``, and the counts it rests on: right and wrong answers judged,
+    and how many of each were accepted."""
+
+    value: float
+    low: float
+    high: float
+    right: int
+    wrong: int
+    accepted_right: int
+    accepted_wrong: int
+
+
+def reviewer_informedness(
+    reviewers: Sequence[Hashable], verdicts: Sequence[bool | None], correct: Sequence[bool]
+) -> dict[Any, Informedness]:
+    """Informedness of each reviewer (module doc): ``verdicts[j]`` from :func:`says_right`,
+    ``correct[j]`` whether the reviewed answer is right by the inferred truth. Reviews taking no
+    side are ignored; reviewers with none get value 0."""
+    n = len(reviewers)
+    if len(verdicts) != n or len(correct) != n:
+        raise InvalidInput("verdicts", f"need one verdict and one correctness for {n} reviews")
+    counts: dict[Any, list[int]] = {}
+    for reviewer, verdict, right in zip(reviewers, verdicts, correct, strict=True):
+        row = counts.setdefault(reviewer, [0, 0, 0, 0])
+        if verdict is None:
+            continue
+        column = 0 if right else 1
+        row[column] += 1
+        row[column + 2] += int(verdict)
+    out: dict[Any, Informedness] = {}
+    for reviewer, (right_n, wrong_n, yes_right, yes_wrong) in counts.items():
+        _, tpr_low, tpr_high = beta_summary(
+            np.array([float(yes_right)]), np.array([float(right_n)])
+        )
+        _, fpr_low, fpr_high = beta_summary(
+            np.array([float(yes_wrong)]), np.array([float(wrong_n)])
+        )
+        value = yes_right / right_n - yes_wrong / wrong_n if right_n and wrong_n else 0.0
+        out[reviewer] = Informedness(
+            value=value,
+            low=float(tpr_low[0] - fpr_high[0]),
+            high=float(tpr_high[0] - fpr_low[0]),
+            right=right_n,
+            wrong=wrong_n,
+            accepted_right=yes_right,
+            accepted_wrong=yes_wrong,
+        )
+    return out
+
+
+def informedness_weights(
+    reviewers: Sequence[Hashable],
+    verdicts: Sequence[bool | None],
+    informedness: Mapping[Any, Informedness],
+) -> NDArray[np.float64]:
+    """Each review's pay weight in ``[0, 1]``: its reviewer's ``max(0, J)`` when it takes a
+    side, else 0 (the ``agreement`` column of :class:`datafair.economics.ReviewColumns`)."""
+    out = np.zeros(len(reviewers), dtype=np.float64)
+    for j, (reviewer, verdict) in enumerate(zip(reviewers, verdicts, strict=True)):
+        if verdict is not None:
+            out[j] = max(0.0, informedness[reviewer].value)
     return out

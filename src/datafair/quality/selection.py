@@ -43,6 +43,7 @@ from datafair.quality._em import (
     FloatArray,
     item_log_likelihood,
     normalise_log,
+    own_totals,
     run_em,
 )
 from datafair.quality._encode import EncodedAnswers
@@ -139,6 +140,7 @@ def selection_sample(data: EncodedAnswers) -> EncodedAnswers:
         worker_idx=data.worker_idx[rows],
         label_idx=data.label_idx[rows],
         gold=data.gold[keep_item],
+        weight=None if data.weight is None else data.weight[rows],
     )
 
 
@@ -193,7 +195,13 @@ def score_candidate(data: EncodedAnswers, fit: CandidateFit) -> Score:
     worker = data.worker_idx[rows]
     label = data.label_idx[rows]
     own_log = fit.log_confusion[worker, :, label]  # (n, c): the answer's own factor
-    held = fit.model.held_out(fit.counts, worker, label, fit.posteriors[local][item])
+    share = fit.posteriors[local][item]
+    if data.weight is not None:  # a dependent group's vote is left out as a whole
+        weight = data.weight[:, None]
+        own_log = own_totals(data, fit.log_confusion[data.worker_idx, :, data.label_idx] * weight)
+        own_log = own_log[rows]
+        share = share * weight[rows]
+    held = fit.model.held_out(fit.counts, worker, label, share)
     gold = data.gold[local]
     known = gold[item] >= 0
     log_like = fit.log_likelihood[local]

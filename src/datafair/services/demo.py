@@ -3,7 +3,8 @@ claim → refund → audit.
 
 Inputs: ``Settings`` (its home holds the database, blobs and exports), a seed, a number of items,
 and an optional progress sink. Everything random is drawn from the seed: the review texts and
-their true sentiments, the simulated crowd (skilled, careless, spamming, adversarial wallets), the
+their true sentiments, the simulated crowd (skilled, careless, spamming and adversarial wallets,
+a ring of three and a copier: :data:`DEMO_MIX`), the
 order in which contributors ask for work, their answers and their time on item. Every answer goes
 through the same path a real contributor's does: ``next_item`` → EIP-712 signature →
 ``submit_many`` (signature verified, answer validated, k-cap enforced by the database). The
@@ -39,7 +40,7 @@ from datafair.services.submissions import SubmissionInput, list_submissions, sub
 from datafair.services.tasks import create_task
 from datafair.settings import Settings
 from datafair.sim import ContributorKind, Population, make_population, make_review_texts
-from datafair.sim.population import address_of, derive_key
+from datafair.sim.population import DEFAULT_MIX, address_of, derive_key
 from datafair.sim.reviewers import plan_reviews
 from datafair.sim.texts import SENTIMENTS
 from datafair.store.db import Database
@@ -52,6 +53,9 @@ PRICE_PER_ANSWER = 10**15  # 0.001 of an 18-decimal token
 BATCH = 200
 REVIEW_BPS = 500  # 5 % of each item's budget pays reviews that agree with the final label
 REVIEWS_PER_SUBMISSION = 1
+DEMO_MIX = {**DEFAULT_MIX, ContributorKind.RING: 3, ContributorKind.COPIER: 1}
+"""The demo's crowd: the default mix plus a ring of three wallets that agree on one random
+answer per item and a copier of a careless worker, so the money table shows what they earn."""
 
 
 class Progress(Protocol):
@@ -96,6 +100,9 @@ class DemoReport:
     exports: dict[str, str]
     duplicates: int
     money: MoneyFlow
+    answers_by_kind: dict[str, int] = field(default_factory=dict)
+    copied: dict[str, int] = field(default_factory=dict)
+    """The worker the copier copies: its ``answers`` and what it was ``paid``."""
     seconds: dict[str, float] = field(default_factory=dict)
     market: SalesReport | None = None
 
@@ -152,10 +159,13 @@ class _Crowd:
         self.nonces: Counter[str] = Counter()
         self.accepted = 0
         self.rejected = 0
+        self.kind_of = {c.address: str(c.kind) for c in population.contributors}
+        self.by_kind: Counter[str] = Counter({str(kind): 0 for kind in ContributorKind})
+        self.by_address: Counter[str] = Counter()
 
     def _answer(self, contributor: Any, item_cid: str) -> SubmissionInput:
         true_class = SENTIMENTS.index(self.truth[item_cid])
-        answer = SENTIMENTS[self.population.answer(contributor, true_class)]
+        answer = SENTIMENTS[self.population.answer_item(contributor, item_cid, true_class)]
         duration_ms = int(self.population.seconds_on_item(contributor) * 1000)
         self.nonces[contributor.address] += 1
         nonce = self.nonces[contributor.address]
@@ -183,6 +193,10 @@ class _Crowd:
         with self.database.session() as session:
             results = submit_many(session, batch)
         accepted = sum(result.ok for result in results)
+        for submission, result in zip(batch, results, strict=True):
+            if result.ok:
+                self.by_kind[self.kind_of[submission.contributor]] += 1
+                self.by_address[submission.contributor] += 1
         self.accepted += accepted
         self.rejected += len(results) - accepted
         progress.advance(len(batch))
@@ -296,7 +310,7 @@ def _run_round(
     sink.finish()
     seconds["fund"] = time.perf_counter() - step
 
-    population = make_population(len(SENTIMENTS), seed=seed)
+    population = make_population(len(SENTIMENTS), DEMO_MIX, seed=seed)
     crowd = _Crowd(database, population, spec, truth, rng)
     step = time.perf_counter()
     sink.start("crowd labelling (signed submissions)", (len(cids)) * OVERLAP)
@@ -367,6 +381,8 @@ def _run_round(
         exports=exports,
         duplicates=len(imported.duplicates),
         money=money,
+        answers_by_kind=dict(crowd.by_kind),
+        copied=_copied(population, crowd, money),
         seconds={key: round(value, 2) for key, value in seconds.items()},
         market=sales,
     )
@@ -406,6 +422,17 @@ def _review(
         sink.advance(len(part))
     sink.finish()
     return stored
+
+
+def _copied(population: Population, crowd: _Crowd, money: MoneyFlow) -> dict[str, int]:
+    """Answers and pay of the worker the copier copies (empty when there is none)."""
+    if population.original is None:
+        return {}
+    address = population.contributors[population.original].address
+    return {
+        "answers": crowd.by_address[address],
+        "paid": money.paid_by_address.get(address, 0),
+    }
 
 
 def _lower(addresses: frozenset[str]) -> list[str]:

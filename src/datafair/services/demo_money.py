@@ -40,6 +40,7 @@ class MoneyFlow:
     escrow: str = ""
     funded: int = 0
     paid_by_kind: dict[str, int] = field(default_factory=dict)
+    paid_by_address: dict[str, int] = field(default_factory=dict)
     fee: int = 0
     refunded: int = 0
     still_held: int = 0
@@ -134,7 +135,9 @@ class DemoMarket:
                 session, self.escrow, contributor.address, sender=contributor.address
             )
             self.flow.claims += len(claimed.claims)
-            paid[str(contributor.kind)] += self.token.balance_of(contributor.address) - before
+            received = self.token.balance_of(contributor.address) - before
+            paid[str(contributor.kind)] += received
+            self.flow.paid_by_address[contributor.address] = received
         self.flow.paid_by_kind = dict(paid)
         state = self.escrow.task(spec.task_id)
         if state.deadline >= self.chain.timestamp():

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -49,6 +49,9 @@ class InferenceResult:
     skills: list[WorkerSkill]
     spammers: frozenset[str]
     answers: TaskAnswers
+    dependence: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per contributor in a dependent group (copiers, rings): its group, dependence score and
+    strongest pair's evidence (:mod:`datafair.quality.dependence`); categorical tasks only."""
 
     def label_of(self) -> dict[str, Any]:
         """``{item_cid: label}`` for every answered item."""
@@ -115,7 +118,31 @@ def infer_answers(answers: TaskAnswers, *, method: str = "auto") -> InferenceRes
         for worker, flagged in zip(model.workers_, model.is_spammer_, strict=True)
         if flagged
     )
-    return InferenceResult(task, method, items, list(model.skills_), spammers, answers)
+    return InferenceResult(
+        task, method, items, list(model.skills_), spammers, answers, dependence_report(model)
+    )
+
+
+def dependence_report(model: Any) -> dict[str, dict[str, Any]]:
+    """``{contributor: {group, score, partner, shared_items, agree_wrong, expected, p_value}}``
+    for every contributor the fitted ``model`` put in a dependent group."""
+    found = getattr(model, "dependence_", None)
+    if found is None:
+        return {}
+    names = [str(worker) for worker in model.workers_]
+    return {
+        names[w]: {
+            "group": int(found.group[w]),
+            "score": round(float(found.score[w]), 6),
+            "partner": names[int(found.partner[w])] if found.partner[w] >= 0 else None,
+            "shared_items": int(found.shared[w]),
+            "agree_wrong": int(found.agree_wrong[w]),
+            "expected": round(float(found.expected[w]), 6),
+            "p_value": float(found.p_value[w]),
+        }
+        for w in range(len(names))
+        if found.group[w] >= 0
+    }
 
 
 _Fitted = tuple[list[str], list[Any], list[float], Any]

@@ -67,9 +67,10 @@ from datafair.crypto.eip712 import (
 from datafair.economics import ReviewColumns
 from datafair.quality import get_aggregator
 from datafair.quality.reviews import (
+    informedness_weights,
     is_pseudo_worker,
-    review_agreement,
     review_evidence,
+    reviewer_informedness,
     says_right,
 )
 from datafair.services.inference import InferenceResult, ItemLabel, infer_answers
@@ -602,17 +603,19 @@ def review_pay_columns(
 ) -> ReviewColumns:
     """``ReviewColumns`` for :func:`datafair.economics.quality_weighted_rewards`.
 
-    A review's agreement is judged against the inferred label: 1 when an accept names it or a
-    reject names another, 0 otherwise (0 for a review taking no side). Reviewers flagged as
+    A review that takes a side weighs its reviewer's informedness, ``max(0, TPR − FPR)`` of
+    their verdicts against the inferred labels (:func:`datafair.quality.reviews.
+    reviewer_informedness`), so accept-all and reject-all weigh 0. Reviewers flagged as
     spammers in ``result`` are marked. ``item_index`` / ``account_index`` map CIDs and
     addresses to the integer indices the reward columns use.
     """
     label_of = result.label_of()
     right = [
-        1.0 if label_of.get(cid) == label else 0.0
+        label_of.get(cid) == label
         for cid, label in zip(reviews.item_cids, reviews.labels, strict=True)
     ]
-    agreement = review_agreement(reviews.verdicts, right)
+    informedness = reviewer_informedness(reviews.reviewers, reviews.verdicts, right)
+    agreement = informedness_weights(reviews.reviewers, reviews.verdicts, informedness)
     try:
         items = np.array([item_index[cid] for cid in reviews.item_cids], dtype=np.int64)
         reviewers = np.array([account_index[r] for r in reviews.reviewers], dtype=np.int64)

@@ -9,7 +9,8 @@ Behaviour by kind, judging whether the submitted label equals the true one:
 * ``skilled`` and ``careless``: the right verdict with probability equal to their accuracy
   (the mean of their confusion diagonal), the wrong one otherwise;
 * ``spammer``: accept or reject with probability 1/2 each (no information);
-* ``adversary``: always accept (a rubber stamp).
+* ``adversary`` and ``ring``: always accept (a rubber stamp);
+* ``copier``: like the worker it copies (its confusion is that worker's).
 
 Each submission gets ``per_submission`` distinct reviewers drawn uniformly from the crowd
 members who neither made it nor answered its item (reviews must be independent of one's own
@@ -37,7 +38,7 @@ class PlannedReview:
 
 
 def _verdict(reviewer: SimContributor, label_is_right: bool, rng: np.random.Generator) -> str:
-    if reviewer.kind is ContributorKind.ADVERSARY:
+    if reviewer.kind in (ContributorKind.ADVERSARY, ContributorKind.RING):
         return "accept"
     if reviewer.kind is ContributorKind.SPAMMER:
         return "accept" if rng.random() < 0.5 else "reject"

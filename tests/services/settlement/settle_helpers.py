@@ -12,6 +12,10 @@ from datafair.chain.deploy import contract, deploy_all
 from datafair.chain.embedded import EmbeddedChain
 from datafair.chain.escrow import EscrowClient
 from datafair.chain.tokens import TokenClient
+from datafair.core.schemas import LabelSchema, TaskType
+from datafair.core.task import TaskSpec
+from datafair.crypto.cid import compute_cid
+from datafair.services.settlement.bundle import EpochInputs, Reviews, Submissions
 from datafair.store.blobs import BlobStore
 
 OWNER = "0x" + "0a" * 20
@@ -453,4 +457,70 @@ def store_structured_task(
     assert all(result.ok for result in results), [r.error for r in results if not r.ok]
     return StructuredTask(
         info.task_id, task_type, cids[0], gold, [address for _, address in wallets]
+    )
+
+
+ACCOUNTS = sorted(address for _, address in crowd_keys(7))
+
+
+def epoch_inputs(
+    answers: list[list[str]],
+    verdicts: dict[int, list[bool | None]],
+    review_bps: int = 2_000,
+    *,
+    extra: dict[str, Any] | None = None,
+    epoch: int = 1,
+    paid_in: list[int] | None = None,
+    held: dict[str, int] | None = None,
+) -> EpochInputs:
+    """Epoch inputs without signatures: ``answers[i]`` are the labels accounts 0.. gave item
+    ``i`` (two classes, ``a`` and ``b``); ``verdicts[r]`` the verdicts of reviewer ``r`` on
+    every submission, in row order; ``paid_in`` the epoch of each row (default ``epoch``);
+    ``held`` the pay carried in."""
+    n_items = len(answers)
+    items = sorted(compute_cid(f"information item {i}".encode()) for i in range(n_items))
+    spec = TaskSpec(
+        dataset_cid=items[0],
+        title="information",
+        schema=LabelSchema(TaskType.CLASSIFICATION, ("a", "b")),
+        price_per_answer=1_000_000,
+        extra={"review_bps": review_bps, **(extra or {})},
+    )
+    item = [i for i in range(n_items) for _ in answers[i]]
+    contributor = [c for i in range(n_items) for c in range(len(answers[i]))]
+    rows = len(item)
+    review_rows = [(row, r, v) for r, vs in sorted(verdicts.items()) for row, v in enumerate(vs)]
+    review_rows.sort(key=lambda entry: (entry[0], entry[1]))
+    return EpochInputs(
+        task_id=spec.task_id,
+        spec=spec.to_dict(),
+        chain_id=31337,
+        escrow=OWNER,
+        token=REQUESTER,
+        epoch=epoch,
+        submissions=Submissions(
+            items=items,
+            accounts=ACCOUNTS,
+            item=item,
+            contributor=contributor,
+            answer=[f'"{answers[i][c]}"' for i, c in zip(item, contributor, strict=True)],
+            nonce=list(range(rows)),
+            duration_ms=[1000] * rows,
+            signature=[b"\x01" * 65] * rows,
+            epoch=paid_in if paid_in is not None else [epoch] * rows,
+        ),
+        reviews=Reviews(
+            submission=[row for row, _, _ in review_rows],
+            reviewer=[r for _, r, _ in review_rows],
+            verdict=[None if v is None else ("accept" if v else "reject") for *_, v in review_rows],
+            rating=[None] * len(review_rows),
+            signature=[None] * len(review_rows),
+        ),
+        gold={},
+        gold_salt=b"\x00" * 32,
+        gold_commitment=b"\x00" * 32,
+        method="mv",
+        params={},
+        fee_bps=0,
+        held=dict(held or {}),
     )

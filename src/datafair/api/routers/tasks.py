@@ -230,6 +230,8 @@ def quality(
                 low=round(float(skill.low), 6),
                 high=round(float(skill.high), 6),
                 answers=int(skill.n_answers),
+                dependence_group=inference.dependence.get(str(skill.worker), {}).get("group"),
+                dependence=inference.dependence.get(str(skill.worker)),
             )
             for skill in inference.skills
         ],

@@ -280,6 +280,8 @@ class EarlierBundle:
     epoch: int
     cid: str
     inputs: EpochInputs
+    held: dict[str, int] = field(default_factory=dict)
+    """What that bundle's ``held`` section keeps held per account (carried into the next)."""
 
 
 def posted_bundles(escrow: EscrowClient, task_id: bytes, before: int) -> dict[int, str]:
@@ -420,7 +422,8 @@ def check_history(inputs: EpochInputs, earlier: Iterable[EarlierBundle]) -> list
     of ``inputs`` marked paid in an epoch up to ``e`` is in it (nothing back-dated); each of its
     reviews (by reviewed item, contributor and reviewer) is in ``inputs`` with the same verdict,
     rating and signature; each gold item it revealed is revealed alike, and no gold item is
-    said to be revealed by it that it did not reveal. Later reviews of earlier rows are
+    said to be revealed by it that it did not reveal; the bundle of the epoch just before
+    carries in exactly what it held (``held`` section). Later reviews of earlier rows are
     allowed (they are evidence, and earn nothing). The first failure raises
     :class:`AuditMismatch`; returns the epochs checked.
     """
@@ -448,6 +451,11 @@ def check_history(inputs: EpochInputs, earlier: Iterable[EarlierBundle]) -> list
                     "but is not in that bundle"
                 )
         _kept_gold(where, bundle, inputs)
+        if bundle.epoch == inputs.epoch - 1 and bundle.held != inputs.held:
+            raise AuditMismatch(
+                f"{where}: it holds {_shown(bundle.held)}, but the epoch {inputs.epoch} bundle "
+                f"carries {_shown(inputs.held)} in (held section)"
+            )
         _kept(
             where,
             "review",
@@ -474,7 +482,13 @@ def _earlier_bundles(
         if actual != cid:
             raise AuditMismatch(f"{where}: the bytes read hash to {actual}")
         try:
-            yield EarlierBundle(epoch, cid, parse_bundle(read_document(data)))
+            document = read_document(data)
+            held = {
+                account: int(entry["held"])
+                for account, entry in document.get("held", {}).items()
+                if int(entry["held"])
+            }
+            yield EarlierBundle(epoch, cid, parse_bundle(document), held)
         except InvalidInput as error:
             raise AuditMismatch(f"{where}: {error}") from None
 

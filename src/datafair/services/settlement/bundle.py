@@ -19,9 +19,11 @@ and its parameters, the fee rate) and returns an :class:`EpochResult`:
    epoch): :func:`datafair.economics.quality_weighted_rewards` (zero for spam-flagged
    contributors and for answers failing a gold item: another class than the gold one, or a
    structured answer scoring below :data:`~datafair.quality.answer_scores.PASS_SCORE` against
-   it; reviews earn ``review_bps`` of the item budget when their verdict agrees with the
-   answer's standing: accepting a right answer, the inferred class or one scoring at least
-   ``PASS_SCORE``, or rejecting a wrong one), or, for categorical tasks whose spec's
+   it; each review that takes a side earns up to its share of ``review_bps`` of the item
+   budget, weighed by its reviewer's informedness ``max(0, TPR − FPR)`` over all their reviews,
+   right answers being the inferred class or one scoring at least ``PASS_SCORE``, so constant
+   verdicts earn nothing; the bundle's ``reviewers`` section records each reviewer's
+   informedness and its interval), or, for categorical tasks whose spec's
    ``extra.mechanism`` is ``"peer-prediction"``, :func:`datafair.economics.
    peer_prediction_rewards` (Shnayder et al. 2016) with the epoch as seed (structured tasks
    asking for it are refused).
@@ -66,9 +68,17 @@ from datafair.economics import (
     quality_weighted_rewards,
     split_payout,
 )
+from datafair.economics.held import HeldPay, certainty_bps, hold_uncertain_pay
 from datafair.quality import get_aggregator
 from datafair.quality.answer_scores import PASS_SCORE, score_rows
-from datafair.quality.reviews import review_agreement, review_evidence, says_right
+from datafair.quality.dependence import groups_of_pairs
+from datafair.quality.reviews import (
+    Informedness,
+    informedness_weights,
+    review_evidence,
+    reviewer_informedness,
+    says_right,
+)
 from datafair.services.settlement.gold import GoldOpening, gold_section, parse_gold_section
 from datafair.services.settlement.structured import (
     OWN_AGGREGATOR,
@@ -162,6 +172,9 @@ class EpochInputs:
     params: dict[str, Any]
     fee_bps: int
     delegations: Delegations = field(default_factory=Delegations)
+    held: dict[str, int] = field(default_factory=dict)
+    """Pay earlier epochs held for each account and did not release (the previous bundle's
+    ``held`` amounts), carried into this epoch (:mod:`datafair.economics.held`)."""
 
 
 @dataclass(frozen=True)
@@ -187,6 +200,13 @@ class EpochResult:
     model_selection: dict[str, Any] | None = None
     """For ``auto``: the winning model, its temperature and every candidate's held-out score
     (:meth:`datafair.quality.auto.Selection.as_dict`); ``None`` for a fixed method."""
+    dependence: dict[str, Any] | None = None
+    """Dependent groups of accounts, paid as one contributor, and each member's evidence
+    (:func:`account_groups`); ``None`` when nobody is grouped."""
+    reviewers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per reviewer: the informedness that weighs their reviews (:func:`reviewer_section`)."""
+    held: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Per account with money carried in or held: ``carried`` and ``held`` (:func:`hold_pay`)."""
 
     @property
     def total(self) -> int:
@@ -266,14 +286,28 @@ def _review_evidence(
     return list(evidence.items), [pseudo[w] for w in evidence.workers], list(evidence.labels)
 
 
+def review_informedness(inputs: EpochInputs, correct: np.ndarray) -> dict[int, Informedness]:
+    """Informedness of each reviewer (account index) over all the bundle's reviews, against
+    which answers are right (:func:`datafair.quality.reviews.reviewer_informedness`)."""
+    reviews = inputs.reviews
+    rows = np.asarray(reviews.submission, dtype=np.int64)
+    found = reviewer_informedness(
+        list(reviews.reviewer), review_verdicts(reviews), correct[rows].tolist()
+    )
+    return {int(reviewer): value for reviewer, value in found.items()}
+
+
 def _review_columns(
-    inputs: EpochInputs, correct: np.ndarray, paid: np.ndarray, spam_accounts: np.ndarray
+    inputs: EpochInputs,
+    informedness: dict[int, Informedness],
+    paid: np.ndarray,
+    spam_accounts: np.ndarray,
 ) -> ReviewColumns | None:
-    """Review pay columns of the epoch's reviewed submissions: a review agrees (1) when it
-    accepts a right answer or rejects a wrong one, else 0
-    (:func:`datafair.quality.reviews.review_agreement`). ``correct`` says which answers are
-    right: the inferred class, or for structured tasks a score of at least
-    :data:`~datafair.quality.answer_scores.PASS_SCORE` against the consensus."""
+    """Review pay columns of the epoch's reviewed submissions: each review that takes a side
+    weighs its reviewer's informedness, ``max(0, TPR − FPR)`` against the answers' standing
+    (the inferred class, or for structured tasks a score of at least
+    :data:`~datafair.quality.answer_scores.PASS_SCORE` against the consensus), so accept-all
+    and reject-all earn nothing (:func:`datafair.quality.reviews.informedness_weights`)."""
     reviews = inputs.reviews
     if not len(reviews):
         return None
@@ -281,15 +315,34 @@ def _review_columns(
     keep = paid[rows]
     if not keep.any():
         return None
-    agreement = review_agreement(review_verdicts(reviews), correct[rows].astype(float).tolist())
+    weights = informedness_weights(list(reviews.reviewer), review_verdicts(reviews), informedness)
     items = np.asarray(inputs.submissions.item, dtype=np.int64)[rows]
     reviewers = np.asarray(reviews.reviewer, dtype=np.int64)
     return ReviewColumns(
         item=items[keep],
         reviewer=reviewers[keep],
-        agreement=agreement[keep],
+        agreement=weights[keep],
         is_spam=spam_accounts[reviewers][keep],
     )
+
+
+def reviewer_section(
+    accounts: Sequence[str], informedness: dict[int, Informedness]
+) -> dict[str, dict[str, Any]]:
+    """The bundle's ``reviewers`` section: per reviewer address, the informedness that weighs
+    their reviews, its interval (fixed-decimal strings) and the counts it rests on."""
+    return {
+        accounts[index]: {
+            "informedness": f"{value.value:.6f}",
+            "low": f"{value.low:.6f}",
+            "high": f"{value.high:.6f}",
+            "right": value.right,
+            "wrong": value.wrong,
+            "accepted_right": value.accepted_right,
+            "accepted_wrong": value.accepted_wrong,
+        }
+        for index, value in sorted(informedness.items())
+    }
 
 
 @dataclass(frozen=True, eq=False)
@@ -305,6 +358,10 @@ class _Evidence:
     spam_accounts: np.ndarray
     answer_class: np.ndarray | None  # categorical tasks only (peer prediction needs it)
     model_selection: dict[str, Any] | None = None  # what ``auto`` chose and why
+    groups: np.ndarray | None = None  # dependence group per account (-1: none)
+    dependence: dict[str, Any] | None = None  # the groups and their evidence, for the bundle
+    skills: dict[int, tuple[int, float, float]] | None = None  # account: (answers, acc, low)
+    chance: float = 0.0  # accuracy of an answer that ignores the item
 
 
 def _spam_accounts(model: Any, n_accounts: int) -> np.ndarray:
@@ -314,6 +371,101 @@ def _spam_accounts(model: Any, n_accounts: int) -> np.ndarray:
     flagged = workers[np.asarray(model.is_spammer_, dtype=bool)]
     spam_accounts[flagged[flagged < n_accounts]] = True
     return spam_accounts
+
+
+def account_groups(
+    model: Any, accounts: Sequence[str]
+) -> tuple[np.ndarray | None, dict[str, Any] | None]:
+    """Dependence groups among accounts (pseudo-workers of reviews left out) and the bundle's
+    record of them, or ``(None, None)`` when no two accounts are dependent.
+
+    Groups are the connected components of the model's dependent pairs of accounts
+    (:mod:`datafair.quality.dependence`), numbered from 0 by lowest account index; each grouped
+    account's evidence is its strongest pair: partner, shared items, agreements on wrong
+    answers, the number expected under independence and the adjusted p-value (numbers as
+    fixed-decimal strings, so the bundle's bytes do not depend on float printing).
+    """
+    found = getattr(model, "dependence_", None)
+    if found is None or not found.pair_a.shape[0]:
+        return None, None
+    workers = np.asarray(model.workers_, dtype=np.int64)
+    a, b = workers[found.pair_a], workers[found.pair_b]
+    inside = (a < len(accounts)) & (b < len(accounts))
+    if not inside.any():
+        return None, None
+    groups = groups_of_pairs(len(accounts), a[inside], b[inside])
+    position = {int(w): p for p, w in enumerate(workers.tolist())}
+    evidence = {}
+    for index in np.flatnonzero(groups >= 0).tolist():
+        at = position[index]
+        partner = int(found.partner[at])
+        evidence[accounts[index]] = {
+            "group": int(groups[index]),
+            "score": f"{found.score[at]:.6f}",
+            "partner": accounts[int(workers[partner])]
+            if partner >= 0 and workers[partner] < len(accounts)
+            else None,
+            "shared_items": int(found.shared[at]),
+            "agree_wrong": int(found.agree_wrong[at]),
+            "expected": f"{found.expected[at]:.6f}",
+            "p_value": f"{found.p_value[at]:.6e}",
+        }
+    members = [
+        [accounts[i] for i in np.flatnonzero(groups == g).tolist()]
+        for g in range(int(groups.max()) + 1)
+    ]
+    return groups, {"groups": members, "evidence": evidence}
+
+
+def _account_skills(model: Any, n_accounts: int) -> dict[int, tuple[int, float, float]]:
+    """``account -> (answers, accuracy, interval low)`` of the fitted ``model``'s workers that
+    are accounts (not review pseudo-workers)."""
+    return {
+        int(skill.worker): (skill.n_answers, skill.accuracy, skill.low)
+        for skill in model.skills_
+        if int(skill.worker) < n_accounts
+    }
+
+
+def hold_setting(spec: TaskSpec) -> int:
+    """The spec's ``extra.hold_min_answers``: the answers an account needs before all of its
+    pay is paid at once (0, the default, holds nothing)."""
+    value = spec.extra.get("hold_min_answers", 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput("extra.hold_min_answers", "must be a non-negative integer")
+    return value
+
+
+def hold_pay(
+    inputs: EpochInputs,
+    evidence: _Evidence,
+    gross: dict[str, int],
+    min_answers: int,
+) -> HeldPay:
+    """Hold the part of each account's pay its evidence does not support yet
+    (:func:`datafair.economics.held.hold_uncertain_pay`): certainty from the account's answers
+    and skill interval (:func:`~datafair.economics.held.certainty_bps`), the money earlier
+    epochs held (``inputs.held``) carried in, spam-flagged accounts' carried money forfeited."""
+    accounts = inputs.submissions.accounts
+    certainty: dict[str, int] = {}
+    if min_answers and evidence.skills is not None:
+        for index, (n_answers, accuracy, low) in evidence.skills.items():
+            certainty[accounts[index]] = certainty_bps(
+                n_answers, accuracy, low, evidence.chance, min_answers=min_answers
+            )
+    spam = frozenset(accounts[i] for i in np.flatnonzero(evidence.spam_accounts).tolist())
+    return hold_uncertain_pay(gross, inputs.held, certainty, spam)
+
+
+def held_section(held: HeldPay) -> dict[str, dict[str, str]]:
+    """The bundle's ``held`` section: per account, what was carried in and what stays held."""
+    return {
+        account: {
+            "carried": str(held.carried.get(account, 0)),
+            "held": str(held.held.get(account, 0)),
+        }
+        for account in sorted(set(held.carried) | set(held.held))
+    }
 
 
 def _check_items(model: Any, n_items: int) -> None:
@@ -362,7 +514,10 @@ def _categorical_evidence(
     for position, answer in gold_index.items():
         gold_class[position] = class_of[answer]
     selection = getattr(model, "selection_", None)
+    groups, dependence = account_groups(model, subs.accounts)
     return _Evidence(
+        groups=groups,
+        dependence=dependence,
         model_selection=None if selection is None else selection.as_dict(),
         estimator=type(model).__name__,
         classes=classes,
@@ -372,6 +527,8 @@ def _categorical_evidence(
         failed_gold=(gold_class[item] >= 0) & (gold_class[item] != answer_class),
         spam_accounts=_spam_accounts(model, len(subs.accounts)),
         answer_class=answer_class,
+        skills=_account_skills(model, len(subs.accounts)),
+        chance=1.0 / max(len(classes), 1),
     )
 
 
@@ -406,6 +563,7 @@ def _structured_evidence(
         failed_gold=is_gold[item] & ~correct,
         spam_accounts=_spam_accounts(model, len(subs.accounts)),
         answer_class=None,
+        skills=_account_skills(model, len(subs.accounts)),
     )
 
 
@@ -448,6 +606,7 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
     """Infer, reward, take the fee and build the tree of one epoch (see the module docstring)."""
     spec = TaskSpec.from_dict(inputs.spec)
     mechanism, review_bps = task_settings(spec)
+    informedness: dict[int, Informedness] = {}
     subs = inputs.submissions
     if not len(subs):
         raise InvalidInput("task", "has no submissions", "nothing to settle")
@@ -477,9 +636,11 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
             n_classes=len(evidence.classes),
             pool=budget,
             seed=inputs.epoch,
+            group=None if evidence.groups is None else evidence.groups[contributor[paid]],
         )
         by_index = pp.amounts
     else:
+        informedness = review_informedness(inputs, evidence.correct)
         rewards = quality_weighted_rewards(
             AnswerColumns(
                 item=item[paid],
@@ -487,19 +648,25 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
                 p_correct=evidence.p_correct[paid],
                 is_spam=spam_accounts[contributor[paid]],
                 failed_gold=evidence.failed_gold[paid],
+                group=None if evidence.groups is None else evidence.groups[contributor[paid]],
             ),
             price_per_answer=price,
-            reviews=_review_columns(inputs, evidence.correct, paid, spam_accounts),
+            reviews=_review_columns(inputs, informedness, paid, spam_accounts),
             review_bps=review_bps,
         )
         budget = rewards.budget
         by_index = rewards.by_contributor
     gross = {subs.accounts[index]: int(value) for index, value in by_index.items()}
-    payout = split_payout(budget, gross, inputs.fee_bps)
+    held = hold_pay(inputs, evidence, gross, hold_setting(spec))
+    budget += held.carried_total
+    payout = split_payout(budget - held.held_total, held.paid, inputs.fee_bps)
     positive = [(account, value) for account, value in sorted(payout.amounts.items()) if value > 0]
     leaves: list[Leaf] = [(i, account, value) for i, (account, value) in enumerate(positive)]
     root = StandardMerkleTree.of(leaves, PAYOUT_LEAF_ENCODING).root if leaves else None
     return EpochResult(
+        dependence=evidence.dependence,
+        reviewers=reviewer_section(subs.accounts, informedness),
+        held=held_section(held),
         model_selection=evidence.model_selection,
         estimator=evidence.estimator,
         params=dict(inputs.params),
@@ -589,7 +756,13 @@ def bundle_document(inputs: EpochInputs, result: EpochResult) -> dict[str, Any]:
                 else {}
             ),
         },
-        "inferred": {"labels": result.labels, "spammers": result.spammers},
+        "inferred": {
+            "labels": result.labels,
+            "spammers": result.spammers,
+            **({"dependence": result.dependence} if result.dependence is not None else {}),
+        },
+        **({"reviewers": result.reviewers} if result.reviewers else {}),
+        **({"held": result.held} if result.held else {}),
         "rewards": {
             "mechanism": result.mechanism,
             "price_per_answer": str(result.price_per_answer),
@@ -753,9 +926,26 @@ def parse_bundle(document: Mapping[str, Any]) -> EpochInputs:
             params=dict(quality["params"]),
             fee_bps=int(payout["fee_bps"]),
             delegations=delegations,
+            held=_parse_held(document.get("held")),
         )
     except (KeyError, TypeError) as error:
         raise BundleError(f"misses or mistypes the field {error}") from None
+
+
+def _parse_held(section: Any) -> dict[str, int]:
+    """The money carried into the epoch, from the optional ``held`` section."""
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise BundleError("held must be an object")
+    carried: dict[str, int] = {}
+    for account, entry in section.items():
+        text = entry["carried"]
+        if not isinstance(text, str) or not text.isdigit():
+            raise BundleError(f"held.{account}.carried must be a decimal string")
+        if int(text):
+            carried[account] = int(text)
+    return carried
 
 
 def _parse_delegations(section: Any, n_rows: int) -> Delegations:

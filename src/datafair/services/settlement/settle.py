@@ -24,8 +24,10 @@ From ``bundled`` on, everything is read from the stored bundle, never recomputed
 epoch posts exactly the bundle it recorded. The escrow refuses a second root for an epoch and a
 second claim of a leaf, so no crash or rerun can pay anybody twice.
 
-Each epoch pays the submissions not paid by an earlier epoch (read from the previous bundle);
-inference always uses every submission so far.
+Each epoch pays the submissions not paid by an earlier epoch (read from the previous bundle),
+and carries in the pay the previous bundle held (its ``held`` section, released once the
+evidence suffices, :mod:`datafair.economics.held`; it stays in the escrow's unallocated balance
+until then); inference always uses every submission so far.
 
 Gold (:mod:`.gold`): the bundle reveals, with salt and Merkle proof, the secret gold items this
 epoch grades (those with an answer in it) plus those earlier bundles revealed; the newly revealed
@@ -123,6 +125,14 @@ def _previous_epochs(blobs: BlobStore, previous: Settlement | None) -> dict[tupl
         (subs.items[i], subs.accounts[c]): e
         for i, c, e in zip(subs.item, subs.contributor, subs.epoch, strict=True)
     }
+
+
+def _previous_held(blobs: BlobStore, previous: Settlement | None) -> dict[str, int]:
+    """``account -> amount`` the previous epoch's bundle still holds (carried into this one)."""
+    if previous is None or previous.bundle_cid is None:
+        return {}
+    section = read_document(blobs.get(previous.bundle_cid)).get("held", {})
+    return {account: int(entry["held"]) for account, entry in section.items() if int(entry["held"])}
 
 
 def _settleable_rows(
@@ -245,6 +255,7 @@ def gather_inputs(
         params=default_params(method, task.spec.task_type),
         fee_bps=escrow.fee_bps(),
         delegations=delegations,
+        held=_previous_held(blobs, previous),
     )
 
 

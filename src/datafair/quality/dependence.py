@@ -1,0 +1,431 @@
+"""Dependence between contributors: who copies whom, which wallets vote as a ring.
+
+Input: encoded answers (item, worker, label; :mod:`datafair.quality._encode`) and one or more
+*references*, each a pair of item posteriors ``T[i, c]`` and worker confusion matrices
+``π_w[c, k]`` from a fitted model.
+
+**Test.** Two contributors who answer independently given the truth agree on a *wrong* answer
+only as often as their confusion matrices allow; agreement on false values is the signature of
+copying (Dong, Berti-Equille & Srivastava, "Integrating conflicting data: the role of source
+dependence", VLDB 2009). For every pair ``(a, b)`` with at least :data:`MIN_SHARED` shared
+items, with ``ĉ_i`` the reference's most probable class of item ``i``:
+
+* observed ``X_ab`` = shared items where ``a`` and ``b`` gave the same answer ``k ≠ ĉ_i``;
+* expected ``E_ab = Σ_i Σ_c T[i, c] Σ_{k ≠ ĉ_i} π_a[c, k] π_b[c, k]`` under independence;
+* p-value ``P(Poisson(RATIO · E_ab + 1/2) ≥ X_ab)``: the Poisson tail is at least as heavy as the
+  Poisson-binomial one of independent items (Hoeffding 1956), and the margin :data:`RATIO`
+  (plus half an agreement) asks for agreement several times what independence allows, so the
+  item-difficulty correlation of honest crowds is not mistaken for copying;
+* and, for copies that capture the posterior (their wrong answers then look right), the lower
+  tail of their *disagreements* ``D_ab`` under the first reference (the fitted model, whose
+  confusions are not inflated by the vote's own errors): ``P(Poisson(E[D_ab] / COPY_RATIO) ≤
+  D_ab)`` with
+  ``E[D_ab] = shared − Σ_i Σ_c T[i, c] Σ_k π_a[c, k] π_b[c, k]``. The pair's p-value is twice
+  the smaller of the two (Bonferroni over the two statistics).
+
+Every pair is one hypothesis per reference; the Benjamini-Hochberg step-up rule at level
+:data:`ALPHA` over all of them decides which pairs are dependent (Benjamini & Hochberg, JRSS B
+1995; under the global null of an honest crowd it bounds the chance of any false pair by
+``ALPHA``). Using two references — the fitted model and majority vote — keeps the test working
+when a large ring has captured the model's posterior (its members then never look wrong to the
+model, but do to the vote).
+
+**Groups** are the connected components of the dependent pairs. Each contributor's score is
+``1 − p`` of their strongest pair (adjusted), with that pair's evidence (partner, shared items,
+agreements on wrong answers, expected under independence). Everything is computed with sparse
+co-occurrence products (``B · diag(w) · Bᵀ`` over the worker × item incidence matrix ``B``),
+no loop over pairs or items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+from scipy.sparse.csgraph import connected_components
+from scipy.stats import poisson
+
+from datafair.quality._encode import EncodedAnswers
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.intp]
+
+MIN_SHARED = 8
+"""Pairs sharing fewer items are not tested."""
+
+RATIO = 1.5
+"""Agreement on wrong answers must exceed this multiple of the independent expectation."""
+
+COPY_RATIO = 3.0
+"""Disagreements must fall below this fraction of the independent expectation (copy test)."""
+
+ALPHA = 0.01
+"""False discovery rate of the Benjamini-Hochberg rule over every tested pair."""
+
+Reference = tuple[FloatArray, FloatArray]
+"""Item posteriors ``[i, c]`` and worker confusion ``[w, c, k]`` of one fitted model."""
+
+
+@dataclass(frozen=True, eq=False)
+class Dependence:
+    """Per-worker outcome of :func:`detect_dependence` (arrays aligned with the workers).
+
+    ``group`` is the worker's group (``-1``: independent; groups numbered from 0 in the order of
+    their lowest worker index); ``score`` is ``1 − p`` of the worker's strongest pair (0 when
+    none was tested); ``partner``, ``shared``, ``agree_wrong``, ``expected`` and ``p_value``
+    are that pair's evidence (``partner = -1``, ``p_value = 1`` when none). ``pair_a`` and
+    ``pair_b`` list the dependent pairs (``pair_a < pair_b``, ascending).
+    """
+
+    group: IntArray
+    score: FloatArray
+    partner: IntArray
+    shared: IntArray
+    agree_wrong: IntArray
+    expected: FloatArray
+    p_value: FloatArray
+    tested_pairs: int
+    pair_a: IntArray
+    pair_b: IntArray
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.group.max()) + 1 if self.group.shape[0] else 0
+
+    def members(self, group: int) -> IntArray:
+        """Worker indices of ``group``."""
+        found: IntArray = np.flatnonzero(self.group == group).astype(np.intp)
+        return found
+
+
+def no_dependence(n_workers: int) -> Dependence:
+    """The outcome when nothing is tested (no answers, or detection switched off)."""
+    return Dependence(
+        group=np.full(n_workers, -1, dtype=np.intp),
+        score=np.zeros(n_workers),
+        partner=np.full(n_workers, -1, dtype=np.intp),
+        shared=np.zeros(n_workers, dtype=np.intp),
+        agree_wrong=np.zeros(n_workers, dtype=np.intp),
+        expected=np.zeros(n_workers),
+        p_value=np.ones(n_workers),
+        tested_pairs=0,
+        pair_a=np.zeros(0, dtype=np.intp),
+        pair_b=np.zeros(0, dtype=np.intp),
+    )
+
+
+def _pair_values(matrix: sp.csr_matrix, a: IntArray, b: IntArray) -> FloatArray:
+    """``matrix[a, b]`` as a flat array (through a dense copy when the matrix is small)."""
+    if matrix.shape[0] * matrix.shape[1] <= 4_000_000:
+        dense: FloatArray = matrix.toarray()[a, b]
+        return dense
+    values: FloatArray = np.asarray(matrix[a, b], dtype=np.float64).reshape(-1)
+    return values
+
+
+MAX_ANSWER_PAIRS = 5_000_000
+"""Above this many pairs of answers sharing an item, expectations come from sparse products."""
+
+SPARSE_CLASSES = 3
+"""Up to this many classes the ``2·K²`` sparse products are faster than pairing answers."""
+
+
+@dataclass(frozen=True, eq=False)
+class _AnswerPairs:
+    """Every two answers on one item whose workers form a tested pair: rows and pair index."""
+
+    first: IntArray
+    second: IntArray
+    pair: IntArray
+
+
+def _answer_pairs(data: EncodedAnswers, a: IntArray, b: IntArray) -> _AnswerPairs | None:
+    """Pairs of answers on one item by a tested pair of workers (``None`` when too many)."""
+    if data.n_classes <= SPARSE_CLASSES:
+        return None
+    order = np.argsort(data.item_idx, kind="stable")
+    per_item = np.bincount(data.item_idx, minlength=data.n_items)
+    if int((per_item.astype(np.int64) ** 2).sum()) // 2 > MAX_ANSWER_PAIRS:
+        return None
+    item = data.item_idx[order]
+    firsts, seconds = [], []
+    for step in range(1, int(per_item.max())):
+        same = np.flatnonzero(item[step:] == item[:-step])
+        firsts.append(order[same])
+        seconds.append(order[same + step])
+    first = np.concatenate(firsts) if firsts else np.zeros(0, dtype=np.intp)
+    second = np.concatenate(seconds) if seconds else np.zeros(0, dtype=np.intp)
+    wa, wb = data.worker_idx[first], data.worker_idx[second]
+    low, high = np.minimum(wa, wb).astype(np.int64), np.maximum(wa, wb).astype(np.int64)
+    keys = a.astype(np.int64) * data.n_workers + b
+    key = low * data.n_workers + high
+    where = np.minimum(np.searchsorted(keys, key), keys.shape[0] - 1)
+    found = keys[where] == key
+    return _AnswerPairs(first[found], second[found], where[found].astype(np.intp))
+
+
+def _pairs_test(
+    data: EncodedAnswers, pairs: _AnswerPairs, reference: Reference, n_pairs: int
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Observed and expected agreements (on wrong answers, and in all) per tested pair."""
+    posteriors, confusion = reference
+    best = np.argmax(posteriors, axis=1)
+    item = data.item_idx[pairs.first]
+    label = data.label_idx[pairs.first]
+    wa, wb = data.worker_idx[pairs.first], data.worker_idx[pairs.second]
+    same = label == data.label_idx[pairs.second]
+    wrong = same & (label != best[item])
+    # Σ_c T[i, c] π_a[c, k] π_b[c, k] for every class k: (n, k)
+    product = confusion[wa] * confusion[wb]  # (n, c, k)
+    product *= posteriors[item][:, :, None]
+    both = product.sum(axis=1)
+    right_class = both[np.arange(item.shape[0]), best[item]]
+    total = both.sum(axis=1)
+
+    def per_pair(values: NDArray[np.float64] | NDArray[np.bool_]) -> FloatArray:
+        summed = np.bincount(pairs.pair, weights=values, minlength=n_pairs)
+        return np.asarray(summed, dtype=np.float64)
+
+    return (
+        per_pair(wrong.astype(np.float64)),
+        per_pair(total - right_class),
+        per_pair(same.astype(np.float64)),
+        per_pair(total),
+    )
+
+
+def _reference_test(
+    data: EncodedAnswers,
+    incidence: sp.csr_matrix,
+    reference: Reference,
+    a: IntArray,
+    b: IntArray,
+    copies: bool,
+    pairs: _AnswerPairs | None,
+    n_shared: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Observed and expected agreements on wrong answers, and the p-value, for pairs (a, b);
+    with ``copies``, also the test of too few disagreements (module doc)."""
+    if pairs is not None:
+        observed, expected, agreed, expected_agreed = _pairs_test(
+            data, pairs, reference, a.shape[0]
+        )
+    else:
+        observed, expected, agreed, expected_agreed = _sparse_test(
+            data, incidence, reference, a, b, copies
+        )
+    p_wrong = np.asarray(poisson.sf(observed - 1.0, RATIO * expected + 0.5), dtype=np.float64)
+    if not copies:
+        return observed, expected, p_wrong
+    # too few disagreements: a copy disagrees with its source far less than independence allows
+    disagreed = n_shared - agreed
+    expected_disagreed = np.maximum(n_shared - expected_agreed, 0.0)
+    p_copy = np.asarray(poisson.cdf(disagreed, expected_disagreed / COPY_RATIO), dtype=np.float64)
+    return observed, expected, np.minimum(2.0 * np.minimum(p_wrong, p_copy), 1.0)
+
+
+def _sparse_test(
+    data: EncodedAnswers,
+    incidence: sp.csr_matrix,
+    reference: Reference,
+    a: IntArray,
+    b: IntArray,
+    copies: bool,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """:func:`_pairs_test` by sparse co-occurrence products ``B · diag(w) · Bᵀ``."""
+    posteriors, confusion = reference
+    k = data.n_classes
+    best = np.argmax(posteriors, axis=1)
+    wrong = data.label_idx != best[data.item_idx]
+    # worker × (item·K + label) indicator of wrong answers: X = Aw · Awᵀ
+    columns = data.item_idx[wrong] * k + data.label_idx[wrong]
+    wrong_answers = sp.csr_matrix(
+        (np.ones(columns.shape[0]), (data.worker_idx[wrong], columns)),
+        shape=(data.n_workers, data.n_items * k),
+    )
+    observed = _pair_values((wrong_answers @ wrong_answers.T).tocsr(), a, b)
+    columns = data.item_idx * k + data.label_idx
+    answers = sp.csr_matrix(
+        (np.ones(data.n_answers), (data.worker_idx, columns)),
+        shape=(data.n_workers, data.n_items * k),
+    )
+    agreed = _pair_values((answers @ answers.T).tocsr(), a, b)
+    expected = np.zeros(a.shape[0])
+    expected_agreed = np.zeros(a.shape[0])
+    incidence_t = incidence.T.tocsr()
+
+    def shared_weight(weight: FloatArray) -> FloatArray:
+        """``Σ_i weight[i]`` over each pair's shared items: ``(B · diag(weight) · Bᵀ)[a, b]``."""
+        weighted = incidence.multiply(weight[None, :]).tocsr()
+        return _pair_values((weighted @ incidence_t).tocsr(), a, b)
+
+    for c in range(k):
+        # all items weighted by T[:, c] (only the copy test needs agreements in all)
+        every = shared_weight(posteriors[:, c]) if copies else None
+        for answered in range(k):
+            weight = posteriors[:, c] * (best != answered)
+            wrong_items = shared_weight(weight) if weight.any() else np.zeros(a.shape[0])
+            both = confusion[a, c, answered] * confusion[b, c, answered]
+            expected += both * wrong_items
+            if every is not None:
+                expected_agreed += both * every
+    return observed, expected, agreed, expected_agreed
+
+
+def _benjamini_hochberg(p_values: FloatArray) -> FloatArray:
+    """BH-adjusted p-values (step-up, monotone)."""
+    n = p_values.shape[0]
+    if n == 0:
+        return p_values
+    order = np.argsort(p_values, kind="stable")
+    ranked = p_values[order] * n / np.arange(1, n + 1)
+    adjusted = np.minimum.accumulate(ranked[::-1])[::-1]
+    out = np.empty(n)
+    out[order] = np.minimum(adjusted, 1.0)
+    return out
+
+
+def detect_dependence(
+    data: EncodedAnswers, references: Sequence[Reference], *, alpha: float = ALPHA
+) -> Dependence:
+    """Dependent pairs and groups of ``data``'s workers under each reference (module doc)."""
+    n_workers = data.n_workers
+    if data.n_answers == 0 or n_workers < 2 or data.n_classes < 2 or not references:
+        return no_dependence(n_workers)
+    incidence = sp.csr_matrix(
+        (np.ones(data.n_answers), (data.worker_idx, data.item_idx)),
+        shape=(n_workers, data.n_items),
+    )
+    co = sp.triu((incidence @ incidence.T).tocsr(), k=1).tocoo()
+    keep = co.data >= MIN_SHARED
+    a = co.row[keep].astype(np.intp)
+    b = co.col[keep].astype(np.intp)
+    shared = co.data[keep].astype(np.intp)
+    order = np.lexsort((b, a))
+    a, b, shared = a[order], b[order], shared[order]
+    if a.shape[0] == 0:
+        return no_dependence(n_workers)
+    pairs = _answer_pairs(data, a, b)
+    tests = [
+        _reference_test(
+            data, incidence, ref, a, b, copies=n == 0, pairs=pairs, n_shared=shared.astype(float)
+        )
+        for n, ref in enumerate(references)
+    ]
+    observed = np.stack([t[0] for t in tests])
+    expected = np.stack([t[1] for t in tests])
+    adjusted = _benjamini_hochberg(np.concatenate([t[2] for t in tests])).reshape(len(tests), -1)
+    strongest = np.argmin(adjusted, axis=0)  # the reference that speaks loudest per pair
+    rows = np.arange(a.shape[0])
+    p_pair = adjusted[strongest, rows]
+    obs_pair = observed[strongest, rows]
+    exp_pair = expected[strongest, rows]
+    dependent = p_pair <= alpha
+    group = groups_of_pairs(n_workers, a[dependent], b[dependent])
+    found = _per_worker(n_workers, group, a, b, shared, obs_pair, exp_pair, p_pair)
+    return replace(found, pair_a=a[dependent], pair_b=b[dependent])
+
+
+def groups_of_pairs(n_workers: int, pair_a: IntArray, pair_b: IntArray) -> IntArray:
+    """Group of each worker (``-1``: none) from dependent pairs: connected components."""
+    graph = sp.csr_matrix(
+        (np.ones(pair_a.shape[0]), (pair_a, pair_b)), shape=(n_workers, n_workers)
+    )
+    return _number_groups(connected_components(graph, directed=False)[1])
+
+
+def _number_groups(component: NDArray[np.int32]) -> IntArray:
+    """Components of two or more workers numbered 0.. by lowest member; singletons ``-1``."""
+    sizes = np.bincount(component)
+    group = np.full(component.shape[0], -1, dtype=np.intp)
+    next_id = 0
+    seen: dict[int, int] = {}
+    for worker, comp in enumerate(component.tolist()):
+        if sizes[comp] < 2:
+            continue
+        if comp not in seen:
+            seen[comp] = next_id
+            next_id += 1
+        group[worker] = seen[comp]
+    return group
+
+
+def _per_worker(
+    n_workers: int,
+    group: IntArray,
+    a: IntArray,
+    b: IntArray,
+    shared: IntArray,
+    observed: FloatArray,
+    expected: FloatArray,
+    p_value: FloatArray,
+) -> Dependence:
+    """Each worker's strongest pair (lowest adjusted p, then lowest partner index)."""
+    out = no_dependence(n_workers)
+    worker = np.concatenate([a, b])
+    partner = np.concatenate([b, a])
+    both = np.concatenate([np.arange(a.shape[0])] * 2)
+    order = np.lexsort((partner, p_value[both], worker))
+    first = np.ones(order.shape[0], dtype=bool)
+    first[1:] = worker[order][1:] != worker[order][:-1]
+    pick = order[first]
+    who, pair = worker[pick], both[pick]
+    out.partner[who] = partner[pick]
+    out.shared[who] = shared[pair]
+    out.agree_wrong[who] = observed[pair].astype(np.intp)
+    out.expected[who] = expected[pair]
+    out.p_value[who] = p_value[pair]
+    out.score[who] = 1.0 - p_value[pair]
+    return Dependence(
+        group=group,
+        score=out.score,
+        partner=out.partner,
+        shared=out.shared,
+        agree_wrong=out.agree_wrong,
+        expected=out.expected,
+        p_value=out.p_value,
+        tested_pairs=int(a.shape[0]),
+        pair_a=out.pair_a,
+        pair_b=out.pair_b,
+    )
+
+
+def representative(group: IntArray) -> IntArray:
+    """For each worker, the lowest-indexed member of its group (itself when independent)."""
+    owner = np.arange(group.shape[0], dtype=np.intp)
+    grouped = np.flatnonzero(group >= 0)
+    if grouped.shape[0]:
+        lowest = np.full(int(group.max()) + 1, -1, dtype=np.intp)
+        lowest[group[grouped[::-1]]] = grouped[::-1]  # reversed: the lowest index wins
+        owner[grouped] = lowest[group[grouped]]
+    return owner
+
+
+def group_answers(data: EncodedAnswers, group: IntArray) -> EncodedAnswers:
+    """``data`` with each group fitted as one worker giving one vote per item.
+
+    Every member's answers are credited to the group's lowest-indexed member, and each answer
+    on an item carries the weight ``1 / (members of its group answering that item)``, so a
+    group's answers on an item together weigh one answer. Independent workers keep weight 1.
+    """
+    if not (group >= 0).any():
+        return data
+    worker = representative(group)[data.worker_idx]
+    key = data.item_idx.astype(np.int64) * max(data.n_workers, 1) + worker
+    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    weight = 1.0 / counts[inverse.reshape(-1)]
+    if data.weight is not None:
+        weight = weight * data.weight
+    return EncodedAnswers(
+        items=data.items,
+        workers=data.workers,
+        classes=data.classes,
+        item_idx=data.item_idx,
+        worker_idx=worker,
+        label_idx=data.label_idx,
+        gold=data.gold,
+        weight=weight.astype(np.float64),
+    )

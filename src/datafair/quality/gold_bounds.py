@@ -1,0 +1,152 @@
+"""Gold decides when gold exists: a worker's record on gold items bounds their skill.
+
+Input: encoded answers (:class:`~datafair.quality._encode.EncodedAnswers`) whose ``gold`` column
+gives the gold class of each gold item (``-1`` elsewhere). For every worker with answers on gold
+items the record is
+
+* ``accuracy``: the share of their gold answers that give the gold class, with the central 95 %
+  interval of its Beta(1 + right, 1 + wrong) posterior (as :func:`~datafair.quality.skills.
+  beta_summary`);
+* ``balanced``: their *balanced* accuracy on gold, the mean over the gold classes they met of
+  the share answered right (recall), with the Beta interval of ``n · balanced`` successes in
+  ``n`` trials. Any answer that ignores the item (uniform guessing, one constant class, answers
+  drawn from the class prior) has a balanced accuracy of ``1/K`` whatever the class balance, so
+  its *competence* ``(balanced − 1/K) / (1 − 1/K)`` is 0 (informedness, Powers, "Evaluation:
+  from precision, recall and F-measure to ROC, informedness, markedness and correlation",
+  2011; the same quantity as the MACE competence, Hovy et al. 2013).
+
+Rules (applied by :class:`~datafair.quality.base.CategoricalAggregator`):
+
+1. **Excluded.** A worker whose gold competence interval lies below the spam line
+   :data:`~datafair.quality.skills.MIN_COMPETENCE` (``balanced_high < 1/K + 0.2 (1 − 1/K)``,
+   which includes every record at or below chance, ``balanced_high <= 1/K``) is flagged as a
+   spammer (spam score 1) and their answers are left out of inference: agreement with others
+   can never lift a worker gold shows to be at chance.
+2. **Clipped.** Otherwise the worker's skill is clipped into the gold interval: the reported
+   accuracy and its bounds into the gold accuracy interval, and the spam score to 0 when the
+   gold competence interval lies above the spam line (gold vouches for the worker whatever the
+   other answers say), else the model's score stands.
+
+Workers without gold answers keep what the model says. Gold items are meant to be hidden among
+the others (committed before any answer, :mod:`datafair.services.settlement.gold`); a worker who
+can tell them apart can still earn a good record on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from datafair.quality._encode import EncodedAnswers
+from datafair.quality.skills import MIN_COMPETENCE, WorkerSkill, beta_summary, chance_floor
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
+class GoldRecord:
+    """Per worker (aligned with ``EncodedAnswers.workers``): gold answers, accuracy and its
+    interval, balanced accuracy and its interval, and the chance level ``1/K``."""
+
+    n_gold: NDArray[np.int64]
+    accuracy: FloatArray
+    low: FloatArray
+    high: FloatArray
+    balanced_low: FloatArray
+    balanced_high: FloatArray
+    chance: float
+
+    @property
+    def has_gold(self) -> NDArray[np.bool_]:
+        return self.n_gold > 0
+
+    @property
+    def excluded(self) -> NDArray[np.bool_]:
+        """Workers whose gold competence interval lies below the spam line (rule 1)."""
+        result: NDArray[np.bool_] = self.has_gold & (self.balanced_high < chance_floor(self.chance))
+        return result
+
+    def competence_bounds(self) -> tuple[FloatArray, FloatArray]:
+        """The gold interval of each worker's competence, ``(balanced − 1/K) / (1 − 1/K)``."""
+        scale = max(1.0 - self.chance, 1e-12)
+        return (self.balanced_low - self.chance) / scale, (self.balanced_high - self.chance) / scale
+
+
+def gold_record(data: EncodedAnswers) -> GoldRecord | None:
+    """Each worker's record on the gold items, or ``None`` when no answer is on a gold item."""
+    k = data.n_classes
+    if not k or not data.n_answers:
+        return None
+    truth = data.gold[data.item_idx]
+    on_gold = truth >= 0
+    if not on_gold.any():
+        return None
+    worker = data.worker_idx[on_gold]
+    truth = truth[on_gold]
+    right = (data.label_idx[on_gold] == truth).astype(np.float64)
+    n_workers = data.n_workers
+    n_gold = np.bincount(worker, minlength=n_workers).astype(np.int64)
+    correct = np.bincount(worker, weights=right, minlength=n_workers).astype(np.float64)
+    mean, low, high = beta_summary(correct, n_gold.astype(np.float64))
+    # per (worker, gold class) recall, averaged over the classes each worker met
+    cell = worker * k + truth
+    met = np.bincount(cell, minlength=n_workers * k).reshape(n_workers, k)
+    hits = np.bincount(cell, weights=right, minlength=n_workers * k).reshape(n_workers, k)
+    recall = np.divide(hits, met, out=np.zeros_like(hits), where=met > 0)
+    classes_met = (met > 0).sum(axis=1)
+    balanced = np.divide(
+        recall.sum(axis=1), classes_met, out=np.zeros(n_workers), where=classes_met > 0
+    )
+    trials = n_gold.astype(np.float64)
+    _, balanced_low, balanced_high = beta_summary(balanced * trials, trials)
+    return GoldRecord(
+        n_gold=n_gold,
+        accuracy=np.where(n_gold > 0, correct / np.maximum(n_gold, 1), mean),
+        low=low,
+        high=high,
+        balanced_low=balanced_low,
+        balanced_high=balanced_high,
+        chance=1.0 / k,
+    )
+
+
+def without_workers(data: EncodedAnswers, dropped: NDArray[np.bool_]) -> EncodedAnswers:
+    """``data`` without the answers of the ``dropped`` workers (keys and gold unchanged)."""
+    keep = ~dropped[data.worker_idx]
+    return replace(
+        data,
+        item_idx=data.item_idx[keep],
+        worker_idx=data.worker_idx[keep],
+        label_idx=data.label_idx[keep],
+    )
+
+
+def bound_skills(
+    skills: list[WorkerSkill], scores: FloatArray, record: GoldRecord | None
+) -> tuple[list[WorkerSkill], FloatArray]:
+    """Skills and spam scores clipped into each worker's gold interval (module rules)."""
+    if record is None:
+        return skills, scores
+    scores = scores.copy()
+    kappa_low, _ = record.competence_bounds()
+    below = record.excluded
+    above = record.has_gold & (kappa_low > MIN_COMPETENCE) & ~below
+    scores[below] = 1.0
+    scores[above] = 0.0
+    bounded = list(skills)
+    for w in np.flatnonzero(record.has_gold).tolist():
+        skill = skills[w]
+        lo, hi = float(record.low[w]), float(record.high[w])
+        bounded[w] = replace(
+            skill,
+            accuracy=min(max(skill.accuracy, lo), hi),
+            low=min(max(skill.low, lo), hi),
+            high=min(max(skill.high, lo), hi),
+            spam_score=float(scores[w]),
+        )
+    return bounded, scores
+
+
+__all__ = ["GoldRecord", "bound_skills", "gold_record", "without_workers"]

@@ -1,0 +1,145 @@
+"""Dependence detection: honest crowds are never grouped, rings and copiers are, fast."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from datafair.quality import get_aggregator
+from datafair.quality._encode import encode_answers
+from datafair.quality.dependence import detect_dependence, group_answers, no_dependence
+from datafair.quality.synthetic import dawid_skene_crowd
+
+from ._data import CROWD_DATA, load_real
+
+
+def _honest(seed: int, n_workers: int, n_classes: int = 3, k: int = 5):  # type: ignore[no-untyped-def]
+    return dawid_skene_crowd(
+        n_items=1500,
+        n_workers=n_workers,
+        n_classes=n_classes,
+        answers_per_item=k,
+        seed=seed,
+        accuracy=(0.65, 0.95),
+    )
+
+
+def _with_ring(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """40 honest workers plus 5 ring wallets: on 40 % of the items 3 of them answer one random
+    class together."""
+    crowd = _honest(seed, 40)
+    rng = np.random.default_rng(seed + 100)
+    ring = np.arange(40, 45)
+    items, workers, labels = [crowd.items], [crowd.workers], [crowd.labels]
+    for item in np.flatnonzero(rng.random(1500) < 0.4).tolist():
+        items.append(np.full(3, item))
+        workers.append(rng.choice(ring, 3, replace=False))
+        labels.append(np.full(3, rng.integers(0, 3)))
+    return (
+        np.concatenate(items),
+        np.concatenate(workers),
+        np.concatenate(labels),
+        crowd.truth,
+        ring,
+    )
+
+
+def _with_copiers(
+    seed: int, n_classes: int = 3
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """40 honest workers; two wallets repeat the least accurate one's answers."""
+    crowd = _honest(seed, 40, n_classes)
+    right = crowd.labels == crowd.truth[crowd.items]
+    source = int(np.argmin(np.bincount(crowd.workers, weights=right) / np.bincount(crowd.workers)))
+    rows = crowd.workers == source
+    n = int(rows.sum())
+    return (
+        np.concatenate([crowd.items, crowd.items[rows], crowd.items[rows]]),
+        np.concatenate([crowd.workers, np.full(n, 40), np.full(n, 41)]),
+        np.concatenate([crowd.labels, crowd.labels[rows], crowd.labels[rows]]),
+        crowd.truth,
+        np.array([source, 40, 41]),
+    )
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize(
+    ("n_workers", "n_classes", "k"), [(40, 3, 5), (200, 3, 5), (20, 2, 10), (40, 5, 5)]
+)
+def test_honest_crowds_are_never_grouped(seed: int, n_workers: int, n_classes: int, k: int) -> None:
+    crowd = _honest(seed, n_workers, n_classes, k)
+    model = get_aggregator("auto").fit(crowd.items, crowd.workers, crowd.labels)
+    assert model.dependence_.n_groups == 0
+    # with 200 workers and 5 answers per item, pairs share too few items to be tested
+    assert (model.dependence_.tested_pairs > 0) == (n_workers < 200)
+
+
+@pytest.mark.parametrize("name", ["bluebird", "rte"])
+def test_real_crowds_are_not_grouped(name: str) -> None:
+    if not (CROWD_DATA / name / "answers.csv").exists():
+        pytest.skip(f"real data set {name} not present")
+    items, workers, labels, _ = load_real(name)
+    assert get_aggregator("auto").fit(items, workers, labels).dependence_.n_groups == 0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_ring_is_one_group_flagged_as_spam_and_labels_beat_the_vote(seed: int) -> None:
+    items, workers, labels, truth, ring = _with_ring(seed)
+    model = get_aggregator("auto").fit(items, workers, labels)
+    found = model.dependence_
+    assert found.n_groups == 1
+    assert set(found.members(0).tolist()) == set(ring.tolist())
+    assert model.is_spammer_[ring].all()
+    assert not model.is_spammer_[:40].any()
+    vote = get_aggregator("mv").fit(items, workers, labels)
+    assert np.mean(model.labels_ == truth) >= np.mean(vote.labels_ == truth)
+    # evidence: far more agreement on wrong answers than independence allows
+    assert (found.agree_wrong[ring] > found.expected[ring]).all()
+    assert (found.p_value[ring] < 0.01).all() and (found.score[ring] > 0.99).all()
+
+
+@pytest.mark.parametrize(("seed", "n_classes"), [(0, 3), (1, 3), (2, 3), (0, 5)])
+def test_copiers_join_their_source_and_share_its_skill(seed: int, n_classes: int) -> None:
+    # five classes take the answer-pair path, three the sparse products
+    items, workers, labels, _, group = _with_copiers(seed, n_classes)
+    model = get_aggregator("auto").fit(items, workers, labels)
+    found = model.dependence_
+    assert found.n_groups == 1
+    assert set(found.members(0).tolist()) == set(group.tolist())
+    accuracies = {model.skills_[w].accuracy for w in group.tolist()}
+    assert len(accuracies) == 1
+
+
+def test_a_group_weighs_one_vote_per_item() -> None:
+    data = encode_answers([0, 0, 0, 1, 1], ["a", "b", "c", "a", "c"], ["x", "x", "y", "y", "y"])
+    group = np.array([0, 0, -1])
+    grouped = group_answers(data, group)
+    assert grouped.weight is not None
+    assert grouped.weight.tolist() == [0.5, 0.5, 1.0, 1.0, 1.0]
+    assert grouped.worker_idx.tolist() == [0, 0, 2, 0, 2]
+    assert group_answers(data, np.full(3, -1)) is data
+
+
+def test_nothing_to_test_gives_no_groups() -> None:
+    data = encode_answers([0, 1], ["a", "b"], ["x", "y"])
+    assert detect_dependence(data, []).n_groups == 0
+    assert no_dependence(3).group.tolist() == [-1, -1, -1]
+
+
+def test_switching_detection_off_keeps_the_ring() -> None:
+    items, workers, labels, _, _ = _with_ring(0)
+    model = get_aggregator("auto")
+    model.detect_dependence = False
+    assert model.fit(items, workers, labels).dependence_.n_groups == 0
+
+
+def test_detection_takes_well_under_a_second_on_200_workers() -> None:
+    crowd = _honest(0, 200)
+    data = encode_answers(crowd.items, crowd.workers, crowd.labels)
+    posteriors = np.full((data.n_items, 3), 1.0 / 3)
+    confusion = np.full((200, 3, 3), 1.0 / 3)
+    start = time.perf_counter()
+    detect_dependence(data, [(posteriors, confusion), (posteriors, confusion)])
+    assert time.perf_counter() - start < 0.5

@@ -1,0 +1,154 @@
+"""Settlement pays a dependent group (ring, copiers) as one contributor, and the bundle records
+why, so that recomputing it from the bundle gives the same bytes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from settle_helpers import OWNER, REQUESTER
+
+from datafair.core.schemas import LabelSchema, TaskType
+from datafair.core.task import TaskSpec
+from datafair.crypto.cid import compute_cid
+from datafair.quality.synthetic import dawid_skene_crowd
+from datafair.services.settlement.bundle import (
+    EpochInputs,
+    Reviews,
+    Submissions,
+    bundle_document,
+    compute_epoch,
+    encode_bundle,
+    parse_bundle,
+)
+
+CLASSES = ("a", "b", "c")
+
+
+def _inputs(items: np.ndarray, workers: np.ndarray, labels: np.ndarray, method: str) -> EpochInputs:
+    n_items = int(items.max()) + 1
+    cids = sorted(compute_cid(f"dependence item {i}".encode()) for i in range(n_items))
+    accounts = [f"0x{w + 1:040x}" for w in range(int(workers.max()) + 1)]
+    order = np.lexsort((workers, items))
+    spec = TaskSpec(
+        dataset_cid=cids[0],
+        title="dependence",
+        schema=LabelSchema(TaskType.CLASSIFICATION, CLASSES),
+        price_per_answer=10**6,
+        extra={} if method == "quality" else {"mechanism": "peer-prediction"},
+    )
+    n = order.shape[0]
+    return EpochInputs(
+        task_id=spec.task_id,
+        spec=spec.to_dict(),
+        chain_id=31337,
+        escrow=OWNER,
+        token=REQUESTER,
+        epoch=1,
+        submissions=Submissions(
+            items=cids,
+            accounts=accounts,
+            item=items[order].tolist(),
+            contributor=workers[order].tolist(),
+            answer=[f'"{CLASSES[k]}"' for k in labels[order].tolist()],
+            nonce=list(range(n)),
+            duration_ms=[1000] * n,
+            signature=[b"\x01" * 65] * n,
+            epoch=[1] * n,
+        ),
+        reviews=Reviews(),
+        gold={},
+        gold_salt=b"\x00" * 32,
+        gold_commitment=b"\x00" * 32,
+        method="auto",
+        params={},
+        fee_bps=0,
+    )
+
+
+def _ring_crowd(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    """12 honest workers (accuracy 0.65-0.95, 5 answers per item) and a ring of 4 wallets
+    that answer one random class together on 40 % of the items, 3 of them per item."""
+    crowd = dawid_skene_crowd(
+        n_items=300,
+        n_workers=12,
+        n_classes=3,
+        answers_per_item=5,
+        seed=seed,
+        accuracy=(0.65, 0.95),
+    )
+    rng = np.random.default_rng(seed)
+    ring = [12, 13, 14, 15]
+    items, workers, labels = [crowd.items], [crowd.workers], [crowd.labels]
+    for item in np.flatnonzero(rng.random(300) < 0.4).tolist():
+        who = rng.choice(ring, 3, replace=False)
+        items.append(np.full(3, item))
+        workers.append(who)
+        labels.append(np.full(3, rng.integers(0, 3)))
+    return np.concatenate(items), np.concatenate(workers), np.concatenate(labels), ring
+
+
+def _copier_crowd(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    """40 honest workers; two wallets repeat the least accurate one's answers."""
+    crowd = dawid_skene_crowd(
+        n_items=1500,
+        n_workers=40,
+        n_classes=3,
+        answers_per_item=5,
+        seed=seed,
+        accuracy=(0.65, 0.95),
+    )
+    right = crowd.labels == crowd.truth[crowd.items]
+    source = int(np.argmin(np.bincount(crowd.workers, weights=right) / np.bincount(crowd.workers)))
+    rows = crowd.workers == source
+    n = int(rows.sum())
+    items = np.concatenate([crowd.items, crowd.items[rows], crowd.items[rows]])
+    workers = np.concatenate([crowd.workers, np.full(n, 40), np.full(n, 41)])
+    labels = np.concatenate([crowd.labels, crowd.labels[rows], crowd.labels[rows]])
+    return items, workers, labels, [source, 40, 41]
+
+
+@pytest.mark.parametrize("mechanism", ["quality", "peer-prediction"])
+@pytest.mark.parametrize("crowd", [_ring_crowd, _copier_crowd])
+def test_a_dependent_group_earns_no_more_than_one_contributor(crowd, mechanism) -> None:  # type: ignore[no-untyped-def]
+    items, workers, labels, adversaries = crowd(0)
+    inputs = _inputs(items, workers, labels, mechanism)
+    result = compute_epoch(inputs)
+    accounts = inputs.submissions.accounts
+    grouped = result.dependence
+    assert grouped is not None
+    members = {accounts[w] for w in adversaries}
+    assert any(members <= set(group) for group in grouped["groups"]), grouped["groups"]
+    honest = [result.rewards.get(a, 0) for a in accounts if a not in members]
+    group_pay = sum(result.rewards.get(account, 0) for account in members)
+    assert group_pay <= max(honest)
+    # nobody honest is grouped
+    assert all(account in members for group in grouped["groups"] for account in group)
+    assert result.payout.gross + result.payout.unearned == result.budget
+
+
+def test_the_bundle_records_the_groups_and_recomputes_bit_for_bit() -> None:
+    items, workers, labels, _ = _ring_crowd(1)
+    inputs = _inputs(items, workers, labels, "quality")
+    document = bundle_document(inputs, compute_epoch(inputs))
+    evidence = document["inferred"]["dependence"]["evidence"]
+    assert evidence and all(
+        set(entry) >= {"group", "score", "shared_items", "agree_wrong", "expected", "p_value"}
+        for entry in evidence.values()
+    )
+    data = encode_bundle(document)
+    again = parse_bundle(document)
+    assert encode_bundle(bundle_document(again, compute_epoch(again))) == data
+
+
+def test_an_honest_crowd_has_no_groups_in_its_bundle() -> None:
+    crowd = dawid_skene_crowd(
+        n_items=300,
+        n_workers=12,
+        n_classes=3,
+        answers_per_item=5,
+        seed=3,
+        accuracy=(0.65, 0.95),
+    )
+    inputs = _inputs(crowd.items, crowd.workers, crowd.labels, "quality")
+    document = bundle_document(inputs, compute_epoch(inputs))
+    assert "dependence" not in document["inferred"]
