@@ -129,6 +129,9 @@ def _pair_values(matrix: sp.csr_matrix, a: IntArray, b: IntArray) -> FloatArray:
 MAX_ANSWER_PAIRS = 5_000_000
 """Above this many pairs of answers sharing an item, expectations come from sparse products."""
 
+DENSE_FLOPS = 2_000_000
+"""Crowds with ``workers² · items`` up to this use dense co-occurrence products."""
+
 SPARSE_CLASSES = 3
 """Up to this many classes the ``2·K²`` sparse products are faster than pairing answers."""
 
@@ -257,8 +260,13 @@ def _sparse_test(
     expected_agreed = np.zeros(a.shape[0])
     incidence_t = incidence.T.tocsr()
 
+    dense = incidence.toarray() if data.n_workers**2 * data.n_items <= DENSE_FLOPS else None
+
     def shared_weight(weight: FloatArray) -> FloatArray:
         """``Σ_i weight[i]`` over each pair's shared items: ``(B · diag(weight) · Bᵀ)[a, b]``."""
+        if dense is not None:  # a small crowd: one BLAS product beats sparse bookkeeping
+            product: FloatArray = ((dense * weight[None, :]) @ dense.T)[a, b]
+            return product
         weighted = incidence.multiply(weight[None, :]).tocsr()
         return _pair_values((weighted @ incidence_t).tocsr(), a, b)
 
