@@ -204,7 +204,7 @@ def test_a_categorical_method_is_refused_for_boxes(session: Session, world: Worl
     assert audit_bundle(world.blobs.get(report.bundle_cid), world.escrow).root == report.root
 
 
-def test_reviews_of_structured_answers_are_paid_by_agreement_not_used_as_evidence(
+def test_reviews_of_structured_answers_are_paid_by_information_not_used_as_evidence(
     session: Session, world: World
 ) -> None:
     task = store_structured_task(session, "transcription", seed=3, extra={"review_bps": 2_000})
@@ -221,8 +221,12 @@ def test_reviews_of_structured_answers_are_paid_by_agreement_not_used_as_evidenc
     assert report.bundle_cid is not None
     data = world.blobs.get(report.bundle_cid)
     allotted = payout_amounts(session, task.task_id)
-    # Careful answers mostly score >= 0.5: accepting them agrees, rejecting them does not.
-    assert allotted.get(accepts, 0) > allotted.get(rejects, 0)
+    # Careful answers mostly score >= 0.5, yet constant verdicts tell right from wrong no
+    # better than chance: accept-all and reject-all both earn nothing.
+    assert allotted.get(accepts, 0) == 0 == allotted.get(rejects, 0)
+    section = read_document(data)["reviewers"]
+    assert section[accepts]["informedness"] == section[rejects]["informedness"] == "0.000000"
+    assert section[accepts]["accepted_right"] == section[accepts]["right"] > 0
     # Reviews are not evidence: the labels are those of the task settled without them.
     inputs = parse_bundle(read_document(data))
     plain = compute_epoch(replace(inputs, reviews=Reviews()))
