@@ -129,7 +129,7 @@ def epoch_inputs(crowd: Crowd, mechanism: str, method: str = "auto") -> EpochInp
             signature=[b"\x02" * 65] * len(review_order),
         ),
         gold={cids[i]: classes[c] for i, c in crowd.gold.items()},
-        gold_salt=b"\x00" * 32,
+        gold_openings={},
         gold_commitment=b"\x00" * 32,
         method=method,
         params=default_params(method),

@@ -517,7 +517,7 @@ def epoch_inputs(
             signature=[None] * len(review_rows),
         ),
         gold={},
-        gold_salt=b"\x00" * 32,
+        gold_openings={},
         gold_commitment=b"\x00" * 32,
         method="mv",
         params={},

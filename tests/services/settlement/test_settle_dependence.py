@@ -57,7 +57,7 @@ def _inputs(items: np.ndarray, workers: np.ndarray, labels: np.ndarray, method: 
         ),
         reviews=Reviews(),
         gold={},
-        gold_salt=b"\x00" * 32,
+        gold_openings={},
         gold_commitment=b"\x00" * 32,
         method="auto",
         params={},
