@@ -168,6 +168,15 @@ def test_an_image_over_the_item_limit_is_refused_unread(session: Session, tmp_pa
     assert _count(session, Item) == 0 and not [p for p in blobs.root.rglob("*") if p.is_file()]
 
 
+def test_a_card_with_control_characters_is_refused(session: Session, tmp_path: Path) -> None:
+    source = tmp_path / "ok.csv"
+    source.write_text("text\none\n", encoding="utf-8")
+    card = DatasetCard(title="bad\x00title")
+    with pytest.raises(InvalidInput, match=r"^title: contains the control character U\+0000"):
+        import_dataset(session, BlobStore(tmp_path / "blobs"), source, card)
+    assert _count(session, Item) == 0 and _count(session, Dataset) == 0
+
+
 def test_tabs_and_line_breaks_are_kept(session: Session, tmp_path: Path) -> None:
     source = tmp_path / "ok.jsonl"
     source.write_text('{"text": "a\\tb\\r\\nc"}\n', encoding="utf-8")

@@ -309,7 +309,7 @@ class ItemCollector:
         self.prior: list[PriorLabel] = []
         self.unsupported: list[tuple[str, str]] = []
         self._first: dict[bytes, str] = {}
-        self._ids: dict[str, tuple[bytes, str]] = {}
+        self._ids: dict[str, bytes] = {}
         self._kinds: list[ItemKind] = []
         self._contents: list[bytes] = []
         self._digests: list[bytes] = []
@@ -344,18 +344,20 @@ class ItemCollector:
         if meta:
             _check_meta(meta, source)
         digest = hashlib.sha256(content).digest()
+        first = self._first.get(digest)
         external_id = meta.get("id")
         if external_id is not None:
             seen = self._ids.get(external_id)
             if seen is None:
-                self._ids[external_id] = (digest, source)
-            elif seen[0] != digest:
+                # the digest object the duplicate check keeps anyway: one pointer per id
+                self._ids[external_id] = digest
+            elif seen != digest:
                 raise InvalidInput(
                     source,
-                    f"id {external_id!r} is already used by {seen[1]} for a different item",
+                    f"id {external_id!r} is already used by {self._first[seen]} for a "
+                    "different item",
                     "give every item its own id",
                 )
-        first = self._first.get(digest)
         if first is not None:
             self.duplicates.append((source, first))
             return

@@ -34,6 +34,7 @@ from datafair.core.schemas import ItemKind
 from datafair.core.task import DatasetCard
 from datafair.crypto.cid import cid_from_digest
 from datafair.formats import ParsedDataset, PriorOptions, parse_dataset
+from datafair.formats.items import check_text
 from datafair.services.prior_answers import store_prior_labels
 from datafair.services.tasks import Clock, now_ms
 from datafair.store.blobs import BlobStore, _running
@@ -198,6 +199,10 @@ def import_dataset(
     ``task submit``) wait at most one batch. The manifest blob is written after the switch.
     """
     say = progress or (lambda _message: None)
+    for name in ("title", "description", "license", "source"):
+        check_text(getattr(card, name), name)
+    for language in card.languages:
+        check_text(language, "languages")
     clean_stale_imports(session, clock)
     say(f"reading {path}")
     blobs.root.mkdir(parents=True, exist_ok=True)
