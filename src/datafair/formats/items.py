@@ -308,7 +308,9 @@ class ItemCollector:
         self.skipped: list[tuple[str, str]] = []
         self.prior: list[PriorLabel] = []
         self.unsupported: list[tuple[str, str]] = []
-        self._first: dict[bytes, str] = {}
+        # the first source of each content: ``name:line`` sources kept as the line number
+        self._first: dict[bytes, str | int] = {}
+        self._line_prefix = f"{path.name}:"
         self._ids: dict[str, bytes] = {}
         self._kinds: list[ItemKind] = []
         self._contents: list[bytes] = []
@@ -354,14 +356,17 @@ class ItemCollector:
             elif seen != digest:
                 raise InvalidInput(
                     source,
-                    f"id {external_id!r} is already used by {self._first[seen]} for a "
+                    f"id {external_id!r} is already used by {self._source(seen)} for a "
                     "different item",
                     "give every item its own id",
                 )
         if first is not None:
-            self.duplicates.append((source, first))
+            self.duplicates.append((source, self._source(digest)))
             return
-        self._first[digest] = source
+        prefix = self._line_prefix
+        tail = source[len(prefix) :]
+        line = source.startswith(prefix) and tail.isascii() and tail.isdigit() and tail[0] != "0"
+        self._first[digest] = int(tail) if line else source
         self._kinds.append(kind)
         self._sizes.append(len(content))
         if kind is ItemKind.IMAGE and self._image_sink is not None:
@@ -376,6 +381,10 @@ class ItemCollector:
         self._sources.append(source)
         if self._sink is not None and len(self._digests) >= STREAM_BATCH:
             self._flush()
+
+    def _source(self, digest: bytes) -> str:
+        first = self._first[digest]
+        return f"{self._line_prefix}{first}" if isinstance(first, int) else first
 
     def _columns(self) -> tuple[list[Any], ...]:
         """The per-item lists, in ``ParsedItem`` field order (digests in place of CIDs)."""
