@@ -8,7 +8,20 @@ CID encoding, duplicate collapse and item construction. The ``import_dataset`` r
 service layer: items and the dataset stored in a fresh SQLite file and in a fresh PostgreSQL
 schema (``DATAFAIR_TEST_POSTGRES_URL``), manifest written to the blob store, committed.
 
+``--concurrent N`` measures instead what contributors see during a long import: a CSV of N
+short rows is imported by another process into a fresh SQLite store while this one takes and
+answers items of a task (``next_item`` then ``submit``, one after the other) until the import
+ends; the table gives the import's wall time and peak memory (the child's maximum resident set)
+and the p50/p99/max latency of those calls.
+
     python benchmarks/import_items.py [--items 100000] [--repeat 3] [--no-postgres]
+    python benchmarks/import_items.py --concurrent 1000000
+
+Measured once on the shared 2-core development machine under heavy load from other work (the
+import process got about a tenth of a core): 1,000,000 rows imported in 1,132 s with a peak of
+353 MB; 17,564 next/submit calls meanwhile, none failed, p50 35 ms, p99 586 ms, max 2.6 s (the
+60,000-row test under lighter load: p50 5.7 ms, p99 65 ms). Before batching, the same calls
+failed with ``database is locked`` after the 30 s busy timeout.
 """
 
 from __future__ import annotations
