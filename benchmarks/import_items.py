@@ -8,7 +8,20 @@ CID encoding, duplicate collapse and item construction. The ``import_dataset`` r
 service layer: items and the dataset stored in a fresh SQLite file and in a fresh PostgreSQL
 schema (``DATAFAIR_TEST_POSTGRES_URL``), manifest written to the blob store, committed.
 
+``--concurrent N`` measures instead what contributors see during a long import: a CSV of N
+short rows is imported by another process into a fresh SQLite store while this one takes and
+answers items of a task (``next_item`` then ``submit``, one after the other) until the import
+ends; the table gives the import's wall time and peak memory (the child's maximum resident set)
+and the p50/p99/max latency of those calls.
+
     python benchmarks/import_items.py [--items 100000] [--repeat 3] [--no-postgres]
+    python benchmarks/import_items.py --concurrent 1000000
+
+Measured once on the shared 2-core development machine under heavy load from other work (the
+import process got about a tenth of a core): 1,000,000 rows imported in 1,132 s with a peak of
+353 MB; 17,564 next/submit calls meanwhile, none failed, p50 35 ms, p99 586 ms, max 2.6 s (the
+60,000-row test under lighter load: p50 5.7 ms, p99 65 ms). Before batching, the same calls
+failed with ``database is locked`` after the 30 s busy timeout.
 """
 
 from __future__ import annotations
@@ -160,12 +173,124 @@ def service_rows(
     return rows
 
 
+_IMPORT = """
+import sys, time
+from pathlib import Path
+from datafair.core.task import DatasetCard
+from datafair.services.datasets import import_dataset
+from datafair.store.blobs import BlobStore
+from datafair.store.db import Database
+database = Database.from_url(sys.argv[1], migrate=False)
+started = time.perf_counter()
+with database.session() as session:
+    card = DatasetCard(title="big")
+    report = import_dataset(session, BlobStore(sys.argv[3]), Path(sys.argv[2]), card)
+print(report.items, time.perf_counter() - started)
+"""
+
+
+def _signer(label: str) -> tuple[bytes, str]:
+    from coincurve import PrivateKey
+    from eth_utils.address import to_checksum_address
+
+    from datafair.core.canonical import keccak256
+
+    key = keccak256(f"benchmark key {label}".encode())
+    public = PrivateKey(key).public_key.format(compressed=False)[1:]
+    return key, to_checksum_address(keccak256(public)[-20:])
+
+
+def concurrent(rows: int) -> None:
+    """Latency of next/submit while another process imports ``rows`` rows (see module docs)."""
+    import resource
+    import subprocess
+    import sys
+
+    from datafair.core.canonical import canonical_json, keccak256
+    from datafair.core.schemas import LabelSchema, TaskType
+    from datafair.core.task import TaskSpec
+    from datafair.crypto.eip712 import SubmissionDomain, SubmissionMessage, sign_submission
+    from datafair.services.assignment import next_item
+    from datafair.services.submissions import SubmissionInput, submit
+    from datafair.services.tasks import create_task
+
+    signers = [_signer(str(number)) for number in range(20)]
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        url = f"sqlite:///{root / 'bench.db'}"
+        database = Database.from_url(url)
+        small, big = root / "work.csv", root / "big.csv"
+        write_csv(big, rows)
+        small.write_text("text\n" + "".join(f"work {n}\n" for n in range(60_000)))
+        with database.session() as session:
+            work = import_dataset(session, BlobStore(root / "blobs"), small, DatasetCard("work"))
+            schema = LabelSchema(TaskType.CLASSIFICATION, ("pos", "neg"))
+            spec = TaskSpec(dataset_cid=work.manifest_cid, title="work", schema=schema, overlap=1)
+            info = create_task(session, spec, gold_seed=bytes(32))
+        child = subprocess.Popen(
+            [sys.executable, "-c", _IMPORT, url, str(big), str(root / "blobs")],
+            stdout=subprocess.PIPE,
+        )
+        latencies: list[float] = []
+        nonce = 0
+        with database.session() as session:
+            while child.poll() is None:
+                key, address = signers[nonce % len(signers)]
+                nonce += 1
+                started = time.perf_counter()
+                assigned = next_item(session, info.task_id, address)
+                latencies.append(time.perf_counter() - started)
+                if assigned is None:
+                    raise SystemExit("the task ran out of items; give it more")
+                answer_hash = keccak256(canonical_json("pos"))
+                message = SubmissionMessage(
+                    info.task_id, assigned.item_cid, answer_hash, address, nonce, 1500
+                )
+                signature = sign_submission(key, SubmissionDomain(spec.chain_id), message)
+                entry = SubmissionInput(
+                    info.task_id,
+                    assigned.item_cid,
+                    address,
+                    "pos",
+                    nonce,
+                    1500,
+                    signature,
+                    answer_hash,
+                )
+                started = time.perf_counter()
+                submit(session, entry)
+                latencies.append(time.perf_counter() - started)
+        out, _ = child.communicate()
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        database.dispose()
+    items, seconds = out.split()
+    latencies.sort()
+    table = Table(title=f"next/submit during a {rows:,}-row import (SQLite)")
+    for column in ("import s", "import peak MB", "calls", "p50 ms", "p99 ms", "max ms"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        f"{float(seconds):.1f}",
+        f"{peak:.0f}",
+        f"{len(latencies)}",
+        f"{latencies[len(latencies) // 2] * 1000:.1f}",
+        f"{latencies[int(len(latencies) * 0.99)] * 1000:.1f}",
+        f"{latencies[-1] * 1000:.1f}",
+    )
+    Console().print(table)
+    if int(items) != rows:
+        raise SystemExit(f"imported {items} of {rows} rows")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--concurrent", type=int, default=0, metavar="ROWS")
     args = parser.parse_args()
+    if args.concurrent:
+        concurrent(args.concurrent)
+        return
 
     table = Table(title=f"dataset import throughput, {args.items:,} items, best of {args.repeat}")
     table.add_column("input")

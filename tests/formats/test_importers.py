@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import json
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -77,3 +79,32 @@ def test_missing_and_empty(tmp_path: Path) -> None:
     (tmp_path / "empty.jsonl").write_bytes(b"")
     with pytest.raises(InvalidInput, match=r"^empty\.jsonl: contains no items"):
         parse_dataset(tmp_path / "empty.jsonl")
+
+
+def _streamed_peak(path: Path) -> tuple[int, int]:
+    """Peak traced bytes of a streaming parse of ``path``, and the items it passed on."""
+    seen = []
+    tracemalloc.start()
+    try:
+        parsed = parse_dataset(path, item_sink=lambda batch: seen.append(len(batch)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(parsed) == sum(seen) and parsed.items == []
+    return peak, sum(seen)
+
+
+def test_a_streamed_parse_keeps_a_few_hundred_bytes_per_row(tmp_path: Path) -> None:
+    peaks = {}
+    for rows in (20_000, 80_000):
+        path = tmp_path / f"{rows}.jsonl"
+        with path.open("w", encoding="utf-8") as out:
+            out.writelines(
+                json.dumps({"id": n, "text": f"row {n} of some length", "lang": "en"}) + "\n"
+                for n in range(rows)
+            )
+        peaks[rows], passed = _streamed_peak(path)
+        assert passed == rows
+    per_row = (peaks[80_000] - peaks[20_000]) / 60_000
+    print(f"streamed parse: {per_row:.0f} bytes per extra row, peak {peaks[80_000] / 1e6:.1f} MB")
+    assert per_row < 400  # the digest, the duplicate and id checks; no row content

@@ -396,3 +396,16 @@ def test_submission_input_is_what_a_wallet_client_sends(make_task, contributors)
     assert isinstance(entry, SubmissionInput)
     assert entry.answer_hash == keccak256(canonical_json("pos"))
     assert json.loads(canonical_json(entry.answer)) == "pos"
+
+
+@pytest.mark.parametrize("text", ["bad\x00text", "esc\x1b[31m"])
+def test_control_characters_in_a_transcription_are_refused_on_both_stores(
+    session, make_task, contributors, clock, text
+):
+    task = make_task(n=1, overlap=1, task_type=TaskType.TRANSCRIPTION, classes=())
+    entry = contributors[0].sign(task.info, task.items[0], text, 1)
+    with pytest.raises(InvalidInput, match=r"^answer: contains the control character U\+00"):
+        submit(session, entry, clock=clock)
+    assert session.scalar(select(func.count()).select_from(Submission)) == 0
+    fine = contributors[0].sign(task.info, task.items[0], "two\tcolumns\nand lines", 2)
+    assert submit(session, fine, clock=clock) > 0

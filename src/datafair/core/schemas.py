@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
@@ -252,6 +253,9 @@ def _boxes(schema: LabelSchema, answer: Any, item: ItemContext) -> list[dict[str
     return boxes
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _transcription(schema: LabelSchema, answer: Any, item: ItemContext) -> str:
     if not isinstance(answer, str):
         raise InvalidInput("answer", "a transcription must be text")
@@ -260,6 +264,13 @@ def _transcription(schema: LabelSchema, answer: Any, item: ItemContext) -> str:
         raise InvalidInput("answer", "the transcription is blank", "type the text you see")
     if len(text) > MAX_TRANSCRIPTION_CHARS:
         raise InvalidInput("answer", f"longer than {MAX_TRANSCRIPTION_CHARS} characters")
+    control = _CONTROL.search(text)
+    if control is not None:  # the importers' contract (datafair.formats.items.check_text)
+        raise InvalidInput(
+            "answer",
+            f"contains the control character U+{ord(control.group()):04X}",
+            "remove NUL and other control characters (tab and line breaks are fine)",
+        )
     return text
 
 

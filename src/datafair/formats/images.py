@@ -22,7 +22,13 @@ from PIL import Image
 
 from datafair.core.errors import InvalidInput
 from datafair.core.schemas import ItemKind
-from datafair.formats.items import ImageSink, ItemCollector, ParsedDataset
+from datafair.formats.items import (
+    MAX_ITEM_BYTES,
+    ImageSink,
+    ItemCollector,
+    ParsedDataset,
+    too_large,
+)
 from datafair.formats.paths import inside
 
 IMAGE_FORMATS = ("PNG", "JPEG")
@@ -47,6 +53,8 @@ def read_image(data: bytes, source: str) -> tuple[int, int, dict[str, Any]]:
     The whole image is decoded (JPEGs at 1/8 scale, which still reads every byte), so truncated
     and corrupt files are caught here. ``InvalidInput`` names ``source`` otherwise.
     """
+    if len(data) > MAX_ITEM_BYTES:
+        raise too_large(source, len(data))
     fix = "re-save it as PNG or JPEG, or remove it"
     try:
         with Image.open(io.BytesIO(data)) as image:
@@ -96,6 +104,9 @@ def parse_image_folder(folder: Path, image_sink: ImageSink | None = None) -> Par
             if not looks_like_image(head, relative):
                 collector.skipped.append((source, _skip_reason(path)))
                 continue
+            size = path.stat().st_size
+            if size > MAX_ITEM_BYTES:  # refused before its bytes are read
+                raise too_large(source, size)
             data = head + handle.read()
         width, height, meta = read_image(data, source)
         meta["file_name"] = relative

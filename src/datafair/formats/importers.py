@@ -30,7 +30,7 @@ from pathlib import Path
 from datafair.core.errors import InvalidInput
 from datafair.formats.coco import looks_like_coco, parse_coco
 from datafair.formats.images import looks_like_image, parse_image_folder
-from datafair.formats.items import ImageSink, ParsedDataset, PriorOptions
+from datafair.formats.items import ImageSink, ItemSink, ParsedDataset, PriorOptions, streaming_to
 from datafair.formats.labelstudio import parse_labelstudio
 from datafair.formats.tabular import parse_csv, parse_jsonl
 
@@ -100,16 +100,25 @@ def _gc_paused() -> Iterator[None]:
 
 
 def parse_dataset(
-    path: Path, image_sink: ImageSink | None = None, options: PriorOptions | None = None
+    path: Path,
+    image_sink: ImageSink | None = None,
+    options: PriorOptions | None = None,
+    *,
+    item_sink: ItemSink | None = None,
 ) -> ParsedDataset:
     """Detect the format of ``path`` and read its items (see the module docs).
 
     ``image_sink`` receives each distinct image's bytes as they are read; those items then keep
     only their size (see ``datafair.formats.items``). ``options`` say how the labels of a
-    Label Studio or COCO file are kept.
+    Label Studio or COCO file are kept. ``item_sink`` receives the distinct items in batches as
+    they are read, and the result keeps only their digests (``datafair.formats.items``,
+    streaming): an import then holds no more than one batch of rows in memory.
     """
     path = Path(path)
     fmt = detect_format(path)
+    if item_sink is not None:
+        with streaming_to(item_sink):
+            return parse_dataset(path, image_sink, options)
     with _gc_paused():
         if fmt in _WITH_LABELS:
             return PARSERS_WITH_LABELS[fmt](path, image_sink, options)

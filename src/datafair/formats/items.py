@@ -17,14 +17,29 @@ Image bytes are the bulk of an image dataset. Given an ``image_sink`` (the blob 
 on import), the collector hands each distinct image's bytes to it as soon as they are read and
 keeps only their size, so a folder of any size is imported in memory proportional to its number
 of files, not to its bytes; ``ParsedItem.content`` of such an image is then empty.
+
+Streaming: inside ``streaming_to(sink)``, a collector hands its distinct items to ``sink`` in
+batches of ``STREAM_BATCH`` as they are read and keeps only their SHA-256 digests (in order,
+for the manifest and the duplicate check), so a text file of any number of rows is read in
+memory proportional to its number of distinct items times ~200 bytes; ``ParsedDataset.items``
+is then empty and ``item_cids``/``counts``/``len`` come from what was kept.
+
+The input contract, the same whatever the format and the store (SQLite and PostgreSQL accept
+the same inputs): an item's content (UTF-8 text, pair JSON or image file) is at most
+``MAX_ITEM_BYTES``; its other fields (meta) at most ``MAX_META_BYTES`` as JSON; no text or
+field holds a NUL or another control character but tab, line feed and carriage return
+(``check_text``). A refusal names the row and the field.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -32,6 +47,15 @@ from typing import Any, NamedTuple
 from datafair.core.errors import InvalidInput
 from datafair.core.schemas import ItemKind
 from datafair.crypto.cid import cids_from_digests
+
+MAX_ITEM_BYTES = 10 * 1024 * 1024
+"""The largest item content accepted by every importer: 10 MiB of UTF-8 text, pair JSON or
+image file (PostgreSQL and SQLite store texts inline, so both get the same bound)."""
+MAX_META_BYTES = 64 * 1024
+"""The largest meta (an item's other fields, as JSON) accepted by every importer: 64 KiB."""
+STREAM_BATCH = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_LABELLED_FORMATS = frozenset({"labelstudio", "coco"})
 
 # The order modalities are listed in (matches ``datafair.core.task.MODALITIES``).
 _MODALITY_ORDER = (ItemKind.TEXT, ItemKind.IMAGE, ItemKind.PAIR)
@@ -42,6 +66,82 @@ ImageSink = Callable[[bytes], object]
 # For an object of strings, this is exactly ``datafair.core.canonical.canonical_json`` (sorted
 # keys, no whitespace, UTF-8) without its type normalisation pass (checked in the tests).
 _encode_pair = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+
+
+def mib(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MiB" if size >= 1024 * 1024 else f"{size // 1024} KiB"
+
+
+def too_large(source: str, size: int) -> InvalidInput:
+    """The one refusal of an item over ``MAX_ITEM_BYTES`` (every format)."""
+    return InvalidInput(
+        source,
+        f"is {size} bytes, over the limit of {mib(MAX_ITEM_BYTES)} per item",
+        "split it into smaller items or remove it",
+    )
+
+
+def check_text(value: str, field: str) -> None:
+    """``InvalidInput`` naming ``field`` if ``value`` holds a NUL or another control character
+    (tab, line feed and carriage return are allowed): both stores refuse or mangle them."""
+    found = _CONTROL.search(value)
+    if found is not None:
+        raise InvalidInput(
+            field,
+            f"contains the control character U+{ord(found.group()):04X} at position "
+            f"{found.start()}",
+            "remove NUL and other control characters (tab and line breaks are fine)",
+        )
+
+
+def _check_value(value: Any, field: str) -> None:
+    if isinstance(value, str):
+        check_text(value, field)
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            check_text(str(key), f"{field} field name")
+            _check_value(inner, f"{field}.{key}")
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            _check_value(inner, f"{field}[{index}]")
+
+
+def _check_meta(meta: dict[str, Any], source: str) -> None:
+    """Control characters and the size bound of an item's other fields."""
+    chars = 0
+    nested = False
+    for key, value in meta.items():
+        check_text(key, f"{source} field name")
+        if isinstance(value, str):
+            check_text(value, f"{source} {key}")
+            chars += len(key) + len(value)
+        else:
+            _check_value(value, f"{source} {key}")
+            nested = True
+    if not nested and 4 * chars + 16 * len(meta) < MAX_META_BYTES:
+        return  # even at 4 bytes per character the JSON fits: skip encoding it
+    size = len(json.dumps(meta, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    if size > MAX_META_BYTES:
+        raise InvalidInput(
+            f"{source} fields",
+            f"the other fields take {size} bytes, over the limit of {mib(MAX_META_BYTES)}",
+            "move large values out of the item or shorten them",
+        )
+
+
+ItemSink = Callable[[list["ParsedItem"]], object]
+"""Receives batches of distinct items, in input order, while a file is read (streaming)."""
+_ITEM_SINK: ContextVar[ItemSink | None] = ContextVar("item_sink", default=None)
+
+
+@contextmanager
+def streaming_to(sink: ItemSink) -> Iterator[None]:
+    """Collectors created inside the block stream their items to ``sink`` (see module docs)."""
+    token = _ITEM_SINK.set(sink)
+    try:
+        yield
+    finally:
+        _ITEM_SINK.reset(token)
 
 
 def _surrogate(source: str) -> InvalidInput:
@@ -133,18 +233,44 @@ class ParsedDataset:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     prior: list[PriorLabel] = field(default_factory=list)
     unsupported: list[tuple[str, str]] = field(default_factory=list)
+    streamed: StreamedItems | None = None
 
     def cid_of_source(self) -> dict[str, str]:
-        """``{source: item CID}`` for every input record, duplicates included."""
-        cids = {item.source: item.cid for item in self.items}
+        """``{source: item CID}`` for every input record, duplicates included (of a streamed
+        parse: for the formats that carry labels only)."""
+        if self.streamed is not None:
+            cids = dict(self.streamed.source_cids)
+        else:
+            cids = {item.source: item.cid for item in self.items}
         for duplicate, first in self.duplicates:
-            cids[duplicate] = cids[first]
+            if first in cids:
+                cids[duplicate] = cids[first]
         return cids
+
+    def item_cids(self) -> list[str]:
+        """The CIDs of the distinct items, in input order."""
+        if self.streamed is not None:
+            return cids_from_digests(self.streamed.digests)
+        return [item.cid for item in self.items]
+
+    def iter_item_cids(self, size: int = 50_000) -> Iterator[list[str]]:
+        """``item_cids`` in consecutive lists of at most ``size`` (memory stays small)."""
+        if self.streamed is None:
+            cids = [item.cid for item in self.items]
+            for start in range(0, len(cids), size):
+                yield cids[start : start + size]
+            return
+        digests = self.streamed.digests
+        for start in range(0, len(digests), size):
+            yield cids_from_digests(digests[start : start + size])
 
     @property
     def counts(self) -> dict[str, int]:
         """Number of distinct items per kind (only kinds present)."""
-        tally = Counter(item.kind for item in self.items)
+        if self.streamed is not None:
+            tally = self.streamed.kinds
+        else:
+            tally = Counter(item.kind for item in self.items)
         return {str(kind): tally[kind] for kind in _MODALITY_ORDER if tally[kind]}
 
     @property
@@ -153,7 +279,17 @@ class ParsedDataset:
         return tuple(self.counts)
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self.streamed.digests) if self.streamed is not None else len(self.items)
+
+
+@dataclass(slots=True)
+class StreamedItems:
+    """What a streaming parse keeps of its items: digests in order, kinds, and (formats with
+    labels only) the CID of each item's source."""
+
+    digests: list[bytes]
+    kinds: Counter[ItemKind]
+    source_cids: dict[str, str]
 
 
 class ItemCollector:
@@ -172,8 +308,10 @@ class ItemCollector:
         self.skipped: list[tuple[str, str]] = []
         self.prior: list[PriorLabel] = []
         self.unsupported: list[tuple[str, str]] = []
-        self._first: dict[bytes, str] = {}
-        self._ids: dict[str, tuple[bytes, str]] = {}
+        # the first source of each content: ``name:line`` sources kept as the line number
+        self._first: dict[bytes, str | int] = {}
+        self._line_prefix = f"{path.name}:"
+        self._ids: dict[str, bytes] = {}
         self._kinds: list[ItemKind] = []
         self._contents: list[bytes] = []
         self._digests: list[bytes] = []
@@ -183,6 +321,11 @@ class ItemCollector:
         self._metas: list[dict[str, Any]] = []
         self._sources: list[str] = []
         self._sizes: list[int] = []
+        self._sink = _ITEM_SINK.get()
+        self._all_digests: list[bytes] = []
+        self._kind_tally: Counter[ItemKind] = Counter()
+        self._source_cids: dict[str, str] = {}
+        self._keep_sources = fmt in _LABELLED_FORMATS
 
     def add(
         self,
@@ -198,23 +341,32 @@ class ItemCollector:
 
         An ``id`` in ``meta`` may name only one content: reused for another item it is refused.
         """
+        if len(content) > MAX_ITEM_BYTES:
+            raise too_large(source, len(content))
+        if meta:
+            _check_meta(meta, source)
         digest = hashlib.sha256(content).digest()
+        first = self._first.get(digest)
         external_id = meta.get("id")
         if external_id is not None:
             seen = self._ids.get(external_id)
             if seen is None:
-                self._ids[external_id] = (digest, source)
-            elif seen[0] != digest:
+                # the digest object the duplicate check keeps anyway: one pointer per id
+                self._ids[external_id] = digest
+            elif seen != digest:
                 raise InvalidInput(
                     source,
-                    f"id {external_id!r} is already used by {seen[1]} for a different item",
+                    f"id {external_id!r} is already used by {self._source(seen)} for a "
+                    "different item",
                     "give every item its own id",
                 )
-        first = self._first.get(digest)
         if first is not None:
-            self.duplicates.append((source, first))
+            self.duplicates.append((source, self._source(digest)))
             return
-        self._first[digest] = source
+        prefix = self._line_prefix
+        tail = source[len(prefix) :]
+        line = source.startswith(prefix) and tail.isascii() and tail.isdigit() and tail[0] != "0"
+        self._first[digest] = int(tail) if line else source
         self._kinds.append(kind)
         self._sizes.append(len(content))
         if kind is ItemKind.IMAGE and self._image_sink is not None:
@@ -227,11 +379,50 @@ class ItemCollector:
         self._heights.append(height)
         self._metas.append(meta)
         self._sources.append(source)
+        if self._sink is not None and len(self._digests) >= STREAM_BATCH:
+            self._flush()
+
+    def _source(self, digest: bytes) -> str:
+        first = self._first[digest]
+        return f"{self._line_prefix}{first}" if isinstance(first, int) else first
+
+    def _columns(self) -> tuple[list[Any], ...]:
+        """The per-item lists, in ``ParsedItem`` field order (digests in place of CIDs)."""
+        return (
+            self._kinds,
+            self._contents,
+            self._digests,
+            self._texts,
+            self._widths,
+            self._heights,
+            self._metas,
+            self._sources,
+            self._sizes,
+        )
+
+    def _batch(self) -> list[ParsedItem]:
+        columns = list(self._columns())
+        columns[2] = cids_from_digests(self._digests)
+        return list(map(ParsedItem, *columns))
+
+    def _flush(self) -> None:
+        """Hand the items read so far to the sink, keeping only their digests and kinds."""
+        if self._sink is None or not self._digests:
+            return
+        batch = self._batch()
+        if self._keep_sources:
+            self._source_cids.update((item.source, item.cid) for item in batch)
+        self._all_digests.extend(self._digests)
+        self._kind_tally.update(self._kinds)
+        for column in self._columns():
+            column.clear()
+        self._sink(batch)
 
     def add_text(self, text: str, meta: dict[str, Any], source: str) -> None:
         """Add a text item; ``InvalidInput`` naming ``source`` if the text is blank."""
         if not text or text.isspace():
             raise InvalidInput(source, "the text is blank", "fill in the text or remove the row")
+        check_text(text, f"{source} text")
         try:
             content = text.encode("utf-8")
         except UnicodeEncodeError as exc:
@@ -245,6 +436,7 @@ class ItemCollector:
         for name, value in zip(_PAIR_FIELDS, (prompt, response_a, response_b), strict=True):
             if not value or value.isspace():
                 raise InvalidInput(source, f"{name} is blank", f"fill in {name} or remove the row")
+            check_text(value, f"{source} {name}")
         try:
             content = _encode_pair({"prompt": prompt, "a": response_a, "b": response_b}).encode()
         except UnicodeEncodeError as exc:
@@ -253,6 +445,19 @@ class ItemCollector:
 
     def finish(self) -> ParsedDataset:
         """The dataset; ``InvalidInput`` if no item was found."""
+        if self._sink is not None:
+            self._flush()
+            if self._all_digests:
+                return ParsedDataset(
+                    self.path,
+                    self.format,
+                    [],
+                    self.duplicates,
+                    self.skipped,
+                    self.prior,
+                    self.unsupported,
+                    StreamedItems(self._all_digests, self._kind_tally, self._source_cids),
+                )
         if not self._digests:
             problem = "contains no items"
             if self.skipped:
@@ -263,25 +468,10 @@ class ItemCollector:
                 problem,
                 "add at least one text, prompt/response pair or PNG/JPEG image",
             )
-        cids = cids_from_digests(self._digests)
-        items = list(
-            map(
-                ParsedItem,
-                self._kinds,
-                self._contents,
-                cids,
-                self._texts,
-                self._widths,
-                self._heights,
-                self._metas,
-                self._sources,
-                self._sizes,
-            )
-        )
         return ParsedDataset(
             self.path,
             self.format,
-            items,
+            self._batch(),
             self.duplicates,
             self.skipped,
             self.prior,

@@ -6,18 +6,25 @@ blobs; texts stay inline in the database), the path to import and a ``DatasetCar
 The dataset's *manifest* is the canonical JSON ``{"card": ..., "items": [cid, ...],
 "version": 1}``; its CID names the dataset. The same files with the same card always give the
 same manifest CID, on any machine. Importing is all-or-nothing: a bad row or file raises
-``InvalidInput`` naming it before anything is stored.
+``InvalidInput`` naming it before anything is stored, and a dataset becomes visible only
+complete (see ``import_dataset``); what a killed import leaves is removed by the next one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
+import os
+import pickle
+import socket
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
@@ -25,14 +32,20 @@ from datafair.core.canonical import canonical_json
 from datafair.core.errors import NotFound
 from datafair.core.schemas import ItemKind
 from datafair.core.task import DatasetCard
+from datafair.crypto.cid import cid_from_digest
 from datafair.formats import ParsedDataset, PriorOptions, parse_dataset
+from datafair.formats.items import check_text
 from datafair.services.prior_answers import store_prior_labels
 from datafair.services.tasks import Clock, now_ms
-from datafair.store.blobs import BlobStore
+from datafair.store.blobs import BlobStore, _running
 from datafair.store.models import Dataset
-from datafair.store.repositories import DatasetRepository, ItemRepository, NewItem
+from datafair.store.repositories import DatasetRepository, ItemRepository, NewItem, chunked
 
 MANIFEST_VERSION = 1
+IMPORT_BATCH = 2000
+"""Rows per transaction of an import: small enough that a waiting writer waits milliseconds."""
+STALE_IMPORT_MS = 10 * 60 * 1000
+"""A pending dataset whose heartbeat is this old belongs to an import that died."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,24 @@ def manifest_bytes(card: DatasetCard, item_cids: list[str]) -> bytes:
     return canonical_json({"version": MANIFEST_VERSION, "card": card.to_dict(), "items": item_cids})
 
 
+def manifest_chunks(card: DatasetCard, cid_chunks: Iterable[list[str]]) -> Iterator[bytes]:
+    """``manifest_bytes`` in pieces, from the item CIDs in consecutive lists (streaming)."""
+    yield b'{"card":' + canonical_json(card.to_dict()) + b',"items":['
+    first = True
+    for cids in cid_chunks:
+        if cids:
+            yield (b"" if first else b",") + ",".join(f'"{cid}"' for cid in cids).encode()
+            first = False
+    yield b'],"version":' + str(MANIFEST_VERSION).encode() + b"}"
+
+
+def _manifest_cid(chunks: Iterable[bytes]) -> str:
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk)
+    return cid_from_digest(digest.digest())
+
+
 def _with_modalities(card: DatasetCard, parsed: ParsedDataset) -> DatasetCard:
     if card.modalities:
         return card
@@ -86,6 +117,60 @@ def _new_item(item: Any) -> NewItem:
         height=item.height,
         meta=item.meta,
     )
+
+
+class _Spool:
+    """The items of a streamed parse, kept in an anonymous temporary file until stored."""
+
+    def __init__(self, file: IO[bytes]) -> None:
+        self.file = file
+
+    def put(self, batch: list[Any]) -> None:
+        pickle.dump([_new_item(item) for item in batch], self.file, pickle.HIGHEST_PROTOCOL)
+
+    def batches(self) -> Iterator[list[NewItem]]:
+        self.file.seek(0)
+        while True:
+            try:
+                yield pickle.load(self.file)
+            except EOFError:
+                return
+
+
+def _pending_tag() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def clean_stale_imports(session: Session, clock: Clock = time.time) -> int:
+    """Remove the pending datasets of imports that were killed; how many were removed.
+
+    A pending dataset is stale when its import's process no longer runs on this machine, or
+    when its heartbeat is older than ``STALE_IMPORT_MS`` (an import on another machine).
+    Each is removed in short transactions, so nothing is locked for long.
+    """
+    datasets = DatasetRepository(session)
+    stale = set(datasets.stale_pending(now_ms(clock) - STALE_IMPORT_MS))
+    host = socket.gethostname()
+    for dataset_id, tag in datasets.pending_tags():
+        where, _, pid = tag.rpartition(":")
+        if where == host and pid.isdigit() and not _running(int(pid)):
+            stale.add(dataset_id)
+    session.commit()
+    for dataset_id in sorted(stale):
+        _drop_pending(session, dataset_id)
+    return len(stale)
+
+
+def _drop_pending(session: Session, dataset_id: int) -> None:
+    datasets = DatasetRepository(session)
+    below = datasets.max_position(dataset_id) + 1
+    session.commit()
+    while below > 0:
+        datasets.drop_members(dataset_id, below, IMPORT_BATCH)
+        session.commit()
+        below -= IMPORT_BATCH
+    datasets.drop(dataset_id)
+    session.commit()
 
 
 def import_dataset(
@@ -106,56 +191,60 @@ def import_dataset(
     the report counts them by role and task type. Returns the ``ImportReport``; importing the
     same content with the same card again stores nothing new (but labels not stored yet) and
     reports ``already_imported``.
+
+    The whole input is read and checked first (items spooled to an anonymous temporary file,
+    only digests kept in memory), then stored in transactions of ``IMPORT_BATCH`` rows: items
+    (content-addressed, unused until a dataset lists them), then the members of a pending
+    dataset, then one short transaction switches the dataset in. Other writers (``task next``,
+    ``task submit``) wait at most one batch. The manifest blob is written after the switch.
     """
     say = progress or (lambda _message: None)
+    for name in ("title", "description", "license", "source"):
+        check_text(getattr(card, name), name)
+    for language in card.languages:
+        check_text(language, "languages")
+    clean_stale_imports(session, clock)
     say(f"reading {path}")
-    with blobs.staged() as stage:  # image bytes go to blobs as read, kept only if all succeeds
-        parsed = parse_dataset(Path(path), image_sink=stage.put, options=options)
-        card = _with_modalities(card, parsed)
-        item_cids = [item.cid for item in parsed.items]
-        manifest = manifest_bytes(card, item_cids)
-        report = ImportReport(
-            manifest_cid="",
-            format=parsed.format,
-            items=len(item_cids),
-            new_items=0,
-            counts=parsed.counts,
-            duplicates=parsed.duplicates,
-            skipped=parsed.skipped,
-            prior=dict(Counter(f"{label.role} {label.task_type}" for label in parsed.prior)),
-            unsupported=parsed.unsupported,
-        )
-        manifest_cid = stage.put(manifest)
+    blobs.root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=blobs.root) as file:  # unlinked: a kill leaves nothing
+        spool = _Spool(file)
+        with blobs.staged() as stage:  # image bytes go to blobs as read, kept only if all succeeds
+            parsed = parse_dataset(
+                Path(path), image_sink=stage.put, options=options, item_sink=spool.put
+            )
+        return _store(session, blobs, parsed, spool, card, owner, clock, say, options)
+
+
+def _store(
+    session: Session,
+    blobs: BlobStore,
+    parsed: ParsedDataset,
+    spool: _Spool,
+    card: DatasetCard,
+    owner: str | None,
+    clock: Clock,
+    say: Callable[[str], None],
+    options: PriorOptions | None,
+) -> ImportReport:
+    card = _with_modalities(card, parsed)
+    manifest_cid = _manifest_cid(manifest_chunks(card, parsed.iter_item_cids()))
+    report = ImportReport(
+        manifest_cid=manifest_cid,
+        format=parsed.format,
+        items=len(parsed),
+        new_items=0,
+        counts=parsed.counts,
+        duplicates=parsed.duplicates,
+        skipped=parsed.skipped,
+        prior=dict(Counter(f"{label.role} {label.task_type}" for label in parsed.prior)),
+        unsupported=parsed.unsupported,
+    )
     datasets = DatasetRepository(session)
-    try:
-        say(f"storing {len(item_cids)} items")
-        created = now_ms(clock)
-        new_items = ItemRepository(session).add_many(
-            (_new_item(item) for item in parsed.items), now_ms=created
-        )
-        show = options.show_predictions if options is not None else False
-        if datasets.by_manifest(manifest_cid) is not None:
-            session.rollback()
-            prior_new = store_prior_labels(
-                session,
-                manifest_cid,
-                parsed.prior,
-                parsed.cid_of_source(),
-                show_predictions=show,
-                now_ms=created,
-            )
-            session.commit()
-            return dataclasses.replace(
-                report, manifest_cid=manifest_cid, already_imported=True, prior_new=prior_new
-            )
-        datasets.create(
-            manifest_cid=manifest_cid,
-            card=card.to_dict(),
-            item_cids=item_cids,
-            now_ms=created,
-            owner=owner,
-        )
-        prior_new = store_prior_labels(
+    show = options.show_predictions if options is not None else False
+    created = now_ms(clock)
+
+    def store_prior() -> int:
+        return store_prior_labels(
             session,
             manifest_cid,
             parsed.prior,
@@ -163,13 +252,53 @@ def import_dataset(
             show_predictions=show,
             now_ms=created,
         )
+
+    def put_manifest() -> None:
+        blobs.put_stream(manifest_chunks(card, parsed.iter_item_cids()))
+
+    try:
+        if datasets.by_manifest(manifest_cid) is not None:
+            prior_new = store_prior()
+            session.commit()
+            put_manifest()  # idempotent: restores a manifest a kill may have left unwritten
+            return dataclasses.replace(report, already_imported=True, prior_new=prior_new)
+        session.commit()
+        say(f"storing {len(parsed)} items")
+        items = ItemRepository(session)
+        new_items = 0
+        for batch in spool.batches():
+            for part in chunked(batch, IMPORT_BATCH):
+                new_items += items.add_many(part, now_ms=created)
+                session.commit()
+        pending = datasets.create_pending(
+            card=card.to_dict(), now_ms=now_ms(clock), owner=owner, tag=_pending_tag()
+        )
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    return dataclasses.replace(
-        report, manifest_cid=manifest_cid, new_items=new_items, prior_new=prior_new
-    )
+    try:
+        position = 0
+        for cids in parsed.iter_item_cids(IMPORT_BATCH):
+            datasets.add_members(pending, position, cids)
+            datasets.heartbeat(pending, now_ms(clock))
+            session.commit()
+            position += len(cids)
+        if datasets.by_manifest(manifest_cid) is not None:  # a concurrent import finished first
+            prior_new = store_prior()
+            session.commit()
+            _drop_pending(session, pending)
+            return dataclasses.replace(report, already_imported=True, prior_new=prior_new)
+        datasets.switch_in(pending, manifest_cid, card.title[:300], position, created)
+        prior_new = store_prior()
+        session.commit()
+    except BaseException:
+        session.rollback()
+        with contextlib.suppress(Exception):
+            _drop_pending(session, pending)
+        raise
+    put_manifest()
+    return dataclasses.replace(report, new_items=new_items, prior_new=prior_new)
 
 
 def _info(dataset: Dataset) -> DatasetInfo:

@@ -11,20 +11,28 @@ no-op: its name is its content.
 
 ``staged()`` collects the blobs of one operation (an import) in a hidden directory of the store
 and moves them into place only if the operation succeeds, so input refused half-way leaves the
-store as it was.
+store as it was. The directory is named ``.staging-<pid>-<random>``; a process killed mid-way
+(``kill -9``) cannot remove it, so every ``staged()`` first removes the staging directories of
+processes that are no longer running on this machine, and any older than ``STALE_STAGING_S``
+(which covers a store shared between machines).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from datafair.core.errors import DatafairError, NotFound
-from datafair.crypto.cid import cid_digest, compute_cid
+from datafair.crypto.cid import cid_digest, cid_from_digest, compute_cid
+
+STALE_STAGING_S = 24 * 3600
+_STAGING = ".staging-"
 
 
 class CorruptBlob(DatafairError):
@@ -50,16 +58,27 @@ class BlobStore:
     def put(self, data: bytes) -> str:
         """Store ``data`` and return its CID (atomic, idempotent)."""
         cid = compute_cid(data)
-        target = self.path(cid)
-        if target.is_file():
+        if self.path(cid).is_file():
             return cid
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
+        return self.put_stream((data,))
+
+    def put_stream(self, chunks: Iterable[bytes]) -> str:
+        """Store the concatenation of ``chunks`` without holding it in memory; its CID.
+
+        The bytes go to a temporary file in the store, fsynced, renamed to their CID."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=".part")
         try:
+            digest = hashlib.sha256()
             with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
+                for chunk in chunks:
+                    digest.update(chunk)
+                    stream.write(chunk)
                 stream.flush()
                 os.fsync(stream.fileno())
+            cid = cid_from_digest(digest.digest())
+            target = self.path(cid)
+            target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(temp_name, target)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
@@ -67,6 +86,23 @@ class BlobStore:
             raise
         _fsync_directory(target.parent)
         return cid
+
+    def clean_stale_staging(self, *, now: float | None = None) -> list[Path]:
+        """Remove the staging directories left by killed operations (see the module docs)."""
+        removed: list[Path] = []
+        if not self.root.is_dir():
+            return removed
+        now = time.time() if now is None else now
+        for stage in self.root.glob(_STAGING + "*"):
+            owner = stage.name[len(_STAGING) :].split("-", 1)[0]
+            try:
+                old = now - stage.stat().st_mtime > STALE_STAGING_S
+            except FileNotFoundError:
+                continue
+            if old or (owner.isdigit() and not _running(int(owner))):
+                shutil.rmtree(stage, ignore_errors=True)
+                removed.append(stage)
+        return removed
 
     @contextlib.contextmanager
     def staged(self) -> Iterator[BlobStore]:
@@ -77,7 +113,8 @@ class BlobStore:
         directory is removed.
         """
         self.root.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(dir=self.root, prefix=".staging-"))
+        self.clean_stale_staging()
+        stage = Path(tempfile.mkdtemp(dir=self.root, prefix=f"{_STAGING}{os.getpid()}-"))
         try:
             yield BlobStore(stage)
             for shard in sorted(p for p in stage.iterdir() if p.is_dir()):
@@ -111,6 +148,19 @@ class BlobStore:
                 "restore it from a copy or re-import the item)"
             )
         return data
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (one owned by another user counts)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _fsync_directory(directory: Path) -> None:
