@@ -16,6 +16,10 @@ from datafair.cli.common import shown
 HOSTILE = "[/x][bold]\x1b[31mred\u202eevil"
 SEEN = "[/x][bold]\\x1b[31mred\\u202eevil"
 """How ``HOSTILE`` must appear on the terminal."""
+STORED = "[/x][bold][31mred\u202eevil"
+"""``HOSTILE`` without its ESC: dataset cards and items refuse control characters at import
+(one input contract on every store), so they carry markup and bidi marks only."""
+STORED_SEEN = "[/x][bold][31mred\\u202eevil"
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -46,12 +50,14 @@ def test_every_listing_shows_hostile_text_literally(
     monkeypatch.setenv("DATAFAIR_PASSWORD", "pw")
     home = ["--home", str(tmp_path / "home")]
     source = tmp_path / "texts.csv"
-    source.write_text(f'text\n"{HOSTILE} item"\n', encoding="utf-8")
+    source.write_text(f'text\n"{STORED} item"\n', encoding="utf-8")
     for name in ("alice", "bob"):
         assert _run(capsys, "account", "new", name, *home)[0] == 0
+    code, out, err = _run(capsys, "dataset", "import", str(source), "--title", HOSTILE, *home)
+    assert code != 0 and "title" in err and len(err.strip().splitlines()) == 1, err
     code, out, err = _run(
-        capsys, "dataset", "import", str(source), "--title", HOSTILE, "--description", HOSTILE,
-        "--source", HOSTILE, *home,
+        capsys, "dataset", "import", str(source), "--title", STORED, "--description", STORED,
+        "--source", STORED, *home,
     )  # fmt: skip
     assert code == 0, err
     dataset = re.search(r"bafkrei[a-z2-7]+", out).group(0)  # type: ignore[union-attr]
@@ -62,7 +68,7 @@ def test_every_listing_shows_hostile_text_literally(
     assert code == 0, err
     task = re.search(r"0x[0-9a-f]{64}", out).group(0)  # type: ignore[union-attr]
     code, out, err = _run(capsys, "task", "next", task, "--account", "alice", *home)
-    assert code == 0 and f"{SEEN} item" in out and _clean(out), (out, err)
+    assert code == 0 and f"{STORED_SEEN} item" in out and _clean(out), (out, err)
     item = re.search(r"bafkrei[a-z2-7]+", out).group(0)  # type: ignore[union-attr]
     code, _, err = _run(capsys, "task", "submit", task, item, HOSTILE, "--account", "alice", *home)
     assert code == 0, err
@@ -81,9 +87,13 @@ def test_every_listing_shows_hostile_text_literally(
         assert _clean(out) and _clean(err), name
         assert "\x1b" not in out and "\u202e" not in out, name
         shown_by[name] = out
-    for name in listings:
+    for name in ("dataset list", "dataset show"):
+        assert STORED_SEEN in shown_by[name], (name, shown_by[name])
+    for name in ("task list", "task show"):
         assert SEEN in shown_by[name], (name, shown_by[name])
+    # the answer is shown as its canonical JSON, which escapes ESC itself
+    assert '"[/x][bold]\\u001b[31mred\\u202eevil"' in shown_by["review next"]
     card = shown_by["dataset show"]
-    assert card.count(SEEN) >= 3  # title, description, source
+    assert card.count(STORED_SEEN) >= 3  # title, description, source
     assert shown_by["task show"].count(SEEN) >= 3  # title, instructions, a label
-    assert f"{SEEN} item" in shown_by["review next"]
+    assert f"{STORED_SEEN} item" in shown_by["review next"]
