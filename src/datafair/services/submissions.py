@@ -20,10 +20,10 @@ An answer is accepted only if, in this order:
 7. the nonce was not used before by this contributor in this task (replay, ``Conflict``), the
    contributor has not answered this item yet nor been handed another's answer to it for
    review (``Conflict``, :func:`datafair.services.reviews.next_review`), and the item has a
-   free slot: a
-   slot the contributor holds through an assignment, or one not held by anyone (``Conflict``
-   when it already has its k answers), and it is not a gold item a settlement bundle revealed
-   (``Conflict``: revealed gold is retired, :mod:`datafair.services.settlement.gold`);
+   free slot: a slot the contributor holds through an assignment, or one not held by anyone
+   (``Conflict`` when it already has its k answers), and it is not a gold item a settlement
+   bundle revealed (``Conflict``: revealed gold is retired,
+   :mod:`datafair.services.settlement.gold`);
 8. the contributor is not paused on the task nor below its minimum reputation (``Conflict``,
    ``datafair.services.reputation``).
 
