@@ -22,6 +22,8 @@ import process got about a tenth of a core): 1,000,000 rows imported in 1,132 s 
 353 MB; 17,564 next/submit calls meanwhile, none failed, p50 35 ms, p99 586 ms, max 2.6 s (the
 60,000-row test under lighter load: p50 5.7 ms, p99 65 ms). Before batching, the same calls
 failed with ``database is locked`` after the 30 s busy timeout.
+With the full test suite on both cores: 1,500,000 rows in 690 s, peak 502 MB; 53,582 calls,
+none failed, p50 7.7 ms, p99 143 ms, max 1.35 s.
 """
 
 from __future__ import annotations
