@@ -488,9 +488,48 @@ def epoch_inputs(
     )
     item = [i for i in range(n_items) for _ in answers[i]]
     contributor = [c for i in range(n_items) for c in range(len(answers[i]))]
-    rows = len(item)
     review_rows = [(row, r, v) for r, vs in sorted(verdicts.items()) for row, v in enumerate(vs)]
     review_rows.sort(key=lambda entry: (entry[0], entry[1]))
+    return unsigned_inputs(
+        spec,
+        items,
+        ACCOUNTS,
+        item,
+        contributor,
+        [f'"{answers[i][c]}"' for i, c in zip(item, contributor, strict=True)],
+        epoch=epoch,
+        paid_in=paid_in,
+        reviews=Reviews(
+            submission=[row for row, _, _ in review_rows],
+            reviewer=[r for _, r, _ in review_rows],
+            verdict=[None if v is None else ("accept" if v else "reject") for *_, v in review_rows],
+            rating=[None] * len(review_rows),
+            signature=[None] * len(review_rows),
+        ),
+        held=held,
+    )
+
+
+def unsigned_inputs(
+    spec: TaskSpec,
+    items: list[str],
+    accounts: list[str],
+    item: list[int],
+    contributor: list[int],
+    answer: list[str],
+    *,
+    epoch: int = 1,
+    paid_in: list[int] | None = None,
+    reviews: Reviews | None = None,
+    gold: dict[str, Any] | None = None,
+    method: str = "mv",
+    fee_bps: int = 0,
+    held: dict[str, int] | None = None,
+) -> EpochInputs:
+    """Epoch inputs for ``spec`` with placeholder signatures, nonces and times: row ``r`` is
+    ``accounts[contributor[r]]``'s canonical ``answer[r]`` to ``items[item[r]]``, paid in
+    ``paid_in[r]`` (default ``epoch``); no gold openings (``compute_epoch`` does not read them)."""
+    rows = len(item)
     return EpochInputs(
         task_id=spec.task_id,
         spec=spec.to_dict(),
@@ -500,27 +539,21 @@ def epoch_inputs(
         epoch=epoch,
         submissions=Submissions(
             items=items,
-            accounts=ACCOUNTS,
+            accounts=accounts,
             item=item,
             contributor=contributor,
-            answer=[f'"{answers[i][c]}"' for i, c in zip(item, contributor, strict=True)],
+            answer=answer,
             nonce=list(range(rows)),
             duration_ms=[1000] * rows,
             signature=[b"\x01" * 65] * rows,
             epoch=paid_in if paid_in is not None else [epoch] * rows,
         ),
-        reviews=Reviews(
-            submission=[row for row, _, _ in review_rows],
-            reviewer=[r for _, r, _ in review_rows],
-            verdict=[None if v is None else ("accept" if v else "reject") for *_, v in review_rows],
-            rating=[None] * len(review_rows),
-            signature=[None] * len(review_rows),
-        ),
-        gold={},
+        reviews=reviews if reviews is not None else Reviews(),
+        gold=dict(gold or {}),
         gold_openings={},
         gold_commitment=b"\x00" * 32,
-        method="mv",
+        method=method,
         params={},
-        fee_bps=0,
+        fee_bps=fee_bps,
         held=dict(held or {}),
     )

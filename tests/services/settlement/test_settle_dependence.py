@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from settle_helpers import OWNER, REQUESTER
+from settle_helpers import unsigned_inputs
 
 from datafair.core.schemas import LabelSchema, TaskType
 from datafair.core.task import TaskSpec
@@ -13,8 +13,6 @@ from datafair.crypto.cid import compute_cid
 from datafair.quality.synthetic import dawid_skene_crowd
 from datafair.services.settlement.bundle import (
     EpochInputs,
-    Reviews,
-    Submissions,
     bundle_document,
     compute_epoch,
     encode_bundle,
@@ -36,32 +34,14 @@ def _inputs(items: np.ndarray, workers: np.ndarray, labels: np.ndarray, method: 
         price_per_answer=10**6,
         extra={} if method == "quality" else {"mechanism": "peer-prediction"},
     )
-    n = order.shape[0]
-    return EpochInputs(
-        task_id=spec.task_id,
-        spec=spec.to_dict(),
-        chain_id=31337,
-        escrow=OWNER,
-        token=REQUESTER,
-        epoch=1,
-        submissions=Submissions(
-            items=cids,
-            accounts=accounts,
-            item=items[order].tolist(),
-            contributor=workers[order].tolist(),
-            answer=[f'"{CLASSES[k]}"' for k in labels[order].tolist()],
-            nonce=list(range(n)),
-            duration_ms=[1000] * n,
-            signature=[b"\x01" * 65] * n,
-            epoch=[1] * n,
-        ),
-        reviews=Reviews(),
-        gold={},
-        gold_openings={},
-        gold_commitment=b"\x00" * 32,
+    return unsigned_inputs(
+        spec,
+        cids,
+        accounts,
+        items[order].tolist(),
+        workers[order].tolist(),
+        [f'"{CLASSES[k]}"' for k in labels[order].tolist()],
         method="auto",
-        params={},
-        fee_bps=0,
     )
 
 

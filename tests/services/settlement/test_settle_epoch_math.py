@@ -7,7 +7,14 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from settle_helpers import OWNER, REQUESTER, World, crowd_keys, store_answered_task
+from settle_helpers import (
+    OWNER,
+    REQUESTER,
+    World,
+    crowd_keys,
+    store_answered_task,
+    unsigned_inputs,
+)
 from sqlalchemy.orm import Session
 
 from datafair.core.errors import Conflict
@@ -20,8 +27,6 @@ from datafair.quality.auto import CANDIDATES
 from datafair.services.settlement.audit import audit_bundle
 from datafair.services.settlement.bundle import (
     EpochInputs,
-    Reviews,
-    Submissions,
     bundle_document,
     compute_epoch,
     default_params,
@@ -57,30 +62,17 @@ def epochs(draw: Any) -> EpochInputs:
     )
     gold = {items[0]: draw(st.sampled_from(["a", "b"]))} if draw(st.booleans()) else {}
     epoch = draw(st.integers(1, 3))
-    return EpochInputs(
-        task_id=spec.task_id,
-        spec=spec.to_dict(),
-        chain_id=31337,
-        escrow=OWNER,
-        token=REQUESTER,
+    return unsigned_inputs(
+        spec,
+        items,
+        ACCOUNTS,
+        [renumber[row[0]] for row in rows],
+        [row[1] for row in rows],
+        [f'"{row[2]}"' for row in rows],
         epoch=epoch,
-        submissions=Submissions(
-            items=items,
-            accounts=ACCOUNTS,
-            item=[renumber[row[0]] for row in rows],
-            contributor=[row[1] for row in rows],
-            answer=[f'"{row[2]}"' for row in rows],
-            nonce=list(range(len(rows))),
-            duration_ms=[1000] * len(rows),
-            signature=[b"\x01" * 65] * len(rows),
-            epoch=[draw(st.integers(1, epoch)) for _ in rows],
-        ),
-        reviews=Reviews(),
+        paid_in=[draw(st.integers(1, epoch)) for _ in rows],
         gold=gold,
-        gold_openings={},
-        gold_commitment=b"\x00" * 32,
         method=draw(st.sampled_from(["auto", "mv", "ds"])),
-        params={},
         fee_bps=draw(st.integers(0, MAX_FEE_BPS)),
     )
 
