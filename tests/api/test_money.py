@@ -102,6 +102,7 @@ def test_fund_label_settle_earn_claim_and_audit_over_http(
     row = earnings[0]
     assert row["task_id"] == market.task_id and int(row["amount"]) > 0
     assert row["answers_paid"] > 0 and row["spam_flagged"] is False
+    assert bob.pending() == []  # every item was full: all of bob's answers are paid
     leaves = bob.claimable()["leaves"]
     assert len(leaves) == 1 and leaves[0]["proof"] is not None
 

@@ -92,6 +92,20 @@ def test_earnings_ask_to_sign_in_then_show_nothing_yet(site: TestClient) -> None
     assert "No payouts yet" in site.get("/me").text
 
 
+def test_earnings_show_answers_to_open_items_as_pending(
+    site: TestClient, signed_in, task_id: str
+) -> None:
+    from web_helpers import web_wallet
+
+    contributor: DatafairClient = signed_in("contributor")
+    item = contributor.next_item(task_id)
+    assert item is not None
+    contributor.submit_answer(web_wallet("contributor"), task_id, item["item_cid"], "pos")
+    sign_in_browser(site, "contributor")
+    page = site.get("/me").text
+    assert "Pending answers" in page and "pending: item still open" in page
+
+
 def test_audit_of_an_unknown_bundle_fails_in_one_line(site: TestClient) -> None:
     cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
     page = site.get("/audit", params={"cid": cid}, headers={"hx-request": "true"})

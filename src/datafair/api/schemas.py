@@ -326,6 +326,12 @@ class EarningOut(BaseModel):
     reviews_agreeing: int
 
 
+class PendingOut(BaseModel):
+    task_id: str
+    answers: int
+    reason: str
+
+
 class LeafOut(BaseModel):
     task_id: str
     epoch: int

@@ -99,3 +99,8 @@ def claim(settings: Settings, account: str) -> None:
 def earnings(settings: Settings, account: str) -> list[dict[str, Any]]:
     with signed_in(settings, account) as (client, _):
         return client.earnings()
+
+
+def pending(settings: Settings, account: str) -> list[dict[str, Any]]:
+    with signed_in(settings, account) as (client, _):
+        return client.pending()

@@ -178,10 +178,19 @@ def settle_command(
     account: str | None = typer.Option(
         None, "--account", help="Operator account (default: the deployment's owner)."
     ),
+    seal_partial: bool = typer.Option(
+        False,
+        "--seal-partial",
+        help="Also pay answers to items still open (fewer than k answers) and seal those items: "
+        "they take no more answers. Without it, those answers wait for their items to close.",
+    ),
     rpc: str | None = RPC_OPTION,
     home: Path | None = HOME_OPTION,
 ) -> None:
-    """Settle the next epoch of a task (or resume an interrupted one) and post its root."""
+    """Settle the next epoch of a task (or resume an interrupted one) and post its root.
+
+    An epoch publishes (and pays) only answers to items closed to answers, so nobody reads an
+    answer to an item they may still answer; answers to open items wait for a later epoch."""
     from datafair.services.settlement.settle import settle_task
 
     if account is None and rpc is not None:
@@ -199,6 +208,7 @@ def settle_command(
                 task,
                 sender=sender or escrow.deployment.owner,
                 method=method,
+                seal_partial=seal_partial,
             )
     verb = "resumed and settled" if report.resumed else "settled"
     console.print(f"{verb} task 0x{report.task_id.hex()} epoch {report.epoch}: {report.state}")
@@ -427,7 +437,8 @@ def earnings_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     home: Path | None = HOME_OPTION,
 ) -> None:
-    """Earnings per settled epoch, with the reasons (answers paid, agreement, gold, spam)."""
+    """Earnings per settled epoch, with the reasons (answers paid, agreement, gold, spam), and
+    the answers no epoch pays yet (their item still open, or awaiting settlement)."""
     import json
 
     from rich.table import Table
@@ -436,8 +447,9 @@ def earnings_command(
         from datafair.cli import remote
 
         rows = remote.earnings(settings_for(home), account)
+        pending = [] if as_json else remote.pending(settings_for(home), account)
     else:
-        from datafair.services.portfolio import earnings
+        from datafair.services.portfolio import earnings, pending_answers
 
         with open_node(home) as node, node.db.session() as session:
             address = node.keystore.info(account).address
@@ -445,9 +457,12 @@ def earnings_command(
                 {**row.__dict__, "amount": str(row.amount), "gross": str(row.gross)}
                 for row in earnings(session, node.blobs, address)
             ]
+            pending = [row.__dict__ for row in pending_answers(session, address)]
     if as_json:
         console.print_json(json.dumps(rows))
         return
+    for row in pending:
+        console.print(f"task {row['task_id'][:12]}…: {row['answers']} answers {row['reason']}")
     if not rows:
         console.print(f"{account}: no settled epoch pays or mentions this account yet")
         return

@@ -346,6 +346,9 @@ class DatafairClient:
     def earnings(self) -> list[dict[str, Any]]:
         return list(self.request("GET", f"{API}/me/earnings"))
 
+    def pending(self) -> list[dict[str, Any]]:
+        return list(self.request("GET", f"{API}/me/pending"))
+
     def claimable(self) -> dict[str, Any]:
         return dict(self.request("GET", f"{API}/me/claimable"))
 
@@ -355,8 +358,9 @@ class DatafairClient:
 
     # ------------------------------------------------------------------------- operator, public
 
-    def settle(self, task_id: str) -> dict[str, Any]:
-        return dict(self.request("POST", f"{API}/tasks/{task_id}/settle"))
+    def settle(self, task_id: str, *, seal_partial: bool = False) -> dict[str, Any]:
+        params = {"seal_partial": "true"} if seal_partial else None
+        return dict(self.request("POST", f"{API}/tasks/{task_id}/settle", params=params))
 
     def bundle(self, cid: str) -> bytes:
         return bytes(self.http.get(f"{API}/bundles/{cid}", headers=self._headers()).content)

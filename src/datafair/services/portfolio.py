@@ -10,6 +10,10 @@ holding the settlement bundles, an address, a task id.
 * :func:`earnings` — per posted epoch, what the account was allotted and why: the answers the
   epoch paid, how many agreed with the inferred label, gold answered and right, the spam flag,
   the reviews made and how many agreed with the inferred label, the gross reward before fee.
+* :func:`pending_answers` — per task, the account's answers no settlement bundle carries yet,
+  and why: ``pending: item still open`` (an epoch publishes an item's answers only once the
+  item takes no further answer, :mod:`datafair.services.settlement.settle`) or ``pending:
+  awaiting settlement`` (the item is closed; the next epoch pays it).
 * :func:`my_reputation` — the account's pooled reputation per task type.
 """
 
@@ -30,11 +34,13 @@ from datafair.quality.reviews import says_right
 from datafair.services.settlement.bundle import read_document
 from datafair.services.tasks import checksum_address, load_task
 from datafair.store.blobs import BlobStore
-from datafair.store.models import Submission, Task
+from datafair.store.models import TASK_CLOSED, Submission, Task, TaskItem
 from datafair.store.reputation_models import ContributorReputation
 from datafair.store.settlement_models import PayoutLeaf, Settlement
 
 PUBLISHED_STATES = ("posted", "done")
+PENDING_OPEN = "pending: item still open"
+PENDING_SETTLEMENT = "pending: awaiting settlement"
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,15 @@ class EpochEarning:
     spam_flagged: bool
     reviews_made: int
     reviews_agreeing: int
+
+
+@dataclass(frozen=True)
+class PendingAnswers:
+    """An account's answers to one task that no settlement bundle carries yet, and why."""
+
+    task_id: str
+    answers: int
+    reason: str
 
 
 @lru_cache(maxsize=32)
@@ -305,6 +320,42 @@ def earnings(session: Session, blobs: BlobStore, account: str) -> list[EpochEarn
             )
         )
     return out
+
+
+def pending_answers(
+    session: Session, account: str, *, now: float | None = None
+) -> list[PendingAnswers]:
+    """Per task (oldest first) and reason, how many of ``account``'s answers wait for a
+    settlement: those to items no bundle has sealed yet (see the module docstring)."""
+    import time
+
+    from datafair.services.tasks import deadline_passed
+
+    address = checksum_address(account, "account")
+    clock = time.time() if now is None else now
+    try:
+        rows = session.execute(
+            select(Task.task_id, Task.status, Task.deadline, TaskItem.capacity, TaskItem.answers)
+            .select_from(Submission)
+            .join(TaskItem, TaskItem.id == Submission.task_item_id)
+            .join(Task, Task.id == Submission.task_pk)
+            .where(Submission.contributor == address, TaskItem.sealed_epoch.is_(None))
+            .order_by(Task.id)
+        ).all()
+    finally:
+        session.rollback()
+    counts: dict[tuple[str, str], int] = {}
+    for task_id, status, deadline, capacity, answers in rows:
+        closed = (
+            status == TASK_CLOSED
+            or deadline_passed(deadline, clock)
+            or (capacity is not None and answers >= capacity)
+        )
+        key = ("0x" + bytes(task_id).hex(), PENDING_SETTLEMENT if closed else PENDING_OPEN)
+        counts[key] = counts.get(key, 0) + 1
+    tasks = list(dict.fromkeys(task for task, _ in counts))  # in task order
+    ordered = sorted(counts.items(), key=lambda e: (tasks.index(e[0][0]), e[0][1] != PENDING_OPEN))
+    return [PendingAnswers(task, n, reason) for (task, reason), n in ordered]
 
 
 def published_bundle_bytes(session: Session, blobs: BlobStore, cid: str) -> bytes:

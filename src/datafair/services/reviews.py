@@ -11,21 +11,23 @@ reviewers a row).
 
 Rules of :func:`next_review`: never the reviewer's own submission, never one of an item they
 answered themselves (their verdict would not be independent of their own label, which the
-evidence model assumes), never one of an item they hold an assignment for, never one they
-already reviewed, never one with its full count of reviews; the oldest such submission comes
-first, so reviews fill submissions in order and a partial run leaves completely reviewed
-submissions. No peeking: a reviewer handed a submission has seen an answer to its item, so
-the hand-out (and any accepted review) records a ``review_exclusions`` row, committed before
-the answer is returned; assignment never offers that item to them again and the submission
-service refuses their answer to it (``docs/reviews.md``).
+evidence model assumes), never one of an item they hold an assignment for, never one of a
+sealed item (a settlement published its answers), never one they already reviewed, never one
+with its full count of reviews; the oldest such submission comes first, so reviews fill
+submissions in order and a partial run leaves completely reviewed submissions. No peeking: a
+reviewer handed a submission has seen an answer to its item, so the hand-out (and any
+accepted review) records a ``review_exclusions`` row, committed before the answer is returned;
+assignment never offers that item to them again and the submission service refuses their
+answer to it (``docs/reviews.md``).
 
 :func:`submit_review` / :func:`submit_reviews` accept a review only if, in this order: the task
 exists (``NotFound``) and is not closed (``Conflict``); reviewer address, verdict, rating and
 signature bytes are well formed (``InvalidInput``); the submission exists in this task
 (``NotFound``); the signature is the reviewer's over this task, submission, verdict and rating
 under the task's chain (``SignatureError``); the reviewer is not its contributor and did not
-answer its item (``Conflict``); they have not reviewed it yet (a replay, ``Conflict``); it has
-fewer reviews than the task allows (``Conflict``). A task past its deadline still takes
+answer its item (``Conflict``); its item is not sealed (a settlement published its answers,
+``Conflict``); they have not reviewed it yet (a replay, ``Conflict``); it has fewer reviews
+than the task allows (``Conflict``). A task past its deadline still takes
 reviews (they usually follow the labelling); a closed one does not. The batch path checks
 fields and signatures first, then takes the locks (PostgreSQL: the task's status, then the
 reviewed submissions in id order), re-checks the stored state and writes the accepted reviews
@@ -424,6 +426,7 @@ def _store_reviews(
     answered = SubmissionRepository(session).answered(
         [(c.submission.task_item_id, c.reviewer) for c in checked]
     )
+    sealed = ReviewRepository(session).sealed([c.submission.task_item_id for c in checked])
     created = now_ms(clock)
     accepted: list[_Checked] = []
     for entry in checked:
@@ -432,6 +435,12 @@ def _store_reviews(
         if statuses.get(task.pk) == TASK_CLOSED:
             errors[entry.index] = Conflict(
                 f"task 0x{task.task_id.hex()}: closed, it takes no more reviews"
+            )
+        elif submission.task_item_id in sealed:
+            errors[entry.index] = Conflict(
+                f"review: item {submission.item_cid} is sealed: epoch "
+                f"{sealed[submission.task_item_id]}'s settlement published its answers, so it "
+                "takes no more reviews"
             )
         elif (submission.task_item_id, reviewer) in answered:
             errors[entry.index] = Conflict(

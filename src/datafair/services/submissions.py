@@ -23,7 +23,9 @@ An answer is accepted only if, in this order:
    free slot: a slot the contributor holds through an assignment, or one not held by anyone
    (``Conflict`` when it already has its k answers), and it is not a gold item a settlement
    bundle revealed (``Conflict``: revealed gold is retired,
-   :mod:`datafair.services.settlement.gold`);
+   :mod:`datafair.services.settlement.gold`) nor an item whose answers a settlement bundle
+   published (``Conflict``: a published item is sealed,
+   :mod:`datafair.services.settlement.settle`);
 8. the contributor is not paused on the task nor below its minimum reputation (``Conflict``,
    ``datafair.services.reputation``).
 
@@ -401,6 +403,13 @@ def _store(
                 errors[entry.index] = Conflict(
                     f"item_cid: item {slot.item_cid} is a gold item whose answer epoch "
                     f"{retired[slot.item_cid]}'s settlement published; it takes no more answers"
+                )
+                continue
+            if slot.sealed_epoch is not None:
+                errors[entry.index] = Conflict(
+                    f"item_cid: item {slot.item_cid} is sealed: epoch {slot.sealed_epoch}'s "
+                    "settlement published its answers, so it takes no more (take another item "
+                    "with `task next`)"
                 )
                 continue
             delegation = entry.delegation_id

@@ -165,6 +165,10 @@ class TaskItem(Base):
 
     ``capacity`` is k for ordinary items; for gold items it is the task's gold overlap, or
     NULL (any number of contributors may answer a gold item, once each).
+
+    ``sealed_epoch`` is the epoch whose settlement bundle first published the item's answers
+    (NULL while none is published): from then on the item is closed (``capacity = answers``)
+    and never assigned, answered or reviewed again, so nobody answers it after reading them.
     """
 
     __tablename__ = "task_items"
@@ -177,6 +181,7 @@ class TaskItem(Base):
     capacity: Mapped[int | None] = mapped_column(Integer)
     answers: Mapped[int] = mapped_column(Integer, default=0)
     reserved: Mapped[int] = mapped_column(Integer, default=0)
+    sealed_epoch: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         UniqueConstraint("task_pk", "item_cid"),

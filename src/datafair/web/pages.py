@@ -249,8 +249,11 @@ def earnings_page(
     from datafair.services import portfolio
 
     if actor.address is None:
-        return render(request, node, actor, "earnings.html", earnings=None, reputation={})
+        return render(
+            request, node, actor, "earnings.html", earnings=None, pending=[], reputation={}
+        )
     earnings = portfolio.earnings(session, node.blobs, actor.address)
+    pending = portfolio.pending_answers(session, actor.address)
     reputation = portfolio.my_reputation(session, actor.address)
     session.rollback()
     return render(
@@ -259,6 +262,7 @@ def earnings_page(
         actor,
         "earnings.html",
         earnings=earnings,
+        pending=pending,
         reputation=reputation,
         claimable=sum(e.amount for e in earnings),
     )

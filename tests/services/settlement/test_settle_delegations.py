@@ -64,7 +64,9 @@ def delegated(session: Session, world: World, label: Any, contributors: Any, clo
     # contributor 6 labels the last 5 items through a session key (contributor 7's key)
     _session_key_answers(session, labelled.task, contributors[6], contributors[7], clock, 5)
     fund(session, world, labelled.task_id)
-    report = settle_task(session, world.escrow, world.blobs, labelled.task_id, sender=OWNER)
+    report = settle_task(
+        session, world.escrow, world.blobs, labelled.task_id, sender=OWNER, seal_partial=True
+    )
     assert report.bundle_cid is not None
     return world.blobs.get(report.bundle_cid), contributors
 

@@ -57,8 +57,16 @@ def test_a_three_epoch_task_audits_with_its_history(
     reports = [first]
     for start in (8, 12):
         _answer(label, labelled, range(start, start + 4))
+        # the new items have 4 of their 6 answers: paid now, and sealed
         reports.append(
-            settle_task(session, world.escrow, world.blobs, labelled.task_id, sender=OWNER)
+            settle_task(
+                session,
+                world.escrow,
+                world.blobs,
+                labelled.task_id,
+                sender=OWNER,
+                seal_partial=True,
+            )
         )
     assert [r.epoch for r in reports] == [1, 2, 3]
     third = world.blobs.get(reports[2].bundle_cid)
@@ -89,7 +97,7 @@ def _post_second_epoch(
     """Post an epoch-2 bundle of ``change(inputs)``: recomputed, so it audits on its own."""
     previous = settlements_of(session, task_id)[-1]
     inputs = gather_inputs(
-        session, world.escrow, world.blobs, task_id, 2, "auto", previous=previous
+        session, world.escrow, world.blobs, task_id, 2, "auto", previous=previous, seal_partial=True
     )
     inputs = change(inputs)
     result = compute_epoch(inputs)
@@ -141,10 +149,14 @@ def test_a_back_dated_submission_fails(
     labelled, first = first_epoch
 
     def back_date(inputs: EpochInputs) -> EpochInputs:
-        epochs = list(inputs.submissions.epoch)
-        new = [row for row, epoch in enumerate(epochs) if epoch == 2]
-        epochs[new[0]] = 1
-        return _with_submissions(inputs, epoch=epochs)
+        # every answer to one new item (back-dating one of them only would pay the item's
+        # answers in two epochs, which the audit refuses before it reads the history)
+        subs = inputs.submissions
+        epochs = list(subs.epoch)
+        item = subs.item[epochs.index(2)]
+        return _with_submissions(
+            inputs, epoch=[1 if subs.item[r] == item else e for r, e in enumerate(epochs)]
+        )
 
     _answer(label, labelled, range(8, 12))
     data = _post_second_epoch(session, world, labelled.task_id, back_date)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from datafair.api.deps import ActorDep, NodeDep, SessionDep
 from datafair.api.policies import authorize, signed_in
-from datafair.api.schemas import AnswerOut, ClaimableOut, EarningOut, LeafOut
+from datafair.api.schemas import AnswerOut, ClaimableOut, EarningOut, LeafOut, PendingOut
 from datafair.services import portfolio
 from datafair.services.settlement.claims import claimable
 
@@ -60,6 +60,18 @@ def earnings(node: NodeDep, session: SessionDep, actor: ActorDep) -> list[Earnin
         EarningOut(**{**row.__dict__, "amount": str(row.amount), "gross": str(row.gross)})
         for row in portfolio.earnings(session, node.blobs, actor.address)
     ]
+
+
+@router.get(
+    "/pending",
+    summary="Your answers no settlement pays yet, per task and reason (item still open, or "
+    "awaiting settlement)",
+    response_model=list[PendingOut],
+)
+def pending(session: SessionDep, actor: ActorDep) -> list[PendingOut]:
+    authorize(actor, signed_in(), "read your pending answers")
+    assert actor.address is not None
+    return [PendingOut(**row.__dict__) for row in portfolio.pending_answers(session, actor.address)]
 
 
 @router.get(

@@ -27,11 +27,21 @@ def settle(
     session: SessionDep,
     actor: ActorDep,
     method: Annotated[str, Query(max_length=32)] = "auto",
+    seal_partial: Annotated[
+        bool,
+        Query(description="Also pay answers to items still open, and seal those items"),
+    ] = False,
 ) -> SettleOut:
     authorize(actor, operator(), "settle tasks")
     report = node.with_chain(
         lambda escrow: settle_task(
-            session, escrow, node.blobs, task_id, sender=node.relayer(), method=method
+            session,
+            escrow,
+            node.blobs,
+            task_id,
+            sender=node.relayer(),
+            method=method,
+            seal_partial=seal_partial,
         )
     )
     return SettleOut(

@@ -12,6 +12,8 @@ Checks, in order; the first that fails raises :class:`AuditMismatch` naming it:
 2. the task id is the keccak-256 of the published spec;
 3. every revealed gold item's answer and salt, with its Merkle proof, lead to the bundle's gold
    commitment, and no submission to it is paid after the epoch that revealed it (:mod:`.gold`);
+   no submission to any item is paid after the epoch that first published the item's answers
+   (:func:`verify_sealed`: a published item is sealed);
 4. every submission's EIP-712 signature recovers to its contributor, and every review's to its
    reviewer (:mod:`.signatures`);
 5. inference, rewards, fee and tree recomputed by :func:`~datafair.services.settlement.bundle.
@@ -155,6 +157,7 @@ def _verify_inputs(inputs: EpochInputs, workers: int | None) -> None:
     if canonical_hash(inputs.spec) != inputs.task_id:
         raise AuditMismatch("task.spec does not hash to task.task_id")
     _verify_gold(inputs)
+    verify_sealed(inputs)
     if int(inputs.spec.get("chain_id", -1)) != inputs.chain_id:
         raise AuditMismatch(
             f"chain.chain_id is {inputs.chain_id} but the task spec names "
@@ -224,6 +227,23 @@ def _verify_gold(inputs: EpochInputs) -> None:
             raise AuditMismatch(
                 f"gold: submission {row} to item {subs.items[item]} is paid in epoch {paid_in}, "
                 f"after epoch {revealed.revealed_in} revealed its gold answer"
+            )
+
+
+def verify_sealed(inputs: EpochInputs) -> None:
+    """Every answer to an item is paid in the epoch that first published the item's answers:
+    a published item is sealed (it takes no further answer), so an answer paid later was
+    taken after anyone could read the published ones (:mod:`.settle`, "Sealed items")."""
+    subs = inputs.submissions
+    published: dict[int, int] = {}
+    for item, paid_in in zip(subs.item, subs.epoch, strict=True):
+        published[item] = min(paid_in, published.get(item, paid_in))
+    for row, (item, paid_in) in enumerate(zip(subs.item, subs.epoch, strict=True)):
+        if paid_in > published[item]:
+            raise AuditMismatch(
+                f"submissions: submission {row} to item {subs.items[item]} is paid in epoch "
+                f"{paid_in}, but epoch {published[item]} already published the item's answers "
+                "(a published item is sealed and takes no more answers)"
             )
 
 

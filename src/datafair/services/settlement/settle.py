@@ -37,9 +37,23 @@ neither. A retired item is never assigned, accepted or graded again: an answer i
 its epoch was being computed is left out of every later epoch. Gold items nobody answered stay
 secret for later epochs; once every one is revealed, epochs settle without gold.
 
+Sealed items (no peeking at published answers): a bundle is public once its root is posted,
+so an item's answers are published only when the item can take no further answer at that
+moment (:func:`publishable_rows`). By default an epoch pays the answers to items that are
+closed: with all their k answers, or every item once the task is closed or past its deadline
+(gold items too: they are retired on reveal). Answers to items still open are stored and
+acknowledged but wait, unpaid, for a later epoch. With ``seal_partial`` the epoch also pays
+the answers to open items. Either way, every item whose answers the bundle publishes first is
+*sealed* (``task_items.sealed_epoch``, capacity set to its answers, held slots expired) in the
+same commit that records the bundle: never assigned, answered or reviewed again. If such an
+item took an answer the bundle does not carry while the epoch was being computed, nothing is
+recorded (``Conflict``) and a rerun includes it. The audit fails a bundle that pays an answer
+to an item in a later epoch than the one that published it
+(:func:`datafair.services.settlement.audit.verify_sealed`).
+
 Refused, with nothing stored or sent: a task the escrow does not hold, a task without (new)
-submissions, gold answers that do not match the escrow's commitment, an epoch budget above the
-escrow's unallocated balance.
+submissions or whose new answers all wait for open items, gold answers that do not match the
+escrow's commitment, an epoch budget above the escrow's unallocated balance.
 
 Fault injection (tests only): when the environment variable :data:`CRASH_ENV` names one of
 :data:`CHECKPOINTS`, the process exits with status :data:`CRASH_STATUS` (``os._exit``, no
@@ -59,7 +73,7 @@ from sqlalchemy.orm import Session
 
 from datafair.chain.base import Sender
 from datafair.chain.escrow import EscrowClient
-from datafair.core.errors import ChainError, Conflict, InvalidInput
+from datafair.core.errors import ChainError, Conflict, DatafairError, InvalidInput
 from datafair.core.schemas import TaskType
 from datafair.core.task import TaskSpec
 from datafair.services.delegations import delegations_for_task, message_of
@@ -78,8 +92,9 @@ from datafair.services.settlement.bundle import (
 from datafair.services.settlement.funding import check_chain, escrow_state, funding_of
 from datafair.services.settlement.gold import GoldOpening, GoldTree
 from datafair.services.submissions import task_answers
-from datafair.services.tasks import Clock, load_task, now_ms
+from datafair.services.tasks import Clock, deadline_passed, load_task, now_ms
 from datafair.store.blobs import BlobStore
+from datafair.store.models import TASK_CLOSED
 from datafair.store.repositories import ReviewRepository, TaskRepository
 from datafair.store.repositories.settlement import SettlementRepository
 from datafair.store.settlement_models import Settlement
@@ -157,6 +172,61 @@ def _settleable_rows(
     ]
 
 
+@dataclass(frozen=True)
+class Publishable:
+    """Which rows of a task's submissions an epoch may publish, and what it seals.
+
+    ``rows``: the rows the epoch takes; ``waiting``: answers left for a later epoch because
+    their item is still open; ``seal``: ``item CID -> answers`` of the items the epoch
+    publishes first (sealed with the bundle, each with the answers the bundle carries).
+    """
+
+    rows: list[int]
+    waiting: int
+    seal: dict[str, int]
+
+
+def publishable_rows(
+    columns: Any,
+    candidates: list[int],
+    paid_before: Mapping[tuple[str, str], int],
+    *,
+    sealed: Mapping[str, int],
+    closed: set[str] | None,
+    gold: Mapping[str, Any],
+    seal_partial: bool,
+) -> Publishable:
+    """The rows among ``candidates`` whose answers may be published now: a published answer
+    must never help anyone answer its item, so an item's answers are published only once the
+    item can take no further answer at that moment.
+
+    A row is taken if an earlier epoch paid it; else if its item is sealed (an answer taken
+    while that item's epoch was being recorded) it is never taken; else if its item is closed
+    (``closed`` holds the items with all their answers, ``None`` means every item: the task is
+    closed or past its deadline), or is a gold item (retired on reveal, :mod:`.gold`), or
+    ``seal_partial`` asks for open items to be published and sealed; otherwise it waits.
+    """
+    rows: list[int] = []
+    waiting = 0
+    first: set[str] = set()
+    for r in candidates:
+        cid = columns.item_cids[r]
+        if (cid, columns.contributors[r]) in paid_before:
+            rows.append(r)
+        elif cid in sealed:
+            continue
+        elif closed is None or cid in closed or cid in gold or seal_partial:
+            rows.append(r)
+            first.add(cid)
+        else:
+            waiting += 1
+    seal = dict.fromkeys(sorted(first - set(sealed)), 0)
+    for r in rows:
+        if columns.item_cids[r] in seal:
+            seal[columns.item_cids[r]] += 1
+    return Publishable(rows, waiting, seal)
+
+
 def gather_inputs(
     session: Session,
     escrow: EscrowClient,
@@ -165,8 +235,27 @@ def gather_inputs(
     epoch: int,
     method: str,
     previous: Settlement | None,
+    *,
+    seal_partial: bool = False,
+    now: float | None = None,
 ) -> EpochInputs:
-    """Read the task, its submissions, reviews and gold reveal into canonical epoch inputs."""
+    """Read the task, its submissions, reviews and gold reveal into canonical epoch inputs:
+    the rows :func:`publishable_rows` allows (at Unix time ``now``, default the clock)."""
+    return _gather(session, escrow, blobs, task_id, epoch, method, previous, seal_partial, now)[0]
+
+
+def _gather(
+    session: Session,
+    escrow: EscrowClient,
+    blobs: BlobStore,
+    task_id: bytes,
+    epoch: int,
+    method: str,
+    previous: Settlement | None,
+    seal_partial: bool,
+    now: float | None,
+) -> tuple[EpochInputs, dict[str, int]]:
+    """:func:`gather_inputs` and the items the epoch seals (``item CID -> answers``)."""
     answers = task_answers(session, task_id)
     task = answers.task
     check_chain(task.spec.chain_id, escrow)
@@ -179,23 +268,34 @@ def gather_inputs(
             "task", f"0x{task_id.hex()} has no submissions", "nothing to settle; label items first"
         )
     paid_before = _previous_epochs(blobs, previous)
-    task_pk = load_task(session, task_id).id
-    retired = TaskRepository(session).retired_gold(task_pk)
+    stored = load_task(session, task_id)
+    task_pk = stored.id
+    repository = TaskRepository(session)
+    retired = repository.retired_gold(task_pk)
+    task_closed = stored.status == TASK_CLOSED or deadline_passed(
+        stored.deadline, time.time() if now is None else now
+    )
     # Unsigned reviews cannot be checked by an auditor: they are neither evidence nor paid.
     reviews = [r for r in ReviewRepository(session).for_task(task_pk) if r.signature is not None]
-    rows = [
-        r
-        for r in _settleable_rows(task.spec, columns, reviews, paid_before)
-        # an answer a revealed gold item took while its epoch was being settled is never graded
-        if columns.item_cids[r] not in retired
-        or (columns.item_cids[r], columns.contributors[r]) in paid_before
-    ]
+    publishable = publishable_rows(
+        columns,
+        [
+            r
+            for r in _settleable_rows(task.spec, columns, reviews, paid_before)
+            # an answer a revealed gold item took while its epoch was being settled is never
+            # graded
+            if columns.item_cids[r] not in retired
+            or (columns.item_cids[r], columns.contributors[r]) in paid_before
+        ],
+        paid_before,
+        sealed=repository.sealed_items(task_pk),
+        closed=None if task_closed else repository.full_items(task_pk),
+        gold=answers.gold,
+        seal_partial=seal_partial,
+    )
+    rows = publishable.rows
     if not rows:
-        raise InvalidInput(
-            "task",
-            f"0x{task_id.hex()}: no contributed item has its reviews yet",
-            "review the items first (datafair review)",
-        )
+        raise _nothing_to_publish(task_id, publishable.waiting)
     kept_ids = {columns.ids[r] for r in rows}
     reviews = [review for review in reviews if review.submission_id in kept_ids]
     accounts = sorted(
@@ -222,6 +322,8 @@ def gather_inputs(
     delegations = _delegations(session, task_pk, row_of_id)
     openings = _gold_openings(tree, retired, set(items), epoch)
     if epoch not in submissions.epoch:
+        if publishable.waiting:
+            raise _nothing_to_publish(task_id, publishable.waiting)
         raise Conflict(
             f"task 0x{task_id.hex()}: no new submissions since epoch {epoch - 1}; nothing to settle"
         )
@@ -233,7 +335,7 @@ def gather_inputs(
         ),
         key=lambda entry: (entry[0], entry[1]),
     )
-    return EpochInputs(
+    inputs = EpochInputs(
         task_id=task_id,
         spec=task.spec.to_dict(),
         chain_id=escrow.chain.chain_id,
@@ -256,6 +358,22 @@ def gather_inputs(
         fee_bps=escrow.fee_bps(),
         delegations=delegations,
         held=_previous_held(blobs, previous),
+    )
+    return inputs, publishable.seal
+
+
+def _nothing_to_publish(task_id: bytes, waiting: int) -> DatafairError:
+    """The refusal of an epoch with nothing it may publish (``waiting`` answers to open items)."""
+    if not waiting:
+        return InvalidInput(
+            "task",
+            f"0x{task_id.hex()}: no contributed item has its reviews yet",
+            "review the items first (datafair review)",
+        )
+    return Conflict(
+        f"task 0x{task_id.hex()}: nothing to settle yet: {waiting} answers wait for their items "
+        "to close (k answers, the task closed or past its deadline); settle later, or pass "
+        "--seal-partial to pay them now and seal their items"
     )
 
 
@@ -293,7 +411,13 @@ def _delegations(session: Session, task_pk: int, row_of_id: Mapping[int, int]) -
     by_submission = delegations_for_task(session, task_pk)
     if not by_submission:
         return Delegations()
-    rows = {row_of_id[sid]: delegation for sid, delegation in by_submission.items()}
+    rows = {
+        row_of_id[sid]: delegation
+        for sid, delegation in by_submission.items()
+        if sid in row_of_id  # answers waiting for a later epoch are not in this one
+    }
+    if not rows:
+        return Delegations()
     used = {delegation.id: delegation for delegation in rows.values()}
     ordered = sorted(used.values(), key=lambda d: (d.wallet, d.session_key, d.nonce))
     index_of = {delegation.id: index for index, delegation in enumerate(ordered)}
@@ -363,9 +487,9 @@ class _Machine:
     def previous(self, row: Settlement) -> Settlement | None:
         return SettlementRepository(self.session).previous(row)
 
-    def bundle(self, row: Settlement) -> None:
+    def bundle(self, row: Settlement, seal_partial: bool) -> None:
         """``open`` → ``bundled`` (or ``empty``): compute the epoch and store its bundle."""
-        inputs = gather_inputs(
+        inputs, seal = _gather(
             self.session,
             self.escrow,
             self.blobs,
@@ -373,6 +497,8 @@ class _Machine:
             row.epoch,
             row.method,
             self.previous(row),
+            seal_partial,
+            self.clock(),
         )
         result = compute_epoch(inputs)
         state = self.escrow.task(self.task_id)
@@ -390,6 +516,8 @@ class _Machine:
         # The gold this bundle reveals is retired in the same commit that records the bundle.
         revealed = [c for c, o in inputs.gold_openings.items() if o.revealed_in == row.epoch]
         TaskRepository(self.session).retire_gold(row.task_pk, revealed, row.epoch)
+        # ... and so are the items whose answers it publishes first: they take no more answers.
+        self.seal(row, seal)
         self._save(
             row,
             state="bundled" if result.root is not None else "empty",
@@ -400,6 +528,17 @@ class _Machine:
             submissions=result.paid_submissions,
         )
         _checkpoint("bundled")
+
+    def seal(self, row: Settlement, seal: Mapping[str, int]) -> None:
+        """Seal the items the bundle publishes first; ``Conflict`` (nothing recorded) if one
+        took an answer the bundle does not carry while the epoch was being computed."""
+        counts = TaskRepository(self.session).seal_items(row.task_pk, sorted(seal), row.epoch)
+        late = sorted(cid for cid, n in seal.items() if counts.get(cid, n) != n)
+        if late:
+            raise Conflict(
+                f"task 0x{self.task_id.hex()}: item {late[0]} took an answer while epoch "
+                f"{row.epoch} was being computed; nothing was recorded, settle again"
+            )
 
     def leaves(self, row: Settlement) -> list[tuple[int, str, int]]:
         assert row.bundle_cid is not None
@@ -486,9 +625,13 @@ def settle_task(
     *,
     sender: Sender,
     method: str = "auto",
+    seal_partial: bool = False,
     clock: Clock = time.time,
 ) -> SettlementReport:
-    """Settle (or resume) the next epoch of ``task_id``; see the module docstring."""
+    """Settle (or resume) the next epoch of ``task_id``; see the module docstring.
+
+    By default the epoch pays only answers to items closed to answers; ``seal_partial`` also
+    pays the answers to open items and seals those items (see "Sealed items" there)."""
     task = load_task(session, task_id)
     raw_id = task.task_id
     escrow_state(escrow, raw_id)
@@ -498,7 +641,7 @@ def settle_task(
         row, resumed = machine.open(task.id, method)
         if row.state == "open":
             try:
-                machine.bundle(row)
+                machine.bundle(row, seal_partial)
             except BaseException:
                 # Nothing was published or sent: give the epoch number back.
                 session.rollback()

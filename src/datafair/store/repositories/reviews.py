@@ -20,6 +20,7 @@ from datafair.store.models import (
     Review,
     ReviewExclusion,
     Submission,
+    TaskItem,
 )
 from datafair.store.repositories._common import CHUNK, chunked, locks_rows
 
@@ -41,7 +42,8 @@ _EXCLUDE = text(
 def _eligible(task_pk: int, address: str, *, ordered_scan: bool = False) -> list[Any]:
     """Conditions on ``Submission`` rows ``address`` may review: of the task, not their own, of
     an item they did not answer and do not hold (a held item is work they were given to
-    answer), not reviewed by them yet.
+    answer) and whose answers no settlement published (a sealed item), not reviewed by them
+    yet.
 
     ``ordered_scan`` spells the task condition so that SQLite cannot use the task index for it
     (``task_pk + 0``) and walks the submissions in id order instead.
@@ -64,6 +66,9 @@ def _eligible(task_pk: int, address: str, *, ordered_scan: bool = False) -> list
             )
         ),
         ~exists().where(and_(mine.submission_id == Submission.id, mine.reviewer == address)),
+        ~exists().where(
+            and_(TaskItem.id == Submission.task_item_id, TaskItem.sealed_epoch.is_not(None))
+        ),
     ]
 
 
@@ -162,6 +167,18 @@ class ReviewRepository:
         )
         row = session.execute(query).first()
         return None if row is None else (int(row[0]), int(row[1]))
+
+    def sealed(self, task_item_ids: Sequence[int]) -> dict[int, int]:
+        """``task_item_id -> epoch`` of those items a settlement sealed (published)."""
+        found: dict[int, int] = {}
+        for part in chunked(sorted(set(task_item_ids))):
+            rows = self.session.execute(
+                select(TaskItem.id, TaskItem.sealed_epoch).where(
+                    TaskItem.id.in_(part), TaskItem.sealed_epoch.is_not(None)
+                )
+            )
+            found.update((item_id, int(epoch or 0)) for item_id, epoch in rows)
+        return found
 
     def exclude(self, rows: Sequence[tuple[int, int, str]], *, now_ms: int) -> None:
         """Record that each ``(task pk, task item id, contributor)`` saw answers of that item for

@@ -45,6 +45,7 @@ class Slot:
     answers: int
     reserved: int
     context: ItemContext
+    sealed_epoch: int | None = None
 
     def free(self) -> int | None:
         """Slots not answered nor reserved (None: unlimited)."""
@@ -132,19 +133,10 @@ class TaskRepository:
         return found
 
     def retire_gold(self, task_pk: int, item_cids: Sequence[str], epoch: int) -> None:
-        """Retire gold items the bundle of ``epoch`` reveals: record the epoch, expire the
-        slots held on them and close them (capacity = answers), so they are never assigned
-        or answered again. Task items are locked before assignments change (the order every
-        path follows)."""
+        """Retire gold items the bundle of ``epoch`` reveals: record the epoch and close them
+        (:meth:`_close`), so they are never assigned or answered again."""
         for part in chunked(sorted(set(item_cids))):
-            ids = list(
-                self.session.scalars(
-                    select(TaskItem.id).where(
-                        TaskItem.task_pk == task_pk, TaskItem.item_cid.in_(part)
-                    )
-                )
-            )
-            self.lock_items(ids)
+            self._close(self._item_ids(task_pk, part))
             self.session.execute(
                 update(GoldAnswer)
                 .where(
@@ -154,16 +146,70 @@ class TaskRepository:
                 )
                 .values(retired_epoch=epoch)
             )
-            self.session.execute(
-                update(Assignment)
-                .where(Assignment.task_item_id.in_(ids), Assignment.status == ASSIGNMENT_HELD)
-                .values(status=ASSIGNMENT_EXPIRED)
-            )
+
+    def seal_items(self, task_pk: int, item_cids: Sequence[str], epoch: int) -> dict[str, int]:
+        """Seal the items whose answers the bundle of ``epoch`` publishes first: record the
+        epoch and close them (:meth:`_close`), so they are never assigned, answered or
+        reviewed again. Returns each item's answer count, read under the lock."""
+        answers: dict[str, int] = {}
+        for part in chunked(sorted(set(item_cids))):
+            ids = self._item_ids(task_pk, part)
+            self._close(ids)
             self.session.execute(
                 update(TaskItem)
-                .where(TaskItem.id.in_(ids))
-                .values(reserved=0, capacity=TaskItem.answers)
+                .where(TaskItem.id.in_(ids), TaskItem.sealed_epoch.is_(None))
+                .values(sealed_epoch=epoch)
             )
+            rows = self.session.execute(
+                select(TaskItem.item_cid, TaskItem.answers).where(TaskItem.id.in_(ids))
+            )
+            answers.update((cid, int(count)) for cid, count in rows)
+        return answers
+
+    def sealed_items(self, task_pk: int) -> dict[str, int]:
+        """Items whose answers a settlement bundle published, with the epoch that sealed them."""
+        rows = self.session.execute(
+            select(TaskItem.item_cid, TaskItem.sealed_epoch).where(
+                TaskItem.task_pk == task_pk, TaskItem.sealed_epoch.is_not(None)
+            )
+        )
+        return {cid: int(epoch or 0) for cid, epoch in rows}
+
+    def full_items(self, task_pk: int) -> set[str]:
+        """Items that have all their answers (``answers >= capacity``): closed to answers."""
+        rows = self.session.scalars(
+            select(TaskItem.item_cid).where(
+                TaskItem.task_pk == task_pk,
+                TaskItem.capacity.is_not(None),
+                TaskItem.answers >= TaskItem.capacity,
+            )
+        )
+        return set(rows)
+
+    def _item_ids(self, task_pk: int, item_cids: Sequence[str]) -> list[int]:
+        return list(
+            self.session.scalars(
+                select(TaskItem.id).where(
+                    TaskItem.task_pk == task_pk, TaskItem.item_cid.in_(list(item_cids))
+                )
+            )
+        )
+
+    def _close(self, ids: Sequence[int]) -> None:
+        """Close task items to answers: expire the slots held on them and set capacity =
+        answers. Task items are locked before assignments change (the order every path
+        follows)."""
+        self.lock_items(ids)
+        self.session.execute(
+            update(Assignment)
+            .where(Assignment.task_item_id.in_(ids), Assignment.status == ASSIGNMENT_HELD)
+            .values(status=ASSIGNMENT_EXPIRED)
+        )
+        self.session.execute(
+            update(TaskItem)
+            .where(TaskItem.id.in_(ids))
+            .values(reserved=0, capacity=TaskItem.answers)
+        )
 
     def item_cids(self, task_pk: int) -> list[str]:
         """The task's item CIDs in order (gold items included)."""
@@ -236,6 +282,7 @@ class TaskRepository:
                     Item.text_length,
                     Item.width,
                     Item.height,
+                    TaskItem.sealed_epoch,
                 )
                 .join(Item, Item.cid == TaskItem.item_cid)
                 .where(TaskItem.task_pk == task_pk, TaskItem.item_cid.in_(part))
@@ -252,6 +299,7 @@ class TaskRepository:
                     answers=row[4],
                     reserved=row[5],
                     context=ItemContext(ItemKind(row[6]), row[7], row[8], row[9]),
+                    sealed_epoch=row[10],
                 )
         return found
 
