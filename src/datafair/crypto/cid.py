@@ -63,12 +63,14 @@ def is_cid(value: str) -> bool:
     return True
 
 
-def cids_from_digests(digests: list[bytes]) -> list[str]:
-    """The CIDv1 (raw, sha2-256, base32) of each 32-byte sha2-256 digest, in order."""
-    count = len(digests)
+def cids_from_digests(digests: list[bytes] | bytes | bytearray | memoryview) -> list[str]:
+    """The CIDv1 (raw, sha2-256, base32) of each 32-byte sha2-256 digest, in order: a list of
+    digests, or their concatenation."""
+    joined = digests if not isinstance(digests, list) else b"".join(digests)
+    count = len(digests) if isinstance(digests, list) else len(joined) // 32
     if count == 0:
         return []
-    raw = np.frombuffer(b"".join(digests), dtype=np.uint8)
+    raw = np.frombuffer(joined, dtype=np.uint8)
     if raw.size != 32 * count:
         raise ValueError("every sha2-256 digest has 32 bytes")
     # 40 bytes per row = 64 groups of 5 bits; the last 6 groups are padding and dropped

@@ -20,8 +20,9 @@ of files, not to its bytes; ``ParsedItem.content`` of such an image is then empt
 
 Streaming: inside ``streaming_to(sink)``, a collector hands its distinct items to ``sink`` in
 batches of ``STREAM_BATCH`` as they are read and keeps only their SHA-256 digests (in order,
-for the manifest and the duplicate check), so a text file of any number of rows is read in
-memory proportional to its number of distinct items times ~200 bytes; ``ParsedDataset.items``
+for the manifest) and the compact duplicate and id checks (:mod:`.key_index`), so a text file
+of any number of rows is read in memory proportional to its number of distinct items times
+about 130 bytes; ``ParsedDataset.items``
 is then empty and ``item_cids``/``counts``/``len`` come from what was kept.
 
 The input contract, the same whatever the format and the store (SQLite and PostgreSQL accept
@@ -36,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -47,6 +49,8 @@ from typing import Any, NamedTuple
 from datafair.core.errors import InvalidInput
 from datafair.core.schemas import ItemKind
 from datafair.crypto.cid import cids_from_digests
+from datafair.formats import key_index
+from datafair.formats.key_index import KeyIndex
 
 MAX_ITEM_BYTES = 10 * 1024 * 1024
 """The largest item content accepted by every importer: 10 MiB of UTF-8 text, pair JSON or
@@ -260,9 +264,10 @@ class ParsedDataset:
             for start in range(0, len(cids), size):
                 yield cids[start : start + size]
             return
-        digests = self.streamed.digests
-        for start in range(0, len(digests), size):
-            yield cids_from_digests(digests[start : start + size])
+        digests = memoryview(self.streamed.digests)
+        step = 32 * size
+        for start in range(0, len(digests), step):
+            yield cids_from_digests(digests[start : start + step])
 
     @property
     def counts(self) -> dict[str, int]:
@@ -279,7 +284,9 @@ class ParsedDataset:
         return tuple(self.counts)
 
     def __len__(self) -> int:
-        return len(self.streamed.digests) if self.streamed is not None else len(self.items)
+        if self.streamed is not None:
+            return len(self.streamed.digests) // 32
+        return len(self.items)
 
 
 @dataclass(slots=True)
@@ -287,9 +294,16 @@ class StreamedItems:
     """What a streaming parse keeps of its items: digests in order, kinds, and (formats with
     labels only) the CID of each item's source."""
 
-    digests: list[bytes]
+    digests: bytearray
+    """The 32-byte SHA-256 digests of the distinct items, concatenated in input order."""
     kinds: Counter[ItemKind]
     source_cids: dict[str, str]
+
+
+def _id_key(external_id: Any) -> bytes:
+    """A 128-bit hash naming an item id (a string, or another JSON value by its ``repr``)."""
+    named = external_id if isinstance(external_id, str) else f"\0{external_id!r}"
+    return hashlib.blake2b(named.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 class ItemCollector:
@@ -308,10 +322,15 @@ class ItemCollector:
         self.skipped: list[tuple[str, str]] = []
         self.prior: list[PriorLabel] = []
         self.unsupported: list[tuple[str, str]] = []
-        # the first source of each content: ``name:line`` sources kept as the line number
-        self._first: dict[bytes, str | int] = {}
+        # the duplicate and id checks, compact (``KeyIndex``): the distinct item of each
+        # content digest and of each id (by a 128-bit hash of the id), and the first source of
+        # each distinct item (a ``name:line`` source kept as its line number, others by item)
+        self._by_digest = KeyIndex(32, key_index.SPILL)
+        self._by_id = KeyIndex(16, key_index.SPILL)
         self._line_prefix = f"{path.name}:"
-        self._ids: dict[str, bytes] = {}
+        self._first_lines = array("q")
+        self._first_named: dict[int, str] = {}
+        self._order = bytearray()  # every distinct item's digest, in input order
         self._kinds: list[ItemKind] = []
         self._contents: list[bytes] = []
         self._digests: list[bytes] = []
@@ -322,7 +341,6 @@ class ItemCollector:
         self._sources: list[str] = []
         self._sizes: list[int] = []
         self._sink = _ITEM_SINK.get()
-        self._all_digests: list[bytes] = []
         self._kind_tally: Counter[ItemKind] = Counter()
         self._source_cids: dict[str, str] = {}
         self._keep_sources = fmt in _LABELLED_FORMATS
@@ -346,14 +364,14 @@ class ItemCollector:
         if meta:
             _check_meta(meta, source)
         digest = hashlib.sha256(content).digest()
-        first = self._first.get(digest)
+        first = self._by_digest.get(digest)
         external_id = meta.get("id")
         if external_id is not None:
-            seen = self._ids.get(external_id)
+            id_key = _id_key(external_id)
+            seen = self._by_id.get(id_key)
             if seen is None:
-                # the digest object the duplicate check keeps anyway: one pointer per id
-                self._ids[external_id] = digest
-            elif seen != digest:
+                self._by_id.add(id_key, len(self._first_lines) if first is None else first)
+            elif seen != first:
                 raise InvalidInput(
                     source,
                     f"id {external_id!r} is already used by {self._source(seen)} for a "
@@ -361,12 +379,17 @@ class ItemCollector:
                     "give every item its own id",
                 )
         if first is not None:
-            self.duplicates.append((source, self._source(digest)))
+            self.duplicates.append((source, self._source(first)))
             return
         prefix = self._line_prefix
         tail = source[len(prefix) :]
         line = source.startswith(prefix) and tail.isascii() and tail.isdigit() and tail[0] != "0"
-        self._first[digest] = int(tail) if line else source
+        index = len(self._first_lines)
+        self._by_digest.add(digest, index)
+        self._first_lines.append(int(tail) if line else -1)
+        if not line:
+            self._first_named[index] = source
+        self._order += digest
         self._kinds.append(kind)
         self._sizes.append(len(content))
         if kind is ItemKind.IMAGE and self._image_sink is not None:
@@ -382,9 +405,10 @@ class ItemCollector:
         if self._sink is not None and len(self._digests) >= STREAM_BATCH:
             self._flush()
 
-    def _source(self, digest: bytes) -> str:
-        first = self._first[digest]
-        return f"{self._line_prefix}{first}" if isinstance(first, int) else first
+    def _source(self, index: int) -> str:
+        """The source of the distinct item ``index`` (its first occurrence)."""
+        line = self._first_lines[index]
+        return f"{self._line_prefix}{line}" if line >= 0 else self._first_named[index]
 
     def _columns(self) -> tuple[list[Any], ...]:
         """The per-item lists, in ``ParsedItem`` field order (digests in place of CIDs)."""
@@ -412,7 +436,6 @@ class ItemCollector:
         batch = self._batch()
         if self._keep_sources:
             self._source_cids.update((item.source, item.cid) for item in batch)
-        self._all_digests.extend(self._digests)
         self._kind_tally.update(self._kinds)
         for column in self._columns():
             column.clear()
@@ -447,7 +470,7 @@ class ItemCollector:
         """The dataset; ``InvalidInput`` if no item was found."""
         if self._sink is not None:
             self._flush()
-            if self._all_digests:
+            if self._order:
                 return ParsedDataset(
                     self.path,
                     self.format,
@@ -456,7 +479,7 @@ class ItemCollector:
                     self.skipped,
                     self.prior,
                     self.unsupported,
-                    StreamedItems(self._all_digests, self._kind_tally, self._source_cids),
+                    StreamedItems(self._order, self._kind_tally, self._source_cids),
                 )
         if not self._digests:
             problem = "contains no items"
