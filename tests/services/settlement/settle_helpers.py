@@ -557,3 +557,19 @@ def unsigned_inputs(
         fee_bps=fee_bps,
         held=dict(held or {}),
     )
+
+
+def fail_when_bundled(monkeypatch: Any) -> Any:
+    """Make recording an epoch as ``bundled`` fail (the database went away at that commit);
+    returns the real ``_save`` to put back with ``monkeypatch.setattr``."""
+    from datafair.services.settlement import settle as settle_module
+
+    save = settle_module._Machine._save
+
+    def failing_save(self: Any, row: Any, **changes: Any) -> None:
+        if changes.get("state") == "bundled":
+            raise RuntimeError("the database went away")
+        save(self, row, **changes)
+
+    monkeypatch.setattr(settle_module._Machine, "_save", failing_save)
+    return save

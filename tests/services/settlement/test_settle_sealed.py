@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 import pytest
-from settle_helpers import OWNER, World, fund
+from settle_helpers import OWNER, World, fail_when_bundled, fund
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -193,14 +193,7 @@ def test_sealing_commits_with_the_epoch_record_or_not_at_all(
 ) -> None:
     tasks = TaskRepository(session)
     task_pk = tasks.by_task_id(made.task_id).id  # type: ignore[union-attr]
-    save = settle_module._Machine._save
-
-    def failing_save(self: Any, row: Any, **changes: Any) -> None:
-        if changes.get("state") == "bundled":
-            raise RuntimeError("the database went away")
-        save(self, row, **changes)
-
-    monkeypatch.setattr(settle_module._Machine, "_save", failing_save)
+    save = fail_when_bundled(monkeypatch)
     with pytest.raises(RuntimeError):
         _settle(session, world, made, seal_partial=True)
     assert settlements_of(session, made.task_id) == []

@@ -238,24 +238,12 @@ def gather_inputs(
     *,
     seal_partial: bool = False,
     now: float | None = None,
+    to_seal: dict[str, int] | None = None,
 ) -> EpochInputs:
     """Read the task, its submissions, reviews and gold reveal into canonical epoch inputs:
-    the rows :func:`publishable_rows` allows (at Unix time ``now``, default the clock)."""
-    return _gather(session, escrow, blobs, task_id, epoch, method, previous, seal_partial, now)[0]
-
-
-def _gather(
-    session: Session,
-    escrow: EscrowClient,
-    blobs: BlobStore,
-    task_id: bytes,
-    epoch: int,
-    method: str,
-    previous: Settlement | None,
-    seal_partial: bool,
-    now: float | None,
-) -> tuple[EpochInputs, dict[str, int]]:
-    """:func:`gather_inputs` and the items the epoch seals (``item CID -> answers``)."""
+    the rows :func:`publishable_rows` allows at Unix time ``now`` (default: the clock).
+    ``to_seal``, when given, receives the items the epoch publishes first (``item CID ->
+    answers the bundle carries``), which the caller seals with the bundle."""
     answers = task_answers(session, task_id)
     task = answers.task
     check_chain(task.spec.chain_id, escrow)
@@ -335,7 +323,9 @@ def _gather(
         ),
         key=lambda entry: (entry[0], entry[1]),
     )
-    inputs = EpochInputs(
+    if to_seal is not None:
+        to_seal.update(publishable.seal)
+    return EpochInputs(
         task_id=task_id,
         spec=task.spec.to_dict(),
         chain_id=escrow.chain.chain_id,
@@ -359,7 +349,6 @@ def _gather(
         delegations=delegations,
         held=_previous_held(blobs, previous),
     )
-    return inputs, publishable.seal
 
 
 def _nothing_to_publish(task_id: bytes, waiting: int) -> DatafairError:
@@ -489,7 +478,8 @@ class _Machine:
 
     def bundle(self, row: Settlement, seal_partial: bool) -> None:
         """``open`` → ``bundled`` (or ``empty``): compute the epoch and store its bundle."""
-        inputs, seal = _gather(
+        seal: dict[str, int] = {}
+        inputs = gather_inputs(
             self.session,
             self.escrow,
             self.blobs,
@@ -497,8 +487,9 @@ class _Machine:
             row.epoch,
             row.method,
             self.previous(row),
-            seal_partial,
-            self.clock(),
+            seal_partial=seal_partial,
+            now=self.clock(),
+            to_seal=seal,
         )
         result = compute_epoch(inputs)
         state = self.escrow.task(self.task_id)
