@@ -100,3 +100,18 @@ def test_retry_transaction_reruns_conflicts_then_commits(tmp_path: Path) -> None
         with pytest.raises(ValueError, match="not a conflict"):
             retry_transaction(session, broken, attempts=3)
     database.dispose()
+
+
+def test_only_a_relaxed_transaction_commits_without_fsync(tmp_path: Path):
+    from datafair.store.db import RELAXED_SYNC
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    levels, raw = [], set()
+    for options in ({RELAXED_SYNC: True}, {}, {RELAXED_SYNC: True}, {}):
+        with engine.connect() as connection, connection.execution_options(**options).begin():
+            levels.append(connection.exec_driver_sql("PRAGMA synchronous").scalar())
+            timeout = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+            raw.add(id(connection.connection.driver_connection))
+    # NORMAL (1) only where asked, FULL (2) on the same pooled connection afterwards
+    assert levels == [1, 2, 1, 2] and len(raw) == 1 and timeout == 30_000
+    engine.dispose()

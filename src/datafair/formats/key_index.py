@@ -37,7 +37,7 @@ class KeyIndex:
         self._values = np.empty(0, dtype=np.int32)
         self._size = 0
         self._bloom = np.zeros(0, dtype=np.uint8)
-        self._bits = memoryview(self._bloom)
+        self._bits = self._bloom.data
 
     def __len__(self) -> int:
         return len(self._recent) + self._size
@@ -78,7 +78,7 @@ class KeyIndex:
         self._recent = {}
         if not self._size:
             self._bloom = np.zeros((_BLOOM_MASK + 1) // 8, dtype=np.uint8)
-            self._bits = memoryview(self._bloom)
+            self._bits = self._bloom.data
         order = np.argsort(prefixes, kind="stable")
         prefixes = prefixes[order]
         at = np.searchsorted(self._prefixes, prefixes, side="right")

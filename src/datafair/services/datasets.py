@@ -38,12 +38,16 @@ from datafair.formats.items import check_text
 from datafair.services.prior_answers import store_prior_labels
 from datafair.services.tasks import Clock, now_ms
 from datafair.store.blobs import BlobStore, _running
+from datafair.store.db import RELAXED_SYNC
 from datafair.store.models import Dataset
 from datafair.store.repositories import DatasetRepository, ItemRepository, NewItem, chunked
 
 MANIFEST_VERSION = 1
-IMPORT_BATCH = 2000
+IMPORT_BATCH = 250
 """Rows per transaction of an import: small enough that a waiting writer waits milliseconds."""
+IMPORT_PAUSE_S = 0.002
+"""Pause of an import after each committed batch: the gap in which waiting writers, which try
+for the lock every millisecond (:func:`datafair.store.db.poll_begin_immediate`), take it."""
 STALE_IMPORT_MS = 10 * 60 * 1000
 """A pending dataset whose heartbeat is this old belongs to an import that died."""
 
@@ -161,6 +165,14 @@ def clean_stale_imports(session: Session, clock: Clock = time.time) -> int:
     return len(stale)
 
 
+def _batch_transaction(session: Session) -> None:
+    """Begin an import batch's transaction: on SQLite without fsync at commit
+    (:data:`~datafair.store.db.RELAXED_SYNC`). A power cut may undo such batches, never what
+    others committed; the transaction that switches the dataset in commits with fsync, making
+    every batch before it durable, and an import undone in part is cleaned like a killed one."""
+    session.connection(execution_options={RELAXED_SYNC: True})
+
+
 def _drop_pending(session: Session, dataset_id: int) -> None:
     datasets = DatasetRepository(session)
     below = datasets.max_position(dataset_id) + 1
@@ -196,7 +208,9 @@ def import_dataset(
     only digests kept in memory), then stored in transactions of ``IMPORT_BATCH`` rows: items
     (content-addressed, unused until a dataset lists them), then the members of a pending
     dataset, then one short transaction switches the dataset in. Other writers (``task next``,
-    ``task submit``) wait at most one batch. The manifest blob is written after the switch.
+    ``task submit``) wait at most one batch: the import pauses ``IMPORT_PAUSE_S`` after each.
+    On SQLite the batches commit without fsync (:func:`_batch_transaction`); the switch commits
+    with it. The manifest blob is written after the switch.
     """
     say = progress or (lambda _message: None)
     for name in ("title", "description", "license", "source"):
@@ -268,8 +282,10 @@ def _store(
         new_items = 0
         for batch in spool.batches():
             for part in chunked(batch, IMPORT_BATCH):
+                _batch_transaction(session)
                 new_items += items.add_many(part, now_ms=created)
                 session.commit()
+                time.sleep(IMPORT_PAUSE_S)
         pending = datasets.create_pending(
             card=card.to_dict(), now_ms=now_ms(clock), owner=owner, tag=_pending_tag()
         )
@@ -280,9 +296,11 @@ def _store(
     try:
         position = 0
         for cids in parsed.iter_item_cids(IMPORT_BATCH):
+            _batch_transaction(session)
             datasets.add_members(pending, position, cids)
             datasets.heartbeat(pending, now_ms(clock))
             session.commit()
+            time.sleep(IMPORT_PAUSE_S)
             position += len(cids)
         if datasets.by_manifest(manifest_cid) is not None:  # a concurrent import finished first
             prior_new = store_prior()

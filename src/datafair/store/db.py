@@ -4,10 +4,13 @@ Inputs: a SQLAlchemy URL (``sqlite:///PATH`` or ``postgresql+psycopg://USER@HOST
 ``Settings.resolved_database_url``.
 
 SQLite connections run in WAL mode with foreign keys on, a busy timeout, and
-``synchronous=FULL`` (a committed transaction survives a crash of the process or the machine).
+``synchronous=FULL`` (a committed transaction survives a crash of the process or the machine;
+only an import's batches, made durable by its final commit, commit without fsync).
 Every SQLite transaction starts with ``BEGIN IMMEDIATE``: it takes the write lock up front, so two
 writers wait for each other (up to the busy timeout) instead of one failing when it upgrades a
-read lock, and a read-then-write in one transaction sees no concurrent change.
+read lock, and a read-then-write in one transaction sees no concurrent change. The wait polls
+for the lock every millisecond (:func:`poll_begin_immediate`), so a short transaction gets in at
+the first gap a long batched writer leaves.
 
 A SQLite database file is created private (0600) before SQLite first opens it, and every new
 connection sets the database and its ``-wal``/``-shm`` files to 0600 (files written by older
@@ -23,6 +26,8 @@ which the tests use to isolate each test.
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +43,9 @@ from datafair.settings import Settings
 from datafair.store.private import HOME_FIX, private_file, sqlite_companions, tighten
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BEGIN_POLL_S = 0.001
+RELAXED_SYNC = "datafair_relaxed_sync"
+"""Execution option: this SQLite transaction commits without fsync (see poll_begin_immediate)."""
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -87,7 +95,46 @@ def _configure_sqlite(engine: Engine, path: Path | None) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        relaxed = bool(connection.get_execution_options().get(RELAXED_SYNC, False))
+        raw = connection.connection.driver_connection
+        timeout_ms = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
+        raw.execute(f"PRAGMA synchronous={'NORMAL' if relaxed else 'FULL'}")
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
+            if not poll_begin_immediate(raw, timeout_ms):
+                # the last try, through SQLAlchemy: "database is locked" is its OperationalError
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={timeout_ms}")
+
+
+def poll_begin_immediate(dbapi_connection: Any, timeout_ms: int) -> bool:
+    """Try ``BEGIN IMMEDIATE`` on a sqlite3 connection (its busy timeout set to 0) every
+    ``SQLITE_BEGIN_POLL_S`` for up to ``timeout_ms`` (the connection's busy timeout); whether it
+    began (``False``: still locked at the deadline).
+
+    SQLite's own busy handler sleeps longer and longer between tries (up to 100 ms), so a
+    short writer (``task next``, ``task submit``) waiting behind a long writer that commits
+    in batches would sleep through the gaps between the batches; polling takes the first gap.
+    Statements inside the transaction keep the busy timeout.
+
+    Before each ``BEGIN`` the engine sets ``synchronous``: ``FULL`` (the commit's WAL frames,
+    and every earlier one, on disk before the commit returns), or ``NORMAL`` for a transaction
+    begun with the execution option :data:`RELAXED_SYNC` (no fsync: a power cut may undo it,
+    never corrupt). Only work that a later FULL commit completes may ask for it (an import's
+    batches before the commit that switches the dataset in). The level is set before every
+    transaction, so a pooled connection never carries it to another.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    while time.monotonic() < deadline:
+        try:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+            return True
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error):
+                raise
+        time.sleep(SQLITE_BEGIN_POLL_S)
+    return False
 
 
 def _use_schema(engine: Engine, schema: str) -> None:
