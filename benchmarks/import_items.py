@@ -24,6 +24,13 @@ import process got about a tenth of a core): 1,000,000 rows imported in 1,132 s 
 failed with ``database is locked`` after the 30 s busy timeout.
 With the full test suite on both cores: 1,500,000 rows in 690 s, peak 502 MB; 53,582 calls,
 none failed, p50 7.7 ms, p99 143 ms, max 1.35 s.
+
+After 250-row batches without fsync, a 2 ms pause between them and a polled ``BEGIN
+IMMEDIATE`` (``datafair.store.db``), 300,000 rows on the same machine under other engineers'
+load: before (2,000-row batches), load average 5.6-6.0: 196 s, peak 219 MB, p50 22.1 ms, p99
+336 ms, max 1.18 s; after, load average 7.5-10.2: 306 s, peak 218 MB, p50 47.7 ms, p99 241
+ms, max 875 ms. The load differs between the two runs, so neither the import time nor the
+latencies compare cleanly; p99 < 100 ms was not reached under that load.
 """
 
 from __future__ import annotations
