@@ -7,7 +7,10 @@ SQLite connections run in WAL mode with foreign keys on, a busy timeout, and
 ``synchronous=FULL`` (a committed transaction survives a crash of the process or the machine).
 Every SQLite transaction starts with ``BEGIN IMMEDIATE``: it takes the write lock up front, so two
 writers wait for each other (up to the busy timeout) instead of one failing when it upgrades a
-read lock, and a read-then-write in one transaction sees no concurrent change.
+read lock, and a read-then-write in one transaction sees no concurrent change. A transaction that
+only reads may say so with :func:`begin_read` (a plain, deferred ``BEGIN``): in WAL mode it reads a
+snapshot without waiting for the writer, so a request's sign-in lookup or a batch's signature
+checks never queue behind another batch's commit and fsync.
 
 A SQLite database file is created private (0600) before SQLite first opens it, and every new
 connection sets the database and its ``-wal``/``-shm`` files to 0600 (files written by older
@@ -38,6 +41,7 @@ from datafair.settings import Settings
 from datafair.store.private import HOME_FIX, private_file, sqlite_companions, tighten
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "datafair_read_only"  # execution option: the transaction only reads (begin_read)
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -87,7 +91,17 @@ def _configure_sqlite(engine: Engine, path: Path | None) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def begin_read(session: Session) -> None:
+    """Start the session's next transaction as a read-only one: on SQLite a deferred ``BEGIN``
+    (a WAL snapshot, no write lock), on PostgreSQL an ordinary transaction. The caller must not
+    write in it; it ends with the session's next ``rollback``/``commit``. A no-op when the session
+    is already in a transaction."""
+    if not session.in_transaction():
+        session.connection(execution_options={READ_ONLY: True})
 
 
 def _use_schema(engine: Engine, schema: str) -> None:
