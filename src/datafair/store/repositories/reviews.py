@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, exists, func, insert, select, text, tuple_
+from sqlalchemy import Table, and_, bindparam, exists, func, insert, select, text, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from datafair.core.errors import Conflict, InvalidInput, NotFound
@@ -65,6 +65,14 @@ def _eligible(task_pk: int, address: str, *, ordered_scan: bool = False) -> list
         ),
         ~exists().where(and_(mine.submission_id == Submission.id, mine.reviewer == address)),
     ]
+
+
+# built once: the submission path runs it for every chunk
+_EXCLUDED = select(ReviewExclusion.task_item_id, ReviewExclusion.contributor).where(
+    tuple_(ReviewExclusion.task_item_id, ReviewExclusion.contributor).in_(
+        bindparam("pairs", expanding=True)
+    )
+)
 
 
 class ReviewRepository:
@@ -176,12 +184,9 @@ class ReviewRepository:
     def excluded(self, pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
         """Which ``(task item id, contributor)`` pairs a review excluded (:meth:`exclude`)."""
         found: set[tuple[int, str]] = set()
+        connection = self.session.connection()
         for part in chunked(sorted(set(pairs))):
-            rows = self.session.execute(
-                select(ReviewExclusion.task_item_id, ReviewExclusion.contributor).where(
-                    tuple_(ReviewExclusion.task_item_id, ReviewExclusion.contributor).in_(part)
-                )
-            )
+            rows = connection.execute(_EXCLUDED, {"pairs": list(part)})
             found.update((int(item_id), str(who)) for item_id, who in rows)
         return found
 
