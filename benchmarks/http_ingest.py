@@ -2,7 +2,7 @@
 PostgreSQL (2 workers), against Label Studio's annotation API as the peer.
 
 Usage: ``python benchmarks/http_ingest.py [--items 2600] [--rate 200] [--rate-seconds 10]
-[--client-processes 2] [--skip-postgres] [--peer label-studio]``
+[--client-processes 2] [--sqlite-normal] [--skip-postgres] [--peer label-studio]``
 
 For each backend a real ``datafair serve`` process is started on a free port; a requester
 uploads a CSV dataset and creates a classification task (k = 8) over HTTP; every contributor
@@ -358,11 +358,20 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--client-processes", type=int, default=2, help="processes the clients run in"
     )
+    parser.add_argument(
+        "--sqlite-normal",
+        action="store_true",
+        help="also SQLite with synchronous=normal (no fsync per commit; survives a process "
+        "crash, not a power loss)",
+    )
     parser.add_argument("--skip-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--peer", choices=["label-studio"], help="measure the peer too")
     args = parser.parse_args(argv)
     rows: list[tuple[str, dict[str, Any]]] = []
     rows.append(("datafair, SQLite, 1 worker", run_backend("sqlite", {}, 1, args)))
+    if args.sqlite_normal:
+        normal = {"DATAFAIR_SQLITE_SYNCHRONOUS": "normal"}
+        rows.append(("  same, synchronous=normal", run_backend("sqlite-n", normal, 1, args)))
     if not args.skip_postgres:
         env, schema = postgres_env()
         try:

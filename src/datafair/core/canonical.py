@@ -39,7 +39,8 @@ def canonical_json(value: Any) -> bytes:
 
 def keccak256(data: bytes) -> bytes:
     """Keccak-256 (Ethereum's hash) of ``data``."""
-    return sha3.keccak_256(data).digest()
+    digest: bytes = sha3.keccak_256(data).digest()
+    return digest
 
 
 def canonical_hash(value: Any) -> bytes:

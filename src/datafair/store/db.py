@@ -4,7 +4,10 @@ Inputs: a SQLAlchemy URL (``sqlite:///PATH`` or ``postgresql+psycopg://USER@HOST
 ``Settings.resolved_database_url``.
 
 SQLite connections run in WAL mode with foreign keys on, a busy timeout, and
-``synchronous=FULL`` (a committed transaction survives a crash of the process or the machine).
+``synchronous=FULL`` by default (a committed transaction survives a crash of the process or the
+machine). ``synchronous="normal"`` (setting ``sqlite_synchronous``) skips the fsync of each
+commit: in WAL mode a committed transaction still survives any crash or ``kill -9`` of the
+process, but a power loss or an operating-system crash may lose the last ones.
 Every SQLite transaction starts with ``BEGIN IMMEDIATE``: it takes the write lock up front, so two
 writers wait for each other (up to the busy timeout) instead of one failing when it upgrades a
 read lock, and a read-then-write in one transaction sees no concurrent change. A transaction that
@@ -45,10 +48,13 @@ READ_ONLY = "datafair_read_only"  # execution option: the transaction only reads
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
-def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> Engine:
+def make_engine(
+    url: str, *, schema: str | None = None, echo: bool = False, synchronous: str = "full"
+) -> Engine:
     """An engine for ``url`` with datafair's connection settings.
 
-    ``schema`` (PostgreSQL only): the schema every connection uses as its ``search_path``.
+    ``schema`` (PostgreSQL only): the schema every connection uses as its ``search_path``;
+    ``synchronous`` (SQLite only): ``"full"`` or ``"normal"`` (see the module docstring).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -57,8 +63,12 @@ def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> E
         path = _sqlite_file(parsed.database)
         if path is not None:
             private_file(path, "database_url")
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
-        _configure_sqlite(engine, path)
+        if synchronous not in ("full", "normal"):
+            raise ValueError(f"synchronous must be full or normal, not {synchronous!r}")
+        # a server's request threads each hold a connection: keep them open between uses
+        pooling = {"pool_size": 20, "max_overflow": 20} if path is not None else {}
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False}, **pooling)
+        _configure_sqlite(engine, path, synchronous.upper())
         return engine
     engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
     if schema is not None:
@@ -75,7 +85,7 @@ def _sqlite_file(database: str | None) -> Path | None:
     return Path(database)
 
 
-def _configure_sqlite(engine: Engine, path: Path | None) -> None:
+def _configure_sqlite(engine: Engine, path: Path | None, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
@@ -84,7 +94,7 @@ def _configure_sqlite(engine: Engine, path: Path | None) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.close()
         if path is not None:
             tighten(sqlite_companions(path))
@@ -146,9 +156,17 @@ class Database:
     sessions: sessionmaker[Session]
 
     @classmethod
-    def from_url(cls, url: str, *, schema: str | None = None, migrate: bool = True) -> Database:
-        """Connect to ``url`` and, unless ``migrate`` is false, bring it to the latest schema."""
-        engine = make_engine(url, schema=schema)
+    def from_url(
+        cls,
+        url: str,
+        *,
+        schema: str | None = None,
+        migrate: bool = True,
+        synchronous: str = "full",
+    ) -> Database:
+        """Connect to ``url`` and, unless ``migrate`` is false, bring it to the latest schema
+        (``synchronous``: SQLite's mode, see :func:`make_engine`)."""
+        engine = make_engine(url, schema=schema, synchronous=synchronous)
         if migrate:
             from datafair.store.migrations import migrate as run_migrations
 
@@ -163,7 +181,11 @@ class Database:
     def open(cls, settings: Settings, *, migrate: bool = True) -> Database:
         """The database of ``settings`` (creating the home for a SQLite default), migrated."""
         settings.ensure_home()
-        return cls.from_url(settings.resolved_database_url, migrate=migrate)
+        return cls.from_url(
+            settings.resolved_database_url,
+            migrate=migrate,
+            synchronous=settings.sqlite_synchronous,
+        )
 
     @property
     def dialect(self) -> str:
