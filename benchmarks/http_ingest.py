@@ -348,6 +348,31 @@ def drop_schema(schema: str) -> None:
     engine.dispose()
 
 
+RUNS = ["single, 1 client", "single, 8 clients", "batches of 100, 4 clients"]
+
+
+def print_table(rows: list[tuple[str, dict[str, Any]]], args: argparse.Namespace) -> None:
+    """The rates and latencies, then the CPU per submission, of every backend so far."""
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(
+        f"\nsigned submissions accepted over HTTP per second; p50/p99 at {args.rate:.0f} req/s "
+        f"open loop; clients in {args.client_processes} processes on this "
+        f"{os.cpu_count()}-core machine; load average now {load}"
+    )
+    print(f"{'server':34} " + "".join(f"{c:>27}" for c in [*RUNS, "p50 ms", "p99 ms"]))
+    for name, result in rows:
+        cells = [f"{result[column]:>24.0f} /s" for column in RUNS]
+        cells += [f"{result[column]:>27.1f}" for column in ("p50 ms", "p99 ms")]
+        print(f"{name:34} " + "".join(cells) + f"  ({result['failures']} failed)")
+    print("CPU ms per accepted submission, server (all its processes) / clients")
+    for name, result in rows:
+        cells = [
+            f"{result[f'{column} server ms']:>14.2f} / {result[f'{column} client ms']:<10.2f}"
+            for column in RUNS
+        ]
+        print(f"{name:34} " + "".join(cells), flush=True)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=2600, help="items in the task")
@@ -368,35 +393,21 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--peer", choices=["label-studio"], help="measure the peer too")
     args = parser.parse_args(argv)
     rows: list[tuple[str, dict[str, Any]]] = []
-    rows.append(("datafair, SQLite, 1 worker", run_backend("sqlite", {}, 1, args)))
-    if args.sqlite_normal:
-        normal = {"DATAFAIR_SQLITE_SYNCHRONOUS": "normal"}
-        rows.append(("  same, synchronous=normal", run_backend("sqlite-n", normal, 1, args)))
+
+    def measured(name: str, result: dict[str, Any]) -> None:
+        rows.append((name, result))
+        print_table(rows, args)  # after each backend: a long run's early rows are not lost
+
+    measured("datafair, SQLite, 1 worker", run_backend("sqlite", {}, 1, args))
     if not args.skip_postgres:
         env, schema = postgres_env()
         try:
-            rows.append(("datafair, PostgreSQL, 2 workers", run_backend("pg", env, 2, args)))
+            measured("datafair, PostgreSQL, 2 workers", run_backend("pg", env, 2, args))
         finally:
             drop_schema(schema)
-    runs = ["single, 1 client", "single, 8 clients", "batches of 100, 4 clients"]
-    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
-    print(
-        f"\nsigned submissions accepted over HTTP per second; p50/p99 at {args.rate:.0f} req/s "
-        f"open loop; clients in {args.client_processes} processes on this "
-        f"{os.cpu_count()}-core machine; load average at the end {load}"
-    )
-    print(f"{'server':34} " + "".join(f"{c:>27}" for c in [*runs, "p50 ms", "p99 ms"]))
-    for name, result in rows:
-        cells = [f"{result[column]:>24.0f} /s" for column in runs]
-        cells += [f"{result[column]:>27.1f}" for column in ("p50 ms", "p99 ms")]
-        print(f"{name:34} " + "".join(cells) + f"  ({result['failures']} failed)")
-    print("\nCPU ms per accepted submission, server (all its processes) / clients")
-    for name, result in rows:
-        cells = [
-            f"{result[f'{column} server ms']:>14.2f} / {result[f'{column} client ms']:<10.2f}"
-            for column in runs
-        ]
-        print(f"{name:34} " + "".join(cells))
+    if args.sqlite_normal:
+        normal = {"DATAFAIR_SQLITE_SYNCHRONOUS": "normal"}
+        measured("SQLite, synchronous=normal", run_backend("sqlite-n", normal, 1, args))
     if args.peer == "label-studio" and shutil.which("label-studio"):
         print("label-studio found, but its measurement needs a project set up by hand: see docs")
     ls = LABEL_STUDIO_CITED
