@@ -2,18 +2,24 @@
 PostgreSQL (2 workers), against Label Studio's annotation API as the peer.
 
 Usage: ``python benchmarks/http_ingest.py [--items 2600] [--rate 200] [--rate-seconds 10]
-[--skip-postgres] [--peer label-studio]``
+[--client-processes 2] [--sqlite-normal] [--skip-postgres] [--peer label-studio]``
 
 For each backend a real ``datafair serve`` process is started on a free port; a requester
 uploads a CSV dataset and creates a classification task (k = 8) over HTTP; every contributor
 wallet signs in (EIP-4361). All answers are EIP-712 signed client-side before the clock starts
-(signing is the contributor's cost, not the server's). Measured, each on its own items:
+(signing is the contributor's cost, not the server's). The clients of a run are dealt over
+``--client-processes`` processes that start together, each client connected before the clock
+starts, so the client is not the bottleneck; the table says how many. Measured, each run on its
+own items:
 
 * single submissions, 1 client (sequential, keep-alive);
 * single submissions, 8 concurrent clients;
 * batches of 100 (``/submissions/batch``), 4 concurrent clients;
 * latency p50/p99 of single submissions at a fixed arrival rate (open loop: requests are sent
-  on schedule whether or not earlier ones returned).
+  on schedule whether or not earlier ones returned);
+* the CPU time per accepted submission of the server (all its processes, from ``/proc``) and
+  of the clients: on a shared, loaded machine the rates move with the load, the CPU cost
+  much less, so it is the figure to compare across runs.
 
 The peer is Label Studio (``label-studio start``, SQLite), whose annotation endpoint the issue
 measured on this machine kind at 9 annotations/s with one client and 12/s with four. With
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import shutil
 import statistics
@@ -112,33 +119,115 @@ def prepare(url: str, root: Path, n_items: int) -> tuple[str, list[str]]:
 
 
 async def post_all(
-    url: str, task_id: str, work: Sequence[tuple[Wallet, list[dict[str, Any]]]], batch: int
-) -> tuple[int, float]:
-    """Each (wallet, entries) pair is one client sending sequentially; all clients at once.
-    Returns (accepted submissions, seconds)."""
+    url: str, task_id: str, work: Sequence[tuple[str, list[dict[str, Any]]]], batch: int
+) -> tuple[int, float, float]:
+    """Each (token, entries) pair is one client sending sequentially (keep-alive); all clients
+    at once, each connected before the clock starts. Returns (accepted, start, end) where start
+    and end are ``time.time()`` (comparable across processes)."""
     accepted = 0
 
-    async def client(wallet: Wallet, entries: list[dict[str, Any]]) -> None:
+    async def client(http: httpx.AsyncClient, entries: list[dict[str, Any]]) -> None:
         nonlocal accepted
-        headers = {"Authorization": f"Bearer {wallet.token}"}
-        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120) as http:
-            if batch == 1:
-                for body in entries:
-                    response = await http.post(f"{API}/tasks/{task_id}/submissions", json=body)
-                    accepted += response.status_code == 201
-            else:
-                for start in range(0, len(entries), batch):
-                    chunk = entries[start : start + batch]
-                    response = await http.post(
-                        f"{API}/tasks/{task_id}/submissions/batch", json={"submissions": chunk}
-                    )
-                    if not response.is_success:
-                        raise SystemExit(f"error: batch refused: {response.text[:300]}")
-                    accepted += int(response.json()["accepted"])
+        if batch == 1:
+            for body in entries:
+                response = await http.post(f"{API}/tasks/{task_id}/submissions", json=body)
+                accepted += response.status_code == 201
+            return
+        for start in range(0, len(entries), batch):
+            chunk = entries[start : start + batch]
+            response = await http.post(
+                f"{API}/tasks/{task_id}/submissions/batch", json={"submissions": chunk}
+            )
+            if not response.is_success:
+                raise SystemExit(f"error: batch refused: {response.text[:300]}")
+            accepted += int(response.json()["accepted"])
 
-    started = time.perf_counter()
-    await asyncio.gather(*(client(wallet, entries) for wallet, entries in work))
-    return accepted, time.perf_counter() - started
+    clients = [
+        httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=120)
+        for token, _ in work
+    ]
+    try:
+        await asyncio.gather(*(http.get("/health") for http in clients))  # connect first
+        started = time.time()
+        await asyncio.gather(
+            *(client(http, entries) for http, (_, entries) in zip(clients, work, strict=True))
+        )
+        return accepted, started, time.time()
+    finally:
+        await asyncio.gather(*(http.aclose() for http in clients))
+
+
+def _client_process(
+    url: str,
+    task_id: str,
+    work: list[tuple[str, list[dict[str, Any]]]],
+    batch: int,
+    ready: Any,
+    go: Any,
+    results: Any,
+) -> None:
+    ready.wait()  # every client process is forked and ready: start together
+    go.wait()
+    before = time.process_time()
+    accepted, started, ended = asyncio.run(post_all(url, task_id, work, batch))
+    results.put((accepted, started, ended, time.process_time() - before))
+
+
+def run_clients(
+    url: str,
+    task_id: str,
+    work: Sequence[tuple[Wallet, list[dict[str, Any]]]],
+    batch: int,
+    processes: int,
+    server_pid: int,
+) -> tuple[float, float, float]:
+    """Run ``work`` from ``processes`` client processes (the clients dealt round-robin);
+    (accepted per second, server CPU ms per accepted submission, client CPU ms per accepted
+    submission). Every entry was signed before this is called."""
+    context = multiprocessing.get_context("fork")
+    shares = [[(w.token, entries) for w, entries in work[i::processes]] for i in range(processes)]
+    shares = [share for share in shares if share]
+    ready = context.Barrier(len(shares) + 1)
+    go = context.Event()
+    results = context.Queue()
+    children = [
+        context.Process(
+            target=_client_process, args=(url, task_id, share, batch, ready, go, results)
+        )
+        for share in shares
+    ]
+    for child in children:
+        child.start()
+    ready.wait()
+    server_before = process_group_cpu(server_pid)
+    go.set()
+    outcomes = [results.get(timeout=900) for _ in children]
+    server_cpu = process_group_cpu(server_pid) - server_before
+    for child in children:
+        child.join()
+    accepted = sum(o[0] for o in outcomes)
+    seconds = max(o[2] for o in outcomes) - min(o[1] for o in outcomes)
+    client_cpu = sum(o[3] for o in outcomes)
+    per = 1000 / max(accepted, 1)
+    return accepted / seconds, server_cpu * per, client_cpu * per
+
+
+def process_group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of group ``pgid`` (the
+    server and its workers: ``serving`` starts it in a new session)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields[2] is the process group
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 async def fixed_rate(
@@ -186,7 +275,7 @@ def run_backend(
 ) -> dict[str, Any]:
     root = Path(tempfile.mkdtemp(prefix="http-bench-"))
     try:
-        with serving(root / "home", env=env, workers=workers, timeout_s=300) as (url, _):
+        with serving(root / "home", env=env, workers=workers, timeout_s=300) as (url, process):
             task_hex, items = prepare(url, root, args.items)
             task_id = bytes.fromhex(task_hex[2:])
             offset = 0
@@ -206,26 +295,23 @@ def run_backend(
                 return made
 
             result: dict[str, Any] = {}
-            (solo,) = wallets("solo", 1)
-            solo_items = take(args.single)
-            work = [(solo, [entry(solo, task_id, c, i + 1) for i, c in enumerate(solo_items)])]
-            accepted, seconds = asyncio.run(post_all(url, task_hex, work, 1))
-            result["single, 1 client"] = accepted / seconds
-            crowd = wallets("crowd", 8)
-            crowd_items = take(args.single)
-            work = [
-                (w, [entry(w, task_id, c, i + 1) for i, c in enumerate(crowd_items)]) for w in crowd
-            ]
-            accepted, seconds = asyncio.run(post_all(url, task_hex, work, 1))
-            result["single, 8 clients"] = accepted / seconds
-            batchers = wallets("batch", 4)
-            batch_items = take(args.batched)
-            work = [
-                (w, [entry(w, task_id, c, i + 1) for i, c in enumerate(batch_items)])
-                for w in batchers
-            ]
-            accepted, seconds = asyncio.run(post_all(url, task_hex, work, 100))
-            result["batches of 100, 4 clients"] = accepted / seconds
+            runs = (
+                ("single, 1 client", 1, args.single, 1),
+                ("single, 8 clients", 8, args.single, 1),
+                ("batches of 100, 4 clients", 4, args.batched, 100),
+            )
+            for column, n_clients, per_client, batch in runs:
+                crowd = wallets(column, n_clients)
+                chosen = take(per_client)
+                work = [
+                    (w, [entry(w, task_id, c, i + 1) for i, c in enumerate(chosen)]) for w in crowd
+                ]
+                rate, server_ms, client_ms = run_clients(
+                    url, task_hex, work, batch, min(args.client_processes, n_clients), process.pid
+                )
+                result[column] = rate
+                result[f"{column} server ms"] = server_ms
+                result[f"{column} client ms"] = client_ms
             paced = wallets("paced", 8)
             total = int(args.rate * args.rate_seconds)
             paced_items = take(total // 8 + 1)
@@ -262,6 +348,31 @@ def drop_schema(schema: str) -> None:
     engine.dispose()
 
 
+RUNS = ["single, 1 client", "single, 8 clients", "batches of 100, 4 clients"]
+
+
+def print_table(rows: list[tuple[str, dict[str, Any]]], args: argparse.Namespace) -> None:
+    """The rates and latencies, then the CPU per submission, of every backend so far."""
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(
+        f"\nsigned submissions accepted over HTTP per second; p50/p99 at {args.rate:.0f} req/s "
+        f"open loop; clients in {args.client_processes} processes on this "
+        f"{os.cpu_count()}-core machine; load average now {load}"
+    )
+    print(f"{'server':34} " + "".join(f"{c:>27}" for c in [*RUNS, "p50 ms", "p99 ms"]))
+    for name, result in rows:
+        cells = [f"{result[column]:>24.0f} /s" for column in RUNS]
+        cells += [f"{result[column]:>27.1f}" for column in ("p50 ms", "p99 ms")]
+        print(f"{name:34} " + "".join(cells) + f"  ({result['failures']} failed)")
+    print("CPU ms per accepted submission, server (all its processes) / clients")
+    for name, result in rows:
+        cells = [
+            f"{result[f'{column} server ms']:>14.2f} / {result[f'{column} client ms']:<10.2f}"
+            for column in RUNS
+        ]
+        print(f"{name:34} " + "".join(cells), flush=True)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=2600, help="items in the task")
@@ -269,38 +380,40 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--batched", type=int, default=1000, help="submissions per batch client")
     parser.add_argument("--rate", type=float, default=200.0, help="fixed arrival rate, req/s")
     parser.add_argument("--rate-seconds", type=float, default=10.0, help="length of that run")
+    parser.add_argument(
+        "--client-processes", type=int, default=2, help="processes the clients run in"
+    )
+    parser.add_argument(
+        "--sqlite-normal",
+        action="store_true",
+        help="also SQLite with synchronous=normal (no fsync per commit; survives a process "
+        "crash, not a power loss)",
+    )
     parser.add_argument("--skip-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--peer", choices=["label-studio"], help="measure the peer too")
     args = parser.parse_args(argv)
     rows: list[tuple[str, dict[str, Any]]] = []
-    rows.append(("datafair, SQLite, 1 worker", run_backend("sqlite", {}, 1, args)))
+
+    def measured(name: str, result: dict[str, Any]) -> None:
+        rows.append((name, result))
+        print_table(rows, args)  # after each backend: a long run's early rows are not lost
+
+    measured("datafair, SQLite, 1 worker", run_backend("sqlite", {}, 1, args))
     if not args.skip_postgres:
         env, schema = postgres_env()
         try:
-            rows.append(("datafair, PostgreSQL, 2 workers", run_backend("pg", env, 2, args)))
+            measured("datafair, PostgreSQL, 2 workers", run_backend("pg", env, 2, args))
         finally:
             drop_schema(schema)
-    columns = [
-        "single, 1 client",
-        "single, 8 clients",
-        "batches of 100, 4 clients",
-        "p50 ms",
-        "p99 ms",
-    ]
-    print(f"\nsigned submissions accepted over HTTP (p50/p99 at {args.rate:.0f} req/s open loop)")
-    print(f"{'server':34} " + " ".join(f"{c:>26}" for c in columns))
-    for name, result in rows:
-        cells = []
-        for column in columns:
-            value = result[column]
-            cells.append(f"{value:>26.1f}" if "ms" in column else f"{value:>22.0f} /s ")
-        print(f"{name:34} " + " ".join(cells) + f"  ({result['failures']} failed)")
+    if args.sqlite_normal:
+        normal = {"DATAFAIR_SQLITE_SYNCHRONOUS": "normal"}
+        measured("SQLite, synchronous=normal", run_backend("sqlite-n", normal, 1, args))
     if args.peer == "label-studio" and shutil.which("label-studio"):
         print("label-studio found, but its measurement needs a project set up by hand: see docs")
     ls = LABEL_STUDIO_CITED
     print(
-        f"{'Label Studio 1.23.2, SQLite (cited)':34} {ls['1 client']:>22.0f} /s "
-        f"{'':>22}   {ls['4 clients']:>18.0f} /s (4 clients, single annotations)"
+        f"\n{'Label Studio 1.23.2, SQLite (cited)':34} {ls['1 client']:>24.0f} /s"
+        f"{ls['4 clients']:>24.0f} /s (4 clients, single annotations)"
     )
     return 0
 

@@ -7,6 +7,7 @@ the SQLite database, the content-addressed blobs, the keystore files and the emb
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,12 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL; default: SQLite file datafair.db inside the home",
+    )
+    sqlite_synchronous: Literal["full", "normal"] = Field(
+        default="full",
+        description="SQLite's synchronous mode: full (a commit survives a power loss) or normal "
+        "(in WAL mode a commit survives any crash of the process, not of the machine; no fsync "
+        "per commit)",
     )
     password: str | None = Field(
         default=None, description="keystore password used instead of a prompt"

@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 
 import pytest
+from Crypto.Hash import keccak
+from hypothesis import given
+from hypothesis import strategies as st
 
 from datafair.core.canonical import canonical_hash, canonical_json, keccak256
 
@@ -22,6 +25,12 @@ def test_keccak_known_vector() -> None:
     assert keccak256(b"").hex() == (
         "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
     )
+
+
+@given(st.binary(max_size=600))
+def test_keccak_matches_an_independent_implementation(data: bytes) -> None:
+    # the C implementation (safe-pysha3) against pycryptodome's, across block boundaries
+    assert keccak256(data) == keccak.new(digest_bits=256, data=data).digest()
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, {"x": -math.inf}])

@@ -409,3 +409,28 @@ def test_control_characters_in_a_transcription_are_refused_on_both_stores(
     assert session.scalar(select(func.count()).select_from(Submission)) == 0
     fine = contributors[0].sign(task.info, task.items[0], "two\tcolumns\nand lines", 2)
     assert submit(session, fine, clock=clock) > 0
+
+
+def test_task_contexts_are_cached_per_engine(
+    session, make_task, contributors, clock, tmp_path, monkeypatch
+):
+    from datafair.services import submissions as service
+
+    task = make_task(n=3)
+    alice = contributors[0]
+    submit(session, alice.sign(task.info, task.items[0], "pos", 1), clock=clock)
+    parsed: list[object] = []
+    parse = service.TaskSpec.from_dict
+    monkeypatch.setattr(
+        service.TaskSpec, "from_dict", lambda spec: parsed.append(spec) or parse(spec)
+    )
+    submit(session, alice.sign(task.info, task.items[1], "neg", 2), clock=clock)
+    assert parsed == []  # the task's context came from the cache
+    other = Database.from_url(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        with other.session() as elsewhere:  # another database never sees this one's tasks
+            assert service._task_contexts(elsewhere, {task.task_id}) == {}
+            with pytest.raises(NotFound, match="no task"):
+                submit(elsewhere, alice.sign(task.info, task.items[2], "pos", 3), clock=clock)
+    finally:
+        other.dispose()

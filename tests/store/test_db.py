@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from datafair.settings import Settings
-from datafair.store.db import Database, make_engine
+from datafair.store.db import Database, begin_read, make_engine
 from datafair.store.migrations import current_revision, head_revision
 
 
@@ -35,6 +36,35 @@ def test_sqlite_transactions_take_the_write_lock_up_front(tmp_path: Path):
             blocked.exec_driver_sql("SELECT 1")
     with second.connect() as connection:
         assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+    first.dispose()
+    second.dispose()
+
+
+def test_sqlite_synchronous_normal_is_a_setting(tmp_path: Path):
+    database = Database.open(Settings(home=tmp_path / "home", sqlite_synchronous="normal"))
+    with database.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    database.dispose()
+    with pytest.raises(ValueError, match="full or normal"):
+        make_engine(f"sqlite:///{tmp_path / 'y.db'}", synchronous="off")
+
+
+def test_a_read_only_transaction_does_not_wait_for_the_writer(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    first, second = make_engine(url), make_engine(url)
+    with second.connect() as connection:  # this pooled connection will not wait for locks
+        connection.exec_driver_sql("PRAGMA busy_timeout=0")
+    with first.begin() as holder:
+        holder.exec_driver_sql("CREATE TABLE t (x INTEGER)")  # uncommitted, under the lock
+        with Session(second) as session:
+            begin_read(session)
+            # a snapshot from before the writer's change, read without its lock
+            tables = session.execute(text("SELECT count(*) FROM sqlite_master")).scalar()
+            assert tables == 0
+            session.rollback()
+            with pytest.raises(OperationalError, match="locked"):
+                session.execute(text("SELECT 1"))  # the next transaction is a writer's again
     first.dispose()
     second.dispose()
 

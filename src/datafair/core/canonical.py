@@ -11,7 +11,7 @@ import json
 import math
 from typing import Any
 
-from Crypto.Hash import keccak
+import sha3  # safe-pysha3: Keccak-256 in C, ~6x faster per call than pycryptodome's ctypes
 
 
 def _normalise(value: Any) -> Any:
@@ -39,7 +39,8 @@ def canonical_json(value: Any) -> bytes:
 
 def keccak256(data: bytes) -> bytes:
     """Keccak-256 (Ethereum's hash) of ``data``."""
-    return keccak.new(digest_bits=256, data=data).digest()
+    digest: bytes = sha3.keccak_256(data).digest()
+    return digest
 
 
 def canonical_hash(value: Any) -> bytes:

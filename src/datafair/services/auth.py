@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from datafair.core.errors import Conflict, InvalidInput, SignatureError, Unauthenticated
@@ -231,10 +231,16 @@ def sign_in(
 def session_address(session: Session, token: str, *, clock: Clock = time.time) -> str:
     """The address signed in with ``token``; ``Unauthenticated`` if unknown, expired or
     revoked."""
-    row = session.get(ApiSession, _token_hash(token))
+    row = session.execute(_SESSION_LOOKUP, {"token_hash": _token_hash(token)}).first()
     if row is None or row.revoked_at is not None or row.expires_at <= now_ms(clock):
         raise Unauthenticated("session: not signed in, expired or signed out (sign in again)")
-    return row.address
+    return str(row.address)
+
+
+# built once: every authenticated request runs it (a column read, no ORM identity map)
+_SESSION_LOOKUP = select(ApiSession.address, ApiSession.revoked_at, ApiSession.expires_at).where(
+    ApiSession.token_hash == bindparam("token_hash")
+)
 
 
 def sign_out(session: Session, token: str, *, clock: Clock = time.time) -> None:

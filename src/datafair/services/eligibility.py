@@ -70,19 +70,29 @@ def blocked_contributors(
 ) -> dict[str, str]:
     """Which of ``addresses`` (checksummed) may not contribute to the task, with the reason.
 
-    For batch paths (the submission service): at most three queries whatever the number of
-    addresses (the task, the pauses, and the records when the task sets a minimum).
+    For batch paths: at most three queries whatever the number of addresses (the task, the
+    pauses, and the records when the task sets a minimum).
     """
-    wanted = sorted(set(addresses))
     task = session.get(Task, task_pk)
-    if task is None or not wanted:
+    if task is None:
         return {}
-    minimum = min_reputation_bps(task.spec)
+    return blocked_on(session, task_pk, task.task_type, min_reputation_bps(task.spec), addresses)
+
+
+def blocked_on(
+    session: Session, task_pk: int, task_type: str, minimum: int, addresses: Iterable[str]
+) -> dict[str, str]:
+    """:func:`blocked_contributors` for a caller that already knows the task's type and its
+    minimum reputation (``min_reputation_bps`` of its spec; both fixed for the task's life):
+    the pauses, and the records only when ``minimum`` is set."""
+    wanted = sorted(set(addresses))
+    if not wanted:
+        return {}
     store = ReputationRepository(session)
     paused = set(store.paused(task_pk))
     records: dict[str, Reputation] = {}
     if minimum:
-        rows = store.pooled_for_type(task.task_type, wanted)
+        rows = store.pooled_for_type(task_type, wanted)
         records = {row.contributor: as_reputation(row) for row in rows}
     blocked: dict[str, str] = {}
     for address in wanted:

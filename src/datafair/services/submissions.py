@@ -42,12 +42,14 @@ per chunk; each entry gets its own result.
 from __future__ import annotations
 
 import time
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from datafair.core.canonical import canonical_json, keccak256
@@ -69,9 +71,9 @@ from datafair.services.delegations import (
     resolve_session_keys,
     use_answers,
 )
-from datafair.services.eligibility import blocked_contributors
+from datafair.services.eligibility import blocked_on, min_reputation_bps
 from datafair.services.tasks import Clock, TaskInfo, deadline_passed, get_task, load_task, now_ms
-from datafair.store.db import retry_transaction
+from datafair.store.db import begin_read, retry_transaction
 from datafair.store.models import TASK_CLOSED
 from datafair.store.repositories import (
     AssignmentRepository,
@@ -121,13 +123,24 @@ class SubmitResult:
 
 @dataclass(frozen=True)
 class _TaskContext:
-    """The immutable facts of a task the checks need (copied out of the ORM row)."""
+    """The immutable facts of a task the checks need (copied out of the ORM row): all of them
+    follow from the task's spec, whose hash is the task id, so they never change."""
 
     pk: int
     task_id: bytes
     deadline: int
     schema: LabelSchema
     domain: SubmissionDomain
+    task_type: str
+    min_reputation_bps: int
+
+
+# Task contexts by database engine and task id: parsing a spec costs more than checking an
+# answer, and a task's context never changes (see _TaskContext). Only tasks found are kept.
+_CONTEXTS: weakref.WeakKeyDictionary[Engine, dict[bytes, _TaskContext]] = (
+    weakref.WeakKeyDictionary()
+)
+_CONTEXTS_PER_ENGINE = 4096
 
 
 @dataclass
@@ -179,6 +192,8 @@ def _submit_chunk(
     session: Session, entries: Sequence[SubmissionInput], offset: int, clock: Clock
 ) -> list[SubmitResult]:
     errors: dict[int, DatafairError] = {}
+    session.rollback()  # a pending transaction of the caller ends here (see the module docstring)
+    begin_read(session)  # the checks read a snapshot without the write lock
     try:
         checked = _check_entries(session, entries, offset, errors, clock)
     finally:
@@ -213,12 +228,7 @@ def _check_entries(
         except InvalidInput as error:
             errors[offset + position] = error
     tasks = TaskRepository(session)
-    contexts: dict[bytes, _TaskContext] = {}
-    for task_id, task in tasks.by_task_ids(sorted(set(task_ids.values()))).items():
-        spec = TaskSpec.from_dict(task.spec)
-        contexts[task_id] = _TaskContext(
-            task.id, task.task_id, task.deadline, spec.schema, SubmissionDomain(task.chain_id)
-        )
+    contexts = _task_contexts(session, set(task_ids.values()))
     wanted: dict[bytes, set[str]] = defaultdict(set)
     for position, entry in enumerate(entries):
         wanted_id = task_ids.get(offset + position)
@@ -240,6 +250,30 @@ def _check_entries(
         except DatafairError as error:
             errors[index] = error
     return _with_delegations(session, checked, errors, clock())
+
+
+def _task_contexts(session: Session, task_ids: set[bytes]) -> dict[bytes, _TaskContext]:
+    """The contexts of the stored tasks among ``task_ids`` (cached per engine)."""
+    cache = _CONTEXTS.setdefault(session.get_bind().engine, {})
+    found = {task_id: cache[task_id] for task_id in task_ids if task_id in cache}
+    missing = sorted(task_ids - found.keys())
+    if not missing:
+        return found
+    if len(cache) + len(missing) > _CONTEXTS_PER_ENGINE:
+        cache.clear()
+    for task_id, task in TaskRepository(session).by_task_ids(missing).items():
+        spec = TaskSpec.from_dict(task.spec)
+        context = _TaskContext(
+            task.id,
+            task.task_id,
+            task.deadline,
+            spec.schema,
+            SubmissionDomain(task.chain_id),
+            task.task_type,
+            min_reputation_bps(task.spec),
+        )
+        cache[task_id] = found[task_id] = context
+    return found
 
 
 def _with_delegations(
@@ -378,6 +412,10 @@ def _store(
     for task_pk in sorted(by_task):
         group = by_task[task_pk]
         task = group[0].context
+        if task_pk not in statuses:  # a cached context whose task is gone (a reset database)
+            for entry in group:
+                errors[entry.index] = NotFound(f"task_id: no task 0x{task.task_id.hex()}")
+            continue
         if statuses.get(task_pk) == TASK_CLOSED or deadline_passed(task.deadline, unix_now):
             problem = "closed" if statuses.get(task_pk) == TASK_CLOSED else "past its deadline"
             for entry in group:
@@ -394,7 +432,13 @@ def _store(
         held = AssignmentRepository(session).held_for_items(
             [live[e.slot.item_cid].task_item_id for e in group]
         )
-        blocked = blocked_contributors(session, task_pk, [e.contributor for e in group])
+        blocked = blocked_on(
+            session,
+            task_pk,
+            task.task_type,
+            task.min_reputation_bps,
+            [e.contributor for e in group],
+        )
         gold_cids = [e.slot.item_cid for e in group if live[e.slot.item_cid].is_gold]
         retired = tasks.retired_gold(task_pk, gold_cids) if gold_cids else {}
         for entry in group:

@@ -4,13 +4,19 @@ Inputs: a SQLAlchemy URL (``sqlite:///PATH`` or ``postgresql+psycopg://USER@HOST
 ``Settings.resolved_database_url``.
 
 SQLite connections run in WAL mode with foreign keys on, a busy timeout, and
-``synchronous=FULL`` (a committed transaction survives a crash of the process or the machine;
-only an import's batches, made durable by its final commit, commit without fsync).
-Every SQLite transaction starts with ``BEGIN IMMEDIATE``: it takes the write lock up front, so two
-writers wait for each other (up to the busy timeout) instead of one failing when it upgrades a
-read lock, and a read-then-write in one transaction sees no concurrent change. The wait polls
-for the lock every millisecond (:func:`poll_begin_immediate`), so a short transaction gets in at
-the first gap a long batched writer leaves.
+``synchronous=FULL`` by default (a committed transaction survives a crash of the process or the
+machine). ``synchronous="normal"`` (setting ``sqlite_synchronous``) skips the fsync of each
+commit: in WAL mode a committed transaction still survives any crash or ``kill -9`` of the
+process, but a power loss or an operating-system crash may lose the last ones. An import's
+batches, made durable by its final commit, always commit without fsync.
+Every SQLite transaction that writes starts with ``BEGIN IMMEDIATE``: it takes the write lock up
+front, so two writers wait for each other (up to the busy timeout) instead of one failing when it
+upgrades a read lock, and a read-then-write in one transaction sees no concurrent change. The wait
+polls for the lock every millisecond (:func:`poll_begin_immediate`), so a short transaction gets in
+at the first gap a long batched writer leaves. A transaction that only reads may say so with
+:func:`begin_read` (a plain, deferred ``BEGIN``): in WAL mode it reads a snapshot without waiting
+for the writer, so a request's sign-in lookup or a batch's signature checks never queue behind
+another batch's commit and fsync.
 
 A SQLite database file is created private (0600) before SQLite first opens it, and every new
 connection sets the database and its ``-wal``/``-shm`` files to 0600 (files written by older
@@ -46,13 +52,17 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_BEGIN_POLL_S = 0.001
 RELAXED_SYNC = "datafair_relaxed_sync"
 """Execution option: this SQLite transaction commits without fsync (see poll_begin_immediate)."""
+READ_ONLY = "datafair_read_only"  # execution option: the transaction only reads (begin_read)
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
-def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> Engine:
+def make_engine(
+    url: str, *, schema: str | None = None, echo: bool = False, synchronous: str = "full"
+) -> Engine:
     """An engine for ``url`` with datafair's connection settings.
 
-    ``schema`` (PostgreSQL only): the schema every connection uses as its ``search_path``.
+    ``schema`` (PostgreSQL only): the schema every connection uses as its ``search_path``;
+    ``synchronous`` (SQLite only): ``"full"`` or ``"normal"`` (see the module docstring).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -61,8 +71,12 @@ def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> E
         path = _sqlite_file(parsed.database)
         if path is not None:
             private_file(path, "database_url")
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
-        _configure_sqlite(engine, path)
+        if synchronous not in ("full", "normal"):
+            raise ValueError(f"synchronous must be full or normal, not {synchronous!r}")
+        # a server's request threads each hold a connection: keep them open between uses
+        pooling = {"pool_size": 20, "max_overflow": 20} if path is not None else {}
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False}, **pooling)
+        _configure_sqlite(engine, path, synchronous.upper())
         return engine
     engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
     if schema is not None:
@@ -79,7 +93,7 @@ def _sqlite_file(database: str | None) -> Path | None:
     return Path(database)
 
 
-def _configure_sqlite(engine: Engine, path: Path | None) -> None:
+def _configure_sqlite(engine: Engine, path: Path | None, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
@@ -88,17 +102,21 @@ def _configure_sqlite(engine: Engine, path: Path | None) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.close()
         if path is not None:
             tighten(sqlite_companions(path))
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        relaxed = bool(connection.get_execution_options().get(RELAXED_SYNC, False))
+        options = connection.get_execution_options()
+        if options.get(READ_ONLY, False):
+            connection.exec_driver_sql("BEGIN")
+            return
+        relaxed = bool(options.get(RELAXED_SYNC, False))
         raw = connection.connection.driver_connection
         timeout_ms = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
-        raw.execute(f"PRAGMA synchronous={'NORMAL' if relaxed else 'FULL'}")
+        raw.execute(f"PRAGMA synchronous={'NORMAL' if relaxed else synchronous}")
         raw.execute("PRAGMA busy_timeout=0")
         try:
             if not poll_begin_immediate(raw, timeout_ms):
@@ -135,6 +153,15 @@ def poll_begin_immediate(dbapi_connection: Any, timeout_ms: int) -> bool:
                 raise
         time.sleep(SQLITE_BEGIN_POLL_S)
     return False
+
+
+def begin_read(session: Session) -> None:
+    """Start the session's next transaction as a read-only one: on SQLite a deferred ``BEGIN``
+    (a WAL snapshot, no write lock), on PostgreSQL an ordinary transaction. The caller must not
+    write in it; it ends with the session's next ``rollback``/``commit``. A no-op when the session
+    is already in a transaction."""
+    if not session.in_transaction():
+        session.connection(execution_options={READ_ONLY: True})
 
 
 def _use_schema(engine: Engine, schema: str) -> None:
@@ -179,9 +206,17 @@ class Database:
     sessions: sessionmaker[Session]
 
     @classmethod
-    def from_url(cls, url: str, *, schema: str | None = None, migrate: bool = True) -> Database:
-        """Connect to ``url`` and, unless ``migrate`` is false, bring it to the latest schema."""
-        engine = make_engine(url, schema=schema)
+    def from_url(
+        cls,
+        url: str,
+        *,
+        schema: str | None = None,
+        migrate: bool = True,
+        synchronous: str = "full",
+    ) -> Database:
+        """Connect to ``url`` and, unless ``migrate`` is false, bring it to the latest schema
+        (``synchronous``: SQLite's mode, see :func:`make_engine`)."""
+        engine = make_engine(url, schema=schema, synchronous=synchronous)
         if migrate:
             from datafair.store.migrations import migrate as run_migrations
 
@@ -196,7 +231,11 @@ class Database:
     def open(cls, settings: Settings, *, migrate: bool = True) -> Database:
         """The database of ``settings`` (creating the home for a SQLite default), migrated."""
         settings.ensure_home()
-        return cls.from_url(settings.resolved_database_url, migrate=migrate)
+        return cls.from_url(
+            settings.resolved_database_url,
+            migrate=migrate,
+            synchronous=settings.sqlite_synchronous,
+        )
 
     @property
     def dialect(self) -> str:

@@ -9,7 +9,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from datafair.store.models import (
@@ -103,6 +103,13 @@ _HOLD = text(
 _DUE = text(
     "SELECT id, task_item_id FROM assignments "
     "WHERE task_pk = :task AND status = 'held' AND expires_at <= :now"
+)
+
+
+# built once: the submission path runs it for every chunk
+_HELD_FOR_ITEMS = select(Assignment.id, Assignment.task_item_id, Assignment.contributor).where(
+    Assignment.task_item_id.in_(bindparam("ids", expanding=True)),
+    Assignment.status == ASSIGNMENT_HELD,
 )
 
 
@@ -230,11 +237,10 @@ class AssignmentRepository:
     def held_for_items(self, task_item_ids: Sequence[int]) -> dict[tuple[int, str], int]:
         """Held assignments on the items: ``{(task_item_id, contributor): assignment_id}``."""
         found: dict[tuple[int, str], int] = {}
+        connection = self.session.connection()
         for part in chunked(sorted(set(task_item_ids))):
-            query = select(Assignment.id, Assignment.task_item_id, Assignment.contributor).where(
-                Assignment.task_item_id.in_(part), Assignment.status == ASSIGNMENT_HELD
-            )
-            for assignment_id, item_id, contributor in self.session.execute(query):
+            rows = connection.execute(_HELD_FOR_ITEMS, {"ids": list(part)})
+            for assignment_id, item_id, contributor in rows:
                 found[(item_id, contributor)] = assignment_id
         return found
 

@@ -11,13 +11,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from datafair.store.repositories._common import locks_rows
 from datafair.store.reputation_models import ContributorReputation, TaskStanding
 
 _PAUSED = text("SELECT paused FROM task_standings WHERE task_pk = :task AND contributor = :who")
+
+
+# built once: the submission path runs it for every chunk
+_PAUSED_ON_TASK = (
+    select(TaskStanding.contributor, TaskStanding.reason)
+    .where(TaskStanding.task_pk == bindparam("task_pk"), TaskStanding.paused.is_(True))
+    .order_by(TaskStanding.contributor)
+)
 
 
 class ReputationRepository:
@@ -67,11 +75,7 @@ class ReputationRepository:
 
     def paused(self, task_pk: int) -> dict[str, str | None]:
         """The contributors paused on the task, with the reason, by address."""
-        rows = self.session.execute(
-            select(TaskStanding.contributor, TaskStanding.reason)
-            .where(TaskStanding.task_pk == task_pk, TaskStanding.paused.is_(True))
-            .order_by(TaskStanding.contributor)
-        )
+        rows = self.session.connection().execute(_PAUSED_ON_TASK, {"task_pk": task_pk})
         return {contributor: reason for contributor, reason in rows}
 
     def add(self, row: ContributorReputation | TaskStanding) -> None:

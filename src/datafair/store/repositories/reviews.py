@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, exists, func, insert, select, text, tuple_
+from sqlalchemy import Table, and_, bindparam, exists, func, insert, select, text, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from datafair.core.errors import Conflict, InvalidInput, NotFound
@@ -70,6 +70,14 @@ def _eligible(task_pk: int, address: str, *, ordered_scan: bool = False) -> list
             and_(TaskItem.id == Submission.task_item_id, TaskItem.sealed_epoch.is_not(None))
         ),
     ]
+
+
+# built once: the submission path runs it for every chunk
+_EXCLUDED = select(ReviewExclusion.task_item_id, ReviewExclusion.contributor).where(
+    tuple_(ReviewExclusion.task_item_id, ReviewExclusion.contributor).in_(
+        bindparam("pairs", expanding=True)
+    )
+)
 
 
 class ReviewRepository:
@@ -193,12 +201,9 @@ class ReviewRepository:
     def excluded(self, pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
         """Which ``(task item id, contributor)`` pairs a review excluded (:meth:`exclude`)."""
         found: set[tuple[int, str]] = set()
+        connection = self.session.connection()
         for part in chunked(sorted(set(pairs))):
-            rows = self.session.execute(
-                select(ReviewExclusion.task_item_id, ReviewExclusion.contributor).where(
-                    tuple_(ReviewExclusion.task_item_id, ReviewExclusion.contributor).in_(part)
-                )
-            )
+            rows = connection.execute(_EXCLUDED, {"pairs": list(part)})
             found.update((int(item_id), str(who)) for item_id, who in rows)
         return found
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from datafair.store.models import (
@@ -60,6 +60,15 @@ _SUBMISSION_ARRAYS = (
 )
 
 
+# built once: every chunk of submissions runs them on SQLite
+_SUBMISSIONS = cast(Table, Submission.__table__)
+_MAX_ID = select(func.max(_SUBMISSIONS.c.id))
+_INSERT = insert(_SUBMISSIONS)
+_ADDED_SINCE = select(
+    _SUBMISSIONS.c.id, _SUBMISSIONS.c.task_item_id, _SUBMISSIONS.c.contributor
+).where(_SUBMISSIONS.c.id > bindparam("before"))
+
+
 class SubmissionRepository:
     """Accepted submissions (rejected ones are never stored)."""
 
@@ -85,12 +94,9 @@ class SubmissionRepository:
         # One executemany (RETURNING would insert row by row), then read the new ids back: the
         # transaction holds SQLite's write lock, so every id above the previous maximum is ours.
         connection = self.session.connection()
-        table = cast(Table, Submission.__table__)
-        before = connection.execute(select(func.max(table.c.id))).scalar() or 0
-        connection.execute(insert(table), list(rows))
-        returned = connection.execute(
-            select(table.c.id, table.c.task_item_id, table.c.contributor).where(table.c.id > before)
-        ).all()
+        before = connection.execute(_MAX_ID).scalar() or 0
+        connection.execute(_INSERT, list(rows))
+        returned = connection.execute(_ADDED_SINCE, {"before": before}).all()
         ids = {(item_id, contributor): row_id for row_id, item_id, contributor in returned}
         return [ids[(row["task_item_id"], row["contributor"])] for row in rows]
 

@@ -54,8 +54,53 @@ class Slot:
 
 TASK_ITEMS = cast(Table, TaskItem.__table__)
 _BY_TASK_ID = select(Task).where(Task.task_id == bindparam("task_id"))
+# The submission path's queries, built once (building a statement costs more than running it):
+_STATUS = (
+    select(Task.id, Task.status)
+    .where(Task.id.in_(bindparam("pks", expanding=True)))
+    .order_by(Task.id)
+)
+_STATUS_LOCKED = _STATUS.with_for_update(read=True)
+_SLOTS = (
+    select(
+        TaskItem.id,
+        TaskItem.item_cid,
+        TaskItem.is_gold,
+        TaskItem.capacity,
+        TaskItem.answers,
+        TaskItem.reserved,
+        Item.kind,
+        Item.text_length,
+        Item.width,
+        Item.height,
+        TaskItem.sealed_epoch,
+    )
+    .join(Item, Item.cid == TaskItem.item_cid)
+    .where(
+        TaskItem.task_pk == bindparam("task_pk"),
+        TaskItem.item_cid.in_(bindparam("cids", expanding=True)),
+    )
+    .order_by(TaskItem.id)
+)
+_SLOTS_LOCKED = _SLOTS.with_for_update(of=TaskItem)
 CAPACITY_LEFT = or_(
     TaskItem.capacity.is_(None), TaskItem.answers + TaskItem.reserved < TaskItem.capacity
+)
+_ADD_ANSWERS = (
+    update(TASK_ITEMS)
+    .where(
+        TASK_ITEMS.c.id == bindparam("b_id"),
+        or_(
+            TASK_ITEMS.c.capacity.is_(None),
+            TASK_ITEMS.c.answers + bindparam("b_n") + TASK_ITEMS.c.reserved - bindparam("b_r")
+            <= TASK_ITEMS.c.capacity,
+        ),
+        TASK_ITEMS.c.reserved >= bindparam("b_r"),
+    )
+    .values(
+        answers=TASK_ITEMS.c.answers + bindparam("b_n"),
+        reserved=TASK_ITEMS.c.reserved - bindparam("b_r"),
+    )
 )
 
 
@@ -255,10 +300,9 @@ class TaskRepository:
 
     def lock_status(self, task_pks: Sequence[int]) -> dict[int, str]:
         """The tasks' statuses, share-locked (PostgreSQL) until the transaction ends."""
-        query = select(Task.id, Task.status).where(Task.id.in_(list(task_pks))).order_by(Task.id)
-        if locks_rows(self.session):
-            query = query.with_for_update(read=True)
-        return {task_pk: status for task_pk, status in self.session.execute(query)}
+        query = _STATUS_LOCKED if locks_rows(self.session) else _STATUS
+        rows = self.session.connection().execute(query, {"pks": list(task_pks)})
+        return {task_pk: status for task_pk, status in rows}
 
     def slots(
         self, task_pk: int, item_cids: Sequence[str], *, lock: bool = False
@@ -269,28 +313,10 @@ class TaskRepository:
         transactions never wait on each other in a cycle) until the transaction ends.
         """
         found: dict[str, Slot] = {}
+        query = _SLOTS_LOCKED if lock and locks_rows(self.session) else _SLOTS
+        connection = self.session.connection()
         for part in chunked(sorted(set(item_cids))):
-            query = (
-                select(
-                    TaskItem.id,
-                    TaskItem.item_cid,
-                    TaskItem.is_gold,
-                    TaskItem.capacity,
-                    TaskItem.answers,
-                    TaskItem.reserved,
-                    Item.kind,
-                    Item.text_length,
-                    Item.width,
-                    Item.height,
-                    TaskItem.sealed_epoch,
-                )
-                .join(Item, Item.cid == TaskItem.item_cid)
-                .where(TaskItem.task_pk == task_pk, TaskItem.item_cid.in_(part))
-                .order_by(TaskItem.id)
-            )
-            if lock and locks_rows(self.session):
-                query = query.with_for_update(of=TaskItem)
-            for row in self.session.execute(query):
+            for row in connection.execute(query, {"task_pk": task_pk, "cids": list(part)}):
                 found[row[1]] = Slot(
                     task_item_id=row[0],
                     item_cid=row[1],
@@ -351,28 +377,11 @@ class TaskRepository:
         """
         if not changes:
             return
-        table = TASK_ITEMS
-        statement = (
-            update(table)
-            .where(
-                table.c.id == bindparam("b_id"),
-                or_(
-                    table.c.capacity.is_(None),
-                    table.c.answers + bindparam("b_n") + table.c.reserved - bindparam("b_r")
-                    <= table.c.capacity,
-                ),
-                table.c.reserved >= bindparam("b_r"),
-            )
-            .values(
-                answers=table.c.answers + bindparam("b_n"),
-                reserved=table.c.reserved - bindparam("b_r"),
-            )
-        )
         params = [
             {"b_id": item_id, "b_n": added, "b_r": consumed}
             for item_id, (added, consumed) in sorted(changes.items())
         ]
-        result = self.session.connection().execute(statement, params)
+        result = self.session.connection().execute(_ADD_ANSWERS, params)
         if rowcount(result) not in (-1, len(params)):
             raise Conflict("item: answer count changed concurrently (retry)")
 
