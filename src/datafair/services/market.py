@@ -254,6 +254,100 @@ def buy_release(
         session.rollback()
 
 
+def _call(contract: Any, name: str, args: Sequence[Any]) -> dict[str, Any]:
+    """One transaction for a wallet to send: ``{to, function, args, data}`` (``data`` the
+    0x-hex calldata, ready for ``eth_sendTransaction``), as the funding page's calls."""
+    from datafair.chain import abi as abi_codec
+
+    entry = contract.function(name)
+    return {
+        "to": contract.address,
+        "function": abi_codec.signature(entry),
+        "args": [_shown_arg(a) for a in args],
+        "data": "0x" + abi_codec.encode_call(entry, args).hex(),
+    }
+
+
+def _shown_arg(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, list | tuple):
+        return [_shown_arg(v) for v in value]
+    return str(value)
+
+
+@dataclass(frozen=True)
+class PurchasePlan:
+    """What a buyer's wallet sends to buy one licence: ``approve`` (only when the allowance
+    is short of the price), then ``buy``; with the listing's price and token."""
+
+    release_id: int
+    dataset_id: int
+    market: str
+    token: str
+    price: int
+    balance: int
+    allowance: int
+    calls: list[dict[str, Any]]
+
+
+def purchase_plan(
+    session: Session, market: Any, ref: str | int, buyer: str, *, max_price: int | None = None
+) -> PurchasePlan:
+    """The transactions ``buyer``'s wallet sends to buy a licence of a listed release, checked
+    first: not listed, a price above ``max_price`` or a balance short of the price are refused
+    in one line (nothing is sent)."""
+    from datafair.chain.base import address_of
+
+    row = load_release(session, ref)
+    dataset_id = _token_id(row)
+    session.rollback()
+    who = address_of(buyer)
+    listing, limit = market._listed(dataset_id, max_price)
+    token = market.token(listing.token)
+    balance = token.balance_of(who) if listing.price else 0
+    if balance < listing.price:
+        raise InvalidInput(
+            "balance",
+            f"{who} holds {balance} base units of {listing.token}, the price is {listing.price}",
+            "top up the wallet with the listing's token",
+        )
+    allowance = token.allowance(who, market.address) if listing.price else 0
+    calls = []
+    if allowance < listing.price:
+        calls.append(_call(token.contract, "approve", [market.address, listing.price]))
+    calls.append(_call(market.contract, "buy", [dataset_id, limit]))
+    return PurchasePlan(
+        row.id, dataset_id, market.address, listing.token, listing.price, balance, allowance, calls
+    )
+
+
+@dataclass(frozen=True)
+class HeldLicence:
+    """A licence NFT a wallet holds, with the release it licenses."""
+
+    licence_id: int
+    release: ReleaseInfo
+
+
+def licences_held(session: Session, market: Any, account: str) -> list[HeldLicence]:
+    """The licences ``account`` holds now (checked on chain), each with its stored release;
+    licences of releases this node does not keep are left out."""
+    held = market.licences_of(account)
+    by_token: dict[int, ReleaseInfo] = {}
+    found = []
+    for licence_id in held:
+        dataset_id = market.licence(licence_id).dataset_id
+        if dataset_id not in by_token:
+            row = session.scalar(select(Release).where(Release.token_id == dataset_id))
+            if row is None:
+                continue
+            by_token[dataset_id] = info_of(row)
+        found.append(HeldLicence(licence_id, by_token[dataset_id]))
+    session.rollback()
+    return found
+
+
 # ------------------------------------------------------------------------------ royalties
 
 
@@ -324,14 +418,29 @@ def claim_royalties(
 ) -> tuple[int, Any]:
     """Claim everything accrued to ``account`` on its releases (or the named ones) in one
     ``claim_many``; ``(amount claimed, receipt)``, ``(0, None)`` when nothing is claimable."""
+    lines, claims = royalty_claims(session, market, account, releases=releases)
+    if not lines:
+        return 0, None
+    receipt = market.claim_many(account, claims, sender=sender)
+    return sum(line.claimable for line in lines), receipt
+
+
+def royalty_claims(
+    session: Session,
+    market: Any,
+    account: str,
+    *,
+    releases: Sequence[str | int] | None = None,
+) -> tuple[list[RoyaltyLine], list[Any]]:
+    """The releases (all, or the named ones) where ``account`` has royalties to claim now, and
+    one :class:`~datafair.chain.market.RoyaltyClaim` each (weight, expected root, Merkle proof
+    built from the stored leaves)."""
     from datafair.chain.market import royalty_claim
 
     lines = [line for line in royalties_of(session, market, account) if line.claimable > 0]
     if releases is not None:
         wanted = {load_release(session, ref).id for ref in releases}
         lines = [line for line in lines if line.release_id in wanted]
-    if not lines:
-        return 0, None
     claims = []
     for line in lines:
         row = load_release(session, line.release_id)
@@ -339,8 +448,27 @@ def claim_royalties(
         tree = market.weights_tree(line.dataset_id, info.version, release_weights(session, row))
         claims.append(royalty_claim(tree, line.dataset_id, account)[1])
     session.rollback()
-    receipt = market.claim_many(account, claims, sender=sender)
-    return sum(line.claimable for line in lines), receipt
+    return lines, claims
+
+
+def royalty_claim_call(session: Session, market: Any, account: str) -> dict[str, Any] | None:
+    """The one ``claim_many`` transaction a wallet sends to take every royalty ``account`` can
+    claim now (anyone may send it; the money goes to ``account``), ``None`` when nothing is
+    claimable. The claims are checked against the chain first, as ``claim_many`` does."""
+    from datafair.chain.base import address_of
+
+    who = address_of(account)
+    from datafair.chain.market import MAX_CLAIMS
+
+    lines, claims = royalty_claims(session, market, who)
+    lines, claims = lines[:MAX_CLAIMS], claims[:MAX_CLAIMS]
+    if not lines:
+        return None
+    for claim in claims:
+        market._check_claim(claim.dataset_id, who, claim)
+    encoded = [(c.dataset_id, c.weight, c.expected_root, list(c.proof)) for c in claims]
+    call = _call(market.contract, "claim_many", [who, encoded])
+    return {**call, "amount": str(sum(line.claimable for line in lines)), "releases": len(lines)}
 
 
 # ------------------------------------------------------------------------------ downloads

@@ -412,3 +412,169 @@ def totals_page(
     totals = node.with_chain(lambda escrow: market_totals(session, escrow))
     session.rollback()
     return render(request, node, actor, "totals.html", totals=totals)
+
+
+# ----------------------------------------------------------------------------- market
+
+_MARKET_NUMBERS = {
+    "min_items": int,
+    "max_items": int,
+    "max_price": int,
+    "min_agreement": float,
+    "min_gold_accuracy": float,
+    "min_inferred_accuracy": float,
+}
+_MARKET_TEXTS = ("q", "modality", "task_type", "license", "language")
+
+
+def _market_filters(params: Any) -> tuple[Any, dict[str, str], dict[str, str]]:
+    """The browse form's values as a :class:`~datafair.services.market.ReleaseFilter`, the
+    values to show back, and one message per field that is not a number or out of range."""
+    from datafair.core.errors import InvalidInput
+    from datafair.services.market import ReleaseFilter
+
+    shown = {name: str(params.get(name, ""))[:200] for name in (*_MARKET_TEXTS, *_MARKET_NUMBERS)}
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for name in _MARKET_TEXTS:
+        text = shown[name].strip()
+        values["query" if name == "q" else name] = text or None
+    for name, kind in _MARKET_NUMBERS.items():
+        text = shown[name].strip()
+        if not text:
+            continue
+        try:
+            values[name] = kind(text)
+        except ValueError:
+            errors[name] = f"{name}: {text!r} is not a {'whole ' if kind is int else ''}number"
+    filters = ReleaseFilter(**values, listed_only=params.get("listed") == "1")
+    try:
+        filters.check()
+    except InvalidInput as error:
+        errors[error.field or "q"] = str(error)
+    return filters, shown, errors
+
+
+@router.get("/market", response_class=HTMLResponse)
+def market_page(
+    request: Request, node: NodeDep, session: SessionDep, actor: ActorDep
+) -> HTMLResponse:
+    """Browse and search releases: the same filters and full-text search as the API route."""
+    from datafair.services.market import browse
+
+    filters, shown, errors = _market_filters(request.query_params)
+    everything = browse(session)
+    releases = [] if errors else browse(session, filters)
+    session.rollback()
+    facets = {
+        "modality": sorted({m for r in everything for m in r.modalities}),
+        "task_type": sorted({t for r in everything for t in r.task_types}),
+        "license": sorted({r.license for r in everything}),
+        "language": sorted({lang for r in everything for lang in r.languages}),
+    }
+    names = ["_market_results.html"] if request.headers.get("hx-request") else ["market.html"]
+    return render(
+        request,
+        node,
+        actor,
+        names,
+        releases=releases,
+        shown=shown,
+        listed=request.query_params.get("listed") == "1",
+        errors=errors,
+        facets=facets,
+        total=len(everything),
+    )
+
+
+@router.get("/market/licences", response_class=HTMLResponse)
+def licences_page(
+    request: Request, node: NodeDep, session: SessionDep, actor: ActorDep
+) -> HTMLResponse:
+    """The licences the signed-in wallet holds, each with a fresh expiring download link."""
+    from datafair.api.routers.market import licence_cache, market_client
+    from datafair.services import market as market_service
+    from datafair.services.release_files import download_secret
+
+    if actor.address is None:
+        return render(request, node, actor, "licences.html", held=None)
+    address = actor.address
+    settings = node.settings
+    secret = download_secret(settings.home, settings.download_secret)
+
+    def held_with_links() -> list[tuple[Any, Any]]:
+        market = market_client(node)
+        found = []
+        for held in market_service.licences_held(session, market, address):
+            grant = market_service.issue_download(
+                session,
+                market,
+                held.release.release_id,
+                address,
+                secret=secret,
+                ttl=settings.download_ttl,
+                base_url="/api/v1/market/releases",
+                licences=licence_cache(settings),
+            )
+            found.append((held, grant))
+        return found
+
+    try:
+        held = node.run_on_chain(held_with_links)
+    except DatafairError as error:
+        return error_page(request, node, actor, error)
+    finally:
+        session.rollback()
+    return render(request, node, actor, "licences.html", held=held, now=int(time.time()))
+
+
+@router.get("/market/royalties", response_class=HTMLResponse)
+def royalties_page(
+    request: Request, node: NodeDep, session: SessionDep, actor: ActorDep
+) -> HTMLResponse:
+    """The signed-in wallet's royalty weight in each release, what it can claim, and claim."""
+    from datafair.api.routers.market import market_client
+    from datafair.services import market as market_service
+
+    if actor.address is None:
+        return render(request, node, actor, "royalties.html", lines=None)
+    address = actor.address
+    try:
+        lines = node.run_on_chain(
+            lambda: market_service.royalties_of(session, market_client(node), address)
+        )
+    except DatafairError as error:
+        return error_page(request, node, actor, error)
+    finally:
+        session.rollback()
+    return render(
+        request,
+        node,
+        actor,
+        "royalties.html",
+        lines=lines,
+        claimable=sum(line.claimable for line in lines),
+    )
+
+
+@router.get("/market/{ref}", response_class=HTMLResponse)
+def release_page(
+    ref: str, request: Request, node: NodeDep, session: SessionDep, actor: ActorDep
+) -> HTMLResponse:
+    """One release: its card (as text), licence, price, quality, a sample, and buying."""
+    from datafair.services.market import get_release
+
+    try:
+        info = get_release(session, ref)
+    except DatafairError as error:
+        return error_page(request, node, actor, error)
+    finally:
+        session.rollback()
+    return render(
+        request,
+        node,
+        actor,
+        "release.html",
+        info=info,
+        release_json=json.dumps({"release_id": info.release_id, "price": str(info.price)}),
+    )
