@@ -26,14 +26,14 @@ import hmac
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import column, select, text
 from sqlalchemy.orm import Session
 
-from datafair.core.errors import Conflict, InvalidInput, NotFound
+from datafair.core.errors import ChainError, Conflict, InvalidInput, NotFound
 from datafair.crypto.cid import is_cid
 from datafair.services.release_files import (
     AccessDenied,
@@ -278,8 +278,10 @@ def _shown_arg(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class PurchasePlan:
-    """What a buyer's wallet sends to buy one licence: ``approve`` (only when the allowance
-    is short of the price), then ``buy``; with the listing's price and token."""
+    """What a buyer's wallet sends to buy one licence, with the listing's price and token:
+    ``approve`` (only when the allowance is short of the price), then ``buy``; or, when the
+    buyer signed the ``permit`` offered (EIP-2612, typed data for ``eth_signTypedData_v4``),
+    the one ``buy_with_permit``."""
 
     release_id: int
     dataset_id: int
@@ -289,14 +291,113 @@ class PurchasePlan:
     balance: int
     allowance: int
     calls: list[dict[str, Any]]
+    permit: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class SignedPermit:
+    """A buyer's EIP-2612 permit signature (65 bytes, 0x-hex) and the deadline it signed."""
+
+    deadline: int
+    signature: str
+
+    def vrs(self) -> tuple[int, bytes, bytes]:
+        """``(v, r, s)``; ``InvalidInput`` unless the signature is 65 bytes of 0x-hex."""
+        text = self.signature
+        try:
+            raw = bytes.fromhex(text[2:]) if text.startswith("0x") else b""
+        except ValueError:
+            raw = b""
+        if len(raw) != 65:
+            raise InvalidInput("permit.signature", "is not 65 bytes of 0x-hex", "sign again")
+        v = raw[64] if raw[64] >= 27 else raw[64] + 27
+        return v, raw[:32], raw[32:64]
+
+
+_DOMAIN_TYPE = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+
+
+def permit_typed_data(
+    market: Any, token_address: str, owner: str, value: int, deadline: int
+) -> dict[str, Any] | None:
+    """The EIP-712 typed data of an EIP-2612 permit letting the market take ``value`` from
+    ``owner`` until ``deadline``, with the token's domain read from its ERC-5267
+    ``eip712Domain`` and checked against its ``DOMAIN_SEPARATOR``; ``None`` when the token has no
+    permit or its domain cannot be rebuilt (the buyer then approves)."""
+    from eth_abi.abi import encode
+    from eth_utils.crypto import keccak
+
+    if not market.supports_permit(token_address):
+        return None
+    contract = market.token(token_address).contract
+    try:
+        _, name, version, chain_id, verifying, _, _ = market.chain.call(contract, "eip712Domain")
+        separator = bytes(market.chain.call(contract, "DOMAIN_SEPARATOR"))
+        nonce = int(market.chain.call(contract, "nonces", owner))
+    except (ChainError, ValueError, TypeError, KeyError):
+        return None
+    rebuilt = keccak(
+        encode(
+            ["bytes32", "bytes32", "bytes32", "uint256", "address"],
+            [
+                keccak(text=_DOMAIN_TYPE),
+                keccak(text=name),
+                keccak(text=version),
+                chain_id,
+                verifying,
+            ],
+        )
+    )
+    if rebuilt != separator:
+        return None
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Permit": [
+                {"name": "owner", "type": "address"},
+                {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Permit",
+        "domain": {
+            "name": name,
+            "version": version,
+            "chainId": int(chain_id),
+            "verifyingContract": str(verifying),
+        },
+        "message": {
+            "owner": owner,
+            "spender": market.address,
+            "value": str(value),
+            "nonce": str(nonce),
+            "deadline": str(deadline),
+        },
+    }
 
 
 def purchase_plan(
-    session: Session, market: Any, ref: str | int, buyer: str, *, max_price: int | None = None
+    session: Session,
+    market: Any,
+    ref: str | int,
+    buyer: str,
+    *,
+    max_price: int | None = None,
+    permit: SignedPermit | None = None,
+    permit_ttl: int = 3600,
 ) -> PurchasePlan:
     """The transactions ``buyer``'s wallet sends to buy a licence of a listed release, checked
     first: not listed, a price above ``max_price`` or a balance short of the price are refused
-    in one line (nothing is sent)."""
+    in one line (nothing is sent). When the allowance is short and the token has EIP-2612, the
+    plan also offers a permit for ``max_price`` (the price by default) valid ``permit_ttl``
+    seconds; given the buyer's ``permit`` signature, the plan is the one ``buy_with_permit``."""
     from datafair.chain.base import address_of
 
     row = load_release(session, ref)
@@ -313,13 +414,22 @@ def purchase_plan(
             "top up the wallet with the listing's token",
         )
     allowance = token.allowance(who, market.address) if listing.price else 0
-    calls = []
-    if allowance < listing.price:
-        calls.append(_call(token.contract, "approve", [market.address, listing.price]))
-    calls.append(_call(market.contract, "buy", [dataset_id, limit]))
-    return PurchasePlan(
-        row.id, dataset_id, market.address, listing.token, listing.price, balance, allowance, calls
+    plan = PurchasePlan(
+        row.id, dataset_id, market.address, listing.token, listing.price, balance, allowance, []
     )
+    if permit is not None:
+        if permit.deadline <= market.chain.timestamp():
+            raise InvalidInput("permit.deadline", "has passed", "ask for a new plan and sign again")
+        v, r, s = permit.vrs()
+        args = [dataset_id, limit, permit.deadline, v, r, s]
+        return replace(plan, calls=[_call(market.contract, "buy_with_permit", args)])
+    if allowance < listing.price:
+        deadline = market.chain.timestamp() + permit_ttl
+        offered = permit_typed_data(market, listing.token, who, limit, deadline)
+        plan = replace(plan, permit=offered)
+        plan.calls.append(_call(token.contract, "approve", [market.address, listing.price]))
+    plan.calls.append(_call(market.contract, "buy", [dataset_id, limit]))
+    return plan
 
 
 @dataclass(frozen=True)

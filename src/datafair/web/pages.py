@@ -416,6 +416,9 @@ def totals_page(
 
 # ----------------------------------------------------------------------------- market
 
+# A release page shows the gas its last few buys used, read from their receipts by the page.
+RECENT_SALES = 5
+
 _MARKET_NUMBERS = {
     "min_items": int,
     "max_items": int,
@@ -451,7 +454,7 @@ def _market_filters(params: Any) -> tuple[Any, dict[str, str], dict[str, str]]:
     try:
         filters.check()
     except InvalidInput as error:
-        errors[error.field or "q"] = str(error)
+        errors["q" if error.field in (None, "query") else str(error.field)] = str(error)
     return filters, shown, errors
 
 
@@ -484,7 +487,33 @@ def market_page(
         errors=errors,
         facets=facets,
         total=len(everything),
+        field_names=["q", *_MARKET_NUMBERS],
     )
+
+
+def _wallet_page(
+    request: Request,
+    node: NodeDep,
+    session: Session,
+    actor: Actor,
+    template: str,
+    work: Any,
+    **context: Any,
+) -> HTMLResponse:
+    """A page about the signed-in wallet: ``work(market, address)`` runs on the chain's thread
+    and its result is the template's ``found`` (``None`` asks for a wallet first)."""
+    from datafair.api.routers.market import market_client
+
+    if actor.address is None:
+        return render(request, node, actor, template, found=None, **context)
+    address = actor.address
+    try:
+        found = node.run_on_chain(lambda: work(market_client(node), address))
+    except DatafairError as error:
+        return error_page(request, node, actor, error)
+    finally:
+        session.rollback()
+    return render(request, node, actor, template, found=found, **context)
 
 
 @router.get("/market/licences", response_class=HTMLResponse)
@@ -492,40 +521,34 @@ def licences_page(
     request: Request, node: NodeDep, session: SessionDep, actor: ActorDep
 ) -> HTMLResponse:
     """The licences the signed-in wallet holds, each with a fresh expiring download link."""
-    from datafair.api.routers.market import licence_cache, market_client
+    from datafair.api.routers.market import licence_cache
     from datafair.services import market as market_service
     from datafair.services.release_files import download_secret
 
-    if actor.address is None:
-        return render(request, node, actor, "licences.html", held=None)
-    address = actor.address
     settings = node.settings
-    secret = download_secret(settings.home, settings.download_secret)
 
-    def held_with_links() -> list[tuple[Any, Any]]:
-        market = market_client(node)
-        found = []
-        for held in market_service.licences_held(session, market, address):
-            grant = market_service.issue_download(
-                session,
-                market,
-                held.release.release_id,
-                address,
-                secret=secret,
-                ttl=settings.download_ttl,
-                base_url="/api/v1/market/releases",
-                licences=licence_cache(settings),
+    def held_with_links(market: Any, address: str) -> list[tuple[Any, Any]]:
+        secret = download_secret(settings.home, settings.download_secret)
+        return [
+            (
+                held,
+                market_service.issue_download(
+                    session,
+                    market,
+                    held.release.release_id,
+                    address,
+                    secret=secret,
+                    ttl=settings.download_ttl,
+                    base_url="/api/v1/market/releases",
+                    licences=licence_cache(settings),
+                ),
             )
-            found.append((held, grant))
-        return found
+            for held in market_service.licences_held(session, market, address)
+        ]
 
-    try:
-        held = node.run_on_chain(held_with_links)
-    except DatafairError as error:
-        return error_page(request, node, actor, error)
-    finally:
-        session.rollback()
-    return render(request, node, actor, "licences.html", held=held, now=int(time.time()))
+    return _wallet_page(
+        request, node, session, actor, "licences.html", held_with_links, now=int(time.time())
+    )
 
 
 @router.get("/market/royalties", response_class=HTMLResponse)
@@ -533,27 +556,15 @@ def royalties_page(
     request: Request, node: NodeDep, session: SessionDep, actor: ActorDep
 ) -> HTMLResponse:
     """The signed-in wallet's royalty weight in each release, what it can claim, and claim."""
-    from datafair.api.routers.market import market_client
     from datafair.services import market as market_service
 
-    if actor.address is None:
-        return render(request, node, actor, "royalties.html", lines=None)
-    address = actor.address
-    try:
-        lines = node.run_on_chain(
-            lambda: market_service.royalties_of(session, market_client(node), address)
-        )
-    except DatafairError as error:
-        return error_page(request, node, actor, error)
-    finally:
-        session.rollback()
-    return render(
+    return _wallet_page(
         request,
         node,
+        session,
         actor,
         "royalties.html",
-        lines=lines,
-        claimable=sum(line.claimable for line in lines),
+        lambda market, address: market_service.royalties_of(session, market, address),
     )
 
 
@@ -562,19 +573,32 @@ def release_page(
     ref: str, request: Request, node: NodeDep, session: SessionDep, actor: ActorDep
 ) -> HTMLResponse:
     """One release: its card (as text), licence, price, quality, a sample, and buying."""
+    from datafair.api.routers.market import market_client
     from datafair.services.market import get_release
 
     try:
         info = get_release(session, ref)
+        session.rollback()
+        token_id = info.token_id
+        sales = (
+            []
+            if token_id is None
+            else node.run_on_chain(lambda: market_client(node).sales(token_id))
+        )
     except DatafairError as error:
         return error_page(request, node, actor, error)
     finally:
         session.rollback()
+    # the buys of this release so far (newest last): the page reads their gas from the receipts
+    recent = [sale.tx_hash for sale in sales[-RECENT_SALES:]]
     return render(
         request,
         node,
         actor,
         "release.html",
         info=info,
-        release_json=json.dumps({"release_id": info.release_id, "price": str(info.price)}),
+        sales=len(sales),
+        release_json=json.dumps(
+            {"release_id": info.release_id, "price": str(info.price), "recent_buys": recent}
+        ),
     )

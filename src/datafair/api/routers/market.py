@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from datafair.api.deps import ActorDep, NodeDep, SessionDep
 from datafair.api.policies import authorize, signed_in
@@ -95,10 +95,19 @@ class CallOut(BaseModel):
     data: str
 
 
+class PermitIn(BaseModel):
+    """The buyer's EIP-2612 permit signature (0x-hex, 65 bytes) and the deadline it signed."""
+
+    deadline: int
+    signature: str = Field(max_length=140)
+
+
 class PurchaseIn(BaseModel):
-    """The most the buyer agrees to pay, in base units (default: the listed price)."""
+    """The most the buyer agrees to pay, in base units (default: the listed price), and the
+    permit the buyer signed, if any."""
 
     max_price: str | None = None
+    permit: PermitIn | None = None
 
 
 class PurchaseOut(BaseModel):
@@ -112,6 +121,7 @@ class PurchaseOut(BaseModel):
     balance: str
     allowance: str
     calls: list[CallOut]
+    permit: dict[str, Any] | None = None
 
 
 class LicenceOut(BaseModel):
@@ -302,9 +312,12 @@ def purchase(
         if not body.max_price.isdigit():
             raise InvalidInput("max_price", f"{body.max_price!r} is not a whole number")
         limit = int(body.max_price)
+    signed = None
+    if body is not None and body.permit is not None:
+        signed = market_service.SignedPermit(body.permit.deadline, body.permit.signature)
     plan = node.run_on_chain(
         lambda: market_service.purchase_plan(
-            session, market_client(node), ref, buyer, max_price=limit
+            session, market_client(node), ref, buyer, max_price=limit, permit=signed
         )
     )
     return PurchaseOut(
@@ -316,6 +329,7 @@ def purchase(
         balance=str(plan.balance),
         allowance=str(plan.allowance),
         calls=[CallOut(**call) for call in plan.calls],
+        permit=plan.permit,
     )
 
 
