@@ -19,7 +19,7 @@ from datafair.api.devserver import serving
 
 CHAIN_ID = 31337
 
-__all__ = ["Person", "serious_violations", "serving", "shoot", "wallet_script"]
+__all__ = ["Person", "serious_violations", "serving", "shoot", "wallet_script", "widths"]
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -146,3 +146,14 @@ def serious_violations(page: Any) -> list[tuple[str, str, int]]:
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+def widths(person: Any, paths: list[str]) -> dict[str, int]:
+    """Each page's laid-out width in ``person``'s window (``scrollWidth`` once loaded): wider
+    than the window means a sideways scroll."""
+    found = {}
+    for path in paths:
+        page = person.open(path)
+        page.wait_for_load_state("networkidle")
+        found[path] = int(page.evaluate("document.documentElement.scrollWidth"))
+    return found

@@ -320,17 +320,8 @@ def purchase(
             session, market_client(node), ref, buyer, max_price=limit, permit=signed
         )
     )
-    return PurchaseOut(
-        release_id=plan.release_id,
-        dataset_id=plan.dataset_id,
-        market=plan.market,
-        token=plan.token,
-        price=str(plan.price),
-        balance=str(plan.balance),
-        allowance=str(plan.allowance),
-        calls=[CallOut(**call) for call in plan.calls],
-        permit=plan.permit,
-    )
+    amounts = {name: str(getattr(plan, name)) for name in ("price", "balance", "allowance")}
+    return PurchaseOut(**{**plan.__dict__, **amounts})
 
 
 @router.get(
