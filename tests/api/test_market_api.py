@@ -93,3 +93,76 @@ def test_royalties_of_an_address(market_api: TestClient, sold_home: Settings) ->
         rows += market_api.get(f"{PREFIX}/royalties/{contributor.address}").json()
     assert rows and all(int(r["claimable"]) == 0 for r in rows)  # the demo claimed everything
     assert sum(int(r["paid"]) for r in rows) > 0
+
+
+def test_purchase_plan_is_approve_then_buy_checked_first(sold_home: Settings) -> None:
+    payer = wallet("payer")
+    with TestClient(create_app(sold_home, extensions=())) as api:
+        node = api.app.state.node  # type: ignore[attr-defined]
+        node.with_chain(
+            lambda escrow: escrow.token(node.deployment.address("DevToken")).mint(
+                payer.address, 2 * 10**18, sender=node.deployment.owner
+            )
+        )
+        release_id = api.get(f"{PREFIX}/releases").json()[0]["release_id"]
+        url = f"{PREFIX}/releases/{release_id}/purchase"
+        assert api.post(url, json={}).status_code == 401
+        broke = _signed_in(api, wallet("broke"))
+        refused = api.post(url, json={}, headers={"Authorization": f"Bearer {broke.token}"})
+        assert refused.status_code == 422
+        assert refused.json()["detail"].startswith("balance: 0x")
+        buyer = _signed_in(api, payer)
+        auth = {"Authorization": f"Bearer {buyer.token}"}
+        plan = api.post(url, json={}, headers=auth).json()
+        assert plan["price"] == str(10**18) and plan["allowance"] == "0"
+        assert [c["function"] for c in plan["calls"]] == [
+            "approve(address,uint256)",
+            "buy(uint256,uint256)",
+        ]
+        assert plan["calls"][0]["to"] == plan["token"]
+        assert plan["calls"][0]["args"] == [plan["market"], str(10**18)]
+        assert plan["calls"][1]["to"] == plan["market"]
+        permit = plan["permit"]  # DevToken has EIP-2612: one signature replaces the approve
+        assert (
+            permit["primaryType"] == "Permit"
+            and permit["domain"]["verifyingContract"] == (plan["token"])
+        )
+        assert permit["message"]["spender"] == plan["market"]
+        assert permit["message"]["value"] == str(10**18)
+        signature = payer.sign_typed_data(full_message=permit).signature.hex()
+        deadline = int(permit["message"]["deadline"])
+        one = api.post(
+            url,
+            json={
+                "permit": {"deadline": deadline, "signature": "0x" + signature.removeprefix("0x")}
+            },
+            headers=auth,
+        ).json()
+        assert [c["function"] for c in one["calls"]] == [
+            "buy_with_permit(uint256,uint256,uint256,uint8,bytes32,bytes32)"
+        ]
+        assert one["calls"][0]["args"][:3] == [str(plan["dataset_id"]), str(10**18), str(deadline)]
+        bad = api.post(
+            url, json={"permit": {"deadline": deadline, "signature": "0x12"}}, headers=auth
+        )
+        assert bad.status_code == 422 and bad.json()["detail"].startswith("permit.signature: ")
+        low = api.post(url, json={"max_price": str(10**18 - 1)}, headers=auth)
+        assert low.status_code == 422 and low.json()["detail"].startswith("max_price: ")
+        assert api.post(url, json={"max_price": "1e18"}, headers=auth).status_code == 422
+
+
+def test_licences_and_the_royalty_claim_call(market_api: TestClient) -> None:
+    from datafair.sim.population import derive_key
+
+    assert market_api.get(f"{PREFIX}/licences").status_code == 401
+    buyer = _signed_in(market_api, Account.from_key(derive_key(SEED, 2_000_000)))
+    held = market_api.get(
+        f"{PREFIX}/licences", headers={"Authorization": f"Bearer {buyer.token}"}
+    ).json()
+    assert len(held) == 1 and held[0]["licence_id"] >= 1 and held[0]["title"]
+    assert market_api.post(f"{PREFIX}/royalties/claim-call").status_code == 401
+    # the demo's contributors claimed everything: nothing to send
+    nothing = market_api.post(
+        f"{PREFIX}/royalties/claim-call", headers={"Authorization": f"Bearer {buyer.token}"}
+    ).json()
+    assert nothing == {"call": None, "amount": "0", "releases": 0}

@@ -116,3 +116,76 @@ def test_recorded_release_is_browsable(session: Session, settled: Any) -> None:
     assert browse(session, ReleaseFilter(query="spreadsheets")) == []
     again = prepare_release(session, settled.world.blobs, ["0x" + settled.collection.hex()])
     assert again.facts.version == 2
+
+
+def _source(number: int, items: list[str], labels: list[Any], provenance: list[Any]) -> Any:
+    from datafair.economics.royalty_weights import ContributionTable
+    from datafair.services.releases import Source
+
+    table = ContributionTable(
+        accounts=[], paid=[], accepted_items=[], answers=[], reviews=[], item_value=0
+    )
+    return Source(
+        task_id=bytes([number]) * 32,
+        spec={},
+        dataset_card={},
+        bundle_cids=[],
+        items=items,
+        labels=labels,
+        provenance=provenance,
+        table=table,
+        quality={},
+    )
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 65_536])
+def test_data_chunks_equal_the_whole_document_encoded_at_once(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datafair.services import releases
+
+    monkeypatch.setattr(releases, "_ROWS_PER_CHUNK", chunk)
+    plain = _source(0, ["a", "b", "c", "d", "e"], ["pos", 1, True, None, 'é"\\\n'], [None] * 5)
+    mixed = _source(
+        1,
+        ["f", "g", "h", "i"],
+        [{"z": 1, "a": [2, 1]}, 0.0, -0.0, "x"],
+        [None, None, None, {"signature": "0x01", "contributor": "0xab", "reviews": []}],
+    )
+    empty = _source(2, [], [], [])
+    sources = [plain, empty, mixed, plain]
+    rows = [
+        {"item": cid, "label": label, "source": n}
+        | ({} if origin is None else {"provenance": origin})
+        for n, s in enumerate(sources)
+        for cid, label, origin in zip(s.items, s.labels, s.provenance, strict=True)
+    ]
+    whole = json.dumps(
+        {"format": DATA_FORMAT, "rows": rows},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
+    assert b"".join(releases.data_chunks(sources)) == whole
+    assert json.loads(whole)["rows"][2]["label"] is True  # True stays apart from 1
+    assert b"".join(releases.data_chunks([empty])) == b'{"format":"%s","rows":[]}' % (
+        DATA_FORMAT.encode()
+    )
+
+
+def test_an_older_bundle_is_read_by_its_tree_section(settled: Any, session: Session) -> None:
+    from sqlalchemy import select
+
+    from datafair.services.releases import _tree_section
+    from datafair.store.settlement_models import Settlement
+
+    cid = session.scalar(select(Settlement.bundle_cid).where(Settlement.state == "done"))
+    data = settled.world.blobs.get(cid)
+    document = json.loads(data)
+    assert _tree_section(data) == document["tree"] and document["tree"]["leaves"]
+    # a key after "tree" (or any other shape) is parsed whole, never sliced wrongly
+    for extra in ({"zz": {"a": 1, "tree": {"leaves": []}}}, {"zz": [1]}):
+        later = json.dumps({**document, **extra}, sort_keys=True, separators=(",", ":"))
+        assert _tree_section(later.encode()) == document["tree"]
+    spaced = json.dumps(document, sort_keys=True).encode()
+    assert _tree_section(spaced) == document["tree"]

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from web_helpers import OPERATOR, deploy_home, web_wallet
+from web_live import CHROMIUM, CHROMIUM_ARGS
 
 from datafair.api.app import create_app
 from datafair.client import DatafairClient
@@ -73,3 +74,14 @@ def task_id(signed_in: Party, tmp_path: Path) -> str:
         deadline=int(time.time()) + 365 * 86_400,
     )
     return str(task["task_id"])
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

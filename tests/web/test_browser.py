@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from web_helpers import OPERATOR, deploy_home, web_wallet
-from web_live import CHROMIUM, CHROMIUM_ARGS, serving, shoot, wallet_script
+from web_helpers import OPERATOR, deploy_home, mint_dev_tokens, web_wallet
+from web_live import CHROMIUM, Person, serious_violations, serving, shoot, widths
 
 from datafair.client import DatafairClient
 from datafair.settings import Settings
@@ -68,7 +68,7 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     home = root / "home"
     settings = Settings(home=home, cache=root / "cache", fair_pay_floor=3600)
     deploy_home(settings, root / "cache")
-    _mint(settings, web_wallet("requester").address, 10**24)
+    mint_dev_tokens(settings, web_wallet("requester").address, 10**24)
     env = {
         "DATAFAIR_OPERATORS": OPERATOR.address,
         "DATAFAIR_FAIR_PAY_FLOOR": "3600",
@@ -79,20 +79,6 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         requester.sign_in(web_wallet("requester"))
         tasks = _other_tasks(requester, root)
         yield {"url": url, "root": root, "tasks": tasks, "client": requester}
-
-
-def _mint(settings: Settings, to: str, amount: int) -> None:
-    from datafair.chain import open_chain
-    from datafair.chain.deploy import contract, load_deployment
-    from datafair.chain.tokens import TokenClient
-
-    chain = open_chain(settings)
-    try:
-        deployment = load_deployment(settings.chain_dir, chain)
-        token = TokenClient(chain, contract(chain, deployment, "DevToken", settings.cache_dir))
-        token.mint(to, amount, sender=OPERATOR.address)
-    finally:
-        chain.close()
 
 
 def _task(client: DatafairClient, dataset: str, task_type: str, classes: list[str]) -> str:
@@ -128,44 +114,6 @@ def _other_tasks(client: DatafairClient, root: Path) -> dict[str, str]:
         "boxes": _task(client, images, "boxes", ["cat", "dog"]),
         "transcription": _task(client, images, "transcription", []),
     }
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Person:
-    """One person's browser context: their wallet injected, their own cookies and storage."""
-
-    def __init__(self, browser: Any, url: str, label: str, *, width: int = 1280) -> None:
-        self.url = url
-        self.label = label
-        self.wallet = OPERATOR if label == "operator" else web_wallet(label)
-        self.context = browser.new_context(viewport={"width": width, "height": 900})
-        self.context.add_init_script(wallet_script(self.wallet.key.hex(), CHAIN_ID))
-        self.context.set_default_timeout(30_000)
-        self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-
-    def open(self, path: str) -> Any:
-        self.page.goto(self.url + path)
-        return self.page
-
-    def sign_in(self) -> None:
-        page = self.open("/")
-        page.click("[data-action=connect]")
-        page.wait_for_selector(".wallet .address")
-
-    def close(self) -> None:
-        assert not self.errors, self.errors
-        self.context.close()
 
 
 @pytest.fixture(scope="module")
@@ -451,9 +399,6 @@ def _expired_session_key(person: Person, market: dict[str, Any]) -> None:
     assert len(client.my_answers()) == stored_before
 
 
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-
-
 def test_pages_pass_axe_and_fit_a_phone(
     browser: Any, people: dict[str, Person], market: dict[str, Any]
 ) -> None:
@@ -472,20 +417,12 @@ def test_pages_pass_axe_and_fit_a_phone(
     ]
     for label, path in pages:
         page = people[label].open(path)
-        page.add_script_tag(path=str(AXE))
-        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-        serious = [
-            (v["id"], v["impact"], len(v["nodes"]))
-            for v in result["violations"]
-            if v["impact"] in ("serious", "critical")
-        ]
+        serious = serious_violations(page)
         assert not serious, (path, serious)
     phone = Person(browser, market["url"], "alice", width=390)
     phone.sign_in()
-    for path in ("/", f"/tasks/{market['tasks']['spans']}/label", "/me", "/tasks/new"):
-        page = phone.open(path)
-        page.wait_for_load_state("networkidle")
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= 390, (path, width)
+    paths = ["/", f"/tasks/{market['tasks']['spans']}/label", "/me", "/tasks/new"]
+    too_wide = {path: width for path, width in widths(phone, paths).items() if width > 390}
+    assert not too_wide, too_wide
     shoot(phone.page, "phone-board")
     phone.close()

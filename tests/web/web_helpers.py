@@ -44,3 +44,18 @@ def sign_in_browser(site: TestClient, label: str) -> None:
     token = DatafairClient("http://testserver", http=site).sign_in(wallet_of(label))
     site.cookies.clear()
     site.cookies.set("datafair_session", token)
+
+
+def mint_dev_tokens(settings: Settings, to: str, amount: int) -> None:
+    """Mint ``amount`` base units of the home's DevToken to ``to`` (its deployer mints)."""
+    from datafair.chain import open_chain
+    from datafair.chain.deploy import contract, load_deployment
+    from datafair.chain.tokens import TokenClient
+
+    chain = open_chain(settings)
+    try:
+        deployment = load_deployment(settings.chain_dir, chain)
+        token = TokenClient(chain, contract(chain, deployment, "DevToken", settings.cache_dir))
+        token.mint(to, amount, sender=deployment.owner)
+    finally:
+        chain.close()

@@ -17,7 +17,9 @@ from typing import Any
 
 from datafair.api.devserver import serving
 
-__all__ = ["serving", "shoot", "wallet_script"]
+CHAIN_ID = 31337
+
+__all__ = ["Person", "serious_violations", "serving", "shoot", "wallet_script", "widths"]
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -30,6 +32,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = Path(os.environ.get("DATAFAIR_SCREENSHOTS", REPO / "out" / "screenshots"))
 
 PROVIDER = """
@@ -90,3 +93,67 @@ def shoot(page: Any, name: str) -> None:
     """Save a full-page screenshot as a test artifact."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+class Person:
+    """One person's browser context: their own cookies and storage and, unless ``injected`` is
+    false, their wallet injected as ``window.ethereum`` (``key``, else the test wallet of
+    ``label``: the operator's for "operator")."""
+
+    def __init__(
+        self,
+        browser: Any,
+        url: str,
+        label: str,
+        *,
+        width: int = 1280,
+        key: str | None = None,
+        injected: bool = True,
+    ) -> None:
+        from web_helpers import OPERATOR, web_wallet
+
+        self.url = url
+        self.label = label
+        self.wallet = OPERATOR if label == "operator" else web_wallet(label)
+        self.context = browser.new_context(viewport={"width": width, "height": 900})
+        if injected:
+            self.context.add_init_script(wallet_script(key or self.wallet.key.hex(), CHAIN_ID))
+        self.context.set_default_timeout(30_000)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def open(self, path: str) -> Any:
+        self.page.goto(self.url + path)
+        return self.page
+
+    def sign_in(self) -> None:
+        page = self.open("/")
+        page.click("[data-action=connect]")
+        page.wait_for_selector(".wallet .address")
+
+    def close(self) -> None:
+        assert not self.errors, self.errors
+        self.context.close()
+
+
+def serious_violations(page: Any) -> list[tuple[str, str, int]]:
+    """axe-core's serious and critical violations on the open page: (rule, impact, nodes)."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        (v["id"], v["impact"], len(v["nodes"]))
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def widths(person: Any, paths: list[str]) -> dict[str, int]:
+    """Each page's laid-out width in ``person``'s window (``scrollWidth`` once loaded): wider
+    than the window means a sideways scroll."""
+    found = {}
+    for path in paths:
+        page = person.open(path)
+        page.wait_for_load_state("networkidle")
+        found[path] = int(page.evaluate("document.documentElement.scrollWidth"))
+    return found

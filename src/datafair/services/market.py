@@ -26,14 +26,14 @@ import hmac
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import column, select, text
 from sqlalchemy.orm import Session
 
-from datafair.core.errors import Conflict, InvalidInput, NotFound
+from datafair.core.errors import ChainError, Conflict, InvalidInput, NotFound
 from datafair.crypto.cid import is_cid
 from datafair.services.release_files import (
     AccessDenied,
@@ -254,6 +254,210 @@ def buy_release(
         session.rollback()
 
 
+def _call(contract: Any, name: str, args: Sequence[Any]) -> dict[str, Any]:
+    """One transaction for a wallet to send: ``{to, function, args, data}`` (``data`` the
+    0x-hex calldata, ready for ``eth_sendTransaction``), as the funding page's calls."""
+    from datafair.chain import abi as abi_codec
+
+    entry = contract.function(name)
+    return {
+        "to": contract.address,
+        "function": abi_codec.signature(entry),
+        "args": [_shown_arg(a) for a in args],
+        "data": "0x" + abi_codec.encode_call(entry, args).hex(),
+    }
+
+
+def _shown_arg(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, list | tuple):
+        return [_shown_arg(v) for v in value]
+    return str(value)
+
+
+@dataclass(frozen=True)
+class PurchasePlan:
+    """What a buyer's wallet sends to buy one licence, with the listing's price and token:
+    ``approve`` (only when the allowance is short of the price), then ``buy``; or, when the
+    buyer signed the ``permit`` offered (EIP-2612, typed data for ``eth_signTypedData_v4``),
+    the one ``buy_with_permit``."""
+
+    release_id: int
+    dataset_id: int
+    market: str
+    token: str
+    price: int
+    balance: int
+    allowance: int
+    calls: list[dict[str, Any]]
+    permit: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class SignedPermit:
+    """A buyer's EIP-2612 permit signature (65 bytes, 0x-hex) and the deadline it signed."""
+
+    deadline: int
+    signature: str
+
+    def vrs(self) -> tuple[int, bytes, bytes]:
+        """``(v, r, s)``; ``InvalidInput`` unless the signature is 65 bytes of 0x-hex."""
+        text = self.signature
+        try:
+            raw = bytes.fromhex(text[2:]) if text.startswith("0x") else b""
+        except ValueError:
+            raw = b""
+        if len(raw) != 65:
+            raise InvalidInput("permit.signature", "is not 65 bytes of 0x-hex", "sign again")
+        v = raw[64] if raw[64] >= 27 else raw[64] + 27
+        return v, raw[:32], raw[32:64]
+
+
+_DOMAIN_TYPE = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+
+
+def permit_typed_data(
+    market: Any, token_address: str, owner: str, value: int, deadline: int
+) -> dict[str, Any] | None:
+    """The EIP-712 typed data of an EIP-2612 permit letting the market take ``value`` from
+    ``owner`` until ``deadline``, with the token's domain read from its ERC-5267
+    ``eip712Domain`` and checked against its ``DOMAIN_SEPARATOR``; ``None`` when the token has no
+    permit or its domain cannot be rebuilt (the buyer then approves)."""
+    from eth_abi.abi import encode
+    from eth_utils.crypto import keccak
+
+    if not market.supports_permit(token_address):
+        return None
+    contract = market.token(token_address).contract
+    try:
+        _, name, version, chain_id, verifying, _, _ = market.chain.call(contract, "eip712Domain")
+        separator = bytes(market.chain.call(contract, "DOMAIN_SEPARATOR"))
+        nonce = int(market.chain.call(contract, "nonces", owner))
+    except (ChainError, ValueError, TypeError, KeyError):
+        return None
+    rebuilt = keccak(
+        encode(
+            ["bytes32", "bytes32", "bytes32", "uint256", "address"],
+            [
+                keccak(text=_DOMAIN_TYPE),
+                keccak(text=name),
+                keccak(text=version),
+                chain_id,
+                verifying,
+            ],
+        )
+    )
+    if rebuilt != separator:
+        return None
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Permit": [
+                {"name": "owner", "type": "address"},
+                {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Permit",
+        "domain": {
+            "name": name,
+            "version": version,
+            "chainId": int(chain_id),
+            "verifyingContract": str(verifying),
+        },
+        "message": {
+            "owner": owner,
+            "spender": market.address,
+            "value": str(value),
+            "nonce": str(nonce),
+            "deadline": str(deadline),
+        },
+    }
+
+
+def purchase_plan(
+    session: Session,
+    market: Any,
+    ref: str | int,
+    buyer: str,
+    *,
+    max_price: int | None = None,
+    permit: SignedPermit | None = None,
+    permit_ttl: int = 3600,
+) -> PurchasePlan:
+    """The transactions ``buyer``'s wallet sends to buy a licence of a listed release, checked
+    first: not listed, a price above ``max_price`` or a balance short of the price are refused
+    in one line (nothing is sent). When the allowance is short and the token has EIP-2612, the
+    plan also offers a permit for ``max_price`` (the price by default) valid ``permit_ttl``
+    seconds; given the buyer's ``permit`` signature, the plan is the one ``buy_with_permit``."""
+    from datafair.chain.base import address_of
+
+    row = load_release(session, ref)
+    dataset_id = _token_id(row)
+    session.rollback()
+    who = address_of(buyer)
+    listing, limit = market._listed(dataset_id, max_price)
+    token = market.token(listing.token)
+    balance = token.balance_of(who) if listing.price else 0
+    if balance < listing.price:
+        raise InvalidInput(
+            "balance",
+            f"{who} holds {balance} base units of {listing.token}, the price is {listing.price}",
+            "top up the wallet with the listing's token",
+        )
+    allowance = token.allowance(who, market.address) if listing.price else 0
+    plan = PurchasePlan(
+        row.id, dataset_id, market.address, listing.token, listing.price, balance, allowance, []
+    )
+    if permit is not None:
+        if permit.deadline <= market.chain.timestamp():
+            raise InvalidInput("permit.deadline", "has passed", "ask for a new plan and sign again")
+        v, r, s = permit.vrs()
+        args = [dataset_id, limit, permit.deadline, v, r, s]
+        return replace(plan, calls=[_call(market.contract, "buy_with_permit", args)])
+    if allowance < listing.price:
+        deadline = market.chain.timestamp() + permit_ttl
+        offered = permit_typed_data(market, listing.token, who, limit, deadline)
+        plan = replace(plan, permit=offered)
+        plan.calls.append(_call(token.contract, "approve", [market.address, listing.price]))
+    plan.calls.append(_call(market.contract, "buy", [dataset_id, limit]))
+    return plan
+
+
+@dataclass(frozen=True)
+class HeldLicence:
+    """A licence NFT a wallet holds, with the release it licenses."""
+
+    licence_id: int
+    release: ReleaseInfo
+
+
+def licences_held(session: Session, market: Any, account: str) -> list[HeldLicence]:
+    """The licences ``account`` holds now (checked on chain), each with its stored release;
+    licences of releases this node does not keep are left out."""
+    held = market.licences_of(account)
+    by_token: dict[int, ReleaseInfo] = {}
+    found = []
+    for licence_id in held:
+        dataset_id = market.licence(licence_id).dataset_id
+        if dataset_id not in by_token:
+            row = session.scalar(select(Release).where(Release.token_id == dataset_id))
+            if row is None:
+                continue
+            by_token[dataset_id] = info_of(row)
+        found.append(HeldLicence(licence_id, by_token[dataset_id]))
+    session.rollback()
+    return found
+
+
 # ------------------------------------------------------------------------------ royalties
 
 
@@ -324,14 +528,29 @@ def claim_royalties(
 ) -> tuple[int, Any]:
     """Claim everything accrued to ``account`` on its releases (or the named ones) in one
     ``claim_many``; ``(amount claimed, receipt)``, ``(0, None)`` when nothing is claimable."""
+    lines, claims = royalty_claims(session, market, account, releases=releases)
+    if not lines:
+        return 0, None
+    receipt = market.claim_many(account, claims, sender=sender)
+    return sum(line.claimable for line in lines), receipt
+
+
+def royalty_claims(
+    session: Session,
+    market: Any,
+    account: str,
+    *,
+    releases: Sequence[str | int] | None = None,
+) -> tuple[list[RoyaltyLine], list[Any]]:
+    """The releases (all, or the named ones) where ``account`` has royalties to claim now, and
+    one :class:`~datafair.chain.market.RoyaltyClaim` each (weight, expected root, Merkle proof
+    built from the stored leaves)."""
     from datafair.chain.market import royalty_claim
 
     lines = [line for line in royalties_of(session, market, account) if line.claimable > 0]
     if releases is not None:
         wanted = {load_release(session, ref).id for ref in releases}
         lines = [line for line in lines if line.release_id in wanted]
-    if not lines:
-        return 0, None
     claims = []
     for line in lines:
         row = load_release(session, line.release_id)
@@ -339,8 +558,27 @@ def claim_royalties(
         tree = market.weights_tree(line.dataset_id, info.version, release_weights(session, row))
         claims.append(royalty_claim(tree, line.dataset_id, account)[1])
     session.rollback()
-    receipt = market.claim_many(account, claims, sender=sender)
-    return sum(line.claimable for line in lines), receipt
+    return lines, claims
+
+
+def royalty_claim_call(session: Session, market: Any, account: str) -> dict[str, Any] | None:
+    """The one ``claim_many`` transaction a wallet sends to take every royalty ``account`` can
+    claim now (anyone may send it; the money goes to ``account``), ``None`` when nothing is
+    claimable. The claims are checked against the chain first, as ``claim_many`` does."""
+    from datafair.chain.base import address_of
+
+    who = address_of(account)
+    from datafair.chain.market import MAX_CLAIMS
+
+    lines, claims = royalty_claims(session, market, who)
+    lines, claims = lines[:MAX_CLAIMS], claims[:MAX_CLAIMS]
+    if not lines:
+        return None
+    for claim in claims:
+        market._check_claim(claim.dataset_id, who, claim)
+    encoded = [(c.dataset_id, c.weight, c.expected_root, list(c.proof)) for c in claims]
+    call = _call(market.contract, "claim_many", [who, encoded])
+    return {**call, "amount": str(sum(line.claimable for line in lines)), "releases": len(lines)}
 
 
 # ------------------------------------------------------------------------------ downloads

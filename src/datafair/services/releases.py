@@ -43,10 +43,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import operator
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from typing import Any
 
 import numpy as np
@@ -158,6 +160,12 @@ def _done_epochs(session: Session, task_pk: int) -> list[Settlement]:
     )
 
 
+def _owned(value: Any) -> list[Any]:
+    """``value`` as a list: itself when it already is one (a freshly parsed column, not copied:
+    at a million rows each copy is 8 MB of pointers), else a new list of its elements."""
+    return value if isinstance(value, list) else list(value)
+
+
 @dataclass(frozen=True)
 class _Columns:
     """The columns of a settlement bundle a release reads (hex strings left undecoded)."""
@@ -184,20 +192,20 @@ class _Columns:
             subs, reviews = document["submissions"], document["reviews"]
             columns = cls(
                 spec=dict(document["task"]["spec"]),
-                items=list(subs["items"]),
-                accounts=list(subs["accounts"]),
-                item=list(subs["item"]),
-                contributor=list(subs["contributor"]),
-                answer=list(subs["answer"]),
-                signature=list(subs["signature"]),
-                nonce=list(subs["nonce"]),
-                review_submission=list(reviews["submission"]),
-                review_reviewer=list(reviews["reviewer"]),
-                review_verdict=list(reviews["verdict"]),
-                review_rating=list(reviews["rating"]),
-                review_signature=list(reviews["signature"]),
+                items=_owned(subs["items"]),
+                accounts=_owned(subs["accounts"]),
+                item=_owned(subs["item"]),
+                contributor=_owned(subs["contributor"]),
+                answer=_owned(subs["answer"]),
+                signature=_owned(subs["signature"]),
+                nonce=_owned(subs["nonce"]),
+                review_submission=_owned(reviews["submission"]),
+                review_reviewer=_owned(reviews["reviewer"]),
+                review_verdict=_owned(reviews["verdict"]),
+                review_rating=_owned(reviews["rating"]),
+                review_signature=_owned(reviews["signature"]),
                 gold=dict(document["gold"]["answers"]),
-                labels=list(document["inferred"]["labels"]),
+                labels=_owned(document["inferred"]["labels"]),
             )
         except (KeyError, TypeError) as error:
             raise InvalidInput(
@@ -236,7 +244,7 @@ def _quality(columns: _Columns, values: list[Any], collection: bool) -> dict[str
             "inferred_accuracy": round(accepted / len(labels), 4) if labels else None,
         }
     item = columns.item
-    agree = [value == labels[i] for value, i in zip(values, item, strict=True)]
+    agree = list(map(operator.eq, values, map(labels.__getitem__, item)))
     n_items = len(columns.items)
     right = np.bincount(item, weights=agree, minlength=n_items)
     seen = np.bincount(item, minlength=n_items)
@@ -259,6 +267,12 @@ def _quality(columns: _Columns, values: list[Any], collection: bool) -> dict[str
     }
 
 
+def _counts(accounts: Sequence[str], rows: Sequence[int]) -> dict[str, int]:
+    """How many of ``rows`` (indices into ``accounts``) each account has, counted in numpy."""
+    counts = np.bincount(np.asarray(rows, dtype=np.int64), minlength=len(accounts))
+    return {accounts[int(i)]: int(counts[i]) for i in np.flatnonzero(counts)}
+
+
 def _source_from(
     task: Task, cids: list[str], paid: Mapping[str, int], newest_doc: dict[str, Any]
 ) -> Source:
@@ -269,8 +283,8 @@ def _source_from(
     spec = TaskSpec.from_dict(columns.spec)
     collection = spec.task_type is TaskType.COLLECTION
     accounts_list = columns.accounts
-    answers: Counter[str] = Counter(accounts_list[c] for c in columns.contributor)
-    reviews: Counter[str] = Counter(accounts_list[r] for r in columns.review_reviewer)
+    answers = _counts(accounts_list, columns.contributor)
+    reviews = _counts(accounts_list, columns.review_reviewer)
     accepted: Counter[str] = Counter()
     items: list[str] = []
     item_labels: list[Any] = []
@@ -301,7 +315,7 @@ def _source_from(
                     "signature": columns.signature[row],
                 }
             )
-        answers = Counter()
+        answers = {}
         item_value = spec.price_per_answer
     else:
         items = list(columns.items)
@@ -356,15 +370,45 @@ def _paid_by_bundles(
 ) -> tuple[dict[str, int], dict[str, Any]]:
     """What the epoch bundles ``cids`` paid each account (their tree leaves, summed), and the
     newest bundle's document. ``check`` also refuses a bundle not in canonical form (the audit
-    does; a release reads the bundles its own settlement stored and posted)."""
+    does; a release reads the bundles its own settlement stored and posted, and parses only the
+    ``tree`` section of all but the newest, :func:`_tree_section`)."""
     paid: Counter[str] = Counter()
     newest: dict[str, Any] = {}
-    for cid in cids:
-        data = blobs.get(cid)
-        newest = read_document(data) if check else json.loads(data)
-        for _, account, amount in newest["tree"]["leaves"]:
+    for number, cid in enumerate(cids):
+        if check:
+            newest = read_document(blobs.get(cid))
+            tree = newest["tree"]
+        elif number < len(cids) - 1:
+            tree = _tree_section(blobs.get(cid))
+        else:
+            # the bytes are dropped before the parse makes its objects
+            newest = json.loads(blobs.get(cid).decode("utf-8"))
+            tree = newest["tree"]
+        for _, account, amount in tree["leaves"]:
             paid[account] += int(amount)
     return dict(paid), newest
+
+
+_TREE_KEY = b',"tree":'
+
+
+def _tree_section(data: bytes) -> Any:
+    """The ``tree`` section of a settlement bundle, parsing nothing else when it can.
+
+    A bundle is canonical JSON, keys sorted, and ``tree`` sorts after every other top-level
+    key, so the section is the bytes from the last ``,"tree":`` to the final ``}``; no string
+    holds that sequence (a quote inside a string is escaped) and the tree's own leaves are
+    lists of numbers and hex strings. Bytes of any other shape are parsed whole.
+    """
+    at = data.rfind(_TREE_KEY)
+    if at >= 0 and data.endswith(b"}"):
+        try:
+            tree = json.loads(data[at + len(_TREE_KEY) : -1])
+        except ValueError:
+            tree = None
+        if isinstance(tree, dict) and isinstance(tree.get("leaves"), list):
+            return tree
+    return json.loads(data)["tree"]
 
 
 # ------------------------------------------------------------------------------- documents
@@ -451,7 +495,7 @@ def card_facts(
     DatasetCard(title="check", license=chosen_license)  # refuses a non-SPDX licence id
     languages = sorted({lang for c in cards for lang in c.get("languages", [])})
     modalities = sorted({m for c in cards for m in c.get("modalities", [])})
-    size = len({cid for s in sources for cid in s.items})
+    size = len(set(itertools.chain.from_iterable(s.items for s in sources)))
     return CardFacts(
         title=title or str(cards[0].get("title") or sources[0].spec["title"]),
         description="\n\n".join(str(c.get("description") or "") for c in cards).strip(),
@@ -537,33 +581,68 @@ of each accepted item they supplied), committed on chain as a Merkle root.
     return "---\n" + header + "---\n\n" + body
 
 
-_SCALAR = (str, int, float, bool, type(None))
+_CACHED_LABELS = (str, int, bool, type(None))
+_ROWS_PER_CHUNK = 65_536
 
 
-def data_document(sources: Sequence[Source]) -> bytes:
-    """The release data: one row per item (CID, label, source task, provenance), as canonical
-    JSON (sorted keys, no spaces, UTF-8).
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
-    Rows are built with their keys already in sorted order (``item``, ``label``, ``provenance``,
-    ``source``; provenance and review objects likewise), so when every label is a scalar the
-    encoder need not sort a million objects; structured labels (objects, lists) are sorted.
+
+def data_chunks(sources: Sequence[Source]) -> Iterator[bytes]:
+    """The release data, yielded in chunks to store as one blob: one row per item (CID, label,
+    source task, provenance), as canonical JSON (sorted keys, no spaces, UTF-8) of
+    ``{"format": DATA_FORMAT, "rows": [...]}``.
+
+    Rows without provenance whose labels are strings, integers, booleans or null are written
+    as text directly (:func:`_plain_rows`); other rows (structured labels, collected items with
+    their provenance) go through ``json.dumps`` with sorted keys. The bytes equal those of the
+    whole document encoded at once (tested).
     """
-    rows = []
-    scalar_labels = True
+    yield b'{"format":' + _json(DATA_FORMAT).encode() + b',"rows":['
+    separator = ""
     for number, source in enumerate(sources):
-        for cid, label, origin in zip(source.items, source.labels, source.provenance, strict=True):
-            if not isinstance(label, _SCALAR):
-                scalar_labels = False
-            if origin is None:
-                rows.append({"item": cid, "label": label, "source": number})
-            else:
-                rows.append({"item": cid, "label": label, "provenance": origin, "source": number})
-    return json.dumps(
-        {"format": DATA_FORMAT, "rows": rows},
-        sort_keys=not scalar_labels,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    ).encode("utf-8")
+        for start in range(0, len(source.items), _ROWS_PER_CHUNK):
+            stop = start + _ROWS_PER_CHUNK
+            items, labels = source.items[start:stop], source.labels[start:stop]
+            origins = source.provenance[start:stop]
+            rows = (
+                _plain_rows(items, labels, number) if origins.count(None) == len(origins) else None
+            )
+            if rows is None:
+                rows = [
+                    _json({"item": cid, "label": label, "source": number})
+                    if origin is None
+                    else _json(
+                        {"item": cid, "label": label, "provenance": origin, "source": number}
+                    )
+                    for cid, label, origin in zip(items, labels, origins, strict=True)
+                ]
+            yield (separator + ",".join(rows)).encode("utf-8")
+            separator = ","
+    yield b"]}"
+
+
+def _plain_rows(items: Sequence[str], labels: Sequence[Any], source: int) -> list[str] | None:
+    """The rows ``{"item":…,"label":…,"source":N}`` as canonical JSON text, each distinct label
+    encoded once and each CID by the JSON encoder's own string escaping, with no dict per row;
+    ``None`` when a label is not a string, integer, boolean or null (floats are left out: -0.0
+    equals 0.0 but is written differently)."""
+    keys = list(zip(map(type, labels), labels, strict=True))
+    try:
+        distinct = set(keys)
+    except TypeError:  # an unhashable (structured) label
+        return None
+    if any(kind not in _CACHED_LABELS for kind, _ in distinct):
+        return None
+    texts = {key: _json(key[1]) for key in distinct}
+    tail = f',"source":{source}}}'
+    return [
+        f'{{"item":{cid},"label":{text}{tail}'
+        for cid, text in zip(
+            map(encode_basestring, items), map(texts.__getitem__, keys), strict=True
+        )
+    ]
 
 
 def bundle_document(
@@ -705,7 +784,7 @@ def prepare_release(
     )
     card_text = dataset_card(facts, rule)
     card_cid = blobs.put(card_text.encode("utf-8"))
-    data_cid = blobs.put(data_document(sources))
+    data_cid = blobs.put_stream(data_chunks(sources))
     bundle = bundle_document(
         sources,
         weights,
@@ -761,6 +840,13 @@ class ReleaseInfo:
     payment_token: str | None
     card_text: str
     sample: list[str]
+    modalities: list[str] = field(default_factory=list)
+    task_types: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+
+
+def _split(text: str | None) -> list[str]:
+    return [part for part in (text or "").split(",") if part]
 
 
 def info_of(row: Release) -> ReleaseInfo:
@@ -788,6 +874,9 @@ def info_of(row: Release) -> ReleaseInfo:
         payment_token=row.payment_token,
         card_text=row.card_text,
         sample=list(row.sample),
+        modalities=_split(row.modality),
+        task_types=_split(row.task_type),
+        languages=_split(row.languages),
     )
 
 

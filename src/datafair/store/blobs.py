@@ -56,27 +56,33 @@ class BlobStore:
         return self.path(cid).is_file()
 
     def put(self, data: bytes) -> str:
-        """Store ``data`` and return its CID (atomic, idempotent)."""
+        """Store ``data`` and return its CID (atomic, idempotent; hashed once)."""
         cid = compute_cid(data)
         if self.path(cid).is_file():
             return cid
-        return self.put_stream((data,))
+        return self._write((data,), cid)
 
     def put_stream(self, chunks: Iterable[bytes]) -> str:
         """Store the concatenation of ``chunks`` without holding it in memory; its CID.
 
         The bytes go to a temporary file in the store, fsynced, renamed to their CID."""
+        return self._write(chunks, None)
+
+    def _write(self, chunks: Iterable[bytes], known: str | None) -> str:
+        """Write ``chunks`` to a temporary file, fsync, rename it to its CID (``known``, or
+        the sha2-256 of the bytes computed while writing)."""
         self.root.mkdir(parents=True, exist_ok=True)
         handle, temp_name = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=".part")
         try:
-            digest = hashlib.sha256()
+            digest = hashlib.sha256() if known is None else None
             with os.fdopen(handle, "wb") as stream:
                 for chunk in chunks:
-                    digest.update(chunk)
+                    if digest is not None:
+                        digest.update(chunk)
                     stream.write(chunk)
                 stream.flush()
                 os.fsync(stream.fileno())
-            cid = cid_from_digest(digest.digest())
+            cid = cid_from_digest(digest.digest()) if digest is not None else str(known)
             target = self.path(cid)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(temp_name, target)

@@ -416,3 +416,193 @@ def totals_page(
     totals = node.with_chain(lambda escrow: market_totals(session, escrow))
     session.rollback()
     return render(request, node, actor, "totals.html", totals=totals)
+
+
+# ----------------------------------------------------------------------------- market
+
+# A release page shows the gas its last few buys used, read from their receipts by the page.
+RECENT_SALES = 5
+
+_MARKET_NUMBERS = {
+    "min_items": int,
+    "max_items": int,
+    "max_price": int,
+    "min_agreement": float,
+    "min_gold_accuracy": float,
+    "min_inferred_accuracy": float,
+}
+_MARKET_TEXTS = ("q", "modality", "task_type", "license", "language")
+
+
+def _market_filters(params: Any) -> tuple[Any, dict[str, str], dict[str, str]]:
+    """The browse form's values as a :class:`~datafair.services.market.ReleaseFilter`, the
+    values to show back, and one message per field that is not a number or out of range."""
+    from datafair.core.errors import InvalidInput
+    from datafair.services.market import ReleaseFilter
+
+    shown = {name: str(params.get(name, ""))[:200] for name in (*_MARKET_TEXTS, *_MARKET_NUMBERS)}
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for name in _MARKET_TEXTS:
+        text = shown[name].strip()
+        values["query" if name == "q" else name] = text or None
+    for name, kind in _MARKET_NUMBERS.items():
+        text = shown[name].strip()
+        if not text:
+            continue
+        try:
+            values[name] = kind(text)
+        except ValueError:
+            errors[name] = f"{name}: {text!r} is not a {'whole ' if kind is int else ''}number"
+    filters = ReleaseFilter(**values, listed_only=params.get("listed") == "1")
+    try:
+        filters.check()
+    except InvalidInput as error:
+        errors["q" if error.field in (None, "query") else str(error.field)] = str(error)
+    return filters, shown, errors
+
+
+@router.get("/market", response_class=HTMLResponse)
+def market_page(
+    request: Request, node: NodeDep, session: SessionDep, actor: ActorDep
+) -> HTMLResponse:
+    """Browse and search releases: the same filters and full-text search as the API route."""
+    from datafair.services.market import browse
+
+    filters, shown, errors = _market_filters(request.query_params)
+    everything = browse(session)
+    releases = [] if errors else browse(session, filters)
+    session.rollback()
+    facets = {
+        "modality": sorted({m for r in everything for m in r.modalities}),
+        "task_type": sorted({t for r in everything for t in r.task_types}),
+        "license": sorted({r.license for r in everything}),
+        "language": sorted({lang for r in everything for lang in r.languages}),
+    }
+    names = ["_market_results.html"] if request.headers.get("hx-request") else ["market.html"]
+    return render(
+        request,
+        node,
+        actor,
+        names,
+        releases=releases,
+        shown=shown,
+        listed=request.query_params.get("listed") == "1",
+        errors=errors,
+        facets=facets,
+        total=len(everything),
+        field_names=["q", *_MARKET_NUMBERS],
+    )
+
+
+def _wallet_page(
+    request: Request,
+    node: NodeDep,
+    session: Session,
+    actor: Actor,
+    template: str,
+    work: Any,
+    **context: Any,
+) -> HTMLResponse:
+    """A page about the signed-in wallet: ``work(market, address)`` runs on the chain's thread
+    and its result is the template's ``found`` (``None`` asks for a wallet first)."""
+    from datafair.api.routers.market import market_client
+
+    if actor.address is None:
+        return render(request, node, actor, template, found=None, **context)
+    address = actor.address
+    try:
+        found = node.run_on_chain(lambda: work(market_client(node), address))
+    except DatafairError as error:
+        return error_page(request, node, actor, error)
+    finally:
+        session.rollback()
+    return render(request, node, actor, template, found=found, **context)
+
+
+@router.get("/market/licences", response_class=HTMLResponse)
+def licences_page(
+    request: Request, node: NodeDep, session: SessionDep, actor: ActorDep
+) -> HTMLResponse:
+    """The licences the signed-in wallet holds, each with a fresh expiring download link."""
+    from datafair.api.routers.market import licence_cache
+    from datafair.services import market as market_service
+    from datafair.services.release_files import download_secret
+
+    settings = node.settings
+
+    def held_with_links(market: Any, address: str) -> list[tuple[Any, Any]]:
+        secret = download_secret(settings.home, settings.download_secret)
+        return [
+            (
+                held,
+                market_service.issue_download(
+                    session,
+                    market,
+                    held.release.release_id,
+                    address,
+                    secret=secret,
+                    ttl=settings.download_ttl,
+                    base_url="/api/v1/market/releases",
+                    licences=licence_cache(settings),
+                ),
+            )
+            for held in market_service.licences_held(session, market, address)
+        ]
+
+    return _wallet_page(
+        request, node, session, actor, "licences.html", held_with_links, now=int(time.time())
+    )
+
+
+@router.get("/market/royalties", response_class=HTMLResponse)
+def royalties_page(
+    request: Request, node: NodeDep, session: SessionDep, actor: ActorDep
+) -> HTMLResponse:
+    """The signed-in wallet's royalty weight in each release, what it can claim, and claim."""
+    from datafair.services import market as market_service
+
+    return _wallet_page(
+        request,
+        node,
+        session,
+        actor,
+        "royalties.html",
+        lambda market, address: market_service.royalties_of(session, market, address),
+    )
+
+
+@router.get("/market/{ref}", response_class=HTMLResponse)
+def release_page(
+    ref: str, request: Request, node: NodeDep, session: SessionDep, actor: ActorDep
+) -> HTMLResponse:
+    """One release: its card (as text), licence, price, quality, a sample, and buying."""
+    from datafair.api.routers.market import market_client
+    from datafair.services.market import get_release
+
+    try:
+        info = get_release(session, ref)
+        session.rollback()
+        token_id = info.token_id
+        sales = (
+            []
+            if token_id is None
+            else node.run_on_chain(lambda: market_client(node).sales(token_id))
+        )
+    except DatafairError as error:
+        return error_page(request, node, actor, error)
+    finally:
+        session.rollback()
+    # the buys of this release so far (newest last): the page reads their gas from the receipts
+    recent = [sale.tx_hash for sale in sales[-RECENT_SALES:]]
+    return render(
+        request,
+        node,
+        actor,
+        "release.html",
+        info=info,
+        sales=len(sales),
+        release_json=json.dumps(
+            {"release_id": info.release_id, "price": str(info.price), "recent_buys": recent}
+        ),
+    )

@@ -9,7 +9,12 @@ Thin handlers over :mod:`datafair.services.market`:
   of the release on chain (cached briefly), an expiring signed URL;
 * ``GET /market/releases/{release_id}/download``: the release data for a valid, unexpired signed
   URL (403 otherwise);
-* ``GET /market/royalties/{address}``: an address's royalty weights and what it can claim.
+* ``POST /market/releases/{ref}/purchase``: the transactions the signed-in wallet sends to buy a
+  licence (``approve`` when the allowance is short, then ``buy``), checked first;
+* ``GET /market/licences``: the licences the signed-in wallet holds, with their releases;
+* ``GET /market/royalties/{address}``: an address's royalty weights and what it can claim;
+* ``POST /market/royalties/claim-call``: the one ``claim_many`` transaction that takes every
+  royalty the signed-in wallet can claim now.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from datafair.api.deps import ActorDep, NodeDep, SessionDep
 from datafair.api.policies import authorize, signed_in
+from datafair.core.errors import InvalidInput
 from datafair.services import market as market_service
 from datafair.services.release_files import download_secret
 from datafair.services.releases import ReleaseInfo
@@ -80,6 +86,61 @@ class RoyaltyOut(BaseModel):
     paid: str
 
 
+class CallOut(BaseModel):
+    """One transaction for the wallet to send (``data`` is the 0x-hex calldata)."""
+
+    to: str
+    function: str
+    args: list[Any]
+    data: str
+
+
+class PermitIn(BaseModel):
+    """The buyer's EIP-2612 permit signature (0x-hex, 65 bytes) and the deadline it signed."""
+
+    deadline: int
+    signature: str = Field(max_length=140)
+
+
+class PurchaseIn(BaseModel):
+    """The most the buyer agrees to pay, in base units (default: the listed price), and the
+    permit the buyer signed, if any."""
+
+    max_price: str | None = None
+    permit: PermitIn | None = None
+
+
+class PurchaseOut(BaseModel):
+    """What the buyer's wallet sends to buy one licence, in order."""
+
+    release_id: int
+    dataset_id: int
+    market: str
+    token: str
+    price: str
+    balance: str
+    allowance: str
+    calls: list[CallOut]
+    permit: dict[str, Any] | None = None
+
+
+class LicenceOut(BaseModel):
+    """A licence the signed-in wallet holds and the release it licenses."""
+
+    licence_id: int
+    release_id: int
+    dataset_id: int | None
+    title: str
+
+
+class ClaimCallOut(BaseModel):
+    """The ``claim_many`` transaction (``call`` is null when nothing is claimable)."""
+
+    call: CallOut | None
+    amount: str
+    releases: int
+
+
 def _out(info: ReleaseInfo) -> ReleaseOut:
     return ReleaseOut(
         release_id=info.release_id,
@@ -99,10 +160,17 @@ def _out(info: ReleaseInfo) -> ReleaseOut:
     )
 
 
-def _market(node: Any) -> Any:
+def market_client(node: Any) -> Any:
+    """The node's :class:`~datafair.chain.market.MarketClient` (call on the chain's thread)."""
     from datafair.chain.market import MarketClient
 
     return MarketClient(node.chain, node.deployment, node.settings.cache_dir)
+
+
+def licence_cache(settings: Any) -> market_service.LicenceCache:
+    """The node's licence checks, cached ``licence_cache_ttl`` seconds (one cache per TTL)."""
+    ttl = float(settings.licence_cache_ttl)
+    return _LICENCES.setdefault(ttl, market_service.LicenceCache(ttl=ttl))
 
 
 @router.get(
@@ -158,12 +226,11 @@ def download_url(ref: str, node: NodeDep, session: SessionDep, actor: ActorDep) 
     authorize(actor, signed_in(), "download a release")
     assert actor.address is not None
     settings = node.settings
-    ttl = float(settings.licence_cache_ttl)
-    licences = _LICENCES.setdefault(ttl, market_service.LicenceCache(ttl=ttl))
+    licences = licence_cache(settings)
     grant = node.run_on_chain(
         lambda: market_service.issue_download(
             session,
-            _market(node),
+            market_client(node),
             ref,
             actor.address or "",
             secret=download_secret(settings.home, settings.download_secret),
@@ -208,7 +275,9 @@ def download(
     response_model=list[RoyaltyOut],
 )
 def royalties(address: str, node: NodeDep, session: SessionDep) -> list[RoyaltyOut]:
-    lines = node.run_on_chain(lambda: market_service.royalties_of(session, _market(node), address))
+    lines = node.run_on_chain(
+        lambda: market_service.royalties_of(session, market_client(node), address)
+    )
     return [
         RoyaltyOut(
             release_id=line.release_id,
@@ -221,3 +290,72 @@ def royalties(address: str, node: NodeDep, session: SessionDep) -> list[RoyaltyO
         )
         for line in lines
     ]
+
+
+def _signed_in_address(actor: Any, action: str) -> str:
+    authorize(actor, signed_in(), action)
+    assert actor.address is not None
+    return str(actor.address)
+
+
+@router.post(
+    "/releases/{ref}/purchase",
+    summary="The transactions the signed-in wallet sends to buy a licence (approve, then buy)",
+    response_model=PurchaseOut,
+)
+def purchase(
+    ref: str, node: NodeDep, session: SessionDep, actor: ActorDep, body: PurchaseIn | None = None
+) -> PurchaseOut:
+    buyer = _signed_in_address(actor, "buy a licence")
+    limit = None
+    if body is not None and body.max_price is not None:
+        if not body.max_price.isdigit():
+            raise InvalidInput("max_price", f"{body.max_price!r} is not a whole number")
+        limit = int(body.max_price)
+    signed = None
+    if body is not None and body.permit is not None:
+        signed = market_service.SignedPermit(body.permit.deadline, body.permit.signature)
+    plan = node.run_on_chain(
+        lambda: market_service.purchase_plan(
+            session, market_client(node), ref, buyer, max_price=limit, permit=signed
+        )
+    )
+    amounts = {name: str(getattr(plan, name)) for name in ("price", "balance", "allowance")}
+    return PurchaseOut(**{**plan.__dict__, **amounts})
+
+
+@router.get(
+    "/licences",
+    summary="The licences the signed-in wallet holds, with their releases",
+    response_model=list[LicenceOut],
+)
+def licences(node: NodeDep, session: SessionDep, actor: ActorDep) -> list[LicenceOut]:
+    holder = _signed_in_address(actor, "list your licences")
+    held = node.run_on_chain(
+        lambda: market_service.licences_held(session, market_client(node), holder)
+    )
+    return [
+        LicenceOut(
+            licence_id=h.licence_id,
+            release_id=h.release.release_id,
+            dataset_id=h.release.token_id,
+            title=h.release.title,
+        )
+        for h in held
+    ]
+
+
+@router.post(
+    "/royalties/claim-call",
+    summary="The one claim_many transaction taking every royalty the signed-in wallet can claim",
+    response_model=ClaimCallOut,
+)
+def royalty_claim_call(node: NodeDep, session: SessionDep, actor: ActorDep) -> ClaimCallOut:
+    account = _signed_in_address(actor, "claim royalties")
+    call = node.run_on_chain(
+        lambda: market_service.royalty_claim_call(session, market_client(node), account)
+    )
+    if call is None:
+        return ClaimCallOut(call=None, amount="0", releases=0)
+    amount, releases = call.pop("amount"), call.pop("releases")
+    return ClaimCallOut(call=CallOut(**call), amount=amount, releases=releases)

@@ -248,15 +248,10 @@ def task_settings(spec: TaskSpec) -> tuple[str, int]:
 
 
 def _decode_answers(texts: Sequence[str]) -> list[Any]:
-    cache: dict[str, Any] = {}
-    out = []
-    for text in texts:
-        value = cache.get(text)
-        if value is None:
-            value = json.loads(text)
-            cache[text] = value
-        out.append(value)
-    return out
+    """Each answer's JSON text decoded; each distinct text is decoded once and its value shared
+    by every answer that repeats it."""
+    decoded = {text: json.loads(text) for text in set(texts)}
+    return list(map(decoded.__getitem__, texts))
 
 
 def review_verdicts(reviews: Reviews) -> list[bool | None]:

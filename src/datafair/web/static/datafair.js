@@ -258,6 +258,38 @@
     throw new Error(`transaction ${hash} was not mined in 5 minutes`);
   };
 
+  // A line in a page's list of transactions, updated as the wallet sends and the chain mines
+  // it: "approve(address,uint256): confirmed 0x1234…" with an explorer link when there is one.
+  DF.transactionRow = function (list, call) {
+    const item = document.createElement("li");
+    item.textContent = `${call.function}: waiting for your wallet`;
+    list.append(item);
+    return (state, hash) => {
+      item.textContent = `${call.function}: ${state} `;
+      item.dataset.state = state;
+      if (hash) {
+        const link = document.createElement(config.explorer ? "a" : "code");
+        link.textContent = hash.slice(0, 18) + "…";
+        if (config.explorer) link.href = `${config.explorer.replace(/\/$/, "")}/tx/${hash}`;
+        item.append(link);
+      }
+    };
+  };
+
+  // The gas a call needs, as the wallet's node estimates it (eth_estimateGas), or null when the
+  // node cannot say yet (e.g. a buy before its approval is mined).
+  DF.estimateGas = async function (call) {
+    try {
+      const gas = await DF.provider().request({
+        method: "eth_estimateGas",
+        params: [{ from: DF.address, to: call.to, data: call.data, value: call.value || "0x0" }],
+      });
+      return BigInt(gas);
+    } catch (error) {
+      return null;
+    }
+  };
+
   // ------------------------------------------------------------------ page wiring
 
   document.addEventListener("click", async (event) => {

@@ -9,22 +9,6 @@
   const task = JSON.parse(document.getElementById("df-task").textContent);
   const list = document.getElementById("transactions");
 
-  function row(call) {
-    const item = document.createElement("li");
-    item.textContent = `${call.function}: waiting for your wallet`;
-    list.append(item);
-    return (state, hash) => {
-      item.textContent = `${call.function}: ${state} `;
-      item.dataset.state = state;
-      if (hash) {
-        const link = document.createElement(DF.config.explorer ? "a" : "code");
-        link.textContent = hash.slice(0, 18) + "…";
-        if (DF.config.explorer) link.href = `${DF.config.explorer.replace(/\/$/, "")}/tx/${hash}`;
-        item.append(link);
-      }
-    };
-  }
-
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     DF.clearErrors();
@@ -35,7 +19,7 @@
         amount: document.getElementById("amount").value.trim(),
         token: document.getElementById("token").value.trim() || null,
       });
-      for (const call of plan.calls) await DF.sendTransaction(call, row(call));
+      for (const call of plan.calls) await DF.sendTransaction(call, DF.transactionRow(list, call));
       document.getElementById("status").textContent = "Funded: contributors can start.";
     } catch (error) {
       DF.showError(error);
