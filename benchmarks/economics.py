@@ -15,9 +15,11 @@ by CID, accounts sorted, canonical JSON answers, gold revealed, ``auto`` with
 Columns, per (mechanism, seed): ``adv share`` = adversaries' share of what contributors were
 paid; ``adv/honest`` = adversaries' pay per unit of work (answers, or reviews for review-only
 wallets) over the median honest worker's (honest reviewers' for reviewer scenarios); ``copy/orig``
-= copiers' total pay over the copied worker's; ``acc``/``mv`` = accuracy of the inferred labels
-and of majority vote on the non-gold items; ``spearman`` = Spearman(pay per answer, accuracy) of
-the honest workers; ``honest flagged`` / ``adv flagged`` = spam-flagged wallets.
+= copiers' total pay over what the copied worker is paid when the same crowd settles without the
+copiers (its share had nobody copied it); ``acc``/``mv`` = accuracy of the inferred labels
+and of plain majority vote (every answer one vote, no dependence groups) on the non-gold
+items; ``spearman`` = Spearman(pay per answer, accuracy) of the honest workers;
+``honest flagged`` / ``adv flagged`` = spam-flagged wallets.
 
 Targets (issue 14): noise producers (rings, sybils, gold cheaters, bad reviewers) ≤ 0.25× the
 honest median and ≤ 1 % of the pay; copiers together ≤ the original; inferred labels at least
@@ -34,7 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from rich.console import Console
@@ -154,9 +156,10 @@ class Figures:
 
 
 def _majority_accuracy(crowd: Crowd, scored: np.ndarray) -> float:
-    model = get_aggregator("mv").fit(
-        crowd.item, crowd.contributor, crowd.answer, classes=list(range(crowd.n_classes))
-    )
+    """Plain majority vote's accuracy on ``scored`` (every answer one vote: the baseline)."""
+    model = get_aggregator("mv")
+    model.detect_dependence = False
+    model.fit(crowd.item, crowd.contributor, crowd.answer, classes=list(range(crowd.n_classes)))
     labels = np.asarray(model.classes_)[np.argmax(model.probas_, axis=1)]
     return float(np.mean(labels[scored] == crowd.truth[scored]))
 
@@ -166,6 +169,28 @@ def _ratio(part: float, whole: float) -> float:
     if part == 0:
         return 0.0
     return part / whole if whole else float("inf")
+
+
+def without_copiers(crowd: Crowd) -> Crowd:
+    """``crowd`` with the copiers' wallets and answers left out (copiers are the last wallets)."""
+    keep = np.array([role is not Role.COPIER for role in crowd.roles])
+    rows = keep[crowd.contributor]
+    n = int(keep.sum())
+    return replace(
+        crowd,
+        item=crowd.item[rows],
+        contributor=crowd.contributor[rows],
+        answer=crowd.answer[rows],
+        roles=crowd.roles[:n],
+        addresses=crowd.addresses[:n],
+    )
+
+
+def _pay_alone(crowd: Crowd, mechanism: str) -> float:
+    """What the copied worker is paid when the same crowd settles without its copiers."""
+    alone = without_copiers(crowd)
+    result = compute_epoch(epoch_inputs(alone, mechanism))
+    return float(result.payout.amounts.get(alone.addresses[crowd.original or 0], 0))
 
 
 def measure_crowd(crowd: Crowd, mechanism: str) -> Figures:
@@ -190,7 +215,7 @@ def measure_crowd(crowd: Crowd, mechanism: str) -> Figures:
     copy_ratio = float("nan")
     if crowd.original is not None:
         copied = pay[roles == Role.COPIER].sum()
-        copy_ratio = _ratio(copied, pay[crowd.original])
+        copy_ratio = _ratio(copied, _pay_alone(crowd, mechanism))
     accuracy = crowd.accuracy()
     workers = honest & (answers > 0)
     rate = pay[workers] / answers[workers]

@@ -11,6 +11,7 @@ from datafair.quality import get_aggregator
 from datafair.quality._encode import encode_answers
 from datafair.quality.dependence import detect_dependence, group_answers, no_dependence
 from datafair.quality.synthetic import dawid_skene_crowd
+from datafair.sim.adversaries import Crowd, Role, copier_crowd, dense_ring_crowd, ring_crowd
 
 from ._data import CROWD_DATA, load_real
 
@@ -110,6 +111,85 @@ def test_copiers_join_their_source_and_share_its_skill(seed: int, n_classes: int
     assert set(found.members(0).tolist()) == set(group.tolist())
     accuracies = {model.skills_[w].accuracy for w in group.tolist()}
     assert len(accuracies) == 1
+
+
+def _fit(crowd: Crowd):  # type: ignore[no-untyped-def]
+    return get_aggregator("auto").fit(
+        crowd.item,
+        crowd.contributor,
+        crowd.answer,
+        gold=crowd.gold or None,
+        classes=list(range(crowd.n_classes)),
+    )
+
+
+def _plain_vote_accuracy(crowd: Crowd) -> float:
+    vote = get_aggregator("mv")
+    vote.detect_dependence = False
+    vote.fit(crowd.item, crowd.contributor, crowd.answer, classes=list(range(crowd.n_classes)))
+    return float(np.mean(vote.labels_ == crowd.truth))
+
+
+def _members(crowd: Crowd, role: Role) -> list[int]:
+    return [c for c, r in enumerate(crowd.roles) if r is role]
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_three_copiers_who_are_four_of_five_answers_join_their_source(seed: int) -> None:
+    # the copies outvote everyone on their items, so the posterior and the vote both follow
+    # them: only the cluster test, judged against a reference counting them as one voice, sees
+    crowd = copier_crowd(seed, 1500, n_copiers=3)
+    model = _fit(crowd)
+    found = model.dependence_
+    group = [0, *_members(crowd, Role.COPIER)]
+    assert found.n_groups == 1
+    assert found.members(0).tolist() == group
+    assert found.by_cluster[group].all()
+    assert (found.agree_wrong[group] > 2 * found.expected[group]).all()
+    assert (found.p_value[group] < 0.01).all()
+    assert len({model.skills_[w].accuracy for w in group}) == 1
+
+
+@pytest.mark.parametrize(("seed", "gold"), [(0, 0.0), (2, 0.0), (0, 0.1)])
+def test_a_ring_of_40_percent_of_wallets_is_one_spam_group(seed: int, gold: float) -> None:
+    crowd = ring_crowd(seed, 1500, share=0.4, gold_share=gold)
+    model = _fit(crowd)
+    ring = _members(crowd, Role.RING)
+    honest = _members(crowd, Role.HONEST)
+    found = model.dependence_
+    assert found.n_groups == 1
+    assert set(found.members(0).tolist()) <= set(ring)
+    assert model.is_spammer_[ring].all()
+    assert not model.is_spammer_[honest].any()
+    assert np.mean(model.labels_ == crowd.truth) > _plain_vote_accuracy(crowd)
+
+
+def test_a_dense_ring_of_five_is_one_spam_group() -> None:
+    crowd = dense_ring_crowd(0, 1500, size=5, per_item=3)
+    model = _fit(crowd)
+    ring = _members(crowd, Role.RING)
+    assert model.dependence_.members(0).tolist() == ring
+    assert model.is_spammer_[ring].all()
+    assert np.mean(model.labels_ == crowd.truth) > _plain_vote_accuracy(crowd)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize(("n_workers", "n_classes", "k"), [(40, 2, 5), (40, 5, 5), (10, 2, 10)])
+def test_very_accurate_honest_crowds_are_not_grouped(
+    seed: int, n_workers: int, n_classes: int, k: int
+) -> None:
+    # workers of accuracy up to 0.995 agree on almost everything: the screen chains them into
+    # candidate clusters, which the cluster test must clear
+    crowd = dawid_skene_crowd(
+        n_items=1500,
+        n_workers=n_workers,
+        n_classes=n_classes,
+        answers_per_item=k,
+        seed=seed,
+        accuracy=(0.9, 0.995),
+    )
+    model = get_aggregator("auto").fit(crowd.items, crowd.workers, crowd.labels)
+    assert model.dependence_.n_groups == 0
 
 
 def test_a_group_weighs_one_vote_per_item() -> None:

@@ -30,11 +30,33 @@ Every pair is one hypothesis per reference; the Benjamini-Hochberg step-up rule 
 when a large ring has captured the model's posterior (its members then never look wrong to the
 model, but do to the vote).
 
+**Clusters that capture every reference.** Both references above are shaped by the answers
+they judge: three copies of one worker out of ``k = 5`` answers, or a ring holding 40 % of the
+wallets, *are* the posterior and the vote on their items, so their answers never look wrong and
+their confusions look perfect. The third test therefore judges a suspected cluster against a
+reference that counts it as one voice, i.e. by third parties (the leave-cluster-out idea of
+Dong et al.'s copy detection, where dependence is judged by how sources relate to the others):
+
+* *screen*: pairs with at least :data:`MIN_SHARED` shared items that disagree on at most
+  :data:`SCREEN_DISAGREE` of them; the screen's connected components are the candidate clusters;
+* *reference*: a Dawid-Skene fit (a few EM rounds from the vote) in which each candidate
+  cluster's answers on an item weigh one vote; a cluster's members share one confusion ``π_g``,
+  that of the cluster fitted as one worker;
+* *test*, per candidate member ``m``: on each item ``i`` where ``m`` and ``n_i − 1 ≥ 1`` other
+  members answered, independent members of confusion ``π_g`` would all give the same answer with
+  probability ``P_i = Σ_c T[i, c] Σ_k π_g[c, k]^{n_i}``; ``m``'s disagreements with the rest
+  of its cluster ``D_m`` (items where not all gave ``m``'s answer) against
+  ``E[D_m] = Σ_i (1 − P_i)``: ``P(Poisson(E[D_m] / COPY_RATIO) ≤ D_m)``, Benjamini-Hochberg
+  over the tested members. Members who pass stay in their cluster (and are joined along the
+  screen's pairs between them); honest workers who merely agree a lot are judged against their
+  own measured confusion and stay independent.
+
 **Groups** are the connected components of the dependent pairs. Each contributor's score is
 ``1 − p`` of their strongest pair (adjusted), with that pair's evidence (partner, shared items,
-agreements on wrong answers, expected under independence). Everything is computed with sparse
-co-occurrence products (``B · diag(w) · Bᵀ`` over the worker × item incidence matrix ``B``),
-no loop over pairs or items.
+agreements on wrong answers, expected under independence) — or, when the cluster test speaks
+louder, the agreements with the rest of the cluster and their expectation (``by_cluster``).
+Everything is computed with sparse co-occurrence products (``B · diag(w) · Bᵀ`` over the
+worker × item incidence matrix ``B``), no loop over pairs or items.
 """
 
 from __future__ import annotations
@@ -48,6 +70,14 @@ from numpy.typing import NDArray
 from scipy.sparse.csgraph import connected_components
 from scipy.stats import poisson
 
+from datafair.quality._em import (
+    answer_matrix,
+    clamp_gold,
+    item_log_likelihood,
+    normalise_log,
+    soft_counts,
+    vote_shares,
+)
 from datafair.quality._encode import EncodedAnswers
 
 FloatArray = NDArray[np.float64]
@@ -61,6 +91,9 @@ RATIO = 1.5
 
 COPY_RATIO = 3.0
 """Disagreements must fall below this fraction of the independent expectation (copy test)."""
+
+SCREEN_DISAGREE = 0.05
+"""Pairs disagreeing on at most this share of their shared items are candidate clusters."""
 
 ALPHA = 0.01
 """False discovery rate of the Benjamini-Hochberg rule over every tested pair."""
@@ -77,7 +110,10 @@ class Dependence:
     their lowest worker index); ``score`` is ``1 − p`` of the worker's strongest pair (0 when
     none was tested); ``partner``, ``shared``, ``agree_wrong``, ``expected`` and ``p_value``
     are that pair's evidence (``partner = -1``, ``p_value = 1`` when none). ``pair_a`` and
-    ``pair_b`` list the dependent pairs (``pair_a < pair_b``, ascending).
+    ``pair_b`` list the dependent pairs (``pair_a < pair_b``, ascending). ``by_cluster`` marks
+    workers whose evidence is the cluster test (module doc): then ``shared`` counts the items
+    they share with the rest of their cluster, ``agree_wrong`` the items where all members gave
+    the same answer and ``expected`` that number under independence.
     """
 
     group: IntArray
@@ -90,6 +126,7 @@ class Dependence:
     tested_pairs: int
     pair_a: IntArray
     pair_b: IntArray
+    by_cluster: NDArray[np.bool_]
 
     @property
     def n_groups(self) -> int:
@@ -114,6 +151,7 @@ def no_dependence(n_workers: int) -> Dependence:
         tested_pairs=0,
         pair_a=np.zeros(0, dtype=np.intp),
         pair_b=np.zeros(0, dtype=np.intp),
+        by_cluster=np.zeros(n_workers, dtype=bool),
     )
 
 
@@ -209,9 +247,9 @@ def _reference_test(
     copies: bool,
     pairs: _AnswerPairs | None,
     n_shared: FloatArray,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Observed and expected agreements on wrong answers, and the p-value, for pairs (a, b);
-    with ``copies``, also the test of too few disagreements (module doc)."""
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Observed and expected agreements on wrong answers, the p-value and the agreements in all,
+    for pairs (a, b); with ``copies``, also the test of too few disagreements (module doc)."""
     if pairs is not None:
         observed, expected, agreed, expected_agreed = _pairs_test(
             data, pairs, reference, a.shape[0]
@@ -222,12 +260,12 @@ def _reference_test(
         )
     p_wrong = np.asarray(poisson.sf(observed - 1.0, RATIO * expected + 0.5), dtype=np.float64)
     if not copies:
-        return observed, expected, p_wrong
+        return observed, expected, p_wrong, agreed
     # too few disagreements: a copy disagrees with its source far less than independence allows
     disagreed = n_shared - agreed
     expected_disagreed = np.maximum(n_shared - expected_agreed, 0.0)
     p_copy = np.asarray(poisson.cdf(disagreed, expected_disagreed / COPY_RATIO), dtype=np.float64)
-    return observed, expected, np.minimum(2.0 * np.minimum(p_wrong, p_copy), 1.0)
+    return observed, expected, np.minimum(2.0 * np.minimum(p_wrong, p_copy), 1.0), agreed
 
 
 def _sparse_test(
@@ -332,9 +370,154 @@ def detect_dependence(
     obs_pair = observed[strongest, rows]
     exp_pair = expected[strongest, rows]
     dependent = p_pair <= alpha
-    group = groups_of_pairs(n_workers, a[dependent], b[dependent])
-    found = _per_worker(n_workers, group, a, b, shared, obs_pair, exp_pair, p_pair)
-    return replace(found, pair_a=a[dependent], pair_b=b[dependent])
+    found = _per_worker(n_workers, a, b, shared, obs_pair, exp_pair, p_pair)
+    cluster = _cluster_test(data, a, b, shared, tests[0][3], alpha)
+    joined = dependent | cluster.edges
+    group = groups_of_pairs(n_workers, a[joined], b[joined])
+    louder = cluster.kept & (cluster.p_value < found.p_value)
+    for name in ("partner", "shared", "agree_wrong", "expected", "p_value"):
+        getattr(found, name)[louder] = getattr(cluster, name)[louder]
+    found.score[louder] = 1.0 - cluster.p_value[louder]
+    found.by_cluster[louder] = True
+    return replace(found, group=group, pair_a=a[joined], pair_b=b[joined])
+
+
+@dataclass(frozen=True, eq=False)
+class _ClusterOutcome:
+    """The cluster test (module doc): which screened pairs join kept members (``edges``, aligned
+    with the tested pairs) and, per worker, whether it was kept and its evidence."""
+
+    edges: NDArray[np.bool_]
+    kept: NDArray[np.bool_]
+    partner: IntArray
+    shared: IntArray
+    agree_wrong: IntArray
+    expected: FloatArray
+    p_value: FloatArray
+
+
+def _cluster_test(
+    data: EncodedAnswers,
+    a: IntArray,
+    b: IntArray,
+    shared: IntArray,
+    agreed: FloatArray,
+    alpha: float,
+) -> _ClusterOutcome:
+    """Screen near-identical pairs into candidate clusters and keep the members whose agreement
+    with the rest of their cluster exceeds what independence allows against a reference that
+    counts each cluster as one voice (module doc)."""
+    n_workers = data.n_workers
+    screened = shared - agreed <= SCREEN_DISAGREE * shared
+    candidate = _minority_clusters(data, groups_of_pairs(n_workers, a[screened], b[screened]))
+    outcome = _ClusterOutcome(
+        edges=np.zeros(a.shape[0], dtype=bool),
+        kept=np.zeros(n_workers, dtype=bool),
+        partner=np.full(n_workers, -1, dtype=np.intp),
+        shared=np.zeros(n_workers, dtype=np.intp),
+        agree_wrong=np.zeros(n_workers, dtype=np.intp),
+        expected=np.zeros(n_workers),
+        p_value=np.ones(n_workers),
+    )
+    if not (candidate >= 0).any():
+        return outcome
+    tested, agreements, expected, p_value = _member_test(data, candidate)
+    adjusted = np.ones(n_workers)
+    members = np.flatnonzero(tested > 0)
+    adjusted[members] = _benjamini_hochberg(p_value[members])
+    kept = adjusted <= alpha
+    edges = screened & kept[a] & kept[b] & (candidate[a] == candidate[b])
+    # each kept member's partner: the kept member of its cluster it shares most items with
+    worker = np.concatenate([a[edges], b[edges]])
+    other = np.concatenate([b[edges], a[edges]])
+    order = np.lexsort((other, -np.concatenate([shared[edges]] * 2), worker))
+    first = np.ones(order.shape[0], dtype=bool)
+    first[1:] = worker[order][1:] != worker[order][:-1]
+    outcome.partner[worker[order[first]]] = other[order[first]]
+    outcome.kept[:] = kept & (outcome.partner >= 0)
+    outcome.edges[:] = edges
+    outcome.shared[:] = tested
+    outcome.agree_wrong[:] = agreements
+    outcome.expected[:] = expected
+    outcome.p_value[:] = adjusted
+    return outcome
+
+
+def _minority_clusters(data: EncodedAnswers, candidate: IntArray) -> IntArray:
+    """``candidate`` without the clusters that gave more than half of all answers: such a
+    cluster *is* the crowd, there are too few third parties to judge it against (a crowd of
+    very accurate honest workers chains into one), and it is left independent."""
+    answers = np.bincount(data.worker_idx, minlength=data.n_workers)
+    clusters = np.flatnonzero(candidate >= 0)
+    if not clusters.shape[0]:
+        return candidate
+    size = np.bincount(candidate[clusters], weights=answers[clusters])
+    too_big = size[np.maximum(candidate, 0)] > data.n_answers / 2
+    keep = (candidate >= 0) & ~too_big
+    alone = candidate.shape[0] + np.arange(candidate.shape[0])  # distinct singleton labels
+    return _number_groups(np.where(keep, candidate, alone).astype(np.int32))
+
+
+ONE_VOICE_ROUNDS = 10
+"""EM rounds of the reference that counts each candidate cluster as one voice."""
+
+
+def _one_voice_reference(collapsed: EncodedAnswers) -> Reference:
+    """Item posteriors and worker confusions of a Dawid-Skene fit (Dawid & Skene 1979) of
+    ``collapsed`` (each candidate cluster one worker whose answers on an item weigh one vote):
+    :data:`ONE_VOICE_ROUNDS` EM rounds from the weighted vote, confusions smoothed by ``1/K``
+    per cell. EM rather than the vote alone, so that confusions are measured against the
+    truth the other voices imply, not against the vote's own errors (which would make a
+    cluster of accurate honest workers look less accurate, and its agreement suspicious)."""
+    k = collapsed.n_classes
+    matrix = answer_matrix(collapsed)
+    posteriors = clamp_gold(vote_shares(collapsed), collapsed.gold)
+    confusion = np.full((collapsed.n_workers, k, k), 1.0 / k)
+    for _ in range(ONE_VOICE_ROUNDS):
+        counts = soft_counts(matrix, posteriors) + 1.0 / k
+        confusion = counts / counts.sum(axis=-1, keepdims=True)
+        prior = posteriors.sum(axis=0) + 1.0
+        log_joint = item_log_likelihood(matrix, np.log(confusion)) + np.log(prior / prior.sum())
+        posteriors = clamp_gold(normalise_log(log_joint)[0], collapsed.gold)
+    return posteriors, confusion
+
+
+def _member_test(
+    data: EncodedAnswers, candidate: IntArray
+) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+    """Per worker: items shared with the rest of its candidate cluster, agreements with all of
+    them, the agreements expected under independence, and the one-sided p-value of too few
+    disagreements (module doc); zeros and ones for workers outside any cluster."""
+    n_workers, k = data.n_workers, data.n_classes
+    votes, confusion = _one_voice_reference(group_answers(data, candidate))
+    rows = np.flatnonzero(candidate[data.worker_idx] >= 0)
+    cluster = candidate[data.worker_idx[rows]].astype(np.int64)
+    item = data.item_idx[rows].astype(np.int64)
+    label = data.label_idx[rows].astype(np.int64)
+    _, at_item, per_item = np.unique(
+        cluster * data.n_items + item, return_inverse=True, return_counts=True
+    )
+    _, at_label, per_label = np.unique(
+        (cluster * data.n_items + item) * k + label, return_inverse=True, return_counts=True
+    )
+    n_members = per_item[at_item.reshape(-1)]
+    together = n_members >= 2
+    agrees = per_label[at_label.reshape(-1)] == n_members
+    owner = representative(candidate)[data.worker_idx[rows]]
+    # P(n members of confusion π_g all give one answer | item) = Σ_c T[i, c] Σ_k π_g[c, k]^n
+    same = (confusion[owner[together]] ** n_members[together, None, None]).sum(axis=2)
+    p_all = (votes[item[together]] * same).sum(axis=1)
+    worker = data.worker_idx[rows][together]
+    tested = np.bincount(worker, minlength=n_workers).astype(np.intp)
+    agreements = np.bincount(worker, weights=agrees[together], minlength=n_workers)
+    expected: FloatArray = np.bincount(worker, weights=p_all, minlength=n_workers).astype(
+        np.float64
+    )
+    disagreed = tested - agreements
+    expected_disagreed = np.maximum(tested - expected, 0.0)
+    p_value = np.asarray(poisson.cdf(disagreed, expected_disagreed / COPY_RATIO), dtype=np.float64)
+    p_value[tested == 0] = 1.0
+    return tested, agreements.astype(np.intp), expected, p_value
 
 
 def groups_of_pairs(n_workers: int, pair_a: IntArray, pair_b: IntArray) -> IntArray:
@@ -363,7 +546,6 @@ def _number_groups(component: NDArray[np.int32]) -> IntArray:
 
 def _per_worker(
     n_workers: int,
-    group: IntArray,
     a: IntArray,
     b: IntArray,
     shared: IntArray,
@@ -388,7 +570,7 @@ def _per_worker(
     out.p_value[who] = p_value[pair]
     out.score[who] = 1.0 - p_value[pair]
     return Dependence(
-        group=group,
+        group=out.group,
         score=out.score,
         partner=out.partner,
         shared=out.shared,
@@ -398,6 +580,7 @@ def _per_worker(
         tested_pairs=int(a.shape[0]),
         pair_a=out.pair_a,
         pair_b=out.pair_b,
+        by_cluster=out.by_cluster,
     )
 
 

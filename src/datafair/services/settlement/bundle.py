@@ -406,6 +406,7 @@ def account_groups(
             if partner >= 0 and workers[partner] < len(accounts)
             else None,
             "shared_items": int(found.shared[at]),
+            "test": "cluster" if found.by_cluster[at] else "pair",
             "agree_wrong": int(found.agree_wrong[at]),
             "expected": f"{found.expected[at]:.6f}",
             "p_value": f"{found.p_value[at]:.6e}",
