@@ -19,7 +19,9 @@ wallets) over the median honest worker's (honest reviewers' for reviewer scenari
 copiers (its share had nobody copied it); ``acc``/``mv`` = accuracy of the inferred labels
 and of plain majority vote (every answer one vote, no dependence groups) on the non-gold
 items; ``spearman`` = Spearman(pay per answer, accuracy) of the honest workers;
-``honest flagged`` / ``adv flagged`` = spam-flagged wallets.
+``honest flagged`` = spam-flagged honest workers whose accuracy in the crowd is at least
+:data:`HONEST_FLOOR` (the issue's target), with all spam-flagged honest workers in brackets;
+``adv flagged`` = spam-flagged adversaries.
 
 Targets (issue 14): noise producers (rings, sybils, gold cheaters, bad reviewers) ≤ 0.25× the
 honest median and ≤ 1 % of the pay; copiers together ≤ the original; inferred labels at least
@@ -72,6 +74,8 @@ N_CLASSES = 3
 UNINFORMED = (ContributorKind.SPAMMER, ContributorKind.ADVERSARY)
 REVIEW_BPS = 1_000
 MECHANISMS = (Mechanism.QUALITY, Mechanism.PEER_PREDICTION)
+HONEST_FLOOR = 0.65
+"""Honest workers at least this accurate (share of right answers) must never be flagged."""
 REVIEWER_ROLES = frozenset({Role.RUBBER_STAMP, Role.CONTRARIAN})
 
 
@@ -150,6 +154,7 @@ class Figures:
     majority: float
     spearman: float
     honest_flagged: int
+    honest_flagged_all: int
     adv_flagged: int
     n_adversaries: int
     seconds: float
@@ -234,7 +239,8 @@ def measure_crowd(crowd: Crowd, mechanism: str) -> Figures:
         accuracy=float(np.mean(inferred[scored] == crowd.truth[scored])),
         majority=_majority_accuracy(crowd, scored),
         spearman=float(rho),
-        honest_flagged=int(is_flagged[honest & (answers > 0)].sum()),
+        honest_flagged=int(is_flagged[workers & (accuracy >= HONEST_FLOOR)].sum()),
+        honest_flagged_all=int(is_flagged[workers].sum()),
         adv_flagged=int(is_flagged[adversary].sum()),
         n_adversaries=int(adversary.sum()),
         seconds=seconds,
@@ -257,6 +263,7 @@ def _worst(rows: list[Figures]) -> Figures:
         majority=0.0,
         spearman=pick([r.spearman for r in rows], "min"),
         honest_flagged=max(r.honest_flagged for r in rows),
+        honest_flagged_all=max(r.honest_flagged_all for r in rows),
         adv_flagged=min(r.adv_flagged for r in rows),
         n_adversaries=rows[0].n_adversaries,
         seconds=max(r.seconds for r in rows),
@@ -293,7 +300,7 @@ def _row(label: str, seed: str, f: Figures, worst: bool = False) -> list[str]:
         accuracy,
         "(worst Δ)" if worst else f"{f.majority:.3f}",
         _fmt(f.spearman, ".3f"),
-        str(f.honest_flagged),
+        f"{f.honest_flagged} ({f.honest_flagged_all})",
         f"{f.adv_flagged}/{f.n_adversaries}",
         f"{f.seconds:.1f}",
     ]
@@ -369,7 +376,7 @@ def summary_table(outcomes: list[tuple[str, str, dict[str, bool], Figures]]) -> 
             _fmt(worst.copy_ratio, ".2f"),
             f"{worst.accuracy:+.3f}",
             _fmt(worst.spearman, ".3f"),
-            str(worst.honest_flagged),
+            f"{worst.honest_flagged} ({worst.honest_flagged_all})",
             "[red]" + ", ".join(missed) + "[/]" if missed else "[green]all met[/]",
         )
     return table

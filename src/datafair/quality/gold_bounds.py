@@ -22,14 +22,15 @@ Rules (applied by :class:`~datafair.quality.base.CategoricalAggregator`):
    which includes every record at or below chance, ``balanced_high <= 1/K``) is flagged as a
    spammer (spam score 1) and their answers are left out of inference: agreement with others
    can never lift a worker gold shows to be at chance.
-2. **Clipped.** Otherwise the worker's skill is clipped into the gold interval: the reported
-   accuracy and its bounds into the gold accuracy interval, and the spam score to 0 when the
-   gold competence interval lies above the spam line (gold vouches for the worker whatever the
-   other answers say), else the model's score stands.
+2. **Capped.** Otherwise the worker's reported accuracy and its bounds are capped at the top
+   of the gold accuracy interval, and the model's spam score stands. Gold only ever *lowers*
+   what the other answers say, never lifts it: gold items are meant to be hidden among the
+   others (committed before any answer, :mod:`datafair.services.settlement.gold`), but a
+   worker who can tell them apart (a *gold-aware cheater*, right on what it takes for gold and
+   guessing elsewhere) earns a good record on them, and a record that vouched for it would pay
+   its guesses.
 
-Workers without gold answers keep what the model says. Gold items are meant to be hidden among
-the others (committed before any answer, :mod:`datafair.services.settlement.gold`); a worker who
-can tell them apart can still earn a good record on them.
+Workers without gold answers keep what the model says.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from datafair.quality._encode import EncodedAnswers
-from datafair.quality.skills import MIN_COMPETENCE, WorkerSkill, beta_summary, chance_floor
+from datafair.quality.skills import WorkerSkill, beta_summary, chance_floor
 
 FloatArray = NDArray[np.float64]
 
@@ -67,11 +68,6 @@ class GoldRecord:
         """Workers whose gold competence interval lies below the spam line (rule 1)."""
         result: NDArray[np.bool_] = self.has_gold & (self.balanced_high < chance_floor(self.chance))
         return result
-
-    def competence_bounds(self) -> tuple[FloatArray, FloatArray]:
-        """The gold interval of each worker's competence, ``(balanced − 1/K) / (1 − 1/K)``."""
-        scale = max(1.0 - self.chance, 1e-12)
-        return (self.balanced_low - self.chance) / scale, (self.balanced_high - self.chance) / scale
 
 
 def gold_record(data: EncodedAnswers) -> GoldRecord | None:
@@ -126,24 +122,22 @@ def without_workers(data: EncodedAnswers, dropped: NDArray[np.bool_]) -> Encoded
 def bound_skills(
     skills: list[WorkerSkill], scores: FloatArray, record: GoldRecord | None
 ) -> tuple[list[WorkerSkill], FloatArray]:
-    """Skills and spam scores clipped into each worker's gold interval (module rules)."""
+    """Skills capped at each worker's gold interval, spam scores raised to 1 for the excluded
+    (module rules)."""
     if record is None:
         return skills, scores
     scores = scores.copy()
-    kappa_low, _ = record.competence_bounds()
     below = record.excluded
-    above = record.has_gold & (kappa_low > MIN_COMPETENCE) & ~below
     scores[below] = 1.0
-    scores[above] = 0.0
     bounded = list(skills)
     for w in np.flatnonzero(record.has_gold).tolist():
         skill = skills[w]
-        lo, hi = float(record.low[w]), float(record.high[w])
+        hi = float(record.high[w])
         bounded[w] = replace(
             skill,
-            accuracy=min(max(skill.accuracy, lo), hi),
-            low=min(max(skill.low, lo), hi),
-            high=min(max(skill.high, lo), hi),
+            accuracy=min(skill.accuracy, hi),
+            low=min(skill.low, hi),
+            high=min(skill.high, hi),
             spam_score=float(scores[w]),
         )
     return bounded, scores

@@ -68,7 +68,12 @@ from datafair.economics import (
     quality_weighted_rewards,
     split_payout,
 )
-from datafair.economics.held import HeldPay, certainty_bps, hold_uncertain_pay
+from datafair.economics.held import (
+    HeldPay,
+    certainty_bps,
+    default_min_answers,
+    hold_uncertain_pay,
+)
 from datafair.quality import get_aggregator
 from datafair.quality.answer_scores import PASS_SCORE, score_rows
 from datafair.quality.dependence import groups_of_pairs
@@ -428,13 +433,29 @@ def _account_skills(model: Any, n_accounts: int) -> dict[int, tuple[int, float, 
     }
 
 
-def hold_setting(spec: TaskSpec) -> int:
+DEFAULT_HOLD_MIN_ANSWERS = 30
+"""Answers an account needs before all of its pay is paid at once, unless the task says
+(capped by the typical contributor's answers: :func:`hold_threshold`)."""
+
+
+def hold_setting(spec: TaskSpec) -> int | None:
     """The spec's ``extra.hold_min_answers``: the answers an account needs before all of its
-    pay is paid at once (0, the default, holds nothing)."""
-    value = spec.extra.get("hold_min_answers", 0)
+    pay is paid at once (0 holds nothing); ``None`` when the task leaves it to the default."""
+    if "hold_min_answers" not in spec.extra:
+        return None
+    value = spec.extra["hold_min_answers"]
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidInput("extra.hold_min_answers", "must be a non-negative integer")
     return value
+
+
+def hold_threshold(setting: int | None, contributor: Sequence[int]) -> int:
+    """The answers an account needs this epoch: the task's setting, or by default
+    :func:`datafair.economics.held.default_min_answers` of the accounts' answer counts."""
+    if setting is not None:
+        return setting
+    counts = np.bincount(np.asarray(contributor, dtype=np.int64), minlength=1)
+    return default_min_answers([int(c) for c in counts.tolist()], DEFAULT_HOLD_MIN_ANSWERS)
 
 
 def hold_pay(
@@ -658,7 +679,8 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
         budget = rewards.budget
         by_index = rewards.by_contributor
     gross = {subs.accounts[index]: int(value) for index, value in by_index.items()}
-    held = hold_pay(inputs, evidence, gross, hold_setting(spec))
+    threshold = hold_threshold(hold_setting(spec), inputs.submissions.contributor)
+    held = hold_pay(inputs, evidence, gross, threshold)
     budget += held.carried_total
     payout = split_payout(budget - held.held_total, held.paid, inputs.fee_bps)
     positive = [(account, value) for account, value in sorted(payout.amounts.items()) if value > 0]
