@@ -102,3 +102,21 @@ def test_the_gold_record_uses_balanced_accuracy() -> None:
 
 def test_no_gold_answers_means_no_record() -> None:
     assert gold_record(encode_answers([1, 2], ["a", "b"], [0, 1], gold={3: 0})) is None
+
+
+def test_a_class_met_twice_says_little_about_balanced_accuracy() -> None:
+    # right on 7 of 11 gold items of class 0, wrong on the 3 of class 1 and the 2 of class 2:
+    # 7 of 16 overall, but two of the three recalls rest on a handful of items
+    truth = [0] * 11 + [1] * 3 + [2] * 2
+    answers = [0] * 7 + [1] * 4 + [0] * 3 + [0] * 2
+    gold = dict(enumerate(truth))
+    record = gold_record(encode_answers(list(range(16)), ["w"] * 16, answers, gold=gold))
+    assert record is not None
+    assert not record.excluded[0]
+    # a quarter right in every class, on 16 items each, is a spammer's record
+    truth = [0] * 16 + [1] * 16 + [2] * 16
+    answers = [(t + (i % 16 % 4 != 0)) % 3 for i, t in enumerate(truth)]  # 4 of 16 per class
+    gold = dict(enumerate(truth))
+    record = gold_record(encode_answers(list(range(48)), ["w"] * 48, answers, gold=gold))
+    assert record is not None
+    assert record.excluded[0]

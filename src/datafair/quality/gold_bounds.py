@@ -8,8 +8,10 @@ items the record is
   interval of its Beta(1 + right, 1 + wrong) posterior (as :func:`~datafair.quality.skills.
   beta_summary`);
 * ``balanced``: their *balanced* accuracy on gold, the mean over the gold classes they met of
-  the share answered right (recall), with the Beta interval of ``n · balanced`` successes in
-  ``n`` trials. Any answer that ignores the item (uniform guessing, one constant class, answers
+  the share answered right (recall), with the Beta interval of ``n_eff · balanced`` successes
+  in ``n_eff`` trials, ``n_eff = K_met² / Σ_c 1/n_c`` the effective sample size of a mean of
+  ``K_met`` class proportions from ``n_c`` answers each (Kish, *Survey Sampling*, 1965): a
+  class met twice says little, and an honest worker wrong on both is not taken for a spammer. Any answer that ignores the item (uniform guessing, one constant class, answers
   drawn from the class prior) has a balanced accuracy of ``1/K`` whatever the class balance, so
   its *competence* ``(balanced − 1/K) / (1 − 1/K)`` is 0 (informedness, Powers, "Evaluation:
   from precision, recall and F-measure to ROC, informedness, markedness and correlation",
@@ -95,7 +97,13 @@ def gold_record(data: EncodedAnswers) -> GoldRecord | None:
     balanced = np.divide(
         recall.sum(axis=1), classes_met, out=np.zeros(n_workers), where=classes_met > 0
     )
-    trials = n_gold.astype(np.float64)
+    # the balanced accuracy is a mean of per-class proportions: its effective sample size is
+    # K² / Σ_c 1/n_c over the K classes met (Kish 1965), n when every class has n / K answers,
+    # less when a class has only a handful (whose recall is then very uncertain)
+    inverse = np.divide(1.0, met, out=np.zeros(met.shape), where=met > 0).sum(axis=1)
+    trials = np.divide(
+        classes_met.astype(np.float64) ** 2, inverse, out=np.zeros(n_workers), where=inverse > 0
+    )
     _, balanced_low, balanced_high = beta_summary(balanced * trials, trials)
     return GoldRecord(
         n_gold=n_gold,
