@@ -11,8 +11,9 @@ items the record is
   the share answered right (recall), with the Beta interval of ``n_eff · balanced`` successes
   in ``n_eff`` trials, ``n_eff = K_met² / Σ_c 1/n_c`` the effective sample size of a mean of
   ``K_met`` class proportions from ``n_c`` answers each (Kish, *Survey Sampling*, 1965): a
-  class met twice says little, and an honest worker wrong on both is not taken for a spammer. Any answer that ignores the item (uniform guessing, one constant class, answers
-  drawn from the class prior) has a balanced accuracy of ``1/K`` whatever the class balance, so
+  class met twice says little, and an honest worker wrong on both is not taken for a spammer.
+  Any answer that ignores the item (uniform guessing, one constant class, answers drawn from
+  the class prior) has a balanced accuracy of ``1/K`` whatever the class balance, so
   its *competence* ``(balanced − 1/K) / (1 − 1/K)`` is 0 (informedness, Powers, "Evaluation:
   from precision, recall and F-measure to ROC, informedness, markedness and correlation",
   2011; the same quantity as the MACE competence, Hovy et al. 2013).
