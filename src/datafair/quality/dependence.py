@@ -39,8 +39,8 @@ Dong et al.'s copy detection, where dependence is judged by how sources relate t
 
 * *screen*: pairs with at least :data:`MIN_SHARED` shared items that disagree on at most
   :data:`SCREEN_DISAGREE` of them; the screen's connected components are the candidate clusters;
-* *reference*: a Dawid-Skene fit (a few EM rounds from the vote) in which each candidate
-  cluster's answers on an item weigh one vote; a cluster's members share one confusion ``π_g``,
+* *reference*: a Dawid-Skene fit (a few EM rounds from the vote, on the items candidate
+  members answered) in which each candidate cluster's answers on an item weigh one vote; a cluster's members share one confusion ``π_g``,
   that of the cluster fitted as one worker;
 * *test*, per candidate member ``m``: on each item ``i`` where ``m`` and ``n_i − 1 ≥ 1`` other
   members answered, independent members of confusion ``π_g`` would all give the same answer with
@@ -458,6 +458,23 @@ def _minority_clusters(data: EncodedAnswers, candidate: IntArray) -> IntArray:
     return _number_groups(np.where(keep, candidate, alone).astype(np.int32))
 
 
+def _on_items_of(data: EncodedAnswers, candidate: IntArray) -> EncodedAnswers:
+    """``data`` restricted to the answers on items some candidate member answered (the only
+    items the member test looks at; the index spaces are kept)."""
+    touched = np.zeros(data.n_items, dtype=bool)
+    touched[data.item_idx[candidate[data.worker_idx] >= 0]] = True
+    keep = touched[data.item_idx]
+    if keep.all():
+        return data
+    return replace(
+        data,
+        item_idx=data.item_idx[keep],
+        worker_idx=data.worker_idx[keep],
+        label_idx=data.label_idx[keep],
+        weight=None if data.weight is None else data.weight[keep],
+    )
+
+
 ONE_VOICE_ROUNDS = 10
 """EM rounds of the reference that counts each candidate cluster as one voice."""
 
@@ -489,7 +506,7 @@ def _member_test(
     them, the agreements expected under independence, and the one-sided p-value of too few
     disagreements (module doc); zeros and ones for workers outside any cluster."""
     n_workers, k = data.n_workers, data.n_classes
-    votes, confusion = _one_voice_reference(group_answers(data, candidate))
+    votes, confusion = _one_voice_reference(group_answers(_on_items_of(data, candidate), candidate))
     rows = np.flatnonzero(candidate[data.worker_idx] >= 0)
     cluster = candidate[data.worker_idx[rows]].astype(np.int64)
     item = data.item_idx[rows].astype(np.int64)
