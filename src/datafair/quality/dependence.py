@@ -38,10 +38,12 @@ reference that counts it as one voice, i.e. by third parties (the leave-cluster-
 Dong et al.'s copy detection, where dependence is judged by how sources relate to the others):
 
 * *screen*: pairs with at least :data:`MIN_SHARED` shared items that disagree on at most
-  :data:`SCREEN_DISAGREE` of them; the screen's connected components are the candidate clusters;
+  :data:`SCREEN_DISAGREE` of them; the screen's connected components are the candidate
+  clusters, except those that gave more than half of all answers (they are the crowd: too few
+  third parties to judge them by);
 * *reference*: a Dawid-Skene fit (a few EM rounds from the vote, on the items candidate
-  members answered) in which each candidate cluster's answers on an item weigh one vote; a cluster's members share one confusion ``π_g``,
-  that of the cluster fitted as one worker;
+  members answered) in which each candidate cluster's answers on an item weigh one vote; a
+  cluster's members share one confusion ``π_g``, that of the cluster fitted as one worker;
 * *test*, per candidate member ``m``: on each item ``i`` where ``m`` and ``n_i − 1 ≥ 1`` other
   members answered, independent members of confusion ``π_g`` would all give the same answer with
   probability ``P_i = Σ_c T[i, c] Σ_k π_g[c, k]^{n_i}``; ``m``'s disagreements with the rest
