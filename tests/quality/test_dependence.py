@@ -9,7 +9,12 @@ import pytest
 
 from datafair.quality import get_aggregator
 from datafair.quality._encode import encode_answers
-from datafair.quality.dependence import detect_dependence, group_answers, no_dependence
+from datafair.quality.dependence import (
+    detect_copies,
+    detect_dependence,
+    group_answers,
+    no_dependence,
+)
 from datafair.quality.synthetic import dawid_skene_crowd
 from datafair.sim.adversaries import Crowd, Role, copier_crowd, dense_ring_crowd, ring_crowd
 
@@ -223,3 +228,42 @@ def test_detection_takes_well_under_a_second_on_200_workers() -> None:
     start = time.perf_counter()
     detect_dependence(data, [(posteriors, confusion), (posteriors, confusion)])
     assert time.perf_counter() - start < 0.5
+
+
+def _label_sets(
+    seed: int, *, copiers: int = 0, flip: tuple[float, float] = (0.03, 0.25)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Structured answers as keys: 600 items, 30 workers flipping each of 4 classes with a
+    probability drawn from ``flip``, 5 answers per item; ``copiers`` repeat worker 0."""
+    rng = np.random.default_rng(seed)
+    truth = rng.random((600, 4)) < 0.3
+    rate = rng.uniform(*flip, 30)
+    items, workers, answers = [], [], []
+    for i in range(600):
+        for w in rng.choice(30, 5, replace=False).tolist():
+            key = int(np.packbits(truth[i] ^ (rng.random(4) < rate[w]), bitorder="little")[0])
+            chosen = [w] + ([30 + c for c in range(copiers)] if w == 0 else [])
+            for who in chosen:
+                items.append(i)
+                workers.append(who)
+                answers.append(key)
+    return np.array(items), np.array(workers), np.array(answers), 30 + copiers
+
+
+def test_structured_copiers_are_grouped_from_identical_answers() -> None:
+    items, workers, answers, n = _label_sets(0, copiers=2)
+    found = detect_copies(items, workers, answers, n)
+    assert found.n_groups == 1
+    assert found.members(0).tolist() == [0, 30, 31]
+    assert found.by_cluster[[0, 30, 31]].all()
+    assert (found.p_value[[0, 30, 31]] < 0.01).all()
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("flip", [(0.03, 0.25), (0.0, 0.03)])
+def test_honest_structured_answers_are_not_grouped(seed: int, flip: tuple[float, float]) -> None:
+    # with flips of at most 3 % most answers are identical: the screen finds candidates, the
+    # third parties clear them
+    items, workers, answers, n = _label_sets(seed, flip=flip)
+    assert detect_copies(items, workers, answers, n).n_groups == 0
+    assert detect_copies(items[:0], workers[:0], answers[:0], n).n_groups == 0

@@ -411,7 +411,8 @@ def _cluster_test(
     counts each cluster as one voice (module doc)."""
     n_workers = data.n_workers
     screened = shared - agreed <= SCREEN_DISAGREE * shared
-    candidate = _minority_clusters(data, groups_of_pairs(n_workers, a[screened], b[screened]))
+    answers = np.bincount(data.worker_idx, minlength=n_workers)
+    candidate = _minority_clusters(answers, groups_of_pairs(n_workers, a[screened], b[screened]))
     outcome = _ClusterOutcome(
         edges=np.zeros(a.shape[0], dtype=bool),
         kept=np.zeros(n_workers, dtype=bool),
@@ -445,16 +446,15 @@ def _cluster_test(
     return outcome
 
 
-def _minority_clusters(data: EncodedAnswers, candidate: IntArray) -> IntArray:
+def _minority_clusters(answers: IntArray, candidate: IntArray) -> IntArray:
     """``candidate`` without the clusters that gave more than half of all answers: such a
     cluster *is* the crowd, there are too few third parties to judge it against (a crowd of
     very accurate honest workers chains into one), and it is left independent."""
-    answers = np.bincount(data.worker_idx, minlength=data.n_workers)
     clusters = np.flatnonzero(candidate >= 0)
     if not clusters.shape[0]:
         return candidate
     size = np.bincount(candidate[clusters], weights=answers[clusters])
-    too_big = size[np.maximum(candidate, 0)] > data.n_answers / 2
+    too_big = size[np.maximum(candidate, 0)] > answers.sum() / 2
     keep = (candidate >= 0) & ~too_big
     alone = candidate.shape[0] + np.arange(candidate.shape[0])  # distinct singleton labels
     return _number_groups(np.where(keep, candidate, alone).astype(np.int32))
@@ -638,4 +638,116 @@ def group_answers(data: EncodedAnswers, group: IntArray) -> EncodedAnswers:
         label_idx=data.label_idx,
         gold=data.gold,
         weight=weight.astype(np.float64),
+    )
+
+
+def detect_copies(
+    item: IntArray, worker: IntArray, answer: IntArray, n_workers: int, *, alpha: float = ALPHA
+) -> Dependence:
+    """Copiers and rings among workers whose answers have no classes to model (structured
+    answers: label sets, spans, boxes, transcriptions), from *identical* answers alone.
+
+    ``answer`` is an integer key per row: equal keys on one item are the same answer (e.g. the
+    canonical JSON text, numbered per item). As in the cluster test (module doc), pairs
+    identical on at least ``1 −`` :data:`SCREEN_DISAGREE` of at least :data:`MIN_SHARED`
+    shared items form candidate clusters (minority clusters only), and each member is judged
+    by third parties: under independence given the truth, with different wrong answers rarely
+    identical, ``P(a ≡ b) = q_a q_b`` for ``q`` the chance of the right answer, and the triad
+    identity gives ``q_a q_b = A_ao · A_bo / A_oo`` from the identical-answer rates of ``a`` and
+    ``b`` with the workers outside any candidate cluster (``o``) and among those workers. A
+    member's items not identical to every other member's ``D_m`` are set against
+    ``E[D_m] = Σ_i (1 − Π_j q_j)`` over the members on item ``i``: ``P(Poisson(E[D_m] /
+    COPY_RATIO) ≤ D_m)``, Benjamini-Hochberg at ``alpha``. Evidence as ``by_cluster``.
+    """
+    found = no_dependence(n_workers)
+    item = np.asarray(item, dtype=np.int64)
+    worker = np.asarray(worker, dtype=np.int64)
+    answer = np.asarray(answer, dtype=np.int64)
+    if item.shape[0] == 0 or n_workers < 2:
+        return found
+    _, item_idx = np.unique(item, return_inverse=True)
+    _, key_idx = np.unique(
+        item_idx.astype(np.int64) * (int(answer.max()) + 1) + answer, return_inverse=True
+    )
+    n_items, n_keys = int(item_idx.max()) + 1, int(key_idx.max()) + 1
+    incidence = sp.csr_matrix(
+        (np.ones(item.shape[0]), (worker, item_idx)), shape=(n_workers, n_items)
+    )
+    keyed = sp.csr_matrix((np.ones(item.shape[0]), (worker, key_idx)), shape=(n_workers, n_keys))
+    co = sp.triu((incidence @ incidence.T).tocsr(), k=1).tocoo()
+    keep = co.data >= MIN_SHARED
+    a, b = co.row[keep].astype(np.intp), co.col[keep].astype(np.intp)
+    shared = co.data[keep].astype(np.intp)
+    if a.shape[0] == 0:
+        return found
+    same_answer = (keyed @ keyed.T).tocsr()
+    identical = _pair_values(same_answer, a, b)
+    screened = shared - identical <= SCREEN_DISAGREE * shared
+    answers = np.bincount(worker, minlength=n_workers)
+    candidate = _minority_clusters(answers, groups_of_pairs(n_workers, a[screened], b[screened]))
+    in_cluster = candidate >= 0
+    if not in_cluster.any():
+        return found
+    # identical-answer rates with, and among, the workers outside every candidate cluster
+    co_all = (incidence @ incidence.T).tolil()
+    co_all.setdiag(0.0)
+    same_all = same_answer.tolil()
+    same_all.setdiag(0.0)
+    co_all, same_all = co_all.tocsc(), same_all.tocsc()
+    outside = np.flatnonzero(~in_cluster)
+    co_out = np.asarray(co_all[:, outside].sum(axis=1)).reshape(-1)
+    same_out = np.asarray(same_all[:, outside].sum(axis=1)).reshape(-1)
+    pairs_out = float(co_out[outside].sum())
+    if pairs_out == 0:
+        return found
+    rate_out = float(same_out[outside].sum()) / pairs_out
+    rate_with = np.divide(same_out, co_out, out=np.zeros(n_workers), where=co_out > 0)
+    q = np.clip(rate_with / np.sqrt(max(rate_out, 1e-12)), 0.0, 1.0)
+    rows = np.flatnonzero(in_cluster[worker])
+    cluster_item = candidate[worker[rows]].astype(np.int64) * n_items + item_idx[rows]
+    _, at_item, per_item = np.unique(cluster_item, return_inverse=True, return_counts=True)
+    _, at_key, per_key = np.unique(
+        candidate[worker[rows]].astype(np.int64) * n_keys + key_idx[rows],
+        return_inverse=True,
+        return_counts=True,
+    )
+    at_item = at_item.reshape(-1)
+    together = per_item[at_item] >= 2
+    agrees = per_key[at_key.reshape(-1)] == per_item[at_item]
+    log_q = np.bincount(at_item, weights=np.log(np.maximum(q[worker[rows]], 1e-12)))
+    p_all = np.exp(log_q[at_item])
+    members = worker[rows][together]
+    tested = np.bincount(members, minlength=n_workers).astype(np.intp)
+    agreements = np.bincount(members, weights=agrees[together], minlength=n_workers)
+    expected: FloatArray = np.bincount(
+        members, weights=p_all[together], minlength=n_workers
+    ).astype(np.float64)
+    p_value = np.asarray(
+        poisson.cdf(tested - agreements, np.maximum(tested - expected, 0.0) / COPY_RATIO),
+        dtype=np.float64,
+    )
+    p_value[tested == 0] = 1.0
+    adjusted = np.ones(n_workers)
+    judged = np.flatnonzero(tested > 0)
+    adjusted[judged] = _benjamini_hochberg(p_value[judged])
+    kept = adjusted <= alpha
+    edges = screened & kept[a] & kept[b] & (candidate[a] == candidate[b])
+    group = groups_of_pairs(n_workers, a[edges], b[edges])
+    grouped = group >= 0
+    partner = np.full(n_workers, n_workers, dtype=np.intp)  # the lowest-indexed partner
+    np.minimum.at(partner, a[edges], b[edges])
+    np.minimum.at(partner, b[edges], a[edges])
+    return replace(
+        found,
+        group=group,
+        score=np.where(grouped, 1.0 - adjusted, 0.0),
+        partner=np.where(grouped, partner, -1).astype(np.intp),
+        shared=np.where(grouped, tested, 0).astype(np.intp),
+        agree_wrong=np.where(grouped, agreements, 0).astype(np.intp),
+        expected=np.where(grouped, expected, 0.0),
+        p_value=np.where(grouped, adjusted, 1.0),
+        tested_pairs=int(a.shape[0]),
+        pair_a=a[edges],
+        pair_b=b[edges],
+        by_cluster=grouped.copy(),
     )
