@@ -21,14 +21,20 @@ from datafair.sim.adversaries import Crowd, Role, copier_crowd, dense_ring_crowd
 from ._data import CROWD_DATA, load_real
 
 
-def _honest(seed: int, n_workers: int, n_classes: int = 3, k: int = 5):  # type: ignore[no-untyped-def]
+def _honest(  # type: ignore[no-untyped-def]
+    seed: int,
+    n_workers: int,
+    n_classes: int = 3,
+    k: int = 5,
+    accuracy: tuple[float, float] = (0.65, 0.95),
+):
     return dawid_skene_crowd(
         n_items=1500,
         n_workers=n_workers,
         n_classes=n_classes,
         answers_per_item=k,
         seed=seed,
-        accuracy=(0.65, 0.95),
+        accuracy=accuracy,
     )
 
 
@@ -185,14 +191,7 @@ def test_very_accurate_honest_crowds_are_not_grouped(
 ) -> None:
     # workers of accuracy up to 0.995 agree on almost everything: the screen chains them into
     # candidate clusters, which the cluster test must clear
-    crowd = dawid_skene_crowd(
-        n_items=1500,
-        n_workers=n_workers,
-        n_classes=n_classes,
-        answers_per_item=k,
-        seed=seed,
-        accuracy=(0.9, 0.995),
-    )
+    crowd = _honest(seed, n_workers, n_classes, k, accuracy=(0.9, 0.995))
     model = get_aggregator("auto").fit(crowd.items, crowd.workers, crowd.labels)
     assert model.dependence_.n_groups == 0
 
