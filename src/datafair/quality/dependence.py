@@ -477,7 +477,7 @@ def _on_items_of(data: EncodedAnswers, candidate: IntArray) -> EncodedAnswers:
     )
 
 
-ONE_VOICE_ROUNDS = 10
+ONE_VOICE_ROUNDS = 5
 """EM rounds of the reference that counts each candidate cluster as one voice."""
 
 
