@@ -15,9 +15,13 @@ by CID, accounts sorted, canonical JSON answers, gold revealed, ``auto`` with
 Columns, per (mechanism, seed): ``adv share`` = adversaries' share of what contributors were
 paid; ``adv/honest`` = adversaries' pay per unit of work (answers, or reviews for review-only
 wallets) over the median honest worker's (honest reviewers' for reviewer scenarios); ``copy/orig``
-= copiers' total pay over the copied worker's; ``acc``/``mv`` = accuracy of the inferred labels
-and of majority vote on the non-gold items; ``spearman`` = Spearman(pay per answer, accuracy) of
-the honest workers; ``honest flagged`` / ``adv flagged`` = spam-flagged wallets.
+= copiers' total pay over what the copied worker is paid when the same crowd settles without the
+copiers (its share had nobody copied it); ``acc``/``mv`` = accuracy of the inferred labels
+and of plain majority vote (every answer one vote, no dependence groups) on the non-gold
+items; ``spearman`` = Spearman(pay per answer, accuracy) of the honest workers;
+``honest flagged`` = spam-flagged honest workers whose accuracy in the crowd is at least
+:data:`HONEST_FLOOR` (the issue's target), with all spam-flagged honest workers in brackets;
+``adv flagged`` = spam-flagged adversaries.
 
 Targets (issue 14): noise producers (rings, sybils, gold cheaters, bad reviewers) ≤ 0.25× the
 honest median and ≤ 1 % of the pay; copiers together ≤ the original; inferred labels at least
@@ -34,7 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from rich.console import Console
@@ -70,6 +74,8 @@ N_CLASSES = 3
 UNINFORMED = (ContributorKind.SPAMMER, ContributorKind.ADVERSARY)
 REVIEW_BPS = 1_000
 MECHANISMS = (Mechanism.QUALITY, Mechanism.PEER_PREDICTION)
+HONEST_FLOOR = 0.65
+"""Honest workers at least this accurate (share of right answers) must never be flagged."""
 REVIEWER_ROLES = frozenset({Role.RUBBER_STAMP, Role.CONTRARIAN})
 
 
@@ -148,15 +154,17 @@ class Figures:
     majority: float
     spearman: float
     honest_flagged: int
+    honest_flagged_all: int
     adv_flagged: int
     n_adversaries: int
     seconds: float
 
 
 def _majority_accuracy(crowd: Crowd, scored: np.ndarray) -> float:
-    model = get_aggregator("mv").fit(
-        crowd.item, crowd.contributor, crowd.answer, classes=list(range(crowd.n_classes))
-    )
+    """Plain majority vote's accuracy on ``scored`` (every answer one vote: the baseline)."""
+    model = get_aggregator("mv")
+    model.detect_dependence = False
+    model.fit(crowd.item, crowd.contributor, crowd.answer, classes=list(range(crowd.n_classes)))
     labels = np.asarray(model.classes_)[np.argmax(model.probas_, axis=1)]
     return float(np.mean(labels[scored] == crowd.truth[scored]))
 
@@ -166,6 +174,28 @@ def _ratio(part: float, whole: float) -> float:
     if part == 0:
         return 0.0
     return part / whole if whole else float("inf")
+
+
+def without_copiers(crowd: Crowd) -> Crowd:
+    """``crowd`` with the copiers' wallets and answers left out (copiers are the last wallets)."""
+    keep = np.array([role is not Role.COPIER for role in crowd.roles])
+    rows = keep[crowd.contributor]
+    n = int(keep.sum())
+    return replace(
+        crowd,
+        item=crowd.item[rows],
+        contributor=crowd.contributor[rows],
+        answer=crowd.answer[rows],
+        roles=crowd.roles[:n],
+        addresses=crowd.addresses[:n],
+    )
+
+
+def _pay_alone(crowd: Crowd, mechanism: str) -> float:
+    """What the copied worker is paid when the same crowd settles without its copiers."""
+    alone = without_copiers(crowd)
+    result = compute_epoch(epoch_inputs(alone, mechanism))
+    return float(result.payout.amounts.get(alone.addresses[crowd.original or 0], 0))
 
 
 def measure_crowd(crowd: Crowd, mechanism: str) -> Figures:
@@ -190,7 +220,7 @@ def measure_crowd(crowd: Crowd, mechanism: str) -> Figures:
     copy_ratio = float("nan")
     if crowd.original is not None:
         copied = pay[roles == Role.COPIER].sum()
-        copy_ratio = _ratio(copied, pay[crowd.original])
+        copy_ratio = _ratio(copied, _pay_alone(crowd, mechanism))
     accuracy = crowd.accuracy()
     workers = honest & (answers > 0)
     rate = pay[workers] / answers[workers]
@@ -209,7 +239,8 @@ def measure_crowd(crowd: Crowd, mechanism: str) -> Figures:
         accuracy=float(np.mean(inferred[scored] == crowd.truth[scored])),
         majority=_majority_accuracy(crowd, scored),
         spearman=float(rho),
-        honest_flagged=int(is_flagged[honest & (answers > 0)].sum()),
+        honest_flagged=int(is_flagged[workers & (accuracy >= HONEST_FLOOR)].sum()),
+        honest_flagged_all=int(is_flagged[workers].sum()),
         adv_flagged=int(is_flagged[adversary].sum()),
         n_adversaries=int(adversary.sum()),
         seconds=seconds,
@@ -232,6 +263,7 @@ def _worst(rows: list[Figures]) -> Figures:
         majority=0.0,
         spearman=pick([r.spearman for r in rows], "min"),
         honest_flagged=max(r.honest_flagged for r in rows),
+        honest_flagged_all=max(r.honest_flagged_all for r in rows),
         adv_flagged=min(r.adv_flagged for r in rows),
         n_adversaries=rows[0].n_adversaries,
         seconds=max(r.seconds for r in rows),
@@ -268,7 +300,7 @@ def _row(label: str, seed: str, f: Figures, worst: bool = False) -> list[str]:
         accuracy,
         "(worst Δ)" if worst else f"{f.majority:.3f}",
         _fmt(f.spearman, ".3f"),
-        str(f.honest_flagged),
+        f"{f.honest_flagged} ({f.honest_flagged_all})",
         f"{f.adv_flagged}/{f.n_adversaries}",
         f"{f.seconds:.1f}",
     ]
@@ -344,7 +376,7 @@ def summary_table(outcomes: list[tuple[str, str, dict[str, bool], Figures]]) -> 
             _fmt(worst.copy_ratio, ".2f"),
             f"{worst.accuracy:+.3f}",
             _fmt(worst.spearman, ".3f"),
-            str(worst.honest_flagged),
+            f"{worst.honest_flagged} ({worst.honest_flagged_all})",
             "[red]" + ", ".join(missed) + "[/]" if missed else "[green]all met[/]",
         )
     return table

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from datafair.economics.held import certainty_bps, hold_uncertain_pay
+from datafair.economics.held import certainty_bps, default_min_answers, hold_uncertain_pay
 
 ACCOUNTS = ["0xa", "0xb", "0xc", "0xd"]
 amounts = st.dictionaries(st.sampled_from(ACCOUNTS), st.integers(0, 10**24))
@@ -45,3 +45,17 @@ def test_certainty_grows_with_evidence() -> None:
     few = certainty_bps(5, 0.85, 0.55, 1 / 3, min_answers=20)
     assert 0 < few < 10_000
     assert certainty_bps(5, 0.3, 0.1, 1 / 3, min_answers=20) == 0
+
+
+def test_the_default_bar_is_half_the_typical_contributors_answers_at_most_30() -> None:
+    # 40 contributors with 180 answers each: the bar is the ceiling
+    assert default_min_answers([180] * 40, 30) == 30
+    # a small task: its typical contributor (6 answers) is paid in full
+    assert default_min_answers([6, 6, 6, 6], 30) == 3
+    assert default_min_answers([], 30) == 0
+
+
+def test_a_swarm_of_small_wallets_cannot_lower_the_bar() -> None:
+    # 150 sybils with 3 answers each outnumber 40 workers with 150 answers, but not in answers
+    assert default_min_answers([3] * 150 + [150] * 40, 30) == 30
+    assert certainty_bps(3, 0.8, 0.35, 0.5, min_answers=30) == 0

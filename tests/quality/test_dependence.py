@@ -9,20 +9,32 @@ import pytest
 
 from datafair.quality import get_aggregator
 from datafair.quality._encode import encode_answers
-from datafair.quality.dependence import detect_dependence, group_answers, no_dependence
+from datafair.quality.dependence import (
+    detect_copies,
+    detect_dependence,
+    group_answers,
+    no_dependence,
+)
 from datafair.quality.synthetic import dawid_skene_crowd
+from datafair.sim.adversaries import Crowd, Role, copier_crowd, dense_ring_crowd, ring_crowd
 
 from ._data import CROWD_DATA, load_real
 
 
-def _honest(seed: int, n_workers: int, n_classes: int = 3, k: int = 5):  # type: ignore[no-untyped-def]
+def _honest(  # type: ignore[no-untyped-def]
+    seed: int,
+    n_workers: int,
+    n_classes: int = 3,
+    k: int = 5,
+    accuracy: tuple[float, float] = (0.65, 0.95),
+):
     return dawid_skene_crowd(
         n_items=1500,
         n_workers=n_workers,
         n_classes=n_classes,
         answers_per_item=k,
         seed=seed,
-        accuracy=(0.65, 0.95),
+        accuracy=accuracy,
     )
 
 
@@ -112,6 +124,78 @@ def test_copiers_join_their_source_and_share_its_skill(seed: int, n_classes: int
     assert len(accuracies) == 1
 
 
+def _fit(crowd: Crowd):  # type: ignore[no-untyped-def]
+    return get_aggregator("auto").fit(
+        crowd.item,
+        crowd.contributor,
+        crowd.answer,
+        gold=crowd.gold or None,
+        classes=list(range(crowd.n_classes)),
+    )
+
+
+def _plain_vote_accuracy(crowd: Crowd) -> float:
+    vote = get_aggregator("mv")
+    vote.detect_dependence = False
+    vote.fit(crowd.item, crowd.contributor, crowd.answer, classes=list(range(crowd.n_classes)))
+    return float(np.mean(vote.labels_ == crowd.truth))
+
+
+def _members(crowd: Crowd, role: Role) -> list[int]:
+    return [c for c, r in enumerate(crowd.roles) if r is role]
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_three_copiers_who_are_four_of_five_answers_join_their_source(seed: int) -> None:
+    # the copies outvote everyone on their items, so the posterior and the vote both follow
+    # them: only the cluster test, judged against a reference counting them as one voice, sees
+    crowd = copier_crowd(seed, 1500, n_copiers=3)
+    model = _fit(crowd)
+    found = model.dependence_
+    group = [0, *_members(crowd, Role.COPIER)]
+    assert found.n_groups == 1
+    assert found.members(0).tolist() == group
+    assert found.by_cluster[group].all()
+    assert (found.agree_wrong[group] > 2 * found.expected[group]).all()
+    assert (found.p_value[group] < 0.01).all()
+    assert len({model.skills_[w].accuracy for w in group}) == 1
+
+
+@pytest.mark.parametrize(("seed", "gold"), [(0, 0.0), (2, 0.0), (0, 0.1)])
+def test_a_ring_of_40_percent_of_wallets_is_one_spam_group(seed: int, gold: float) -> None:
+    crowd = ring_crowd(seed, 1500, share=0.4, gold_share=gold)
+    model = _fit(crowd)
+    ring = _members(crowd, Role.RING)
+    honest = _members(crowd, Role.HONEST)
+    found = model.dependence_
+    assert found.n_groups == 1
+    assert set(found.members(0).tolist()) <= set(ring)
+    assert model.is_spammer_[ring].all()
+    assert not model.is_spammer_[honest].any()
+    assert np.mean(model.labels_ == crowd.truth) > _plain_vote_accuracy(crowd)
+
+
+def test_a_dense_ring_of_five_is_one_spam_group() -> None:
+    crowd = dense_ring_crowd(0, 1500, size=5, per_item=3)
+    model = _fit(crowd)
+    ring = _members(crowd, Role.RING)
+    assert model.dependence_.members(0).tolist() == ring
+    assert model.is_spammer_[ring].all()
+    assert np.mean(model.labels_ == crowd.truth) > _plain_vote_accuracy(crowd)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize(("n_workers", "n_classes", "k"), [(40, 2, 5), (40, 5, 5), (10, 2, 10)])
+def test_very_accurate_honest_crowds_are_not_grouped(
+    seed: int, n_workers: int, n_classes: int, k: int
+) -> None:
+    # workers of accuracy up to 0.995 agree on almost everything: the screen chains them into
+    # candidate clusters, which the cluster test must clear
+    crowd = _honest(seed, n_workers, n_classes, k, accuracy=(0.9, 0.995))
+    model = get_aggregator("auto").fit(crowd.items, crowd.workers, crowd.labels)
+    assert model.dependence_.n_groups == 0
+
+
 def test_a_group_weighs_one_vote_per_item() -> None:
     data = encode_answers([0, 0, 0, 1, 1], ["a", "b", "c", "a", "c"], ["x", "x", "y", "y", "y"])
     group = np.array([0, 0, -1])
@@ -143,3 +227,42 @@ def test_detection_takes_well_under_a_second_on_200_workers() -> None:
     start = time.perf_counter()
     detect_dependence(data, [(posteriors, confusion), (posteriors, confusion)])
     assert time.perf_counter() - start < 0.5
+
+
+def _label_sets(
+    seed: int, *, copiers: int = 0, flip: tuple[float, float] = (0.03, 0.25)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Structured answers as keys: 600 items, 30 workers flipping each of 4 classes with a
+    probability drawn from ``flip``, 5 answers per item; ``copiers`` repeat worker 0."""
+    rng = np.random.default_rng(seed)
+    truth = rng.random((600, 4)) < 0.3
+    rate = rng.uniform(*flip, 30)
+    items, workers, answers = [], [], []
+    for i in range(600):
+        for w in rng.choice(30, 5, replace=False).tolist():
+            key = int(np.packbits(truth[i] ^ (rng.random(4) < rate[w]), bitorder="little")[0])
+            chosen = [w] + ([30 + c for c in range(copiers)] if w == 0 else [])
+            for who in chosen:
+                items.append(i)
+                workers.append(who)
+                answers.append(key)
+    return np.array(items), np.array(workers), np.array(answers), 30 + copiers
+
+
+def test_structured_copiers_are_grouped_from_identical_answers() -> None:
+    items, workers, answers, n = _label_sets(0, copiers=2)
+    found = detect_copies(items, workers, answers, n)
+    assert found.n_groups == 1
+    assert found.members(0).tolist() == [0, 30, 31]
+    assert found.by_cluster[[0, 30, 31]].all()
+    assert (found.p_value[[0, 30, 31]] < 0.01).all()
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("flip", [(0.03, 0.25), (0.0, 0.03)])
+def test_honest_structured_answers_are_not_grouped(seed: int, flip: tuple[float, float]) -> None:
+    # with flips of at most 3 % most answers are identical: the screen finds candidates, the
+    # third parties clear them
+    items, workers, answers, n = _label_sets(seed, flip=flip)
+    assert detect_copies(items, workers, answers, n).n_groups == 0
+    assert detect_copies(items[:0], workers[:0], answers[:0], n).n_groups == 0

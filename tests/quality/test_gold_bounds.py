@@ -47,16 +47,43 @@ def test_a_ring_at_chance_on_gold_is_flagged_and_left_out_of_inference(seed: int
     assert np.mean(model.labels_[open_items] == truth[open_items]) > 0.9
     skills = {s.worker: s for s in model.skills_}
     assert skills["ring-0"].accuracy <= skills["ring-0"].high < 0.5
-    assert skills["honest-0"].spam_score == 0.0
 
 
-def test_gold_clips_the_reported_accuracy_into_its_interval() -> None:
+def test_gold_caps_the_reported_accuracy_at_its_interval() -> None:
     items, workers, labels, gold, _ = ring_crowd(0, n_gold=30, ring=2)
     model = get_aggregator("auto").fit(items, workers, labels, gold=gold)
     record = gold_record(encode_answers(items, workers, labels, gold=gold))
     assert record is not None
     for w, skill in enumerate(model.skills_):
-        assert record.low[w] - 1e-12 <= skill.accuracy <= record.high[w] + 1e-12
+        assert skill.accuracy <= record.high[w] + 1e-12
+        assert skill.high <= record.high[w] + 1e-12
+
+
+def test_a_good_gold_record_never_lifts_a_worker_at_chance_elsewhere() -> None:
+    # a gold-aware cheater: right on every gold item, uniform guesses on the others; its gold
+    # record is perfect, but gold only ever lowers what the other answers say
+    rng = np.random.default_rng(3)
+    n_items, n_gold = 600, 60
+    truth = rng.integers(0, 3, n_items)
+    items, workers, labels = [], [], []
+    for i in range(n_items):
+        for h in range(4):
+            right = rng.random() < 0.85
+            labels.append(int(truth[i]) if right else int((truth[i] + rng.integers(1, 3)) % 3))
+            items.append(i)
+            workers.append(f"honest-{h}")
+        items.append(i)
+        workers.append("cheater")
+        labels.append(int(truth[i]) if i < n_gold else int(rng.integers(0, 3)))
+    gold = {i: int(truth[i]) for i in range(n_gold)}
+    model = get_aggregator("auto").fit(items, workers, labels, gold=gold)
+    record = gold_record(encode_answers(items, workers, labels, gold=gold))
+    assert record is not None
+    cheater = model.workers_.tolist().index("cheater")
+    assert record.low[cheater] > 0.9
+    skill = model.skills_[cheater]
+    assert skill.accuracy < 0.5
+    assert model.is_spammer_[cheater]
 
 
 def test_the_gold_record_uses_balanced_accuracy() -> None:
@@ -75,3 +102,21 @@ def test_the_gold_record_uses_balanced_accuracy() -> None:
 
 def test_no_gold_answers_means_no_record() -> None:
     assert gold_record(encode_answers([1, 2], ["a", "b"], [0, 1], gold={3: 0})) is None
+
+
+def test_a_class_met_twice_says_little_about_balanced_accuracy() -> None:
+    # right on 7 of 11 gold items of class 0, wrong on the 3 of class 1 and the 2 of class 2:
+    # 7 of 16 overall, but two of the three recalls rest on a handful of items
+    truth = [0] * 11 + [1] * 3 + [2] * 2
+    answers = [0] * 7 + [1] * 4 + [0] * 3 + [0] * 2
+    gold = dict(enumerate(truth))
+    record = gold_record(encode_answers(list(range(16)), ["w"] * 16, answers, gold=gold))
+    assert record is not None
+    assert not record.excluded[0]
+    # a quarter right in every class, on 16 items each, is a spammer's record
+    truth = [0] * 16 + [1] * 16 + [2] * 16
+    answers = [(t + (i % 16 % 4 != 0)) % 3 for i, t in enumerate(truth)]  # 4 of 16 per class
+    gold = dict(enumerate(truth))
+    record = gold_record(encode_answers(list(range(48)), ["w"] * 48, answers, gold=gold))
+    assert record is not None
+    assert record.excluded[0]

@@ -10,7 +10,12 @@ Rule, per account of one epoch (integers in token base units, certainties in bas
   in escrow, reserved for the account, and carried into the next epoch.
 
 ``certainty`` is 10 000 once the evidence about the account suffices, and otherwise the share of
-their pay the lower bound of their skill interval supports (:func:`certainty_bps`). As the
+their pay the lower bound of their skill interval supports (:func:`certainty_bps`). Evidence
+suffices at ``min_answers`` answers: the task's setting, or by default
+(:func:`default_min_answers`) 30 answers, capped at half the answers of the *typical*
+contributor — the account that gave the median answer, so the typical contributor of any task,
+however small, is paid in full, while a swarm of wallets with a few answers each (sybils)
+cannot lower the bar: the median is taken over answers, not over wallets. As the
 evidence grows, a later epoch's certainty rises and the held money is paid with that epoch's
 leaves. Conservation: ``Σ gross + Σ carried = Σ paid + Σ held + forfeited``.
 """
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import accumulate
 
 from datafair.economics._checks import BPS, amount
 
@@ -61,6 +67,19 @@ def certainty_bps(
     return int(share * BPS)
 
 
+def default_min_answers(answers_per_account: list[int], ceiling: int) -> int:
+    """``min(ceiling, m // 2)`` with ``m`` the answers of the account holding the median answer
+    (accounts sorted by answers; the answer-weighted median), 0 when there are no answers."""
+    counts = sorted(count for count in answers_per_account if count > 0)
+    if not counts:
+        return 0
+    total = sum(counts)
+    median = next(
+        c for c, seen in zip(counts, accumulate(counts), strict=True) if 2 * seen >= total
+    )
+    return min(ceiling, median // 2)
+
+
 def hold_uncertain_pay(
     gross: Mapping[str, int],
     carried: Mapping[str, int],
@@ -98,4 +117,4 @@ def hold_uncertain_pay(
     )
 
 
-__all__ = ["HeldPay", "certainty_bps", "hold_uncertain_pay"]
+__all__ = ["HeldPay", "certainty_bps", "default_min_answers", "hold_uncertain_pay"]

@@ -30,11 +30,35 @@ Every pair is one hypothesis per reference; the Benjamini-Hochberg step-up rule 
 when a large ring has captured the model's posterior (its members then never look wrong to the
 model, but do to the vote).
 
+**Clusters that capture every reference.** Both references above are shaped by the answers
+they judge: three copies of one worker out of ``k = 5`` answers, or a ring holding 40 % of the
+wallets, *are* the posterior and the vote on their items, so their answers never look wrong and
+their confusions look perfect. The third test therefore judges a suspected cluster against a
+reference that counts it as one voice, i.e. by third parties (the leave-cluster-out idea of
+Dong et al.'s copy detection, where dependence is judged by how sources relate to the others):
+
+* *screen*: pairs with at least :data:`MIN_SHARED` shared items that disagree on at most
+  :data:`SCREEN_DISAGREE` of them; the screen's connected components are the candidate
+  clusters, except those that gave more than half of all answers (they are the crowd: too few
+  third parties to judge them by);
+* *reference*: a Dawid-Skene fit (a few EM rounds from the vote, on the items candidate
+  members answered) in which each candidate cluster's answers on an item weigh one vote; a
+  cluster's members share one confusion ``π_g``, that of the cluster fitted as one worker;
+* *test*, per candidate member ``m``: on each item ``i`` where ``m`` and ``n_i − 1 ≥ 1`` other
+  members answered, independent members of confusion ``π_g`` would all give the same answer with
+  probability ``P_i = Σ_c T[i, c] Σ_k π_g[c, k]^{n_i}``; ``m``'s disagreements with the rest
+  of its cluster ``D_m`` (items where not all gave ``m``'s answer) against
+  ``E[D_m] = Σ_i (1 − P_i)``: ``P(Poisson(E[D_m] / COPY_RATIO) ≤ D_m)``, Benjamini-Hochberg
+  over the tested members. Members who pass stay in their cluster (and are joined along the
+  screen's pairs between them); honest workers who merely agree a lot are judged against their
+  own measured confusion and stay independent.
+
 **Groups** are the connected components of the dependent pairs. Each contributor's score is
 ``1 − p`` of their strongest pair (adjusted), with that pair's evidence (partner, shared items,
-agreements on wrong answers, expected under independence). Everything is computed with sparse
-co-occurrence products (``B · diag(w) · Bᵀ`` over the worker × item incidence matrix ``B``),
-no loop over pairs or items.
+agreements on wrong answers, expected under independence) — or, when the cluster test speaks
+louder, the agreements with the rest of the cluster and their expectation (``by_cluster``).
+Everything is computed with sparse co-occurrence products (``B · diag(w) · Bᵀ`` over the
+worker × item incidence matrix ``B``), no loop over pairs or items.
 """
 
 from __future__ import annotations
@@ -48,6 +72,14 @@ from numpy.typing import NDArray
 from scipy.sparse.csgraph import connected_components
 from scipy.stats import poisson
 
+from datafair.quality._em import (
+    answer_matrix,
+    clamp_gold,
+    item_log_likelihood,
+    normalise_log,
+    soft_counts,
+    vote_shares,
+)
 from datafair.quality._encode import EncodedAnswers
 
 FloatArray = NDArray[np.float64]
@@ -61,6 +93,9 @@ RATIO = 1.5
 
 COPY_RATIO = 3.0
 """Disagreements must fall below this fraction of the independent expectation (copy test)."""
+
+SCREEN_DISAGREE = 0.05
+"""Pairs disagreeing on at most this share of their shared items are candidate clusters."""
 
 ALPHA = 0.01
 """False discovery rate of the Benjamini-Hochberg rule over every tested pair."""
@@ -77,7 +112,10 @@ class Dependence:
     their lowest worker index); ``score`` is ``1 − p`` of the worker's strongest pair (0 when
     none was tested); ``partner``, ``shared``, ``agree_wrong``, ``expected`` and ``p_value``
     are that pair's evidence (``partner = -1``, ``p_value = 1`` when none). ``pair_a`` and
-    ``pair_b`` list the dependent pairs (``pair_a < pair_b``, ascending).
+    ``pair_b`` list the dependent pairs (``pair_a < pair_b``, ascending). ``by_cluster`` marks
+    workers whose evidence is the cluster test (module doc): then ``shared`` counts the items
+    they share with the rest of their cluster, ``agree_wrong`` the items where all members gave
+    the same answer and ``expected`` that number under independence.
     """
 
     group: IntArray
@@ -90,6 +128,7 @@ class Dependence:
     tested_pairs: int
     pair_a: IntArray
     pair_b: IntArray
+    by_cluster: NDArray[np.bool_]
 
     @property
     def n_groups(self) -> int:
@@ -114,6 +153,7 @@ def no_dependence(n_workers: int) -> Dependence:
         tested_pairs=0,
         pair_a=np.zeros(0, dtype=np.intp),
         pair_b=np.zeros(0, dtype=np.intp),
+        by_cluster=np.zeros(n_workers, dtype=bool),
     )
 
 
@@ -209,9 +249,9 @@ def _reference_test(
     copies: bool,
     pairs: _AnswerPairs | None,
     n_shared: FloatArray,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Observed and expected agreements on wrong answers, and the p-value, for pairs (a, b);
-    with ``copies``, also the test of too few disagreements (module doc)."""
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Observed and expected agreements on wrong answers, the p-value and the agreements in all,
+    for pairs (a, b); with ``copies``, also the test of too few disagreements (module doc)."""
     if pairs is not None:
         observed, expected, agreed, expected_agreed = _pairs_test(
             data, pairs, reference, a.shape[0]
@@ -222,12 +262,12 @@ def _reference_test(
         )
     p_wrong = np.asarray(poisson.sf(observed - 1.0, RATIO * expected + 0.5), dtype=np.float64)
     if not copies:
-        return observed, expected, p_wrong
+        return observed, expected, p_wrong, agreed
     # too few disagreements: a copy disagrees with its source far less than independence allows
     disagreed = n_shared - agreed
     expected_disagreed = np.maximum(n_shared - expected_agreed, 0.0)
     p_copy = np.asarray(poisson.cdf(disagreed, expected_disagreed / COPY_RATIO), dtype=np.float64)
-    return observed, expected, np.minimum(2.0 * np.minimum(p_wrong, p_copy), 1.0)
+    return observed, expected, np.minimum(2.0 * np.minimum(p_wrong, p_copy), 1.0), agreed
 
 
 def _sparse_test(
@@ -332,9 +372,171 @@ def detect_dependence(
     obs_pair = observed[strongest, rows]
     exp_pair = expected[strongest, rows]
     dependent = p_pair <= alpha
-    group = groups_of_pairs(n_workers, a[dependent], b[dependent])
-    found = _per_worker(n_workers, group, a, b, shared, obs_pair, exp_pair, p_pair)
-    return replace(found, pair_a=a[dependent], pair_b=b[dependent])
+    found = _per_worker(n_workers, a, b, shared, obs_pair, exp_pair, p_pair)
+    cluster = _cluster_test(data, a, b, shared, tests[0][3], alpha)
+    joined = dependent | cluster.edges
+    group = groups_of_pairs(n_workers, a[joined], b[joined])
+    louder = cluster.kept & (cluster.p_value < found.p_value)
+    for name in ("partner", "shared", "agree_wrong", "expected", "p_value"):
+        getattr(found, name)[louder] = getattr(cluster, name)[louder]
+    found.score[louder] = 1.0 - cluster.p_value[louder]
+    found.by_cluster[louder] = True
+    return replace(found, group=group, pair_a=a[joined], pair_b=b[joined])
+
+
+@dataclass(frozen=True, eq=False)
+class _ClusterOutcome:
+    """The cluster test (module doc): which screened pairs join kept members (``edges``, aligned
+    with the tested pairs) and, per worker, whether it was kept and its evidence."""
+
+    edges: NDArray[np.bool_]
+    kept: NDArray[np.bool_]
+    partner: IntArray
+    shared: IntArray
+    agree_wrong: IntArray
+    expected: FloatArray
+    p_value: FloatArray
+
+
+def _cluster_test(
+    data: EncodedAnswers,
+    a: IntArray,
+    b: IntArray,
+    shared: IntArray,
+    agreed: FloatArray,
+    alpha: float,
+) -> _ClusterOutcome:
+    """Screen near-identical pairs into candidate clusters and keep the members whose agreement
+    with the rest of their cluster exceeds what independence allows against a reference that
+    counts each cluster as one voice (module doc)."""
+    n_workers = data.n_workers
+    screened = shared - agreed <= SCREEN_DISAGREE * shared
+    answers = np.bincount(data.worker_idx, minlength=n_workers)
+    candidate = _minority_clusters(answers, groups_of_pairs(n_workers, a[screened], b[screened]))
+    outcome = _ClusterOutcome(
+        edges=np.zeros(a.shape[0], dtype=bool),
+        kept=np.zeros(n_workers, dtype=bool),
+        partner=np.full(n_workers, -1, dtype=np.intp),
+        shared=np.zeros(n_workers, dtype=np.intp),
+        agree_wrong=np.zeros(n_workers, dtype=np.intp),
+        expected=np.zeros(n_workers),
+        p_value=np.ones(n_workers),
+    )
+    if not (candidate >= 0).any():
+        return outcome
+    tested, agreements, expected, p_value = _member_test(data, candidate)
+    adjusted = np.ones(n_workers)
+    members = np.flatnonzero(tested > 0)
+    adjusted[members] = _benjamini_hochberg(p_value[members])
+    kept = adjusted <= alpha
+    edges = screened & kept[a] & kept[b] & (candidate[a] == candidate[b])
+    # each kept member's partner: the kept member of its cluster it shares most items with
+    worker = np.concatenate([a[edges], b[edges]])
+    other = np.concatenate([b[edges], a[edges]])
+    order = np.lexsort((other, -np.concatenate([shared[edges]] * 2), worker))
+    first = np.ones(order.shape[0], dtype=bool)
+    first[1:] = worker[order][1:] != worker[order][:-1]
+    outcome.partner[worker[order[first]]] = other[order[first]]
+    outcome.kept[:] = kept & (outcome.partner >= 0)
+    outcome.edges[:] = edges
+    outcome.shared[:] = tested
+    outcome.agree_wrong[:] = agreements
+    outcome.expected[:] = expected
+    outcome.p_value[:] = adjusted
+    return outcome
+
+
+def _minority_clusters(answers: IntArray, candidate: IntArray) -> IntArray:
+    """``candidate`` without the clusters that gave more than half of all answers: such a
+    cluster *is* the crowd, there are too few third parties to judge it against (a crowd of
+    very accurate honest workers chains into one), and it is left independent."""
+    clusters = np.flatnonzero(candidate >= 0)
+    if not clusters.shape[0]:
+        return candidate
+    size = np.bincount(candidate[clusters], weights=answers[clusters])
+    too_big = size[np.maximum(candidate, 0)] > answers.sum() / 2
+    keep = (candidate >= 0) & ~too_big
+    alone = candidate.shape[0] + np.arange(candidate.shape[0])  # distinct singleton labels
+    return _number_groups(np.where(keep, candidate, alone).astype(np.int32))
+
+
+def _on_items_of(data: EncodedAnswers, candidate: IntArray) -> EncodedAnswers:
+    """``data`` restricted to the answers on items some candidate member answered (the only
+    items the member test looks at; the index spaces are kept)."""
+    touched = np.zeros(data.n_items, dtype=bool)
+    touched[data.item_idx[candidate[data.worker_idx] >= 0]] = True
+    keep = touched[data.item_idx]
+    if keep.all():
+        return data
+    return replace(
+        data,
+        item_idx=data.item_idx[keep],
+        worker_idx=data.worker_idx[keep],
+        label_idx=data.label_idx[keep],
+        weight=None if data.weight is None else data.weight[keep],
+    )
+
+
+ONE_VOICE_ROUNDS = 5
+"""EM rounds of the reference that counts each candidate cluster as one voice."""
+
+
+def _one_voice_reference(collapsed: EncodedAnswers) -> Reference:
+    """Item posteriors and worker confusions of a Dawid-Skene fit (Dawid & Skene 1979) of
+    ``collapsed`` (each candidate cluster one worker whose answers on an item weigh one vote):
+    :data:`ONE_VOICE_ROUNDS` EM rounds from the weighted vote, confusions smoothed by ``1/K``
+    per cell. EM rather than the vote alone, so that confusions are measured against the
+    truth the other voices imply, not against the vote's own errors (which would make a
+    cluster of accurate honest workers look less accurate, and its agreement suspicious)."""
+    k = collapsed.n_classes
+    matrix = answer_matrix(collapsed)
+    posteriors = clamp_gold(vote_shares(collapsed), collapsed.gold)
+    confusion = np.full((collapsed.n_workers, k, k), 1.0 / k)
+    for _ in range(ONE_VOICE_ROUNDS):
+        counts = soft_counts(matrix, posteriors) + 1.0 / k
+        confusion = counts / counts.sum(axis=-1, keepdims=True)
+        prior = posteriors.sum(axis=0) + 1.0
+        log_joint = item_log_likelihood(matrix, np.log(confusion)) + np.log(prior / prior.sum())
+        posteriors = clamp_gold(normalise_log(log_joint)[0], collapsed.gold)
+    return posteriors, confusion
+
+
+def _member_test(
+    data: EncodedAnswers, candidate: IntArray
+) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+    """Per worker: items shared with the rest of its candidate cluster, agreements with all of
+    them, the agreements expected under independence, and the one-sided p-value of too few
+    disagreements (module doc); zeros and ones for workers outside any cluster."""
+    n_workers, k = data.n_workers, data.n_classes
+    votes, confusion = _one_voice_reference(group_answers(_on_items_of(data, candidate), candidate))
+    rows = np.flatnonzero(candidate[data.worker_idx] >= 0)
+    cluster = candidate[data.worker_idx[rows]].astype(np.int64)
+    item = data.item_idx[rows].astype(np.int64)
+    label = data.label_idx[rows].astype(np.int64)
+    _, at_item, per_item = np.unique(
+        cluster * data.n_items + item, return_inverse=True, return_counts=True
+    )
+    _, at_label, per_label = np.unique(
+        (cluster * data.n_items + item) * k + label, return_inverse=True, return_counts=True
+    )
+    n_members = per_item[at_item.reshape(-1)]
+    together = n_members >= 2
+    agrees = per_label[at_label.reshape(-1)] == n_members
+    owner = representative(candidate)[data.worker_idx[rows]]
+    # P(n members of confusion π_g all give one answer | item) = Σ_c T[i, c] Σ_k π_g[c, k]^n
+    same = (confusion[owner[together]] ** n_members[together, None, None]).sum(axis=2)
+    p_all = (votes[item[together]] * same).sum(axis=1)
+    worker = data.worker_idx[rows][together]
+    tested = np.bincount(worker, minlength=n_workers).astype(np.intp)
+    agreements = np.bincount(worker, weights=agrees[together], minlength=n_workers)
+    expected: FloatArray = np.bincount(worker, weights=p_all, minlength=n_workers).astype(
+        np.float64
+    )
+    disagreed = tested - agreements
+    expected_disagreed = np.maximum(tested - expected, 0.0)
+    p_value = np.asarray(poisson.cdf(disagreed, expected_disagreed / COPY_RATIO), dtype=np.float64)
+    p_value[tested == 0] = 1.0
+    return tested, agreements.astype(np.intp), expected, p_value
 
 
 def groups_of_pairs(n_workers: int, pair_a: IntArray, pair_b: IntArray) -> IntArray:
@@ -363,7 +565,6 @@ def _number_groups(component: NDArray[np.int32]) -> IntArray:
 
 def _per_worker(
     n_workers: int,
-    group: IntArray,
     a: IntArray,
     b: IntArray,
     shared: IntArray,
@@ -388,7 +589,7 @@ def _per_worker(
     out.p_value[who] = p_value[pair]
     out.score[who] = 1.0 - p_value[pair]
     return Dependence(
-        group=group,
+        group=out.group,
         score=out.score,
         partner=out.partner,
         shared=out.shared,
@@ -398,6 +599,7 @@ def _per_worker(
         tested_pairs=int(a.shape[0]),
         pair_a=out.pair_a,
         pair_b=out.pair_b,
+        by_cluster=out.by_cluster,
     )
 
 
@@ -436,4 +638,116 @@ def group_answers(data: EncodedAnswers, group: IntArray) -> EncodedAnswers:
         label_idx=data.label_idx,
         gold=data.gold,
         weight=weight.astype(np.float64),
+    )
+
+
+def detect_copies(
+    item: IntArray, worker: IntArray, answer: IntArray, n_workers: int, *, alpha: float = ALPHA
+) -> Dependence:
+    """Copiers and rings among workers whose answers have no classes to model (structured
+    answers: label sets, spans, boxes, transcriptions), from *identical* answers alone.
+
+    ``answer`` is an integer key per row: equal keys on one item are the same answer (e.g. the
+    canonical JSON text, numbered per item). As in the cluster test (module doc), pairs
+    identical on at least ``1 −`` :data:`SCREEN_DISAGREE` of at least :data:`MIN_SHARED`
+    shared items form candidate clusters (minority clusters only), and each member is judged
+    by third parties: under independence given the truth, with different wrong answers rarely
+    identical, ``P(a ≡ b) = q_a q_b`` for ``q`` the chance of the right answer, and the triad
+    identity gives ``q_a q_b = A_ao · A_bo / A_oo`` from the identical-answer rates of ``a`` and
+    ``b`` with the workers outside any candidate cluster (``o``) and among those workers. A
+    member's items not identical to every other member's ``D_m`` are set against
+    ``E[D_m] = Σ_i (1 − Π_j q_j)`` over the members on item ``i``: ``P(Poisson(E[D_m] /
+    COPY_RATIO) ≤ D_m)``, Benjamini-Hochberg at ``alpha``. Evidence as ``by_cluster``.
+    """
+    found = no_dependence(n_workers)
+    item = np.asarray(item, dtype=np.int64)
+    worker = np.asarray(worker, dtype=np.int64)
+    answer = np.asarray(answer, dtype=np.int64)
+    if item.shape[0] == 0 or n_workers < 2:
+        return found
+    _, item_idx = np.unique(item, return_inverse=True)
+    _, key_idx = np.unique(
+        item_idx.astype(np.int64) * (int(answer.max()) + 1) + answer, return_inverse=True
+    )
+    n_items, n_keys = int(item_idx.max()) + 1, int(key_idx.max()) + 1
+    incidence = sp.csr_matrix(
+        (np.ones(item.shape[0]), (worker, item_idx)), shape=(n_workers, n_items)
+    )
+    keyed = sp.csr_matrix((np.ones(item.shape[0]), (worker, key_idx)), shape=(n_workers, n_keys))
+    co = sp.triu((incidence @ incidence.T).tocsr(), k=1).tocoo()
+    keep = co.data >= MIN_SHARED
+    a, b = co.row[keep].astype(np.intp), co.col[keep].astype(np.intp)
+    shared = co.data[keep].astype(np.intp)
+    if a.shape[0] == 0:
+        return found
+    same_answer = (keyed @ keyed.T).tocsr()
+    identical = _pair_values(same_answer, a, b)
+    screened = shared - identical <= SCREEN_DISAGREE * shared
+    answers = np.bincount(worker, minlength=n_workers)
+    candidate = _minority_clusters(answers, groups_of_pairs(n_workers, a[screened], b[screened]))
+    in_cluster = candidate >= 0
+    if not in_cluster.any():
+        return found
+    # identical-answer rates with, and among, the workers outside every candidate cluster
+    co_all = (incidence @ incidence.T).tolil()
+    co_all.setdiag(0.0)
+    same_all = same_answer.tolil()
+    same_all.setdiag(0.0)
+    co_all, same_all = co_all.tocsc(), same_all.tocsc()
+    outside = np.flatnonzero(~in_cluster)
+    co_out = np.asarray(co_all[:, outside].sum(axis=1)).reshape(-1)
+    same_out = np.asarray(same_all[:, outside].sum(axis=1)).reshape(-1)
+    pairs_out = float(co_out[outside].sum())
+    if pairs_out == 0:
+        return found
+    rate_out = float(same_out[outside].sum()) / pairs_out
+    rate_with = np.divide(same_out, co_out, out=np.zeros(n_workers), where=co_out > 0)
+    q = np.clip(rate_with / np.sqrt(max(rate_out, 1e-12)), 0.0, 1.0)
+    rows = np.flatnonzero(in_cluster[worker])
+    cluster_item = candidate[worker[rows]].astype(np.int64) * n_items + item_idx[rows]
+    _, at_item, per_item = np.unique(cluster_item, return_inverse=True, return_counts=True)
+    _, at_key, per_key = np.unique(
+        candidate[worker[rows]].astype(np.int64) * n_keys + key_idx[rows],
+        return_inverse=True,
+        return_counts=True,
+    )
+    at_item = at_item.reshape(-1)
+    together = per_item[at_item] >= 2
+    agrees = per_key[at_key.reshape(-1)] == per_item[at_item]
+    log_q = np.bincount(at_item, weights=np.log(np.maximum(q[worker[rows]], 1e-12)))
+    p_all = np.exp(log_q[at_item])
+    members = worker[rows][together]
+    tested = np.bincount(members, minlength=n_workers).astype(np.intp)
+    agreements = np.bincount(members, weights=agrees[together], minlength=n_workers)
+    expected: FloatArray = np.bincount(
+        members, weights=p_all[together], minlength=n_workers
+    ).astype(np.float64)
+    p_value = np.asarray(
+        poisson.cdf(tested - agreements, np.maximum(tested - expected, 0.0) / COPY_RATIO),
+        dtype=np.float64,
+    )
+    p_value[tested == 0] = 1.0
+    adjusted = np.ones(n_workers)
+    judged = np.flatnonzero(tested > 0)
+    adjusted[judged] = _benjamini_hochberg(p_value[judged])
+    kept = adjusted <= alpha
+    edges = screened & kept[a] & kept[b] & (candidate[a] == candidate[b])
+    group = groups_of_pairs(n_workers, a[edges], b[edges])
+    grouped = group >= 0
+    partner = np.full(n_workers, n_workers, dtype=np.intp)  # the lowest-indexed partner
+    np.minimum.at(partner, a[edges], b[edges])
+    np.minimum.at(partner, b[edges], a[edges])
+    return replace(
+        found,
+        group=group,
+        score=np.where(grouped, 1.0 - adjusted, 0.0),
+        partner=np.where(grouped, partner, -1).astype(np.intp),
+        shared=np.where(grouped, tested, 0).astype(np.intp),
+        agree_wrong=np.where(grouped, agreements, 0).astype(np.intp),
+        expected=np.where(grouped, expected, 0.0),
+        p_value=np.where(grouped, adjusted, 1.0),
+        tested_pairs=int(a.shape[0]),
+        pair_a=a[edges],
+        pair_b=b[edges],
+        by_cluster=grouped.copy(),
     )

@@ -8,9 +8,12 @@ items the record is
   interval of its Beta(1 + right, 1 + wrong) posterior (as :func:`~datafair.quality.skills.
   beta_summary`);
 * ``balanced``: their *balanced* accuracy on gold, the mean over the gold classes they met of
-  the share answered right (recall), with the Beta interval of ``n · balanced`` successes in
-  ``n`` trials. Any answer that ignores the item (uniform guessing, one constant class, answers
-  drawn from the class prior) has a balanced accuracy of ``1/K`` whatever the class balance, so
+  the share answered right (recall), with the Beta interval of ``n_eff · balanced`` successes
+  in ``n_eff`` trials, ``n_eff = K_met² / Σ_c 1/n_c`` the effective sample size of a mean of
+  ``K_met`` class proportions from ``n_c`` answers each (Kish, *Survey Sampling*, 1965): a
+  class met twice says little, and an honest worker wrong on both is not taken for a spammer.
+  Any answer that ignores the item (uniform guessing, one constant class, answers drawn from
+  the class prior) has a balanced accuracy of ``1/K`` whatever the class balance, so
   its *competence* ``(balanced − 1/K) / (1 − 1/K)`` is 0 (informedness, Powers, "Evaluation:
   from precision, recall and F-measure to ROC, informedness, markedness and correlation",
   2011; the same quantity as the MACE competence, Hovy et al. 2013).
@@ -22,14 +25,15 @@ Rules (applied by :class:`~datafair.quality.base.CategoricalAggregator`):
    which includes every record at or below chance, ``balanced_high <= 1/K``) is flagged as a
    spammer (spam score 1) and their answers are left out of inference: agreement with others
    can never lift a worker gold shows to be at chance.
-2. **Clipped.** Otherwise the worker's skill is clipped into the gold interval: the reported
-   accuracy and its bounds into the gold accuracy interval, and the spam score to 0 when the
-   gold competence interval lies above the spam line (gold vouches for the worker whatever the
-   other answers say), else the model's score stands.
+2. **Capped.** Otherwise the worker's reported accuracy and its bounds are capped at the top
+   of the gold accuracy interval, and the model's spam score stands. Gold only ever *lowers*
+   what the other answers say, never lifts it: gold items are meant to be hidden among the
+   others (committed before any answer, :mod:`datafair.services.settlement.gold`), but a
+   worker who can tell them apart (a *gold-aware cheater*, right on what it takes for gold and
+   guessing elsewhere) earns a good record on them, and a record that vouched for it would pay
+   its guesses.
 
-Workers without gold answers keep what the model says. Gold items are meant to be hidden among
-the others (committed before any answer, :mod:`datafair.services.settlement.gold`); a worker who
-can tell them apart can still earn a good record on them.
+Workers without gold answers keep what the model says.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from datafair.quality._encode import EncodedAnswers
-from datafair.quality.skills import MIN_COMPETENCE, WorkerSkill, beta_summary, chance_floor
+from datafair.quality.skills import WorkerSkill, beta_summary, chance_floor
 
 FloatArray = NDArray[np.float64]
 
@@ -68,11 +72,6 @@ class GoldRecord:
         result: NDArray[np.bool_] = self.has_gold & (self.balanced_high < chance_floor(self.chance))
         return result
 
-    def competence_bounds(self) -> tuple[FloatArray, FloatArray]:
-        """The gold interval of each worker's competence, ``(balanced − 1/K) / (1 − 1/K)``."""
-        scale = max(1.0 - self.chance, 1e-12)
-        return (self.balanced_low - self.chance) / scale, (self.balanced_high - self.chance) / scale
-
 
 def gold_record(data: EncodedAnswers) -> GoldRecord | None:
     """Each worker's record on the gold items, or ``None`` when no answer is on a gold item."""
@@ -99,7 +98,13 @@ def gold_record(data: EncodedAnswers) -> GoldRecord | None:
     balanced = np.divide(
         recall.sum(axis=1), classes_met, out=np.zeros(n_workers), where=classes_met > 0
     )
-    trials = n_gold.astype(np.float64)
+    # the balanced accuracy is a mean of per-class proportions: its effective sample size is
+    # K² / Σ_c 1/n_c over the K classes met (Kish 1965), n when every class has n / K answers,
+    # less when a class has only a handful (whose recall is then very uncertain)
+    inverse = np.divide(1.0, met, out=np.zeros(met.shape), where=met > 0).sum(axis=1)
+    trials = np.divide(
+        classes_met.astype(np.float64) ** 2, inverse, out=np.zeros(n_workers), where=inverse > 0
+    )
     _, balanced_low, balanced_high = beta_summary(balanced * trials, trials)
     return GoldRecord(
         n_gold=n_gold,
@@ -126,24 +131,22 @@ def without_workers(data: EncodedAnswers, dropped: NDArray[np.bool_]) -> Encoded
 def bound_skills(
     skills: list[WorkerSkill], scores: FloatArray, record: GoldRecord | None
 ) -> tuple[list[WorkerSkill], FloatArray]:
-    """Skills and spam scores clipped into each worker's gold interval (module rules)."""
+    """Skills capped at each worker's gold interval, spam scores raised to 1 for the excluded
+    (module rules)."""
     if record is None:
         return skills, scores
     scores = scores.copy()
-    kappa_low, _ = record.competence_bounds()
     below = record.excluded
-    above = record.has_gold & (kappa_low > MIN_COMPETENCE) & ~below
     scores[below] = 1.0
-    scores[above] = 0.0
     bounded = list(skills)
     for w in np.flatnonzero(record.has_gold).tolist():
         skill = skills[w]
-        lo, hi = float(record.low[w]), float(record.high[w])
+        hi = float(record.high[w])
         bounded[w] = replace(
             skill,
-            accuracy=min(max(skill.accuracy, lo), hi),
-            low=min(max(skill.low, lo), hi),
-            high=min(max(skill.high, lo), hi),
+            accuracy=min(skill.accuracy, hi),
+            low=min(skill.low, hi),
+            high=min(skill.high, hi),
             spam_score=float(scores[w]),
         )
     return bounded, scores

@@ -124,8 +124,8 @@ def infer_answers(answers: TaskAnswers, *, method: str = "auto") -> InferenceRes
 
 
 def dependence_report(model: Any) -> dict[str, dict[str, Any]]:
-    """``{contributor: {group, score, partner, shared_items, agree_wrong, expected, p_value}}``
-    for every contributor the fitted ``model`` put in a dependent group."""
+    """``{contributor: {group, score, partner, shared_items, test, agree_wrong, expected,
+    p_value}}`` for every contributor the fitted ``model`` put in a dependent group."""
     found = getattr(model, "dependence_", None)
     if found is None:
         return {}
@@ -136,6 +136,7 @@ def dependence_report(model: Any) -> dict[str, dict[str, Any]]:
             "score": round(float(found.score[w]), 6),
             "partner": names[int(found.partner[w])] if found.partner[w] >= 0 else None,
             "shared_items": int(found.shared[w]),
+            "test": "cluster" if found.by_cluster[w] else "pair",
             "agree_wrong": int(found.agree_wrong[w]),
             "expected": round(float(found.expected[w]), 6),
             "p_value": float(found.p_value[w]),

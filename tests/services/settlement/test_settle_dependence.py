@@ -132,3 +132,68 @@ def test_an_honest_crowd_has_no_groups_in_its_bundle() -> None:
     inputs = _inputs(crowd.items, crowd.workers, crowd.labels, "quality")
     document = bundle_document(inputs, compute_epoch(inputs))
     assert "dependence" not in document["inferred"]
+
+
+LABEL_SET = ("a", "b", "c", "d")
+
+
+def _multilabel_inputs(seed: int, *, copiers: int = 0, ring: int = 0) -> EpochInputs:
+    """A multi-label task (4 classes, 240 items, 5 answers per item) of 16 honest workers, each
+    flipping each class with probability U(0.03, 0.25); ``copiers`` wallets repeat worker 0's
+    answer on its items, and ``ring`` wallets give one random label set per item together."""
+    rng = np.random.default_rng(seed)
+    n_items, n_honest = 240, 16
+    truth = rng.random((n_items, 4)) < 0.3
+    shared_set = rng.random((n_items, 4)) < 0.5
+    flip = rng.uniform(0.03, 0.25, n_honest)
+    rows: list[tuple[int, int, str]] = []
+    for i in range(n_items):
+        for w in rng.choice(n_honest + ring, 5, replace=False).tolist():
+            chosen = shared_set[i] if w >= n_honest else truth[i] ^ (rng.random(4) < flip[w])
+            text = "[" + ",".join(f'"{LABEL_SET[c]}"' for c in np.flatnonzero(chosen)) + "]"
+            who = w if w < n_honest else w + copiers
+            rows.append((i, who, text))
+            if w == 0:
+                rows.extend((i, n_honest + c, text) for c in range(copiers))
+    rows.sort()
+    cids = sorted(compute_cid(f"label set {i}".encode()) for i in range(n_items))
+    spec = TaskSpec(
+        dataset_cid=cids[0],
+        title="label sets",
+        schema=LabelSchema(TaskType.MULTILABEL, LABEL_SET),
+        price_per_answer=10**6,
+    )
+    accounts = [f"0x{w + 1:040x}" for w in range(n_honest + copiers + ring)]
+    return unsigned_inputs(
+        spec,
+        cids,
+        accounts,
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        method="mv",
+    )
+
+
+@pytest.mark.parametrize(("copiers", "ring"), [(2, 0), (0, 4)])
+def test_structured_copiers_and_rings_are_paid_as_one(copiers: int, ring: int) -> None:
+    inputs = _multilabel_inputs(0, copiers=copiers, ring=ring)
+    accounts = inputs.submissions.accounts
+    result = compute_epoch(inputs)
+    adversaries = accounts[16:] + ([accounts[0]] if copiers else [])
+    assert result.dependence is not None
+    assert [sorted(group) for group in result.dependence["groups"]] == [sorted(adversaries)]
+    assert all(e["test"] == "cluster" for e in result.dependence["evidence"].values())
+    if copiers:  # the copiers and their source share what one of them would earn
+        pays = [result.rewards.get(a, 0) for a in adversaries]
+        assert max(pays) - min(pays) <= len(pays) * 240
+        alone = compute_epoch(_multilabel_inputs(0)).rewards[accounts[0]]
+        assert sum(pays) <= alone
+    data = encode_bundle(bundle_document(inputs, result))
+    again = parse_bundle(bundle_document(inputs, result))
+    assert encode_bundle(bundle_document(again, compute_epoch(again))) == data
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_an_honest_structured_crowd_has_no_groups(seed: int) -> None:
+    assert compute_epoch(_multilabel_inputs(seed)).dependence is None

@@ -66,6 +66,17 @@ def test_without_the_setting_nothing_is_held() -> None:
     assert "held" not in bundle_document(epoch_inputs(FIRST, {}, 0), result)
 
 
+def test_by_default_a_thin_account_beside_typical_ones_is_held() -> None:
+    # four labellers answer 12 items each; a fifth answers one: the default bar is
+    # min(30, 12 // 2) = 6 answers, so the fifth's pay is held and everyone else's is paid
+    answers = [[*FIRST[0], "a"], *SECOND[1:], *SECOND[:2]]
+    inputs = epoch_inputs(answers, {}, 0)
+    document = _recomputes(inputs)
+    assert set(document["held"]) == {ACCOUNTS[4]}
+    assert int(document["held"][ACCOUNTS[4]]["held"]) > 0
+    assert compute_epoch(inputs).payout.amounts.get(ACCOUNTS[4], 0) == 0
+
+
 def test_the_history_check_refuses_a_bundle_carrying_other_held_amounts() -> None:
     import dataclasses
 

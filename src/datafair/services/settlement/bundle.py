@@ -68,10 +68,20 @@ from datafair.economics import (
     quality_weighted_rewards,
     split_payout,
 )
-from datafair.economics.held import HeldPay, certainty_bps, hold_uncertain_pay
+from datafair.economics.held import (
+    HeldPay,
+    certainty_bps,
+    default_min_answers,
+    hold_uncertain_pay,
+)
 from datafair.quality import get_aggregator
 from datafair.quality.answer_scores import PASS_SCORE, score_rows
-from datafair.quality.dependence import groups_of_pairs
+from datafair.quality.dependence import (
+    Dependence,
+    detect_copies,
+    groups_of_pairs,
+    representative,
+)
 from datafair.quality.reviews import (
     Informedness,
     informedness_weights,
@@ -381,9 +391,18 @@ def account_groups(
     fixed-decimal strings, so the bundle's bytes do not depend on float printing).
     """
     found = getattr(model, "dependence_", None)
-    if found is None or not found.pair_a.shape[0]:
+    if found is None:
         return None, None
-    workers = np.asarray(model.workers_, dtype=np.int64)
+    return dependence_record(found, np.asarray(model.workers_, dtype=np.int64), accounts)
+
+
+def dependence_record(
+    found: Dependence, workers: np.ndarray, accounts: Sequence[str]
+) -> tuple[np.ndarray | None, dict[str, Any] | None]:
+    """:func:`account_groups` of a :class:`~datafair.quality.dependence.Dependence` whose
+    worker ``w`` is the account (or pseudo-worker) index ``workers[w]``."""
+    if not found.pair_a.shape[0]:
+        return None, None
     a, b = workers[found.pair_a], workers[found.pair_b]
     inside = (a < len(accounts)) & (b < len(accounts))
     if not inside.any():
@@ -401,6 +420,7 @@ def account_groups(
             if partner >= 0 and workers[partner] < len(accounts)
             else None,
             "shared_items": int(found.shared[at]),
+            "test": "cluster" if found.by_cluster[at] else "pair",
             "agree_wrong": int(found.agree_wrong[at]),
             "expected": f"{found.expected[at]:.6f}",
             "p_value": f"{found.p_value[at]:.6e}",
@@ -422,13 +442,29 @@ def _account_skills(model: Any, n_accounts: int) -> dict[int, tuple[int, float, 
     }
 
 
-def hold_setting(spec: TaskSpec) -> int:
+DEFAULT_HOLD_MIN_ANSWERS = 30
+"""Answers an account needs before all of its pay is paid at once, unless the task says
+(capped by the typical contributor's answers: :func:`hold_threshold`)."""
+
+
+def hold_setting(spec: TaskSpec) -> int | None:
     """The spec's ``extra.hold_min_answers``: the answers an account needs before all of its
-    pay is paid at once (0, the default, holds nothing)."""
-    value = spec.extra.get("hold_min_answers", 0)
+    pay is paid at once (0 holds nothing); ``None`` when the task leaves it to the default."""
+    if "hold_min_answers" not in spec.extra:
+        return None
+    value = spec.extra["hold_min_answers"]
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidInput("extra.hold_min_answers", "must be a non-negative integer")
     return value
+
+
+def hold_threshold(setting: int | None, contributor: Sequence[int]) -> int:
+    """The answers an account needs this epoch: the task's setting, or by default
+    :func:`datafair.economics.held.default_min_answers` of the accounts' answer counts."""
+    if setting is not None:
+        return setting
+    counts = np.bincount(np.asarray(contributor, dtype=np.int64), minlength=1)
+    return default_min_answers([int(c) for c in counts.tolist()], DEFAULT_HOLD_MIN_ANSWERS)
 
 
 def hold_pay(
@@ -538,9 +574,22 @@ def _structured_evidence(
     against it."""
     subs = inputs.submissions
     item = np.asarray(subs.item, dtype=np.int64)
+    contributor = np.asarray(subs.contributor, dtype=np.int64)
+    n_accounts = len(subs.accounts)
+    # copiers and rings: identical canonical answers beyond what third parties imply; each
+    # group is fitted as one voice, its lowest member's answer on an item standing for it
+    _, answer_key = np.unique(
+        np.asarray(subs.answer, dtype=object).astype(str), return_inverse=True
+    )
+    copies = detect_copies(item, contributor, answer_key, n_accounts)
+    groups, dependence = dependence_record(copies, np.arange(n_accounts), subs.accounts)
+    owner = representative(copies.group)
+    voice = _first_per_owner(item, owner[contributor])
     model = structured_aggregator(spec.task_type, inputs.method, inputs.params)
     classes = None if spec.task_type is TaskType.TRANSCRIPTION else list(spec.schema.classes)
-    fit_structured(model, item, np.asarray(subs.contributor, dtype=np.int64), values, classes)
+    fit_structured(
+        model, item[voice], owner[contributor[voice]], [values[r] for r in voice], classes
+    )
     _check_items(model, len(subs.items))
     labels = consensus_labels(spec.task_type, model.labels_, gold_index)
     p_correct = np.asarray(
@@ -549,17 +598,27 @@ def _structured_evidence(
     correct = p_correct >= PASS_SCORE
     is_gold = np.zeros(len(subs.items), dtype=bool)
     is_gold[list(gold_index)] = True
+    skills = _account_skills(model, n_accounts)
     return _Evidence(
+        groups=groups,
+        dependence=dependence,
         estimator=type(model).__name__,
         classes=[],
         labels=labels,
         p_correct=p_correct,
         correct=correct,
         failed_gold=is_gold[item] & ~correct,
-        spam_accounts=_spam_accounts(model, len(subs.accounts)),
+        spam_accounts=_spam_accounts(model, n_accounts)[owner],
         answer_class=None,
-        skills=_account_skills(model, len(subs.accounts)),
+        skills={a: skills[int(owner[a])] for a in range(n_accounts) if int(owner[a]) in skills},
     )
+
+
+def _first_per_owner(item: np.ndarray, owner: np.ndarray) -> list[int]:
+    """Rows (ascending) that are the first of their (item, owner) pair."""
+    key = item.astype(np.int64) * (int(owner.max(initial=0)) + 1) + owner
+    first = np.unique(key, return_index=True)[1]
+    return [int(row) for row in np.sort(first).tolist()]
 
 
 COLLECTION_CLASSES = ["accept", "reject"]
@@ -652,7 +711,8 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
         budget = rewards.budget
         by_index = rewards.by_contributor
     gross = {subs.accounts[index]: int(value) for index, value in by_index.items()}
-    held = hold_pay(inputs, evidence, gross, hold_setting(spec))
+    threshold = hold_threshold(hold_setting(spec), inputs.submissions.contributor)
+    held = hold_pay(inputs, evidence, gross, threshold)
     budget += held.carried_total
     payout = split_payout(budget - held.held_total, held.paid, inputs.fee_bps)
     positive = [(account, value) for account, value in sorted(payout.amounts.items()) if value > 0]
