@@ -151,6 +151,10 @@ def evaluate(name: str, frame: pd.DataFrame, truth: dict[str, str], slow: bool) 
     gold = {keys[i]: truth[keys[i]] for i in pick}
     est = fit_ours("auto", frame, gold)
     result["gold_accuracy"], result["gold_ece"] = calibration(est, truth, set(gold))
+    chosen = est.selection_
+    result["gold_choice"] = (
+        f"{chosen.winner} τ={chosen.temperature:.2f} ε={chosen.contamination:.2f}"
+    )
     task_frame = frame.rename(columns={"item": "task"})
     for label, factory in crowd_kit_methods(slow).items():
         try:
@@ -211,6 +215,7 @@ def report(results: list[dict[str, Any]]) -> None:
                 f"{r['ece']:.3f}",
                 f"{r['gold_accuracy']:.4f} / {r['gold_ece']:.3f}",
                 f"{r['winner']} τ={r['temperature']:.2f}",
+                r["gold_choice"],
                 " ".join("ok" if c else "MISS" for c in checks),
             )
         )
@@ -226,6 +231,7 @@ def report(results: list[dict[str, Any]]) -> None:
             "ECE",
             "5 % gold: acc / ECE",
             "auto chose",
+            "with 5 % gold",
             "checks",
         ),
         rows,

@@ -195,8 +195,9 @@ def test_verbose_explains_the_model_and_gold_reports_ece(
     args = ["quality", "infer", str(path), "--out", str(out), "--gold", str(gold), "--verbose"]
     assert main(args) == 0
     text = capsys.readouterr().out
-    assert "model: " in text and "evidence" in text and "temperature" in text
-    assert "candidate models, best first" in text and "one-coin" in text
+    assert "model: " in text and "held-out" in text and "temperature" in text
+    assert "candidate models, best held-out answer score first" in text and "one-coin" in text
+    assert "gold labels (nats)" in text and "standard error" in text
     assert "gold check (30 gold items" in text and "ECE (10 bins)" in text
 
 

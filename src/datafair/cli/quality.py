@@ -116,7 +116,7 @@ def infer(
             "as one voice (agreement on wrong answers beyond independence; see --skills)"
         )
     selection = getattr(est, "selection_", None)
-    if selection is not None and selection.evidence:
+    if selection is not None and selection.scores:
         console.print(f"model: {selection.reason()}", markup=False)
         if verbose:
             _print_selection(selection)
@@ -219,19 +219,31 @@ def _coded_inputs(
 
 
 def _print_selection(selection: Any) -> None:
-    view = Table(title="auto: candidate models, best first")
+    view = Table(title="auto: candidate models, best held-out answer score first")
     view.add_column("model")
-    view.add_column("evidence per answer", justify="right")
-    view.add_column("behind the winner (nats)", justify="right")
-    best = selection.evidence[0][1]
-    for name, value in selection.evidence:
-        view.add_row(name, f"{value:.5f}", f"{(best - value) * selection.sampled_answers:.1f}")
+    view.add_column("held-out log-likelihood per answer", justify="right")
+    view.add_column("behind the best (nats)", justify="right")
+    view.add_column("gold labels (nats)", justify="right")
+    best = selection.scores[0][1]
+    for name, value, gold in selection.scores:
+        view.add_row(
+            name,
+            f"{value:.5f}",
+            f"{(best - value) * selection.sampled_answers:.1f}",
+            f"{gold:.2f}" if gold else "-",
+        )
     console.print(view)
     console.print(
-        f"compared on {selection.sampled_answers:,} answers by log evidence (worker parameters "
-        "integrated out, ½ log n per crowd-level parameter); the winner's posteriors are "
-        f"tempered by {selection.temperature:.2f}, the temperature that best predicts each "
-        "answer from the others (and the gold labels); see docs/quality.md",
+        f"compared on {selection.sampled_answers:,} answers: each answer predicted from the "
+        "others; the simplest model within one standard error of the best wins, unless with "
+        f"gold another predicts the gold labels clearly better. Chosen: {selection.winner}, "
+        f"{selection.why}; posteriors tempered by {selection.temperature:.2f}"
+        + (
+            f", mixed {selection.contamination:.2f} with the class prior (fitted on gold)"
+            if selection.contamination
+            else ""
+        )
+        + "; see docs/quality.md",
         markup=False,
     )
 

@@ -101,9 +101,11 @@ def vote_shares(data: EncodedAnswers, weights: FloatArray | None = None) -> Floa
     """Each item's (weighted) share of votes per class; ties stay split."""
     k = data.n_classes
     w = answer_weights(data) if weights is None else weights[data.worker_idx] * answer_weights(data)
-    votes = np.bincount(
-        data.item_idx * k + data.label_idx, weights=w, minlength=data.n_items * k
-    ).reshape(data.n_items, k)
+    votes = (
+        np.bincount(data.item_idx * k + data.label_idx, weights=w, minlength=data.n_items * k)
+        .astype(np.float64, copy=False)  # no answers: bincount returns integers
+        .reshape(data.n_items, k)
+    )
     total = votes.sum(axis=1, keepdims=True)
     flat = np.full_like(votes, 1.0 / max(k, 1))
     shares: FloatArray = np.divide(votes, total, out=flat, where=total > _EPS)

@@ -1,17 +1,20 @@
-"""``auto``: the worker model and posterior temperature the answers support best.
+"""``auto``: the worker model and posterior temperature the answers (and gold) support best.
 
 Input columns: item, worker, label (one row per answer), see :mod:`datafair.quality.base`.
 
 Fits every candidate of :mod:`datafair.quality.candidates` — majority (one shared accuracy),
 one-coin, class-conditional one-coin, Dawid-Skene with a crowd-shaped prior, and community
 Dawid-Skene with 2 and 3 communities — by EM from majority-vote shares, scores each by its
-leave-one-answer-out predictive log-likelihood (plus, with gold, the held-out log-likelihood of
-the gold labels) at the best posterior temperature, and reports the winner's tempered
-posteriors (:mod:`datafair.quality.selection`). Nothing depends on the data set or on truth
-other than the gold given; iteration counts, grids and candidates are fixed, so the same answers
-give the same result everywhere.
+held-out predictive log-likelihood (5-fold cross-validation over answers) at its best posterior
+temperature, takes the
+simplest candidate within one standard error of the best (with gold: unless another predicts
+the held-out gold labels clearly better), and reports the winner's tempered posteriors
+(:mod:`datafair.quality.selection`). Nothing depends on the data set or on truth other than the
+gold given; iteration counts, grids and candidates are fixed, so the same answers give the same
+result everywhere.
 
-``selection_`` records the decision: the winner, its temperature and every candidate's score.
+``selection_`` records the decision: the winner, why, its temperature and every candidate's
+score.
 """
 
 from __future__ import annotations
@@ -32,10 +35,12 @@ from datafair.quality.candidates import (
 from datafair.quality.selection import (
     CandidateFit,
     Score,
+    choose,
+    cross_validate,
     fit_candidate,
     score_candidate,
     selection_sample,
-    selection_score,
+    temper,
     tempered_posteriors,
 )
 from datafair.quality.skills import SPAM_THRESHOLD
@@ -48,7 +53,8 @@ CANDIDATES = (
     "community-2",
     "community-3",
 )
-"""Names of the candidate models, simplest first (ties go to the simpler)."""
+"""Names of the candidate models, simplest first (the one-standard-error rule and ties go to
+the simpler)."""
 
 
 def build_candidate(name: str) -> Candidate:
@@ -70,29 +76,35 @@ def build_candidate(name: str) -> Candidate:
 class Selection:
     """Which model ``auto`` chose and why.
 
-    ``evidence`` holds every candidate's selection score (log evidence per answer, less the
-    hyperparameter charge), best first; ``held_out`` is the winner's leave-one-answer-out score
-    at its chosen ``temperature``.
+    ``scores`` holds every candidate's held-out score, best answer score first: name, mean
+    held-out log-likelihood per answer, and the held-out log-likelihood of the gold labels
+    (0 without gold), each at the candidate's own temperature; ``held_out`` is the winner's
+    score on every answer at its chosen ``temperature`` (and ``contamination``, with gold).
     """
 
     winner: str
     temperature: float
-    evidence: tuple[tuple[str, float], ...]
+    scores: tuple[tuple[str, float, float], ...]
     held_out: Score
     description: str
+    why: str = ""
+    """The rule that picked the winner (:func:`datafair.quality.selection.choose`)."""
     sampled_answers: int = 0
     """Answers the candidates were compared on (all of them unless the crowd is large)."""
 
+    @property
+    def contamination(self) -> float:
+        """``ε``, the share of the class prior mixed into the posteriors (0 without gold)."""
+        return self.held_out.contamination
+
     def reason(self) -> str:
-        """One line: the winner, its margin over the runner-up, and its temperature."""
-        best = self.evidence[0][1]
-        text = f"{self.description}: evidence {best:.4f} per answer"
-        if len(self.evidence) > 1:
-            runner, second = self.evidence[1]
-            text += f" (runner-up {runner} {second:.4f})"
+        """One line: the winner, why, and its temperature."""
+        own = dict((name, answers) for name, answers, _ in self.scores)[self.winner]
+        text = f"{self.description}: held-out {own:.4f} per answer, {self.why}"
         text += (
-            f"; temperature {self.temperature:.2f} (held-out log-likelihood "
-            f"{self.held_out.answers:.4f} per answer"
+            f"; temperature {self.temperature:.2f}"
+            + (f", contamination {self.contamination:.2f}" if self.contamination else "")
+            + f" (held-out log-likelihood {self.held_out.answers:.4f} per answer"
             + (f", gold {self.held_out.gold:.2f}" if self.held_out.gold else "")
             + ")"
         )
@@ -104,11 +116,14 @@ class Selection:
         return {
             "winner": self.winner,
             "description": self.description,
+            "why": self.why,
             "temperature": f"{self.temperature:.6f}",
+            "contamination": f"{self.contamination:.6f}",
             "held_out_per_answer": f"{self.held_out.answers:.6f}",
             "held_out_gold": f"{self.held_out.gold:.6f}",
             "compared_on_answers": self.sampled_answers,
-            "evidence_per_answer": {name: f"{value:.6f}" for name, value in self.evidence},
+            "held_out_per_answer_by_model": {name: f"{v:.6f}" for name, v, _ in self.scores},
+            "held_out_gold_by_model": {name: f"{g:.6f}" for name, _, g in self.scores},
         }
 
 
@@ -141,18 +156,30 @@ class AutoAggregator(CategoricalAggregator):
         self.refine_iter = refine_iter
         self.tol = tol
 
-    def _fit_all(self, data: EncodedAnswers, names: list[str]) -> dict[str, CandidateFit]:
-        """Fit the named candidates; community models refine Dawid-Skene's posteriors."""
+    def _fit_all(
+        self,
+        data: EncodedAnswers,
+        names: list[str],
+        warm: dict[str, CandidateFit] | None = None,
+    ) -> dict[str, CandidateFit]:
+        """Fit the named candidates; community models refine Dawid-Skene's posteriors. With
+        ``warm`` (fits of the same candidates on a superset of the answers), each starts from
+        its own earlier posteriors instead (the cross-validation refits)."""
         matrix = answer_matrix(data)
         initial = vote_shares(data)
         fits: dict[str, CandidateFit] = {}
         for name in sorted(names, key=lambda n: n.startswith("community-")):
-            if name.startswith("community-"):
+            rounds = 2 if name == "majority" else self.max_iter
+            if warm is not None:
+                start = warm[name].posteriors
+                if name.startswith("community-"):
+                    rounds = self.refine_iter
+            elif name.startswith("community-"):
                 if "dawid-skene" not in fits:
                     fits["dawid-skene"] = self._fit_one(data, matrix, initial, "dawid-skene")
                 start, rounds = fits["dawid-skene"].posteriors, self.refine_iter
             else:
-                start, rounds = initial, (2 if name == "majority" else self.max_iter)
+                start = initial
             model = build_candidate(name)
             fits[name] = fit_candidate(data, matrix, start, model, max_iter=rounds, tol=self.tol)
         return {name: fits[name] for name in names}
@@ -167,23 +194,24 @@ class AutoAggregator(CategoricalAggregator):
         names = [n for n in self.candidates if not (n == "class-one-coin" and data.n_classes <= 2)]
         sample = selection_sample(data)
         fits = self._fit_all(sample, names)
-        evidence = {name: selection_score(fit, sample.n_answers) for name, fit in fits.items()}
-        # best first; among equals the simpler model (candidate order) wins
-        order = {name: position for position, name in enumerate(self.candidates)}
-        ranked = sorted(evidence.items(), key=lambda kv: (-round(kv[1], 9), order[kv[0]]))
-        winner = ranked[0][0]
+        terms = cross_validate(sample, lambda train: self._fit_all(train, names, warm=fits))
+        held = {name: score_candidate(sample, fit, terms[name]) for name, fit in fits.items()}
+        winner, why = choose(held, self.candidates)
         # chosen on a sample of the items: refit the winner on every answer
         fit = fits[winner] if sample is data else self._fit_all(data, [winner])[winner]
-        score = score_candidate(data, fit)
+        score = temper(data, fit)
+        ranked = sorted(held.values(), key=lambda h: -round(h.score.answers, 9))
         self.selection_ = Selection(
             winner=winner,
             temperature=score.temperature,
-            evidence=tuple(ranked),
+            scores=tuple((h.score.name, h.score.answers, h.score.gold) for h in ranked),
             held_out=score,
             description=fit.model.describe(),
+            why=why,
             sampled_answers=sample.n_answers,
         )
-        posteriors = clamp_gold(tempered_posteriors(fit, score.temperature), data.gold)
+        posteriors = tempered_posteriors(fit, score.temperature, score.contamination)
+        posteriors = clamp_gold(posteriors, data.gold)
         return FitOutcome(
             posteriors,
             log_confusion=score.temperature * fit.log_confusion,
@@ -195,7 +223,7 @@ class AutoAggregator(CategoricalAggregator):
 
 def empty_selection() -> Selection:
     """The record of a fit with no answers."""
-    return Selection("none", 1.0, (), Score("none", 1.0, 0.0, 0.0, 0.0), "no answers")
+    return Selection("none", 1.0, (), Score("none", 1.0, 0.0, 0.0, 0.0), "no answers", "no answers")
 
 
 __all__ = ["CANDIDATES", "AutoAggregator", "Selection", "build_candidate", "empty_selection"]

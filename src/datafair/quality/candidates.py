@@ -74,30 +74,6 @@ def _beta_prior(mean: FloatArray) -> tuple[FloatArray, FloatArray]:
     return np.maximum(2.0 * mean, JEFFREYS), np.maximum(2.0 * (1.0 - mean), JEFFREYS)
 
 
-def _log_beta(a: FloatArray | float, b: FloatArray | float) -> FloatArray:
-    value: FloatArray = gammaln(a) + gammaln(b) - gammaln(np.add(a, b))
-    return value
-
-
-def _beta_evidence(
-    correct: FloatArray, wrong: FloatArray, a: FloatArray | float, b: FloatArray | float, k: int
-) -> float:
-    """log ∫ p^correct (1−p)^wrong / (K−1)^wrong dBeta(p | a, b), summed (soft counts)."""
-    spread = np.log(max(k - 1, 1))
-    return float((_log_beta(a + correct, b + wrong) - _log_beta(a, b) - wrong * spread).sum())
-
-
-def _dirichlet_evidence(counts: FloatArray, alpha: FloatArray) -> float:
-    """log Dirichlet-multinomial probability of every row of ``counts`` under ``alpha``."""
-    alpha = np.broadcast_to(alpha, counts.shape)
-    rows = (
-        gammaln(alpha.sum(axis=-1))
-        - gammaln(alpha.sum(axis=-1) + counts.sum(axis=-1))
-        + (gammaln(alpha + counts) - gammaln(alpha)).sum(axis=-1)
-    )
-    return float(rows.sum())
-
-
 def _spread(accuracy: FloatArray, k: int) -> FloatArray:
     """Confusion ``[..., c, k]`` with ``accuracy[..., c]`` on the diagonal, errors uniform."""
     eye = np.eye(k)
@@ -127,34 +103,12 @@ class Candidate(MStep):
         """One line for reports."""
         return self.name
 
-    def log_evidence(self, counts: FloatArray) -> float:
-        """log p(answers | truth) with the worker parameters integrated out under their prior,
-        for soft counts (Dirichlet/Beta-multinomial evidence at the expected counts)."""
-        raise NotImplementedError
-
-    uniform_classes = False
-    """True when the model fixes the class prior to uniform (no class shares to learn)."""
-
-    def hyperparameters(self, k: int) -> int:
-        """Free crowd-level numbers fitted from the data (the prior's shape), charged
-        ``½ log n`` each in the selection criterion."""
-        raise NotImplementedError
-
 
 class MajorityModel(Candidate):
     """One accuracy for the whole crowd, uniform errors and classes (see module doc)."""
 
     name = "majority"
     per_worker = False
-    uniform_classes = True
-
-    def hyperparameters(self, k: int) -> int:
-        return 0
-
-    def log_evidence(self, counts: FloatArray) -> float:
-        correct = float(np.einsum("wcc->", counts))
-        wrong = float(counts.sum()) - correct
-        return _beta_evidence(np.asarray(correct), np.asarray(wrong), 1.0, 1.0, counts.shape[-1])
 
     def _accuracy(self, counts: FloatArray) -> float:
         total = float(counts.sum())
@@ -188,15 +142,6 @@ class OneCoinModel(Candidate):
     """One accuracy per worker with a Beta prior at the crowd's pooled accuracy."""
 
     name = "one-coin"
-
-    def hyperparameters(self, k: int) -> int:
-        return 1
-
-    def log_evidence(self, counts: FloatArray) -> float:
-        a, b = self._prior(counts)
-        correct = np.einsum("wcc->w", counts)
-        wrong = counts.sum(axis=(1, 2)) - correct
-        return _beta_evidence(correct, wrong, a, b, counts.shape[-1])
 
     def _prior(self, counts: FloatArray) -> tuple[float, float]:
         total = float(counts.sum())
@@ -239,15 +184,6 @@ class ClassOneCoinModel(Candidate):
 
     name = "class-one-coin"
 
-    def hyperparameters(self, k: int) -> int:
-        return k
-
-    def log_evidence(self, counts: FloatArray) -> float:
-        a, b = self._prior(counts)
-        correct = np.einsum("wcc->wc", counts)
-        wrong = counts.sum(axis=2) - correct
-        return _beta_evidence(correct, wrong, a[None, :], b[None, :], counts.shape[-1])
-
     def _prior(self, counts: FloatArray) -> tuple[FloatArray, FloatArray]:
         return _beta_prior(np.diag(_pooled_mean(counts)).copy())
 
@@ -285,12 +221,6 @@ class DirichletModel(Candidate):
     """Full confusion per worker, Dirichlet prior ``max(K·m, 1/2)`` around the crowd's ``m``."""
 
     name = "dawid-skene"
-
-    def hyperparameters(self, k: int) -> int:
-        return k * (k - 1)
-
-    def log_evidence(self, counts: FloatArray) -> float:
-        return _dirichlet_evidence(counts, self.alpha(counts))
 
     def alpha(self, counts: FloatArray) -> FloatArray:
         """Prior pseudo-counts ``[w, c, k]`` (broadcastable) for the current counts."""
@@ -332,9 +262,6 @@ class CommunityModel(DirichletModel):
         self.groups = groups
         self.name = f"community-{groups}"
         self.members: IntArray | None = None
-
-    def hyperparameters(self, k: int) -> int:
-        return self.groups * k * (k - 1)
 
     def _initial(self, counts: FloatArray) -> IntArray:
         volume = counts.sum(axis=(1, 2))

@@ -1,46 +1,71 @@
-"""Choosing the worker model and the posterior temperature from the answers alone.
+"""Choosing the worker model, the posterior temperature and, with gold, the contamination.
 
-**Criterion.** Each candidate of :mod:`datafair.quality.candidates` is fitted by EM; it is then
-scored by how well it predicts every answer from the *other* answers: for answer ``a`` (worker
-``w``, label ``k``, item ``i``),
+**Criterion: cross-validation over answers.** The answers are dealt into :data:`FOLDS` folds
+(by (item, worker) pair, fixed seed); each candidate of :mod:`datafair.quality.candidates` is
+refitted by EM without each fold and predicts every held-out answer ``a`` (worker ``w``, label
+``k``, item ``i``) from the answers it was fitted on:
 
-    P(a | rest) = Σ_c T_{−a}(i, c) · π^{−a}_w[c, k]
+    P(a | rest) = Σ_c T(i, c) · π_w[c, k]
 
-where ``T_{−a}(i, ·)`` is the item's posterior with ``a``'s own likelihood factor divided out and
-``π^{−a}_w`` is the worker's conjugate posterior mean with ``a``'s soft count removed. The mean
-of ``log P(a | rest)`` over answers is the leave-one-answer-out predictive log-likelihood, the
-cross-validation estimate of how well the model predicts a new answer (Stone, JRSS B 1974;
-Vehtari, Gelman & Gabry, "Practical Bayesian model evaluation using leave-one-out
-cross-validation", Statistics and Computing 2017; here in closed form without refitting, the
-other items' posteriors held fixed). A model with more parameters than the data support
-predicts held-out answers worse — a worker with one answer gets no credit for "agreeing with
-themselves" — so the full Dawid-Skene model wins only when workers really are biased per class.
+with ``T`` the item's posterior over its training answers and ``π_w`` the worker's fitted
+confusion. The sum of ``log P(a | rest)`` is the held-out predictive log-likelihood of the
+answers, the cross-validation estimate of how well the model predicts a new answer (Stone, JRSS B
+1974; Vehtari, Gelman & Gabry, "Practical Bayesian model evaluation using leave-one-out
+cross-validation", Statistics and Computing 2017). A model with more parameters than the data
+support predicts held-out answers worse, so on crowds drawn from each candidate the candidate
+itself scores best. Refitting matters: a closed-form leave-one-answer-out score that keeps the
+other workers' parameters favours the full confusion models even on one-coin crowds (each
+answer has shaped the parameters of the workers it is compared with).
 
-**Gold.** When some items have a gold label, each gold item also contributes the log-probability
-of its gold class under its posterior computed from its answers with every worker's counts
-leave-that-item-out: a held-out prediction of the gold label. The criterion is the sum of both
-held-out log-likelihoods, answers and gold labels alike.
+**One-standard-error rule.** The answers of one item are scored together (they share its
+truth), so the uncertainty of a difference between two candidates is the standard error of the
+per-item differences, ``√n · sd``. ``auto`` takes the *simplest* candidate whose held-out score
+is within one standard error of the best (Breiman, Friedman, Olshen & Stone, "Classification and
+Regression Trees", 1984, §3.4.3; Hastie, Tibshirani & Friedman, "The Elements of Statistical
+Learning", 2009, §7.10): when the answers cannot tell two models apart, the one with fewer
+parameters wins, down to majority vote.
+
+**Gold.** When some items have a gold label, each gold item is also predicted held out: its
+posterior from its answers with every worker's counts leave-that-item-out gives the
+log-probability of its gold class (closed form: the model fitted on every answer, that item's
+soft counts removed). A candidate that predicts the gold labels better than the answer-chosen
+one by more than :data:`GOLD_Z` standard errors of the per-item differences (and
+:data:`GOLD_MIN_NATS`) replaces it: the gold labels measure what the answers cannot, how far
+the truth is from what the crowd says.
 
 **Temperature.** Answers on one item are not independent given its class (hard items fool
 several workers at once), so the product of answer likelihoods is over-confident. The reported
-posteriors are ``T ∝ ρ · exp(τ · Σ log π)``; ``τ ∈ (0, 1]`` is chosen by the same criterion
-(posterior tempering, cf. "power posteriors"/safe Bayes, Grünwald 2012, and temperature scaling,
-Guo et al., ICML 2017, whose fit on held-out labels is what the gold term adds). ``τ = 1`` is the
-plain model.
+posteriors are ``T ∝ ρ · exp(τ · Σ log π)``, ``τ`` one of :data:`TEMPERATURES` (0.1 to 1;
+posterior tempering, cf. "power posteriors"/safe Bayes, Grünwald 2012, and temperature scaling,
+Guo et al., ICML 2017; ``τ = 1`` is the plain model). It is fitted on the chosen model's fit to
+every answer (:func:`temper`), by the leave-one-answer-out log-likelihood of the answers in
+closed form (each answer's own factor divided out of its item's posterior and its soft count out
+of its worker's counts) plus, with gold, that of the gold labels: the fold refits have fewer
+answers per item than the reported posteriors, so their best ``τ`` is too high for them.
 
-Everything is deterministic: fixed candidates, fixed iteration counts, fixed grids, no sampling
-except a fixed-seed subsample of the answers (:data:`CRITERION_SAMPLE`) when there are millions.
+**Contamination (gold only).** ``(1 − ε) · T + ε · ρ``: with probability ``ε`` an item's truth is
+not what its answers say, whatever their number (an ambiguous item, a noisy key). Answers alone
+cannot measure ``ε`` (without gold it is 0); with gold it is chosen from
+:data:`CONTAMINATION_GRID` (Huber's ε-contamination, Annals of Mathematical Statistics 1964;
+fitted on held-out labels like Platt scaling, 1999).
+
+Everything is deterministic: fixed candidates, fixed iteration counts, fixed grids and fixed
+seeds (the folds; a sample of whole items, :data:`SELECTION_ANSWERS`, when there are more
+answers than that).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from datafair.quality._em import (
     AnswerMatrix,
     FloatArray,
+    answer_weights,
     item_log_likelihood,
     normalise_log,
     own_totals,
@@ -49,19 +74,62 @@ from datafair.quality._em import (
 from datafair.quality._encode import EncodedAnswers
 from datafair.quality.candidates import Candidate
 
-CRITERION_SAMPLE = 100_000
-"""At most this many answers (a fixed-seed sample) enter the held-out criterion."""
-
 SELECTION_ANSWERS = 150_000
 """Above this many answers, candidates are compared on a fixed-seed sample of whole items
 holding about this many answers, and only the winner is fitted on every answer."""
 
-TEMPERATURE_RANGE = (0.1, 1.0)
-"""Posterior temperatures ``τ`` searched (golden-section search, :data:`SEARCH_STEPS` steps)."""
+FOLDS = 5
+"""Folds of the cross-validation over answers."""
 
-SEARCH_STEPS = 10
+CRITERION_SAMPLE = 100_000
+"""At most this many answers (a fixed-seed sample) enter :func:`temper`."""
+
+TEMPERATURES = tuple(round(0.1 * 10.0 ** (step / 12), 4) for step in range(13))
+"""Posterior temperatures ``τ`` tried: 13 points evenly spaced in ``log τ`` from 0.1 to 1
+(0.1, 0.1212, 0.1468, …, 0.8254, 1), finer where the posteriors move fastest."""
+
+CONTAMINATION_GRID = (0.0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3)
+"""Contamination shares ``ε`` tried when there is gold (0 without gold)."""
+
+SE_RULE = 1.0
+"""A simpler candidate wins when it is within this many standard errors of the best."""
+
+GOLD_Z = 2.0
+"""Gold overrides the answers' choice when ahead by more than this many standard errors ..."""
+
+GOLD_MIN_NATS = 1.0
+"""... and by more than this many nats (a likelihood ratio of e: "positive" evidence, Kass &
+Raftery, "Bayes Factors", JASA 1995), so that gold predicted near-perfectly by both cannot
+decide on rounding."""
 
 _SEED = 0
+
+
+@dataclass(frozen=True)
+class Score:
+    """Held-out log-likelihood of one candidate at its best temperature (and contamination)."""
+
+    name: str
+    temperature: float
+    answers: float
+    """Mean held-out log-likelihood per answer."""
+    gold: float
+    """Total held-out log-likelihood of the gold labels (0 without gold)."""
+    total: float
+    """Sum over answers and gold labels: what the temperature maximises."""
+    contamination: float = 0.0
+    """``ε``: the share of the class prior mixed into the posteriors (0 without gold)."""
+
+
+@dataclass(frozen=True, eq=False)
+class HeldOut:
+    """A candidate's best :class:`Score` and, at it, its per-item held-out terms: the summed
+    log-likelihood of each criterion item's answers, and of each gold label (for the standard
+    errors of :func:`choose`)."""
+
+    score: Score
+    item_terms: FloatArray
+    gold_terms: FloatArray
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,20 +145,6 @@ class CandidateFit:
     log_likelihood: FloatArray
     history: tuple[float, ...]
     converged: bool
-
-
-@dataclass(frozen=True)
-class Score:
-    """Held-out log-likelihood of one candidate at its best temperature."""
-
-    name: str
-    temperature: float
-    answers: float
-    """Mean held-out log-likelihood per answer."""
-    gold: float
-    """Total held-out log-likelihood of the gold labels (0 without gold)."""
-    total: float
-    """Sum over answers and gold labels: what is maximised."""
 
 
 def fit_candidate(
@@ -144,51 +198,115 @@ def selection_sample(data: EncodedAnswers) -> EncodedAnswers:
     )
 
 
-def log_evidence(fit: CandidateFit) -> float:
-    """Variational lower bound on the log marginal likelihood of the answers under ``fit``'s
-    model: ``E_q[log p(answers | truth)] + E_q[log p(truth)] + H(q)`` with ``q`` the item
-    posteriors, worker parameters integrated out (Dirichlet/Beta-multinomial evidence at the
-    expected counts) and class shares under a flat Dirichlet (fixed uniform for majority)."""
-    from scipy.special import gammaln
-
-    posteriors = fit.posteriors
-    k = posteriors.shape[1]
-    shares = posteriors.sum(axis=0)
-    if fit.model.uniform_classes:
-        classes = -float(shares.sum()) * np.log(k)
-    else:
-        classes = float(gammaln(k) - gammaln(k + shares.sum()) + (gammaln(1.0 + shares)).sum())
-    entropy = -float(np.sum(posteriors * np.log(np.maximum(posteriors, 1e-300))))
-    return float(fit.model.log_evidence(fit.counts) + classes + entropy)
-
-
-def selection_score(fit: CandidateFit, n_answers: int) -> float:
-    """:func:`log_evidence` minus ``½ log n`` per fitted hyperparameter (Schwarz, Annals of
-    Statistics 1978), per answer: what ``auto`` maximises."""
-    k = fit.posteriors.shape[1]
-    penalty = 0.5 * fit.model.hyperparameters(k) * np.log(max(n_answers, 2))
-    return float((log_evidence(fit) - penalty) / max(n_answers, 1))
-
-
-def tempered_posteriors(fit: CandidateFit, temperature: float) -> FloatArray:
-    """``T ∝ ρ · exp(τ · Σ log π)`` per item (gold not clamped)."""
+def tempered_posteriors(
+    fit: CandidateFit, temperature: float, contamination: float = 0.0
+) -> FloatArray:
+    """``(1 − ε) · T + ε · ρ`` with ``T ∝ ρ · exp(τ · Σ log π)`` per item (gold not clamped)."""
     posteriors, _ = normalise_log(fit.log_prior + temperature * fit.log_likelihood)
+    if contamination:
+        posteriors *= 1.0 - contamination
+        posteriors += contamination * np.exp(fit.log_prior)
     return posteriors
 
 
-def criterion_rows(data: EncodedAnswers) -> np.ndarray:
-    """Rows entering the criterion: all, or a fixed-seed sample of :data:`CRITERION_SAMPLE`."""
+def answer_folds(data: EncodedAnswers) -> NDArray[np.intp]:
+    """Fold of every answer row: the (item, worker) pairs dealt into :data:`FOLDS` folds by a
+    fixed-seed permutation (a dependent group's rows on one item stay together)."""
+    key = data.item_idx.astype(np.int64) * max(data.n_workers, 1) + data.worker_idx
+    pairs, pair = np.unique(key, return_inverse=True)
+    deal = np.random.default_rng(_SEED).permutation(pairs.shape[0]) % FOLDS
+    folds: NDArray[np.intp] = deal[pair.reshape(-1)].astype(np.intp)
+    return folds
+
+
+def answer_subset(data: EncodedAnswers, rows: NDArray[np.bool_]) -> EncodedAnswers:
+    """The answers in ``rows``, on the same items, workers, classes and gold."""
+    return EncodedAnswers(
+        items=data.items,
+        workers=data.workers,
+        classes=data.classes,
+        item_idx=data.item_idx[rows],
+        worker_idx=data.worker_idx[rows],
+        label_idx=data.label_idx[rows],
+        gold=data.gold,
+        weight=None if data.weight is None else data.weight[rows],
+    )
+
+
+def cross_validate(
+    data: EncodedAnswers, fit_all: Callable[[EncodedAnswers], dict[str, CandidateFit]]
+) -> dict[str, FloatArray]:
+    """K-fold cross-validation over answers (:data:`FOLDS`, :func:`answer_folds`).
+
+    Every candidate is refitted (``fit_all``) without each fold, and each held-out answer ``a``
+    (item ``i``, worker ``w``, label ``k``) is predicted from the other answers,
+    ``P(a) = Σ_c T_τ(i, c) · π_w[c, k]``, with ``T_τ ∝ ρ · exp(τ · Σ log π)`` over the item's
+    training answers (its gold class, if it has one). Returns, per candidate, the summed
+    held-out log-likelihood of each item's answers for every ``τ`` of :data:`TEMPERATURES`
+    (shape ``(len(TEMPERATURES), n_items)``).
+    """
+    folds = answer_folds(data)
+    weight = answer_weights(data)
+    terms: dict[str, FloatArray] = {}
+    for fold in range(FOLDS):
+        test = folds == fold
+        if not test.any():
+            continue
+        fits = fit_all(answer_subset(data, ~test))
+        item, worker, label = data.item_idx[test], data.worker_idx[test], data.label_idx[test]
+        gold = data.gold[item]
+        for name, fit in fits.items():
+            table = terms.setdefault(name, np.zeros((len(TEMPERATURES), data.n_items)))
+            like = np.exp(fit.log_confusion[worker, :, label])
+            log_like = fit.log_likelihood[item]
+            for step, tau in enumerate(TEMPERATURES):
+                truth = _clamped(normalise_log(fit.log_prior + tau * log_like)[0], gold)
+                logged = np.log(np.maximum(np.einsum("nc,nc->n", truth, like), 1e-300))
+                table[step] += np.bincount(
+                    item, weights=weight[test] * logged, minlength=data.n_items
+                )
+    return terms
+
+
+def score_candidate(data: EncodedAnswers, fit: CandidateFit, item_terms: FloatArray) -> HeldOut:
+    """``fit``'s cross-validated score, for choosing among the candidates.
+
+    ``item_terms`` is the candidate's :func:`cross_validate` table; the candidate is scored at
+    the temperature that maximises its held-out answers plus, with gold, its held-out gold
+    labels (ties to the higher ``τ``).
+    """
+    gold_like = _gold_log_likelihood(data, fit)
+    totals = [
+        float(item_terms[step].sum()) + float(_gold_terms(fit, tau, 0.0, gold_like).sum())
+        for step, tau in enumerate(TEMPERATURES)
+    ]
+    step = max(range(len(TEMPERATURES)), key=lambda s: (round(totals[s], 6), s))
+    tau = TEMPERATURES[step]
+    gold_terms = _gold_terms(fit, tau, 0.0, gold_like)
+    answers = float(item_terms[step].sum()) / max(data.n_answers, 1)
+    score = Score(fit.model.name, tau, answers, float(gold_terms.sum()), totals[step])
+    return HeldOut(score, item_terms[step], gold_terms)
+
+
+def criterion_rows(data: EncodedAnswers) -> NDArray[np.intp]:
+    """Rows entering :func:`temper`: all, or a fixed-seed sample of :data:`CRITERION_SAMPLE`."""
     if data.n_answers <= CRITERION_SAMPLE:
         return np.arange(data.n_answers)
     rng = np.random.default_rng(_SEED)
     return np.sort(rng.choice(data.n_answers, CRITERION_SAMPLE, replace=False))
 
 
-def score_candidate(data: EncodedAnswers, fit: CandidateFit) -> Score:
-    """The held-out criterion of ``fit`` at its best temperature.
+def temper(data: EncodedAnswers, fit: CandidateFit) -> Score:
+    """The temperature (and, with gold, contamination) of the chosen model, fitted on every
+    answer.
 
-    The temperature is found by golden-section search on :data:`TEMPERATURE_RANGE`
-    (:data:`SEARCH_STEPS` evaluations, then ``τ = 1`` is also tried); the best is returned.
+    Each answer is predicted from the *other* answers of the same fit, in closed form: its own
+    likelihood factor divided out of its item's posterior, its soft count removed from its
+    worker's counts (:meth:`~datafair.quality.candidates.Candidate.held_out`); the item
+    posteriors keep all their other answers, so ``τ`` fits posteriors as confident as the
+    reported ones (a fold refit has fewer answers per item and would choose ``τ`` too high).
+    ``τ`` maximises this leave-one-answer-out log-likelihood plus, with gold, the gold labels'
+    (ties to the higher ``τ``); ``ε`` then maximises the gold term alone (ties to the smaller).
     """
     rows = criterion_rows(data)
     local, item = np.unique(data.item_idx[rows], return_inverse=True)
@@ -205,37 +323,67 @@ def score_candidate(data: EncodedAnswers, fit: CandidateFit) -> Score:
     gold = data.gold[local]
     known = gold[item] >= 0
     log_like = fit.log_likelihood[local]
-    gold_rows = _gold_answer_rows(data)
-    seen: dict[float, Score] = {}
+    gold_like = _gold_log_likelihood(data, fit)
+    scores: list[Score] = []
+    for tau in TEMPERATURES:
+        posteriors = _clamped(normalise_log(fit.log_prior + tau * log_like)[0], gold)
+        log_post = np.log(np.maximum(posteriors[item], 1e-300))
+        loo_truth, _ = normalise_log(log_post - tau * own_log)
+        loo_truth[known] = posteriors[item[known]]
+        p_answer = np.einsum("nc,nc->n", loo_truth, held)
+        answers = float(np.mean(np.log(np.maximum(p_answer, 1e-300))))
+        gold_total = float(_gold_terms(fit, tau, 0.0, gold_like).sum())
+        total = answers * data.n_answers + gold_total
+        scores.append(Score(fit.model.name, tau, answers, gold_total, total))
+    best = max(scores, key=lambda s: (round(s.total, 6), s.temperature))
+    if gold_like is None:
+        return best
+    on_gold = {
+        e: float(_gold_terms(fit, best.temperature, e, gold_like).sum()) for e in CONTAMINATION_GRID
+    }
+    eps = max(CONTAMINATION_GRID, key=lambda e: (round(on_gold[e], 9), -e))
+    return Score(best.name, best.temperature, best.answers, on_gold[eps], best.total, eps)
 
-    def evaluate(tau: float) -> float:
-        if tau not in seen:
-            posteriors = _clamped(normalise_log(fit.log_prior + tau * log_like)[0], gold)
-            log_post = np.log(np.maximum(posteriors[item], 1e-300))
-            loo_truth, _ = normalise_log(log_post - tau * own_log)
-            loo_truth[known] = posteriors[item[known]]
-            p_answer = np.einsum("nc,nc->n", loo_truth, held)
-            answers = float(np.mean(np.log(np.maximum(p_answer, 1e-300))))
-            gold_score = _gold_term(data, fit, tau, gold_rows)
-            total = answers * data.n_answers + gold_score
-            seen[tau] = Score(fit.model.name, tau, answers, gold_score, total)
-        return seen[tau].total
 
-    low, high = TEMPERATURE_RANGE
-    ratio = (np.sqrt(5.0) - 1.0) / 2.0
-    left, right = high - ratio * (high - low), low + ratio * (high - low)
-    f_left, f_right = evaluate(left), evaluate(right)
-    for _ in range(SEARCH_STEPS):
-        if f_left >= f_right:
-            high, right, f_right = right, left, f_left
-            left = high - ratio * (high - low)
-            f_left = evaluate(left)
-        else:
-            low, left, f_left = left, right, f_right
-            right = low + ratio * (high - low)
-            f_right = evaluate(right)
-    evaluate(1.0)
-    return max(seen.values(), key=lambda s: (round(s.total, 6), s.temperature))
+def choose(held: dict[str, HeldOut], order: tuple[str, ...]) -> tuple[str, str]:
+    """The winning candidate and why, from every candidate's :class:`HeldOut` (module doc).
+
+    ``order`` lists the candidates simplest first. Answers: the simplest candidate within
+    :data:`SE_RULE` standard errors of the best held-out answer score. Gold: the candidate that
+    predicts the gold labels best replaces it when ahead by more than :data:`GOLD_Z` standard
+    errors and :data:`GOLD_MIN_NATS`.
+    """
+    names = [n for n in order if n in held]
+    best = max(names, key=lambda n: (round(held[n].score.answers, 9), -names.index(n)))
+    winner, why = best, "best held-out answer score"
+    for name in names:
+        behind, error = _paired(held[best].item_terms, held[name].item_terms)
+        if behind <= SE_RULE * error:
+            if name != best:
+                why = (
+                    f"simplest within {SE_RULE:g} standard error of {best} "
+                    f"({behind:.1f} nats behind, standard error {error:.1f})"
+                )
+            winner = name
+            break
+    if held[winner].gold_terms.shape[0]:
+        on_gold = max(names, key=lambda n: (round(held[n].score.gold, 9), -names.index(n)))
+        ahead, error = _paired(held[on_gold].gold_terms, held[winner].gold_terms)
+        if on_gold != winner and ahead > max(GOLD_Z * error, GOLD_MIN_NATS):
+            why = (
+                f"predicts the gold labels better than {winner} "
+                f"({ahead:.1f} nats ahead, standard error {error:.1f})"
+            )
+            winner = on_gold
+    return winner, why
+
+
+def _paired(better: FloatArray, other: FloatArray) -> tuple[float, float]:
+    """Total of ``better − other`` and its standard error ``√n · sd`` over the paired units."""
+    difference = better - other
+    n = difference.shape[0]
+    error = float(np.sqrt(n) * difference.std(ddof=1)) if n > 1 else 0.0
+    return float(difference.sum()), error
 
 
 def _clamped(posteriors: FloatArray, gold: np.ndarray) -> FloatArray:
@@ -247,23 +395,37 @@ def _clamped(posteriors: FloatArray, gold: np.ndarray) -> FloatArray:
     return posteriors
 
 
-def _gold_answer_rows(data: EncodedAnswers) -> np.ndarray:
-    return np.flatnonzero(data.gold[data.item_idx] >= 0)
+GoldLikelihood = tuple[FloatArray, NDArray[np.intp]]
+"""Per gold item: its held-out log-likelihood per class, and its gold class."""
 
 
-def _gold_term(data: EncodedAnswers, fit: CandidateFit, tau: float, rows: np.ndarray) -> float:
-    """Σ over gold items of ``log T_{−item}(gold)``: workers' counts without that item."""
+def _gold_log_likelihood(data: EncodedAnswers, fit: CandidateFit) -> GoldLikelihood | None:
+    """Per gold item with answers, ``Σ log π^{−item}_w[c, k]`` over its answers: every worker's
+    counts with that item's (gold-clamped) share removed; ``None`` without gold."""
+    rows = np.flatnonzero(data.gold[data.item_idx] >= 0)
     if rows.shape[0] == 0:
-        return 0.0
+        return None
     k = data.n_classes
     item = data.item_idx[rows]
-    gold = data.gold[item]
     share = np.zeros((rows.shape[0], k))
-    share[np.arange(rows.shape[0]), gold] = 1.0
+    share[np.arange(rows.shape[0]), data.gold[item]] = 1.0
     held = fit.model.held_out(fit.counts, data.worker_idx[rows], data.label_idx[rows], share)
     local, inverse = np.unique(item, return_inverse=True)
     log_like = np.zeros((local.shape[0], k))
     np.add.at(log_like, inverse, np.log(np.maximum(held, 1e-300)))
+    return log_like, data.gold[local]
+
+
+def _gold_terms(
+    fit: CandidateFit, tau: float, eps: float, gold_like: GoldLikelihood | None
+) -> FloatArray:
+    """``log T_{−item}(gold)`` per gold item at temperature ``tau`` and contamination ``eps``."""
+    if gold_like is None:
+        return np.zeros(0)
+    log_like, gold = gold_like
     posteriors, _ = normalise_log(fit.log_prior + tau * log_like)
-    picked = posteriors[np.arange(local.shape[0]), data.gold[local]]
-    return float(np.log(np.maximum(picked, 1e-300)).sum())
+    picked = posteriors[np.arange(gold.shape[0]), gold]
+    if eps:
+        picked = (1.0 - eps) * picked + eps * np.exp(fit.log_prior)[gold]
+    logged: FloatArray = np.log(np.maximum(picked, 1e-300))
+    return logged
