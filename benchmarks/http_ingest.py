@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
 import os
 import shutil
@@ -42,9 +43,11 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
 from eth_account import Account
+
+from _raw_http import RawConnection, encode_post
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
@@ -121,40 +124,47 @@ def prepare(url: str, root: Path, n_items: int) -> tuple[str, list[str]]:
 async def post_all(
     url: str, task_id: str, work: Sequence[tuple[str, list[dict[str, Any]]]], batch: int
 ) -> tuple[int, float, float]:
-    """Each (token, entries) pair is one client sending sequentially (keep-alive); all clients
-    at once, each connected before the clock starts. Returns (accepted, start, end) where start
-    and end are ``time.time()`` (comparable across processes)."""
+    """Each (token, entries) pair is one client sending sequentially on one keep-alive
+    connection; all clients at once, each connected and every request encoded before the clock
+    starts. Returns (accepted, start, end) where start and end are ``time.time()`` (comparable
+    across processes)."""
+    host, port = _host_port(url)
     accepted = 0
+    path = f"{API}/tasks/{task_id}/submissions"
 
-    async def client(http: httpx.AsyncClient, entries: list[dict[str, Any]]) -> None:
-        nonlocal accepted
+    def requests(token: str, entries: list[dict[str, Any]]) -> list[bytes]:
         if batch == 1:
-            for body in entries:
-                response = await http.post(f"{API}/tasks/{task_id}/submissions", json=body)
-                accepted += response.status_code == 201
-            return
-        for start in range(0, len(entries), batch):
-            chunk = entries[start : start + batch]
-            response = await http.post(
-                f"{API}/tasks/{task_id}/submissions/batch", json={"submissions": chunk}
-            )
-            if not response.is_success:
-                raise SystemExit(f"error: batch refused: {response.text[:300]}")
-            accepted += int(response.json()["accepted"])
+            return [encode_post(host, path, body, token) for body in entries]
+        return [
+            encode_post(host, f"{path}/batch", {"submissions": entries[i : i + batch]}, token)
+            for i in range(0, len(entries), batch)
+        ]
 
-    clients = [
-        httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=120)
-        for token, _ in work
-    ]
+    async def client(connection: RawConnection, encoded: list[bytes]) -> None:
+        nonlocal accepted
+        for request in encoded:
+            status, body = await connection.send(request)
+            if batch == 1:
+                accepted += status == 201
+                continue
+            if status != 200:
+                raise SystemExit(f"error: batch refused: {body[:300]!r}")
+            accepted += int(json.loads(body)["accepted"])
+
+    encoded = [requests(token, entries) for token, entries in work]
+    connections = [await RawConnection.open(host, port) for _ in work]
     try:
-        await asyncio.gather(*(http.get("/health") for http in clients))  # connect first
         started = time.time()
-        await asyncio.gather(
-            *(client(http, entries) for http, (_, entries) in zip(clients, work, strict=True))
-        )
+        await asyncio.gather(*(client(c, e) for c, e in zip(connections, encoded, strict=True)))
         return accepted, started, time.time()
     finally:
-        await asyncio.gather(*(http.aclose() for http in clients))
+        await asyncio.gather(*(c.close() for c in connections))
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    parsed = urlsplit(url)
+    assert parsed.hostname is not None and parsed.port is not None
+    return parsed.hostname, parsed.port
 
 
 def _client_process(
@@ -233,35 +243,35 @@ def process_group_cpu(pgid: int) -> float:
 async def fixed_rate(
     url: str, task_id: str, work: Sequence[tuple[Wallet, dict[str, Any]]], rate: float
 ) -> tuple[list[float], int]:
-    """Send ``work`` open-loop at ``rate`` per second; latencies (ms) and non-2xx count."""
+    """Send ``work`` open-loop at ``rate`` per second; latencies (ms) and non-2xx count.
+
+    Request n is due at ``n / rate`` seconds; its latency runs from when it was due, not from
+    when a connection was free to send it, so a server that falls behind is charged for the
+    queue it causes (no coordinated omission). Up to 64 keep-alive connections."""
+    host, port = _host_port(url)
+    path = f"{API}/tasks/{task_id}/submissions"
+    encoded = [encode_post(host, path, body, wallet.token) for wallet, body in work]
     latencies: list[float] = []
     failures = 0
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
-    timeout = httpx.Timeout(120, pool=None)
-    async with httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits) as http:
+    upcoming = iter(range(len(encoded)))
+    connections = [await RawConnection.open(host, port) for _ in range(64)]
 
-        async def one(wallet: Wallet, body: dict[str, Any]) -> None:
-            nonlocal failures
-            started = time.perf_counter()
-            try:
-                response = await http.post(
-                    f"{API}/tasks/{task_id}/submissions",
-                    json=body,
-                    headers={"Authorization": f"Bearer {wallet.token}"},
-                )
-                failures += not response.is_success
-            except httpx.HTTPError:  # the server fell behind the schedule: counted, not fatal
-                failures += 1
-            latencies.append((time.perf_counter() - started) * 1000)
-
-        begin = time.perf_counter()
-        pending = []
-        for n, (wallet, body) in enumerate(work):
-            delay = begin + n / rate - time.perf_counter()
+    async def sender(connection: RawConnection) -> None:
+        nonlocal failures
+        for n in upcoming:
+            due = begin + n / rate
+            delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            pending.append(asyncio.create_task(one(wallet, body)))
-        await asyncio.gather(*pending)
+            status, _ = await connection.send(encoded[n])
+            failures += not 200 <= status < 300
+            latencies.append((time.perf_counter() - due) * 1000)
+
+    begin = time.perf_counter()
+    try:
+        await asyncio.gather(*(sender(c) for c in connections))
+    finally:
+        await asyncio.gather(*(c.close() for c in connections))
     return latencies, failures
 
 

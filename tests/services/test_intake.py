@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
-import threading
+import asyncio
+import hashlib
 from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from datafair.core.errors import InvalidInput
+from datafair.core.errors import Forbidden, InvalidInput, Unauthenticated
 from datafair.services.contributions import Intake
 from datafair.services.intake import GroupCommit
+from datafair.store.api_models import ApiSession
 from datafair.store.db import Database
 from datafair.store.models import Submission
+
+
+class CountingSessions:
+    """A session factory that counts the batches (one session each)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.opened = 0
+
+    def __call__(self) -> Session:
+        self.opened += 1
+        return self.db.session()
 
 
 def test_concurrent_submissions_are_stored_once_each_with_their_own_result(
@@ -26,42 +41,101 @@ def test_concurrent_submissions_are_stored_once_each_with_their_own_result(
     ]
     bad_index = 5
     entries[bad_index] = replace(entries[bad_index], answer="maybe")
-    intake = GroupCommit(db.session, max_batch=7)
-    results: dict[int, Intake | Exception] = {}
-    start = threading.Barrier(len(entries))
+    sessions = CountingSessions(db)
+    intake = GroupCommit(sessions, max_batch=7)
 
-    def send(index: int) -> None:
-        start.wait()
-        try:
-            results[index] = intake.submit(entries[index])
-        except Exception as error:  # pragma: no cover - asserted below
-            results[index] = error
+    async def send_all() -> list[Intake]:
+        return list(await asyncio.gather(*(intake.submit(entry) for entry in entries)))
 
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(entries))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert len(results) == len(entries)
-    failed = [i for i, r in results.items() if isinstance(r, Intake) and r.error is not None]
-    assert failed == [bad_index]
-    assert isinstance(results[bad_index].error, InvalidInput)  # type: ignore[union-attr]
-    ids = [r.stored_id for i, r in results.items() if i != bad_index]  # type: ignore[union-attr]
-    assert len(set(ids)) == len(entries) - 1
-    again = intake.submit(entries[0])
-    assert again.duplicate and again.stored_id == results[0].stored_id  # type: ignore[union-attr]
+    try:
+        results = asyncio.run(send_all())
+        failed = [i for i, r in enumerate(results) if r.error is not None]
+        assert failed == [bad_index]
+        assert isinstance(results[bad_index].error, InvalidInput)
+        ids = [r.stored_id for i, r in enumerate(results) if i != bad_index]
+        assert len(set(ids)) == len(entries) - 1
+        # all 48 were queued before the writer's first turn: batches of at most 7
+        assert sessions.opened == -(-len(entries) // 7)
+        again = asyncio.run(intake.submit(entries[0]))
+        assert again.duplicate and again.stored_id == results[0].stored_id
+    finally:
+        intake.close()
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Submission)) == len(entries) - 1
+
+
+def test_permits_and_tokens_refuse_their_own_entry_only(
+    db: Database, make_task, contributors
+) -> None:
+    task = make_task(n=2)
+    entries = [contributors[n].sign(task.info, task.items[0], "pos", nonce=1) for n in range(4)]
+    token = "a-signed-in-token"
+    with db.session() as session:
+        far = 10**15  # Unix ms, long after the test
+        hashed = hashlib.sha256(token.encode()).digest()
+        session.add(
+            ApiSession(
+                token_hash=hashed,
+                address=contributors[2].address,
+                chain_id=1,
+                created_at=0,
+                expires_at=far,
+            )
+        )
+        session.commit()
+    seen: list[str | None] = []
+
+    def refuse(address: str | None) -> None:
+        seen.append(address)
+        raise Forbidden("account: may not submit answers for another account")
+
+    def allow(address: str | None) -> None:
+        seen.append(address)
+
+    intake = GroupCommit(db.session)
+
+    async def send_all() -> list[Intake]:
+        return list(
+            await asyncio.gather(
+                intake.submit(entries[0], None, refuse),
+                intake.submit(entries[1], "no-such-token", allow),
+                intake.submit(entries[2], token, allow),
+                intake.submit(entries[3]),
+            )
+        )
+
+    try:
+        forbidden, unknown, allowed, unchecked = asyncio.run(send_all())
+    finally:
+        intake.close()
+    assert seen == [None, contributors[2].address]  # an unknown token never reaches its permit
+    assert isinstance(forbidden.error, Forbidden) and forbidden.stored_id is None
+    assert isinstance(unknown.error, Unauthenticated) and unknown.stored_id is None
+    assert allowed.error is None and unchecked.error is None
+    with db.session() as session:
+        stored = set(session.scalars(select(Submission.contributor)).all())
+    assert stored == {entries[2].contributor, entries[3].contributor}
 
 
 def test_a_database_failure_reaches_every_caller_of_the_batch(make_task, contributors) -> None:
     task = make_task(n=1)
 
-    def broken() -> object:
+    def broken() -> Session:
         raise RuntimeError("database down")
 
-    intake = GroupCommit(broken)  # type: ignore[arg-type]
-    with pytest.raises(RuntimeError, match="database down"):
-        intake.submit(contributors[0].sign(task.info, task.items[0], "pos", nonce=1))
-    with pytest.raises(RuntimeError, match="database down"):  # the lead was handed back
-        intake.submit(contributors[1].sign(task.info, task.items[0], "pos", nonce=1))
+    intake = GroupCommit(broken)
+    entry = contributors[0].sign(task.info, task.items[0], "pos", nonce=1)
+    other = contributors[1].sign(task.info, task.items[0], "pos", nonce=1)
+
+    async def send_both() -> list[Intake | BaseException]:
+        return list(
+            await asyncio.gather(intake.submit(entry), intake.submit(other), return_exceptions=True)
+        )
+
+    try:
+        outcomes = asyncio.run(send_both())
+        assert all(isinstance(o, RuntimeError) and "database down" in str(o) for o in outcomes)
+        with pytest.raises(RuntimeError, match="database down"):  # the writer is still usable
+            asyncio.run(intake.submit(entry))
+    finally:
+        intake.close()

@@ -285,11 +285,13 @@ def create_app(
     )
     problems.install(app)
     api = APIRouter(prefix=API_PREFIX, responses=problems.RESPONSES)
+    # routes are matched in order, one by one: the hot path (signed submissions, next items)
+    # comes first
     for module in (
+        contributions,
         auth,
         datasets,
         tasks,
-        contributions,
         assignments,
         delegations,
         reviews,

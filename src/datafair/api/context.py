@@ -93,6 +93,8 @@ class ServerContext(Node):
 
     def close(self) -> None:
         try:
+            if self._intake is not None:
+                self._intake.close()
             self.run_on_chain(super().close)
         finally:
             self._executor.shutdown(wait=True)

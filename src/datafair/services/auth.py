@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -228,14 +228,38 @@ def sign_in(
     return SessionGrant(token, address, chain_id, expires)
 
 
+NOT_SIGNED_IN = "session: not signed in, expired or signed out (sign in again)"
+
+
 def session_address(session: Session, token: str, *, clock: Clock = time.time) -> str:
     """The address signed in with ``token``; ``Unauthenticated`` if unknown, expired or
     revoked."""
     row = session.execute(_SESSION_LOOKUP, {"token_hash": _token_hash(token)}).first()
     if row is None or row.revoked_at is not None or row.expires_at <= now_ms(clock):
-        raise Unauthenticated("session: not signed in, expired or signed out (sign in again)")
+        raise Unauthenticated(NOT_SIGNED_IN)
     return str(row.address)
 
+
+def session_addresses(
+    session: Session, tokens: Iterable[str], *, clock: Clock = time.time
+) -> dict[str, str]:
+    """The signed-in address of each of ``tokens`` that is known, unexpired and not revoked
+    (one query for all: the group commit checks a batch's callers at once)."""
+    hashes = {_token_hash(token): token for token in set(tokens)}
+    if not hashes:
+        return {}
+    now = now_ms(clock)
+    rows = session.connection().execute(_SESSIONS_LOOKUP, {"hashes": list(hashes)})
+    return {
+        hashes[bytes(row.token_hash)]: str(row.address)
+        for row in rows
+        if row.revoked_at is None and row.expires_at > now
+    }
+
+
+_SESSIONS_LOOKUP = select(
+    ApiSession.token_hash, ApiSession.address, ApiSession.revoked_at, ApiSession.expires_at
+).where(ApiSession.token_hash.in_(bindparam("hashes", expanding=True)))
 
 # built once: every authenticated request runs it (a column read, no ORM identity map)
 _SESSION_LOOKUP = select(ApiSession.address, ApiSession.revoked_at, ApiSession.expires_at).where(

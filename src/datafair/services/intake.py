@@ -1,17 +1,23 @@
 """Group commit of single submissions: concurrent requests share one transaction.
 
-Inputs: a session factory (each batch opens its own session); the submissions arrive one per
-calling thread (a server's request handlers).
+Inputs: a session factory (each batch opens its own session); submissions arrive one per
+request handler, as coroutines on the server's event loop.
 
 A submission alone costs a transaction: a write lock, a dozen statements and, on SQLite, an
-fsync. When several arrive together, :class:`GroupCommit` stores them with one call of
-:func:`datafair.services.contributions.submit_signed` (one transaction per chunk): the first
-caller to find no batch running becomes the leader, takes every waiting submission (at most
-``max_batch``), stores them, hands each caller its own result, and passes the lead to the
-oldest caller still waiting, if any. A caller returns only once its submission's transaction
-committed (or was refused), exactly as with a direct call, so nothing acknowledged is lost, and
-each entry keeps its own result (one bad entry never fails the others). With one caller at a
-time it is a direct call.
+fsync. :class:`GroupCommit` queues each submission on the event loop and stores whatever waits
+with one call of :func:`datafair.services.contributions.submit_signed` (one transaction per
+chunk) on its own writer thread: while one batch is being stored, the loop keeps reading
+requests, and the next batch takes all of them. A handler's ``await`` returns only once its
+submission's transaction committed (or was refused), exactly as with a direct call, so nothing
+acknowledged is lost, and each entry keeps its own result (one bad entry never fails the
+others). With one request at a time it is a direct call: there is never a wait for more.
+
+Each submission may carry its caller's sign-in token and a *permit*: on the writer thread, one
+query in a read-only snapshot finds the signed-in address of every token of the batch, and each
+permit is called with its caller's address (``None`` without a token) before the batch is
+stored, so the sign-in check costs neither its own transaction nor its own thread hop. An
+unknown, expired or revoked token, or a permit that raises, refuses that entry alone (its error
+is its result; it is not stored).
 
 The batching is the "group commit" of database logs (Gawlick & Kinkade, IMS FastPath, 1985;
 PostgreSQL's ``commit_delay``), without any delay: it only merges what is already waiting.
@@ -19,24 +25,30 @@ PostgreSQL's ``commit_delay``), without any delay: it only merges what is alread
 
 from __future__ import annotations
 
-import threading
+import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from datafair.core.errors import DatafairError, Unauthenticated
+from datafair.services.auth import NOT_SIGNED_IN, session_addresses
 from datafair.services.contributions import Intake, submit_signed
 from datafair.services.submissions import SubmissionInput
+from datafair.store.db import begin_read
+
+Permit = Callable[[str | None], None]
+"""Whether the caller signed in as this address (``None``: anonymous) may submit the entry;
+raises a :class:`~datafair.core.errors.DatafairError` to refuse."""
 
 
 @dataclass
 class _Waiter:
     entry: SubmissionInput
-    wake: threading.Event = field(default_factory=threading.Event)
-    lead: bool = False
-    done: bool = False
-    result: Intake | None = None
-    failure: BaseException | None = None
+    token: str | None
+    permit: Permit | None
+    future: asyncio.Future[Intake]
 
 
 class GroupCommit:
@@ -45,50 +57,77 @@ class GroupCommit:
     def __init__(self, sessions: Callable[[], Session], *, max_batch: int = 256) -> None:
         self._sessions = sessions
         self._max_batch = max_batch
-        self._lock = threading.Lock()
         self._pending: list[_Waiter] = []
-        self._leading = False
+        self._drainer: asyncio.Task[None] | None = None
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake")
 
-    def submit(self, entry: SubmissionInput) -> Intake:
-        """Store ``entry`` (with whatever waits alongside); its own result, or its error."""
-        waiter = _Waiter(entry)
-        with self._lock:
-            self._pending.append(waiter)
-            if not self._leading:
-                self._leading = True
-                waiter.lead = True
-        while not waiter.done:
-            if waiter.lead:
-                waiter.lead = False
-                self._run_batch()
-                continue
-            waiter.wake.wait()
-            waiter.wake.clear()
-        if waiter.failure is not None:
-            raise waiter.failure
-        assert waiter.result is not None
-        return waiter.result
+    async def submit(
+        self, entry: SubmissionInput, token: str | None = None, permit: Permit | None = None
+    ) -> Intake:
+        """Store ``entry`` (with whatever waits alongside) if ``permit`` allows the holder of
+        ``token``; its own result, or the database's error."""
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(entry, token, permit, loop.create_future())
+        self._pending.append(waiter)
+        if self._drainer is None:
+            self._drainer = loop.create_task(self._drain())
+        return await asyncio.shield(waiter.future)
 
-    def _run_batch(self) -> None:
-        with self._lock:
-            batch = self._pending[: self._max_batch]
-            del self._pending[: self._max_batch]
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
         try:
-            with self._sessions() as session:
-                results = submit_signed(session, [waiter.entry for waiter in batch])
-            for waiter, result in zip(batch, results, strict=True):
-                waiter.result = Intake(0, result.stored_id, result.duplicate, result.error)
-        except BaseException as failure:  # the database failed: every caller of the batch sees it
-            for waiter in batch:
-                waiter.failure = failure
+            while self._pending:
+                batch = self._pending[: self._max_batch]
+                del self._pending[: self._max_batch]
+                try:
+                    results = await loop.run_in_executor(self._writer, self._store, batch)
+                except Exception as failure:  # the database failed: every caller sees it
+                    for waiter in batch:
+                        waiter.future.set_exception(failure)
+                    continue
+                for waiter, result in zip(batch, results, strict=True):
+                    waiter.future.set_result(result)
         finally:
-            with self._lock:
-                for waiter in batch:
-                    waiter.done = True
-                    waiter.wake.set()
-                if self._pending:
-                    successor = self._pending[0]
-                    successor.lead = True
-                    successor.wake.set()
-                else:
-                    self._leading = False
+            self._drainer = None
+
+    def _store(self, batch: list[_Waiter]) -> list[Intake]:
+        """On the writer thread: the permits in one snapshot, then one ``submit_signed``."""
+        with self._sessions() as session:
+            refused = self._refused(session, batch)
+            allowed = [w.entry for n, w in enumerate(batch) if n not in refused]
+            stored = iter(submit_signed(session, allowed) if allowed else [])
+        results = []
+        for position in range(len(batch)):
+            if position in refused:
+                results.append(Intake(0, None, error=refused[position]))
+            else:
+                result = next(stored)
+                results.append(Intake(0, result.stored_id, result.duplicate, result.error))
+        return results
+
+    @staticmethod
+    def _refused(session: Session, batch: list[_Waiter]) -> dict[int, DatafairError]:
+        """The entries (by position) whose caller's token or permit refuses them."""
+        checked = [(n, w) for n, w in enumerate(batch) if w.permit is not None]
+        if not checked:
+            return {}
+        begin_read(session)
+        try:
+            signed_in = session_addresses(session, (w.token for _, w in checked if w.token))
+        finally:
+            session.rollback()
+        refused: dict[int, DatafairError] = {}
+        for position, waiter in checked:
+            assert waiter.permit is not None
+            address = signed_in.get(waiter.token) if waiter.token else None
+            try:
+                if waiter.token and address is None:
+                    raise Unauthenticated(NOT_SIGNED_IN)
+                waiter.permit(address)
+            except DatafairError as error:
+                refused[position] = error
+        return refused
+
+    def close(self) -> None:
+        """Stop the writer thread once the batches queued on it are stored."""
+        self._writer.shutdown(wait=True)
