@@ -120,3 +120,31 @@ def test_a_class_met_twice_says_little_about_balanced_accuracy() -> None:
     record = gold_record(encode_answers(list(range(48)), ["w"] * 48, answers, gold=gold))
     assert record is not None
     assert record.excluded[0]
+
+
+def test_the_spam_score_of_a_worker_with_gold_comes_from_their_other_answers() -> None:
+    # a cheater right on every gold item (a third of the items) and guessing elsewhere: counted
+    # over all its answers its competence is well above the spam line (about 0.5), off gold it
+    # is that of a guesser; honest workers are scored alike either way
+    rng = np.random.default_rng(5)
+    n_items, n_gold = 450, 150
+    truth = rng.integers(0, 3, n_items)
+    items, workers, labels = [], [], []
+    for i in range(n_items):
+        for h in range(4):
+            right = rng.random() < 0.8
+            labels.append(int(truth[i]) if right else int((truth[i] + rng.integers(1, 3)) % 3))
+            items.append(i)
+            workers.append(f"honest-{h}")
+        items.append(i)
+        workers.append("cheater")
+        labels.append(int(truth[i]) if i < n_gold else int(rng.integers(0, 3)))
+    gold = {i: int(truth[i]) for i in range(n_gold)}
+    model = get_aggregator("ds").fit(items, workers, labels, gold=gold)
+    scores = dict(zip(model.workers_.tolist(), model.spam_scores_.tolist(), strict=True))
+    assert scores["cheater"] > 0.9
+    assert max(scores[f"honest-{h}"] for h in range(4)) < 0.01
+    # without gold the same answers look like a competent worker's
+    plain = get_aggregator("ds").fit(items, workers, labels)
+    flagged = dict(zip(plain.workers_.tolist(), plain.is_spammer_.tolist(), strict=True))
+    assert not flagged["cheater"]

@@ -51,8 +51,14 @@ from datafair.quality.dependence import (
     no_dependence,
     representative,
 )
-from datafair.quality.gold_bounds import GoldRecord, bound_skills, gold_record, without_workers
-from datafair.quality.skills import SPAM_THRESHOLD, WorkerSkill, build_skills
+from datafair.quality.gold_bounds import (
+    GoldRecord,
+    bound_skills,
+    gold_record,
+    without_gold_items,
+    without_workers,
+)
+from datafair.quality.skills import SPAM_THRESHOLD, WorkerSkill, build_skills, spam_scores
 
 FloatArray = NDArray[np.float64]
 
@@ -166,12 +172,11 @@ class CategoricalAggregator:
     ) -> None:
         posteriors = clamp_gold(outcome.posteriors, data.gold)
         k = data.n_classes
-        if not data.n_answers:
-            counts = np.zeros((data.n_workers, k, k))
-        elif outcome.log_confusion is not None:
-            counts = leave_one_out_counts(data, posteriors, outcome.log_confusion)
-        else:
-            counts = leave_one_out_vote_counts(data, outcome.vote_weights)
+        counts = _loo_counts(data, posteriors, outcome)
+        # gold-bounds rule 3: spam scores of workers with gold come from their other answers
+        off_gold = (
+            None if record is None else _loo_counts(without_gold_items(data), posteriors, outcome)
+        )
         confusion = outcome.confusion
         if confusion is None and data.n_answers:
             confusion = _row_normalise(soft_counts(answer_matrix(data), posteriors) + 1.0 / k)
@@ -179,9 +184,12 @@ class CategoricalAggregator:
             # groups were fitted as their lowest member: every member shares its counts
             owner = representative(dependence.group)
             counts = counts[owner]
+            off_gold = None if off_gold is None else off_gold[owner]
             confusion = None if confusion is None else confusion[owner]
         skills, scores = bound_skills(
-            *build_skills(data.workers, counts, n_answers, confusion), record
+            *build_skills(data.workers, counts, n_answers, confusion),
+            record,
+            None if off_gold is None else spam_scores(off_gold),
         )
         self.items_ = data.items
         self.classes_ = data.classes
@@ -207,6 +215,16 @@ class CategoricalAggregator:
     def get_params(self) -> dict[str, Any]:
         """Constructor parameters, as scikit-learn estimators report them."""
         return {name: value for name, value in vars(self).items() if not name.endswith("_")}
+
+
+def _loo_counts(data: EncodedAnswers, posteriors: FloatArray, outcome: FitOutcome) -> FloatArray:
+    """Soft confusion counts, each answer scored against the other answers on its item."""
+    k = data.n_classes
+    if not data.n_answers:
+        return np.zeros((data.n_workers, k, k))
+    if outcome.log_confusion is not None:
+        return leave_one_out_counts(data, posteriors, outcome.log_confusion)
+    return leave_one_out_vote_counts(data, outcome.vote_weights)
 
 
 def _row_normalise(counts: FloatArray) -> FloatArray:
