@@ -121,20 +121,9 @@ def gold_record(data: EncodedAnswers) -> GoldRecord | None:
     )
 
 
-def without_workers(data: EncodedAnswers, dropped: NDArray[np.bool_]) -> EncodedAnswers:
-    """``data`` without the answers of the ``dropped`` workers (keys and gold unchanged)."""
-    keep = ~dropped[data.worker_idx]
-    return replace(
-        data,
-        item_idx=data.item_idx[keep],
-        worker_idx=data.worker_idx[keep],
-        label_idx=data.label_idx[keep],
-    )
-
-
-def without_gold_items(data: EncodedAnswers) -> EncodedAnswers:
-    """``data`` without the answers on gold items (keys, gold and weights kept aligned)."""
-    keep = data.gold[data.item_idx] < 0
+def answers_where(data: EncodedAnswers, keep: NDArray[np.bool_]) -> EncodedAnswers:
+    """``data`` with only the answer rows where ``keep`` holds (keys, gold and the index spaces
+    unchanged; weights kept aligned)."""
     return replace(
         data,
         item_idx=data.item_idx[keep],
@@ -142,6 +131,16 @@ def without_gold_items(data: EncodedAnswers) -> EncodedAnswers:
         label_idx=data.label_idx[keep],
         weight=None if data.weight is None else data.weight[keep],
     )
+
+
+def without_workers(data: EncodedAnswers, dropped: NDArray[np.bool_]) -> EncodedAnswers:
+    """``data`` without the answers of the ``dropped`` workers (keys and gold unchanged)."""
+    return answers_where(data, ~dropped[data.worker_idx])
+
+
+def without_gold_items(data: EncodedAnswers) -> EncodedAnswers:
+    """``data`` without the answers on gold items (keys, gold and weights kept aligned)."""
+    return answers_where(data, data.gold[data.item_idx] < 0)
 
 
 def bound_skills(
@@ -176,6 +175,7 @@ def bound_skills(
 
 __all__ = [
     "GoldRecord",
+    "answers_where",
     "bound_skills",
     "gold_record",
     "without_gold_items",
