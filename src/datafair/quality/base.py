@@ -58,7 +58,13 @@ from datafair.quality.gold_bounds import (
     without_gold_items,
     without_workers,
 )
-from datafair.quality.skills import SPAM_THRESHOLD, WorkerSkill, build_skills, spam_scores
+from datafair.quality.skills import (
+    SPAM_THRESHOLD,
+    WorkerSkill,
+    build_skills,
+    corrected_spam_scores,
+    reference_confusion,
+)
 
 FloatArray = NDArray[np.float64]
 
@@ -173,10 +179,13 @@ class CategoricalAggregator:
         posteriors = clamp_gold(outcome.posteriors, data.gold)
         k = data.n_classes
         counts = _loo_counts(data, posteriors, outcome)
+        reference = _reference(data, posteriors, outcome)
         # gold-bounds rule 3: spam scores of workers with gold come from their other answers
-        off_gold = (
-            None if record is None else _loo_counts(without_gold_items(data), posteriors, outcome)
-        )
+        off_gold = off_reference = None
+        if record is not None:
+            free = without_gold_items(data)
+            off_gold = _loo_counts(free, posteriors, outcome)
+            off_reference = _reference(free, posteriors, outcome)
         confusion = outcome.confusion
         if confusion is None and data.n_answers:
             confusion = _row_normalise(soft_counts(answer_matrix(data), posteriors) + 1.0 / k)
@@ -184,12 +193,14 @@ class CategoricalAggregator:
             # groups were fitted as their lowest member: every member shares its counts
             owner = representative(dependence.group)
             counts = counts[owner]
+            reference = None if reference is None else reference[owner]
             off_gold = None if off_gold is None else off_gold[owner]
+            off_reference = None if off_reference is None else off_reference[owner]
             confusion = None if confusion is None else confusion[owner]
         skills, scores = bound_skills(
-            *build_skills(data.workers, counts, n_answers, confusion),
+            *build_skills(data.workers, counts, n_answers, confusion, reference),
             record,
-            None if off_gold is None else spam_scores(off_gold),
+            None if off_gold is None else corrected_spam_scores(off_gold, off_reference),
         )
         self.items_ = data.items
         self.classes_ = data.classes
@@ -225,6 +236,15 @@ def _loo_counts(data: EncodedAnswers, posteriors: FloatArray, outcome: FitOutcom
     if outcome.log_confusion is not None:
         return leave_one_out_counts(data, posteriors, outcome.log_confusion)
     return leave_one_out_vote_counts(data, outcome.vote_weights)
+
+
+def _reference(
+    data: EncodedAnswers, posteriors: FloatArray, outcome: FitOutcome
+) -> FloatArray | None:
+    """The leave-one-out reference each worker was scored against (models with confusions)."""
+    if not data.n_answers or outcome.log_confusion is None:
+        return None
+    return reference_confusion(data, posteriors, outcome.log_confusion)
 
 
 def _row_normalise(counts: FloatArray) -> FloatArray:
