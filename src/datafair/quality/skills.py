@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 from scipy.special import ndtr
 from scipy.stats import beta
 
-from datafair.quality._em import answer_weights, normalise_log, own_totals
+from datafair.quality._em import leave_one_out_posteriors
 from datafair.quality._encode import EncodedAnswers
 
 SPAM_THRESHOLD = 0.5
@@ -144,8 +144,6 @@ def spam_scores(
     return scores
 
 
-_CHUNK = 1 << 18
-
 MIN_REFERENCE_INFORMEDNESS = 0.2
 """Below this informedness of the reference (:func:`deattenuate`) the correction would divide
 noise by little: the measured counts are kept."""
@@ -171,20 +169,8 @@ def reference_confusion(
     identity's)."""
     k = data.n_classes
     total = np.zeros(data.n_workers * k * k)
-    log_post = np.log(np.maximum(posteriors, 1e-300))
-    weight = answer_weights(data)
-    grouped = None
-    if data.weight is not None:
-        factors = log_confusion[data.worker_idx, :, data.label_idx] * weight[:, None]
-        grouped = own_totals(data, factors)
-    for start in range(0, data.n_answers, _CHUNK):
-        stop = min(start + _CHUNK, data.n_answers)
-        item = data.item_idx[start:stop]
-        worker = data.worker_idx[start:stop]
-        label = data.label_idx[start:stop]
-        own = log_confusion[worker, :, label] if grouped is None else grouped[start:stop]
-        loo, _ = normalise_log(log_post[item] - own)
-        truth = loo * weight[start:stop, None]
+    for worker, _, loo, weight in leave_one_out_posteriors(data, posteriors, log_confusion):
+        truth = loo * weight[:, None]
         for z in range(k):
             cell = (worker * k + z) * k
             for c in range(k):
