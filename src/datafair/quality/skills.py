@@ -153,6 +153,9 @@ MAX_REFERENCE_CONDITION = 1e6
 """A reference matrix this ill-conditioned (rows nearly alike) is not inverted either."""
 
 
+_JOINT_CELLS = 1 << 22
+
+
 def reference_confusion(
     data: EncodedAnswers, posteriors: NDArray[np.float64], log_confusion: NDArray[np.float64]
 ) -> NDArray[np.float64]:
@@ -169,14 +172,14 @@ def reference_confusion(
     identity's)."""
     k = data.n_classes
     total = np.zeros(data.n_workers * k * k)
+    cells = np.arange(k * k)
+    step = max(1, _JOINT_CELLS // (k * k))  # bounds the answer × z × c block's memory
     for worker, _, loo, weight in leave_one_out_posteriors(data, posteriors, log_confusion):
-        truth = loo * weight[:, None]
-        for z in range(k):
-            cell = (worker * k + z) * k
-            for c in range(k):
-                total += np.bincount(
-                    cell + c, weights=truth[:, z] * loo[:, c], minlength=total.shape[0]
-                )
+        for start in range(0, worker.shape[0], step):
+            part = slice(start, start + step)
+            joint = (loo[part] * weight[part, None])[:, :, None] * loo[part, None, :]
+            index = (worker[part, None] * (k * k) + cells).reshape(-1)
+            total += np.bincount(index, weights=joint.reshape(-1), minlength=total.shape[0])
     matrix = total.reshape(data.n_workers, k, k)
     rows = matrix.sum(axis=2, keepdims=True)
     identity = np.broadcast_to(np.eye(k), matrix.shape)
