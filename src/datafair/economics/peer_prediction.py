@@ -24,16 +24,16 @@ one answer) is skipped.
 
 Pay: each contributor's scores are summed over answers and draws into ``T``; the pay weight is
 the part of ``T`` beyond ``margin`` standard errors, ``max(T - margin * sqrt(sum over answers of
-the squared score of the answer's draws), 0)`` (integer square root, so exact; an answer's
-draws share its report, so the answers are the independent units of the spread), and the
-``pool`` is split in proportion by the largest-remainder rule. For an uninformative contributor ``T`` is a zero-mean walk whose spread
-is estimated by the root of the summed squares; withholding ``margin`` (default 2) standard
-errors pays such a contributor only when their luck exceeds two standard errors (about 2 % of
-the time) and then little, while an informed contributor's ``T`` grows like ``n`` and the
-deduction like ``sqrt(n)``. ``margin=0`` is the plain mechanism (scores clipped at zero).
-Clipping the *sum* rather than each score keeps the expected pay of uninformed reports near
-zero. Unlike :mod:`datafair.economics.rewards`, this mechanism spends the whole pool whenever
-any weight is positive; nothing is paid when every weight is zero.
+the squared score of the answer's draws), 0)`` (integer square root, so exact; an answer's draws
+share its report, so the answers are the independent units of the spread), and the ``pool`` is
+split in proportion by the largest-remainder rule. For an uninformative contributor ``T`` is a
+zero-mean walk whose spread is estimated by the root of the summed squares; withholding
+``margin`` (default 2) standard errors pays such a contributor only when their luck exceeds two
+standard errors (about 2 % of the time) and then little, while an informed contributor's ``T``
+grows like ``n`` and the deduction like ``sqrt(n)``. ``margin=0`` is the plain mechanism (scores
+clipped at zero). Clipping the *sum* rather than each score keeps the expected pay of uninformed
+reports near zero. Unlike :mod:`datafair.economics.rewards`, this mechanism spends the whole
+pool whenever any weight is positive; nothing is paid when every weight is zero.
 
 Dependent groups (copiers, rings; :mod:`datafair.quality.dependence`) would otherwise be each
 other's peers and score on every bonus task; with ``group`` given, a group is scored as one
