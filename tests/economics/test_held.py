@@ -59,3 +59,14 @@ def test_a_swarm_of_small_wallets_cannot_lower_the_bar() -> None:
     # 150 sybils with 3 answers each outnumber 40 workers with 150 answers, but not in answers
     assert default_min_answers([3] * 150 + [150] * 40, 30) == 30
     assert certainty_bps(3, 0.8, 0.35, 0.5, min_answers=30) == 0
+
+
+def test_doubt_holds_pay_continuously_up_to_the_spam_line() -> None:
+    # enough answers: the doubt alone decides, from all paid (none) to nothing (at the line)
+    assert certainty_bps(150, 0.8, 0.7, 1 / 3, min_answers=30, doubt=0.0) == 10_000
+    assert certainty_bps(150, 0.8, 0.7, 1 / 3, min_answers=30, doubt=0.25) == 7_500
+    assert certainty_bps(150, 0.8, 0.7, 1 / 3, min_answers=30, doubt=1.0) == 0
+    assert certainty_bps(150, 0.8, 0.7, 1 / 3, min_answers=30, doubt=3.0) == 0
+    # thin evidence: the smaller of the two shares
+    thin = certainty_bps(5, 0.85, 0.55, 1 / 3, min_answers=20)
+    assert certainty_bps(5, 0.85, 0.55, 1 / 3, min_answers=20, doubt=0.75) == 2_500 < thin

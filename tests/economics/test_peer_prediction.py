@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from datafair.core.errors import InvalidInput
 from datafair.economics import peer_prediction_rewards, score_matrix
-from datafair.economics.peer_prediction import _splitmix
+from datafair.economics.peer_prediction import DEFAULT_DRAWS, _splitmix
 
 
 def _truthful_task(
@@ -81,9 +81,12 @@ def test_margin_withholds_standard_errors_from_the_summed_score() -> None:
     assert plain.weights == {w: max(score, 0) for w, score in plain.scores.items()}
     cautious = peer_prediction_rewards(items, workers, labels, n_classes=3, pool=10**6)
     assert cautious.scores == plain.scores
+    answers = dict(zip(*np.unique(workers, return_counts=True), strict=True))
     for worker, score in cautious.scores.items():
-        # Every score is -1, 0 or 1 (squares <= draws), and at least one draw scored nonzero.
-        assert score - 2 * cautious.draws[worker] ** 0.5 <= cautious.weights[worker] < score
+        # An answer's draws sum to between -draws and draws (every draw scores -1, 0 or 1), so
+        # the squared sums over answers are at most answers × draws², and some draw scored.
+        bound = 2 * DEFAULT_DRAWS * answers[worker] ** 0.5
+        assert score - bound <= cautious.weights[worker] < score
 
 
 def test_without_peers_nothing_is_scored_or_paid() -> None:

@@ -33,6 +33,26 @@ def ring_crowd(
     return items, workers, labels, gold, truth
 
 
+def cheater_crowd(
+    seed: int, *, n_items: int, n_gold: int, accuracy: float
+) -> tuple[list[int], list[str], list[int], dict[int, int]]:
+    """Four honest workers right with probability ``accuracy`` on every item (3 classes), and a
+    gold-aware cheater right on the gold items (the first ``n_gold``), guessing on the rest."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 3, n_items)
+    items, workers, labels = [], [], []
+    for i in range(n_items):
+        for h in range(4):
+            right = rng.random() < accuracy
+            labels.append(int(truth[i]) if right else int((truth[i] + rng.integers(1, 3)) % 3))
+            items.append(i)
+            workers.append(f"honest-{h}")
+        items.append(i)
+        workers.append("cheater")
+        labels.append(int(truth[i]) if i < n_gold else int(rng.integers(0, 3)))
+    return items, workers, labels, {i: int(truth[i]) for i in range(n_gold)}
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_a_ring_at_chance_on_gold_is_flagged_and_left_out_of_inference(seed: int) -> None:
     items, workers, labels, gold, truth = ring_crowd(seed)
@@ -62,20 +82,7 @@ def test_gold_caps_the_reported_accuracy_at_its_interval() -> None:
 def test_a_good_gold_record_never_lifts_a_worker_at_chance_elsewhere() -> None:
     # a gold-aware cheater: right on every gold item, uniform guesses on the others; its gold
     # record is perfect, but gold only ever lowers what the other answers say
-    rng = np.random.default_rng(3)
-    n_items, n_gold = 600, 60
-    truth = rng.integers(0, 3, n_items)
-    items, workers, labels = [], [], []
-    for i in range(n_items):
-        for h in range(4):
-            right = rng.random() < 0.85
-            labels.append(int(truth[i]) if right else int((truth[i] + rng.integers(1, 3)) % 3))
-            items.append(i)
-            workers.append(f"honest-{h}")
-        items.append(i)
-        workers.append("cheater")
-        labels.append(int(truth[i]) if i < n_gold else int(rng.integers(0, 3)))
-    gold = {i: int(truth[i]) for i in range(n_gold)}
+    items, workers, labels, gold = cheater_crowd(3, n_items=600, n_gold=60, accuracy=0.85)
     model = get_aggregator("auto").fit(items, workers, labels, gold=gold)
     record = gold_record(encode_answers(items, workers, labels, gold=gold))
     assert record is not None
@@ -120,3 +127,18 @@ def test_a_class_met_twice_says_little_about_balanced_accuracy() -> None:
     record = gold_record(encode_answers(list(range(48)), ["w"] * 48, answers, gold=gold))
     assert record is not None
     assert record.excluded[0]
+
+
+def test_the_spam_score_of_a_worker_with_gold_comes_from_their_other_answers() -> None:
+    # a cheater right on every gold item (a third of the items) and guessing elsewhere: counted
+    # over all its answers its competence is well above the spam line (about 0.5), off gold it
+    # is that of a guesser; honest workers are scored alike either way
+    items, workers, labels, gold = cheater_crowd(5, n_items=450, n_gold=150, accuracy=0.8)
+    model = get_aggregator("ds").fit(items, workers, labels, gold=gold)
+    scores = dict(zip(model.workers_.tolist(), model.spam_scores_.tolist(), strict=True))
+    assert scores["cheater"] > 0.9
+    assert max(scores[f"honest-{h}"] for h in range(4)) < 0.01
+    # without gold the same answers look like a competent worker's
+    plain = get_aggregator("ds").fit(items, workers, labels)
+    flagged = dict(zip(plain.workers_.tolist(), plain.is_spammer_.tolist(), strict=True))
+    assert not flagged["cheater"]

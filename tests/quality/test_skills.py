@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from datafair.quality import SPAM_THRESHOLD, get_aggregator
-from datafair.quality.skills import beta_summary, spam_scores
+from datafair.quality.skills import beta_summary, deattenuate, spam_competence, spam_scores
 from datafair.quality.synthetic import ADVERSARY, SPAMMER, dawid_skene_crowd
 
 
@@ -70,3 +70,33 @@ def test_threshold_is_a_parameter() -> None:
     )
     assert strict.is_spammer_.all()
     assert strict.get_params()["spam_threshold"] == 0.0
+
+
+def test_the_spam_line_is_halfway_to_the_weakest_honest_worker_on_any_number_of_classes() -> None:
+
+    assert spam_competence(2) == pytest.approx(0.15)
+    assert spam_competence(3) == pytest.approx(0.2375)
+    assert spam_competence(10) == pytest.approx(0.5 * (0.65 - 0.1) / 0.9)
+
+
+def test_deattenuate_undoes_the_reference_errors_and_leaves_spammers_at_zero() -> None:
+
+    reference = np.array([[0.9, 0.1], [0.25, 0.75]])  # how the reference reads classes 0, 1
+    honest = np.array([[240.0, 80.0], [24.0, 56.0]])  # κ = 0.75 + 0.7 − 1 = 0.45
+    spammer = np.array([[160.0, 160.0], [40.0, 40.0]])  # κ = 0
+    measured = np.stack([reference.T @ honest, reference.T @ spammer])
+    corrected, inflation = deattenuate(measured, np.stack([reference, reference]))
+    np.testing.assert_allclose(corrected, np.stack([honest, spammer]), atol=1e-9)
+
+    def kappa(counts: np.ndarray) -> float:
+        rows = counts / counts.sum(axis=1, keepdims=True)
+        return float(np.trace(rows) - 1.0)
+
+    assert kappa(measured[0]) < kappa(honest) - 0.1  # the shrinkage being undone
+    assert kappa(corrected[1]) == pytest.approx(0.0, abs=1e-9)
+    assert np.all(inflation > 1.0)
+    # an uninformative reference is not inverted
+    flat = np.full((1, 2, 2), 0.5)
+    kept, one = deattenuate(measured[:1], flat)
+    np.testing.assert_array_equal(kept, measured[:1])
+    assert one.tolist() == [1.0]

@@ -10,7 +10,11 @@ Rule, per account of one epoch (integers in token base units, certainties in bas
   in escrow, reserved for the account, and carried into the next epoch.
 
 ``certainty`` is 10 000 once the evidence about the account suffices, and otherwise the share of
-their pay the lower bound of their skill interval supports (:func:`certainty_bps`). Evidence
+their pay the lower bound of their skill interval supports (:func:`certainty_bps`); in either
+case at most ``1 − doubt``, the account's spam score over the spam threshold, so pay falls
+continuously to nothing as the evidence that the account ignores the items nears the line at
+which it is flagged (no cliff for a guesser to sit just below), and what is held is released
+once later answers clear the doubt. Evidence
 suffices at ``min_answers`` answers: the task's setting, or by default
 (:func:`default_min_answers`) 30 answers, capped at half the answers of the *typical*
 contributor — the account that gave the median answer, so the typical contributor of any task,
@@ -51,19 +55,28 @@ class HeldPay:
 
 
 def certainty_bps(
-    n_answers: int, accuracy: float, low: float, chance: float, *, min_answers: int
+    n_answers: int,
+    accuracy: float,
+    low: float,
+    chance: float,
+    *,
+    min_answers: int,
+    doubt: float = 0.0,
 ) -> int:
     """Basis points of an account's pay that its evidence supports now.
 
     10 000 with at least ``min_answers`` answers; otherwise the lower bound of the skill
     interval's margin over ``chance`` relative to the estimate's, ``(low − chance) /
-    (accuracy − chance)``, clipped to ``[0, 1]`` and rounded down."""
+    (accuracy − chance)``, clipped to ``[0, 1]``; in both cases at most ``1 − doubt``
+    (``doubt``: the spam score over the spam threshold, clipped to ``[0, 1]``); rounded
+    down."""
+    cap = 1.0 - min(max(doubt, 0.0), 1.0)
     if n_answers >= min_answers:
-        return BPS
+        return int(cap * BPS)
     margin = accuracy - chance
     if margin <= 0.0:
         return 0
-    share = min(max((low - chance) / margin, 0.0), 1.0)
+    share = min(max((low - chance) / margin, 0.0), cap)
     return int(share * BPS)
 
 

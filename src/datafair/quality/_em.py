@@ -7,6 +7,7 @@ E-step is one sparse-dense product ``A @ log_pi`` and the M-step's soft confusio
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ from numpy.typing import NDArray
 from datafair.quality._encode import EncodedAnswers
 
 FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.intp]
 _EPS = 1e-12
 
 
@@ -187,18 +189,12 @@ def run_em(
 _CHUNK = 1 << 20
 
 
-def leave_one_out_counts(
+def leave_one_out_posteriors(
     data: EncodedAnswers, posteriors: FloatArray, log_confusion: FloatArray
-) -> FloatArray:
-    """Soft confusion counts where each answer is scored against the *other* answers.
-
-    For answer ``a`` by worker ``w`` on item ``i``, the truth posterior without it is
-    ``T[i] / π_w[:, label_a]`` renormalised; the counts ``counts[w, c, k]`` sum these. This keeps
-    a worker's own answers from vouching for them (a spammer alone on an item would otherwise
-    agree with "the truth" it created). Processed in chunks to bound memory.
-    """
-    k = data.n_classes
-    total = np.zeros(data.n_workers * k * k)
+) -> Iterator[tuple[IntArray, IntArray, FloatArray, FloatArray]]:
+    """Per chunk of answers: ``(worker, label, T₋ₐ, weight)``, with ``T₋ₐ`` each answer's item
+    posterior without that answer (``T[i] / π_w[:, label_a]`` renormalised; for a dependent
+    group, without the group's whole vote on the item). Chunks bound memory."""
     log_post = np.log(np.maximum(posteriors, 1e-300))
     weight = answer_weights(data)
     grouped = None
@@ -212,7 +208,23 @@ def leave_one_out_counts(
         label = data.label_idx[start:stop]
         own = log_confusion[worker, :, label] if grouped is None else grouped[start:stop]
         loo, _ = normalise_log(log_post[item] - own)
-        loo *= weight[start:stop, None]
+        yield worker, label, loo, weight[start:stop]
+
+
+def leave_one_out_counts(
+    data: EncodedAnswers, posteriors: FloatArray, log_confusion: FloatArray
+) -> FloatArray:
+    """Soft confusion counts where each answer is scored against the *other* answers.
+
+    For answer ``a`` by worker ``w`` on item ``i``, the truth posterior without it is
+    ``T[i] / π_w[:, label_a]`` renormalised; the counts ``counts[w, c, k]`` sum these. This keeps
+    a worker's own answers from vouching for them (a spammer alone on an item would otherwise
+    agree with "the truth" it created). Processed in chunks to bound memory.
+    """
+    k = data.n_classes
+    total = np.zeros(data.n_workers * k * k)
+    for worker, label, loo, weight in leave_one_out_posteriors(data, posteriors, log_confusion):
+        loo *= weight[:, None]
         cell = (worker * k + label) * k  # row (w, answered k), column c
         for c in range(k):
             total += np.bincount(cell + c, weights=loo[:, c], minlength=total.shape[0])

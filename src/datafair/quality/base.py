@@ -51,8 +51,20 @@ from datafair.quality.dependence import (
     no_dependence,
     representative,
 )
-from datafair.quality.gold_bounds import GoldRecord, bound_skills, gold_record, without_workers
-from datafair.quality.skills import SPAM_THRESHOLD, WorkerSkill, build_skills
+from datafair.quality.gold_bounds import (
+    GoldRecord,
+    bound_skills,
+    gold_record,
+    without_gold_items,
+    without_workers,
+)
+from datafair.quality.skills import (
+    SPAM_THRESHOLD,
+    WorkerSkill,
+    build_skills,
+    corrected_spam_scores,
+    reference_confusion,
+)
 
 FloatArray = NDArray[np.float64]
 
@@ -166,12 +178,14 @@ class CategoricalAggregator:
     ) -> None:
         posteriors = clamp_gold(outcome.posteriors, data.gold)
         k = data.n_classes
-        if not data.n_answers:
-            counts = np.zeros((data.n_workers, k, k))
-        elif outcome.log_confusion is not None:
-            counts = leave_one_out_counts(data, posteriors, outcome.log_confusion)
-        else:
-            counts = leave_one_out_vote_counts(data, outcome.vote_weights)
+        counts = _loo_counts(data, posteriors, outcome)
+        reference = _reference(data, posteriors, outcome)
+        # gold-bounds rule 3: spam scores of workers with gold come from their other answers
+        off_gold = off_reference = None
+        if record is not None:
+            free = without_gold_items(data)
+            off_gold = _loo_counts(free, posteriors, outcome)
+            off_reference = _reference(free, posteriors, outcome)
         confusion = outcome.confusion
         if confusion is None and data.n_answers:
             confusion = _row_normalise(soft_counts(answer_matrix(data), posteriors) + 1.0 / k)
@@ -179,9 +193,14 @@ class CategoricalAggregator:
             # groups were fitted as their lowest member: every member shares its counts
             owner = representative(dependence.group)
             counts = counts[owner]
+            reference = None if reference is None else reference[owner]
+            off_gold = None if off_gold is None else off_gold[owner]
+            off_reference = None if off_reference is None else off_reference[owner]
             confusion = None if confusion is None else confusion[owner]
         skills, scores = bound_skills(
-            *build_skills(data.workers, counts, n_answers, confusion), record
+            *build_skills(data.workers, counts, n_answers, confusion, reference),
+            record,
+            None if off_gold is None else corrected_spam_scores(off_gold, off_reference),
         )
         self.items_ = data.items
         self.classes_ = data.classes
@@ -207,6 +226,25 @@ class CategoricalAggregator:
     def get_params(self) -> dict[str, Any]:
         """Constructor parameters, as scikit-learn estimators report them."""
         return {name: value for name, value in vars(self).items() if not name.endswith("_")}
+
+
+def _loo_counts(data: EncodedAnswers, posteriors: FloatArray, outcome: FitOutcome) -> FloatArray:
+    """Soft confusion counts, each answer scored against the other answers on its item."""
+    k = data.n_classes
+    if not data.n_answers:
+        return np.zeros((data.n_workers, k, k))
+    if outcome.log_confusion is not None:
+        return leave_one_out_counts(data, posteriors, outcome.log_confusion)
+    return leave_one_out_vote_counts(data, outcome.vote_weights)
+
+
+def _reference(
+    data: EncodedAnswers, posteriors: FloatArray, outcome: FitOutcome
+) -> FloatArray | None:
+    """The leave-one-out reference each worker was scored against (models with confusions)."""
+    if not data.n_answers or outcome.log_confusion is None:
+        return None
+    return reference_confusion(data, posteriors, outcome.log_confusion)
 
 
 def _row_normalise(counts: FloatArray) -> FloatArray:

@@ -81,6 +81,7 @@ from datafair.quality._em import (
     vote_shares,
 )
 from datafair.quality._encode import EncodedAnswers
+from datafair.quality.gold_bounds import answers_where
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -468,13 +469,7 @@ def _on_items_of(data: EncodedAnswers, candidate: IntArray) -> EncodedAnswers:
     keep = touched[data.item_idx]
     if keep.all():
         return data
-    return replace(
-        data,
-        item_idx=data.item_idx[keep],
-        worker_idx=data.worker_idx[keep],
-        label_idx=data.label_idx[keep],
-        weight=None if data.weight is None else data.weight[keep],
-    )
+    return answers_where(data, keep)
 
 
 ONE_VOICE_ROUNDS = 5

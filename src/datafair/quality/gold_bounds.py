@@ -26,12 +26,16 @@ Rules (applied by :class:`~datafair.quality.base.CategoricalAggregator`):
    spammer (spam score 1) and their answers are left out of inference: agreement with others
    can never lift a worker gold shows to be at chance.
 2. **Capped.** Otherwise the worker's reported accuracy and its bounds are capped at the top
-   of the gold accuracy interval, and the model's spam score stands. Gold only ever *lowers*
-   what the other answers say, never lifts it: gold items are meant to be hidden among the
-   others (committed before any answer, :mod:`datafair.services.settlement.gold`), but a
-   worker who can tell them apart (a *gold-aware cheater*, right on what it takes for gold and
-   guessing elsewhere) earns a good record on them, and a record that vouched for it would pay
-   its guesses.
+   of the gold accuracy interval. Gold only ever *lowers* what the other answers say, never
+   lifts it: gold items are meant to be hidden among the others (committed before any answer,
+   :mod:`datafair.services.settlement.gold`), but a worker who can tell them apart (a
+   *gold-aware cheater*, right on what it takes for gold and guessing elsewhere) earns a good
+   record on them, and a record that vouched for it would pay its guesses.
+3. **Spam scored off gold.** For the same reason the spam score of a worker with gold answers
+   is the model's score of their answers on the *other* items (:func:`without_gold_items`):
+   what they are paid for must show competence by itself. An honest worker answers gold and
+   other items alike, so this changes their score only by the few answers left out; a
+   gold-aware cheater's competence elsewhere is that of a guesser, whatever their gold record.
 
 Workers without gold answers keep what the model says.
 """
@@ -117,25 +121,42 @@ def gold_record(data: EncodedAnswers) -> GoldRecord | None:
     )
 
 
-def without_workers(data: EncodedAnswers, dropped: NDArray[np.bool_]) -> EncodedAnswers:
-    """``data`` without the answers of the ``dropped`` workers (keys and gold unchanged)."""
-    keep = ~dropped[data.worker_idx]
+def answers_where(data: EncodedAnswers, keep: NDArray[np.bool_]) -> EncodedAnswers:
+    """``data`` with only the answer rows where ``keep`` holds (keys, gold and the index spaces
+    unchanged; weights kept aligned)."""
     return replace(
         data,
         item_idx=data.item_idx[keep],
         worker_idx=data.worker_idx[keep],
         label_idx=data.label_idx[keep],
+        weight=None if data.weight is None else data.weight[keep],
     )
 
 
+def without_workers(data: EncodedAnswers, dropped: NDArray[np.bool_]) -> EncodedAnswers:
+    """``data`` without the answers of the ``dropped`` workers (keys and gold unchanged)."""
+    return answers_where(data, ~dropped[data.worker_idx])
+
+
+def without_gold_items(data: EncodedAnswers) -> EncodedAnswers:
+    """``data`` without the answers on gold items (keys, gold and weights kept aligned)."""
+    return answers_where(data, data.gold[data.item_idx] < 0)
+
+
 def bound_skills(
-    skills: list[WorkerSkill], scores: FloatArray, record: GoldRecord | None
+    skills: list[WorkerSkill],
+    scores: FloatArray,
+    record: GoldRecord | None,
+    off_gold: FloatArray | None = None,
 ) -> tuple[list[WorkerSkill], FloatArray]:
     """Skills capped at each worker's gold interval, spam scores raised to 1 for the excluded
-    (module rules)."""
+    (module rules 1-2); ``off_gold``, when given, is each worker's spam score from their answers
+    on non-gold items, which replaces the score of every worker with gold answers (rule 3)."""
     if record is None:
         return skills, scores
     scores = scores.copy()
+    if off_gold is not None:
+        scores[record.has_gold] = off_gold[record.has_gold]
     below = record.excluded
     scores[below] = 1.0
     bounded = list(skills)
@@ -152,4 +173,11 @@ def bound_skills(
     return bounded, scores
 
 
-__all__ = ["GoldRecord", "bound_skills", "gold_record", "without_workers"]
+__all__ = [
+    "GoldRecord",
+    "answers_where",
+    "bound_skills",
+    "gold_record",
+    "without_gold_items",
+    "without_workers",
+]

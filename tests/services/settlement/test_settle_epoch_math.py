@@ -84,7 +84,8 @@ def test_an_epoch_never_promises_more_than_its_budget(inputs: EpochInputs) -> No
     payout = result.payout
     paid_rows = sum(1 for e in inputs.submissions.epoch if e == inputs.epoch)
     assert result.budget == result.price_per_answer * paid_rows
-    assert payout.total + payout.fee + payout.unearned == result.budget
+    held = sum(int(entry["held"]) for entry in result.held.values())
+    assert payout.total + payout.fee + payout.unearned + held == result.budget
     assert payout.fee * 10_000 <= payout.gross * inputs.fee_bps
     assert sum(amount for _, _, amount in result.leaves) == payout.total
     assert all(amount > 0 for _, _, amount in result.leaves)

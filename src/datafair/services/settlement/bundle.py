@@ -89,6 +89,7 @@ from datafair.quality.reviews import (
     reviewer_informedness,
     says_right,
 )
+from datafair.quality.skills import SPAM_THRESHOLD, spam_scores
 from datafair.services.settlement.gold import GoldOpening, gold_section, parse_gold_section
 from datafair.services.settlement.structured import (
     OWN_AGGREGATOR,
@@ -365,7 +366,8 @@ class _Evidence:
     model_selection: dict[str, Any] | None = None  # what ``auto`` chose and why
     groups: np.ndarray | None = None  # dependence group per account (-1: none)
     dependence: dict[str, Any] | None = None  # the groups and their evidence, for the bundle
-    skills: dict[int, tuple[int, float, float]] | None = None  # account: (answers, acc, low)
+    # account: (answers, accuracy, interval low, spam score over the spam threshold)
+    skills: dict[int, tuple[int, float, float, float]] | None = None
     chance: float = 0.0  # accuracy of an answer that ignores the item
 
 
@@ -432,11 +434,27 @@ def dependence_record(
     return groups, {"groups": members, "evidence": evidence}
 
 
-def _account_skills(model: Any, n_accounts: int) -> dict[int, tuple[int, float, float]]:
-    """``account -> (answers, accuracy, interval low)`` of the fitted ``model``'s workers that
-    are accounts (not review pseudo-workers)."""
+def _account_skills(
+    model: Any, n_accounts: int, n_classes: int = 0
+) -> dict[int, tuple[int, float, float, float]]:
+    """``account -> (answers, accuracy, interval low, doubt)`` of the fitted ``model``'s
+    workers that are accounts (not review pseudo-workers).
+
+    ``doubt`` (categorical tasks of ``n_classes`` classes; 0 otherwise) is how far the spam
+    score has risen above a worker's with no answers, on the way to the model's spam
+    threshold: ``(score − s0) / (threshold − s0)`` clipped to ``[0, 1]``, with ``s0`` the score
+    of the prior alone (:func:`datafair.quality.skills.spam_scores`), so a new worker has no
+    doubt (thin evidence has its own rule) and a worker at the threshold has all
+    (:func:`datafair.economics.held.certainty_bps`)."""
+    threshold = float(getattr(model, "spam_threshold", SPAM_THRESHOLD))
+    prior = float(spam_scores(np.zeros((1, n_classes, n_classes)))[0]) if n_classes else 1.0
+    room = threshold - prior
+
+    def doubt(score: float) -> float:
+        return min(max((score - prior) / room, 0.0), 1.0) if room > 0 else 0.0
+
     return {
-        int(skill.worker): (skill.n_answers, skill.accuracy, skill.low)
+        int(skill.worker): (skill.n_answers, skill.accuracy, skill.low, doubt(skill.spam_score))
         for skill in model.skills_
         if int(skill.worker) < n_accounts
     }
@@ -475,14 +493,18 @@ def hold_pay(
 ) -> HeldPay:
     """Hold the part of each account's pay its evidence does not support yet
     (:func:`datafair.economics.held.hold_uncertain_pay`): certainty from the account's answers
-    and skill interval (:func:`~datafair.economics.held.certainty_bps`), the money earlier
+    and skill interval (:func:`~datafair.economics.held.certainty_bps`), capped by the doubt
+    the spam score casts on accounts with at least :data:`DEFAULT_HOLD_MIN_ANSWERS` answers
+    (:func:`_account_skills`; fewer answers are thin evidence), the money earlier
     epochs held (``inputs.held``) carried in, spam-flagged accounts' carried money forfeited."""
     accounts = inputs.submissions.accounts
     certainty: dict[str, int] = {}
     if min_answers and evidence.skills is not None:
-        for index, (n_answers, accuracy, low) in evidence.skills.items():
+        for index, (n_answers, accuracy, low, doubt) in evidence.skills.items():
+            # a spam score rests on evidence, not on its prior, from the default bar on
+            counted = doubt if n_answers >= DEFAULT_HOLD_MIN_ANSWERS else 0.0
             certainty[accounts[index]] = certainty_bps(
-                n_answers, accuracy, low, evidence.chance, min_answers=min_answers
+                n_answers, accuracy, low, evidence.chance, min_answers=min_answers, doubt=counted
             )
     spam = frozenset(accounts[i] for i in np.flatnonzero(evidence.spam_accounts).tolist())
     return hold_uncertain_pay(gross, inputs.held, certainty, spam)
@@ -558,7 +580,7 @@ def _categorical_evidence(
         failed_gold=(gold_class[item] >= 0) & (gold_class[item] != answer_class),
         spam_accounts=_spam_accounts(model, len(subs.accounts)),
         answer_class=answer_class,
-        skills=_account_skills(model, len(subs.accounts)),
+        skills=_account_skills(model, len(subs.accounts), len(classes)),
         chance=1.0 / max(len(classes), 1),
     )
 
