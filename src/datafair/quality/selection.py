@@ -254,18 +254,39 @@ def cross_validate(
             continue
         fits = fit_all(answer_subset(data, ~test))
         item, worker, label = data.item_idx[test], data.worker_idx[test], data.label_idx[test]
-        gold = data.gold[item]
+        # the fold's items, each once: posteriors are computed per item, not per answer
+        local, row = np.unique(item, return_inverse=True)
+        row = row.reshape(-1)
+        gold = data.gold[local]
+        known = np.flatnonzero(gold >= 0)
+        taus = np.asarray(TEMPERATURES)[None, :, None]
+        # every held-out answer's term at every τ lands in cell (τ, item) of the table
+        cell = (np.arange(len(TEMPERATURES))[:, None] * data.n_items + item[None, :]).ravel()
         for name, fit in fits.items():
             table = terms.setdefault(name, np.zeros((len(TEMPERATURES), data.n_items)))
-            like = np.exp(fit.log_confusion[worker, :, label])
-            log_like = fit.log_likelihood[item]
-            for step, tau in enumerate(TEMPERATURES):
-                truth = _clamped(normalise_log(fit.log_prior + tau * log_like)[0], gold)
-                logged = np.log(np.maximum(np.einsum("nc,nc->n", truth, like), 1e-300))
-                table[step] += np.bincount(
-                    item, weights=weight[test] * logged, minlength=data.n_items
-                )
+            like = np.exp(fit.log_confusion[worker, :, label])  # (n, c)
+            # class-major (c, τ, item): the softmax over classes is elementwise across slabs
+            log_like = np.ascontiguousarray(fit.log_likelihood[local].T)[:, None, :]
+            truth = _normalise_first(fit.log_prior[:, None, None] + taus * log_like)
+            truth[:, :, known] = 0.0
+            truth[gold[known], :, known] = 1.0
+            p_answer = truth[0][:, row] * like[:, 0]
+            for c in range(1, data.n_classes):
+                p_answer += truth[c][:, row] * like[:, c]
+            logged = np.log(np.maximum(p_answer, 1e-300)) * weight[test][None, :]
+            table += np.bincount(cell, weights=logged.ravel(), minlength=table.size).reshape(
+                table.shape
+            )
     return terms
+
+
+def _normalise_first(log_joint: FloatArray) -> FloatArray:
+    """Softmax over the first axis (the classes), in place."""
+    peak = np.maximum.reduce(log_joint, axis=0)
+    log_joint -= peak
+    np.exp(log_joint, out=log_joint)
+    log_joint /= np.add.reduce(log_joint, axis=0)
+    return log_joint
 
 
 def score_candidate(data: EncodedAnswers, fit: CandidateFit, item_terms: FloatArray) -> HeldOut:
