@@ -342,16 +342,24 @@ def temper(data: EncodedAnswers, fit: CandidateFit) -> Score:
         share = share * weight[rows]
     held = fit.model.held_out(fit.counts, worker, label, share)
     gold = data.gold[local]
-    known = gold[item] >= 0
-    log_like = fit.log_likelihood[local]
+    known = np.flatnonzero(gold[item] >= 0)
+    known_items = np.flatnonzero(gold >= 0)
+    # class-major (c, ·) copies: every softmax over classes is elementwise across slabs
+    log_like = np.ascontiguousarray(fit.log_likelihood[local].T)
+    own_log = np.ascontiguousarray(own_log.T)
+    held = np.ascontiguousarray(held.T)
     gold_like = _gold_log_likelihood(data, fit)
     scores: list[Score] = []
     for tau in TEMPERATURES:
-        posteriors = _clamped(normalise_log(fit.log_prior + tau * log_like)[0], gold)
-        log_post = np.log(np.maximum(posteriors[item], 1e-300))
-        loo_truth, _ = normalise_log(log_post - tau * own_log)
-        loo_truth[known] = posteriors[item[known]]
-        p_answer = np.einsum("nc,nc->n", loo_truth, held)
+        posteriors = _normalise_first(fit.log_prior[:, None] + tau * log_like)
+        posteriors[:, known_items] = 0.0
+        posteriors[gold[known_items], known_items] = 1.0
+        answered = posteriors[:, item]
+        loo_truth = np.log(np.maximum(answered, 1e-300))
+        loo_truth -= tau * own_log
+        loo_truth = _normalise_first(loo_truth)
+        loo_truth[:, known] = answered[:, known]
+        p_answer = np.add.reduce(loo_truth * held, axis=0)
         answers = float(np.mean(np.log(np.maximum(p_answer, 1e-300))))
         gold_total = float(_gold_terms(fit, tau, 0.0, gold_like).sum())
         total = answers * data.n_answers + gold_total
@@ -405,15 +413,6 @@ def _paired(better: FloatArray, other: FloatArray) -> tuple[float, float]:
     n = difference.shape[0]
     error = float(np.sqrt(n) * difference.std(ddof=1)) if n > 1 else 0.0
     return float(difference.sum()), error
-
-
-def _clamped(posteriors: FloatArray, gold: np.ndarray) -> FloatArray:
-    known = gold >= 0
-    if known.any():
-        posteriors = posteriors.copy()
-        posteriors[known] = 0.0
-        posteriors[known, gold[known]] = 1.0
-    return posteriors
 
 
 GoldLikelihood = tuple[FloatArray, NDArray[np.intp]]
