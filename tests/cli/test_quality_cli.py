@@ -273,3 +273,16 @@ def test_infer_reports_a_copier_group_with_its_evidence(
     copy = grouped["copy"]
     assert copy["partner"] == f"w{source}"
     assert float(copy["p_value"]) < 0.01 and int(copy["shared_items"]) > 0
+
+
+def test_values_equal_after_trimming_are_one_key(tmp_path: Path) -> None:
+    """Blanks around a value are stripped before keys are made: ``" i1"`` and ``i1`` are one
+    item, ``w1 `` and ``w1`` one worker (the reader trims the distinct values, not every row)."""
+    source = _write(
+        tmp_path / "answers.csv",
+        "item,worker,label\ni1,w1,cat\n i1,w2 ,cat\ni2, w1,dog\ni2,w2,dog\ni1 ,w3,cat\n",
+    )
+    out = tmp_path / "labels.csv"
+    assert main(["quality", "infer", str(source), "--out", str(out), "--method", "mv"]) == 0
+    rows = _rows(out)
+    assert [(r["item"], r["label"]) for r in rows] == [("i1", "cat"), ("i2", "dog")]

@@ -174,3 +174,28 @@ def test_auto_with_the_previous_auto_parameters_rebuilds_that_model() -> None:
     legacy = get_aggregator("auto", prior="crowd", prior_strength=None, inference="mean")
     assert isinstance(legacy, BayesianDawidSkene)
     assert isinstance(get_aggregator("auto"), AutoAggregator)
+
+
+def test_a_sampled_comparison_refits_the_winner_on_every_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Above the sample size the winner is refitted from its sample fit's posteriors: the
+    labels are those of the winner fitted on every answer from the vote."""
+    from datafair.quality import selection
+
+    crowd = dawid_skene_crowd(n_items=1500, n_workers=30, n_classes=3, answers_per_item=4, seed=5)
+    monkeypatch.setattr(selection, "SELECTION_ANSWERS", 2_000)
+    est = AutoAggregator()
+    est.detect_dependence = False
+    est.fit(crowd.items, crowd.workers, crowd.labels)
+    assert 2_000 <= est.selection_.sampled_answers < crowd.items.shape[0]
+    data = encode_answers(crowd.items, crowd.workers, crowd.labels)
+    direct = AutoAggregator(candidates=(est.selection_.winner,))
+    direct.detect_dependence = False
+    monkeypatch.setattr(selection, "SELECTION_ANSWERS", 10**9)
+    direct.fit(crowd.items, crowd.workers, crowd.labels)
+    assert data.n_items == est.labels_.shape[0]
+    agree = float(np.mean(est.labels_ == direct.labels_))
+    assert agree >= 0.995
+    accuracy = float(np.mean(est.labels_ == crowd.truth[est.items_]))
+    assert accuracy >= float(np.mean(direct.labels_ == crowd.truth[direct.items_])) - 0.005

@@ -193,11 +193,13 @@ def _read_csv_fast(path: Path) -> Any:
     )
     columns = {}
     for raw, column in wanted.items():
-        values = pc.utf8_trim_whitespace(table.column(raw))
-        shortest = pc.min(pc.utf8_length(values)).as_py()
+        # encode first, then trim and check only the distinct values (far fewer than rows)
+        values = pc.dictionary_encode(table.column(raw)).combine_chunks()
+        trimmed = pc.utf8_trim_whitespace(values.dictionary)
+        shortest = pc.min(pc.utf8_length(trimmed)).as_py()
         if values.null_count or (shortest is not None and shortest == 0):
             return None
-        columns[column] = values
+        columns[column] = pa.DictionaryArray.from_arrays(values.indices, trimmed)
     return pa.table(columns)
 
 
@@ -251,19 +253,22 @@ def _int_buffer(array: Any) -> NDArray[Any]:
 def _encode_table(table: Any) -> EncodedColumns:
     """Dictionary-encode each column in Arrow, then sort its distinct values with numpy."""
     import numpy as np
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     keys: dict[str, Any] = {}
     codes: dict[str, Any] = {}
     for column in ANSWER_COLUMNS:
-        encoded = pc.dictionary_encode(table.column(column)).combine_chunks()
-        distinct = np.asarray(encoded.dictionary.to_pylist(), dtype=str)
+        values = table.column(column)
+        if not pa.types.is_dictionary(values.type):
+            values = pc.dictionary_encode(values)
+        encoded = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        # trimming can make two distinct raw values equal: np.unique merges them
+        trimmed = pc.utf8_trim_whitespace(encoded.dictionary).to_pylist()
+        distinct, rank = np.unique(np.asarray(trimmed, dtype=str), return_inverse=True)
         indices = _int_buffer(encoded.indices).astype(np.int64)
-        order = np.argsort(distinct, kind="stable")
-        rank = np.empty(order.shape[0], dtype=np.int64)
-        rank[order] = np.arange(order.shape[0], dtype=np.int64)
-        keys[column] = distinct[order]
-        codes[column] = rank[indices] if indices.shape[0] else indices
+        keys[column] = distinct
+        codes[column] = rank.reshape(-1).astype(np.int64)[indices] if indices.shape[0] else indices
     return EncodedColumns(keys=keys, codes=codes)
 
 

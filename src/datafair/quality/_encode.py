@@ -114,8 +114,27 @@ def _is_blank(value: object) -> bool:
     return False
 
 
+DENSE_RANGE = 4
+"""Integer columns whose values span at most this many times their length (plus
+:data:`_DENSE_SLACK`) are encoded by counting instead of sorting."""
+
+_DENSE_SLACK = 1 << 20
+
+
 def unique_codes(column: NDArray[Any], name: str) -> tuple[NDArray[Any], IntArray]:
-    """Sorted distinct values of ``column`` and the code of each row."""
+    """Sorted distinct values of ``column`` and the code of each row.
+
+    Integer columns over a compact range (codes already assigned by a reader, ids) are encoded
+    in linear time by counting (``np.bincount``); the result is the same as ``np.unique``'s.
+    """
+    if column.dtype.kind in "iu" and column.shape[0]:
+        low, high = int(column.min()), int(column.max())
+        if high - low <= DENSE_RANGE * column.shape[0] + _DENSE_SLACK:
+            shifted = (column - low).astype(np.intp, copy=False)
+            present = np.bincount(shifted, minlength=high - low + 1) > 0
+            rank = np.cumsum(present, dtype=np.intp) - 1
+            keys = (np.flatnonzero(present) + low).astype(column.dtype)
+            return keys, rank[shifted]
     try:
         keys, codes = np.unique(column, return_inverse=True)
     except TypeError as failure:
@@ -143,6 +162,9 @@ def lookup(keys: NDArray[Any], values: NDArray[Any], name: str) -> IntArray:
 def keep_last(item_idx: IntArray, worker_idx: IntArray, n_workers: int) -> IntArray:
     """Row indices to keep so that each (item, worker) pair keeps its last answer, in order."""
     key = item_idx.astype(np.int64) * max(n_workers, 1) + worker_idx
+    ordered = np.sort(key)
+    if ordered.shape[0] < 2 or bool((ordered[1:] != ordered[:-1]).all()):
+        return np.arange(key.shape[0], dtype=np.intp)  # no repeated pair: every row stays
     _, first_in_reversed = np.unique(key[::-1], return_index=True)
     keep: IntArray = np.sort(key.shape[0] - 1 - first_in_reversed).astype(np.intp)
     return keep

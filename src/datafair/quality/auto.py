@@ -21,7 +21,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from datafair.quality._em import AnswerMatrix, FloatArray, answer_matrix, clamp_gold, vote_shares
+from datafair.quality._em import (
+    AnswerMatrix,
+    FloatArray,
+    answer_matrix,
+    clamp_gold,
+    item_log_likelihood,
+    normalise_log,
+    vote_shares,
+)
 from datafair.quality._encode import EncodedAnswers
 from datafair.quality.base import CategoricalAggregator, FitOutcome
 from datafair.quality.candidates import (
@@ -190,6 +198,21 @@ class AutoAggregator(CategoricalAggregator):
         model = build_candidate(name)
         return fit_candidate(data, matrix, initial, model, max_iter=self.max_iter, tol=self.tol)
 
+    def _refit(self, data: EncodedAnswers, chosen: CandidateFit) -> CandidateFit:
+        """The chosen candidate fitted on every answer, from the posteriors its fit on the
+        sample gives every item (one E-step): EM then needs a few rounds, not a fit from the
+        vote; a community model refines them for ``refine_iter`` rounds, as it refines
+        Dawid-Skene's."""
+        name = chosen.model.name
+        matrix = answer_matrix(data)
+        log_joint = item_log_likelihood(matrix, chosen.log_confusion) + chosen.log_prior
+        start, _ = normalise_log(log_joint)
+        rounds = 2 if name == "majority" else self.max_iter
+        if name.startswith("community-"):
+            rounds = self.refine_iter
+        model = build_candidate(name)
+        return fit_candidate(data, matrix, start, model, max_iter=rounds, tol=self.tol)
+
     def _fit_encoded(self, data: EncodedAnswers) -> FitOutcome:
         names = [n for n in self.candidates if not (n == "class-one-coin" and data.n_classes <= 2)]
         sample = selection_sample(data)
@@ -198,7 +221,7 @@ class AutoAggregator(CategoricalAggregator):
         held = {name: score_candidate(sample, fit, terms[name]) for name, fit in fits.items()}
         winner, why = choose(held, self.candidates)
         # chosen on a sample of the items: refit the winner on every answer
-        fit = fits[winner] if sample is data else self._fit_all(data, [winner])[winner]
+        fit = fits[winner] if sample is data else self._refit(data, fits[winner])
         score = temper(data, fit)
         ranked = sorted(held.values(), key=lambda h: -round(h.score.answers, 9))
         self.selection_ = Selection(

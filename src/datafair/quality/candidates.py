@@ -274,8 +274,7 @@ class CommunityModel(DirichletModel):
 
     def _community_alpha(self, counts: FloatArray, members: IntArray) -> FloatArray:
         k = counts.shape[-1]
-        table = np.zeros((self.groups, k, k))
-        np.add.at(table, members, counts)
+        table = np.stack([counts[members == g].sum(axis=0) for g in range(self.groups)])
         table += 1.0 / k
         mean = table / table.sum(axis=2, keepdims=True)
         alpha: FloatArray = np.maximum(k * mean, JEFFREYS)
@@ -294,9 +293,11 @@ class CommunityModel(DirichletModel):
         return members
 
     def update(self, counts: FloatArray) -> None:
-        """Re-pool the communities and re-assign every worker (two rounds)."""
+        """Re-pool the communities and re-assign every worker: two rounds from the initial
+        communities, then one per M-step (hard-assignment EM)."""
+        first = self.members is None
         members = self._initial(counts) if self.members is None else self.members
-        for _ in range(2):
+        for _ in range(2 if first else 1):
             members = self._assign(counts, self._community_alpha(counts, members))
         self.members = members
 

@@ -254,18 +254,39 @@ def cross_validate(
             continue
         fits = fit_all(answer_subset(data, ~test))
         item, worker, label = data.item_idx[test], data.worker_idx[test], data.label_idx[test]
-        gold = data.gold[item]
+        # the fold's items, each once: posteriors are computed per item, not per answer
+        local, row = np.unique(item, return_inverse=True)
+        row = row.reshape(-1)
+        gold = data.gold[local]
+        known = np.flatnonzero(gold >= 0)
+        taus = np.asarray(TEMPERATURES)[None, :, None]
+        # every held-out answer's term at every τ lands in cell (τ, item) of the table
+        cell = (np.arange(len(TEMPERATURES))[:, None] * data.n_items + item[None, :]).ravel()
         for name, fit in fits.items():
             table = terms.setdefault(name, np.zeros((len(TEMPERATURES), data.n_items)))
-            like = np.exp(fit.log_confusion[worker, :, label])
-            log_like = fit.log_likelihood[item]
-            for step, tau in enumerate(TEMPERATURES):
-                truth = _clamped(normalise_log(fit.log_prior + tau * log_like)[0], gold)
-                logged = np.log(np.maximum(np.einsum("nc,nc->n", truth, like), 1e-300))
-                table[step] += np.bincount(
-                    item, weights=weight[test] * logged, minlength=data.n_items
-                )
+            like = np.exp(fit.log_confusion[worker, :, label])  # (n, c)
+            # class-major (c, τ, item): the softmax over classes is elementwise across slabs
+            log_like = np.ascontiguousarray(fit.log_likelihood[local].T)[:, None, :]
+            truth = _normalise_first(fit.log_prior[:, None, None] + taus * log_like)
+            truth[:, :, known] = 0.0
+            truth[gold[known], :, known] = 1.0
+            p_answer = truth[0][:, row] * like[:, 0]
+            for c in range(1, data.n_classes):
+                p_answer += truth[c][:, row] * like[:, c]
+            logged = np.log(np.maximum(p_answer, 1e-300)) * weight[test][None, :]
+            table += np.bincount(cell, weights=logged.ravel(), minlength=table.size).reshape(
+                table.shape
+            )
     return terms
+
+
+def _normalise_first(log_joint: FloatArray) -> FloatArray:
+    """Softmax over the first axis (the classes), in place."""
+    peak = np.maximum.reduce(log_joint, axis=0)
+    log_joint -= peak
+    np.exp(log_joint, out=log_joint)
+    log_joint /= np.add.reduce(log_joint, axis=0)
+    return log_joint
 
 
 def score_candidate(data: EncodedAnswers, fit: CandidateFit, item_terms: FloatArray) -> HeldOut:
@@ -321,16 +342,24 @@ def temper(data: EncodedAnswers, fit: CandidateFit) -> Score:
         share = share * weight[rows]
     held = fit.model.held_out(fit.counts, worker, label, share)
     gold = data.gold[local]
-    known = gold[item] >= 0
-    log_like = fit.log_likelihood[local]
+    known = np.flatnonzero(gold[item] >= 0)
+    known_items = np.flatnonzero(gold >= 0)
+    # class-major (c, ·) copies: every softmax over classes is elementwise across slabs
+    log_like = np.ascontiguousarray(fit.log_likelihood[local].T)
+    own_log = np.ascontiguousarray(own_log.T)
+    held = np.ascontiguousarray(held.T)
     gold_like = _gold_log_likelihood(data, fit)
     scores: list[Score] = []
     for tau in TEMPERATURES:
-        posteriors = _clamped(normalise_log(fit.log_prior + tau * log_like)[0], gold)
-        log_post = np.log(np.maximum(posteriors[item], 1e-300))
-        loo_truth, _ = normalise_log(log_post - tau * own_log)
-        loo_truth[known] = posteriors[item[known]]
-        p_answer = np.einsum("nc,nc->n", loo_truth, held)
+        posteriors = _normalise_first(fit.log_prior[:, None] + tau * log_like)
+        posteriors[:, known_items] = 0.0
+        posteriors[gold[known_items], known_items] = 1.0
+        answered = posteriors[:, item]
+        loo_truth = np.log(np.maximum(answered, 1e-300))
+        loo_truth -= tau * own_log
+        loo_truth = _normalise_first(loo_truth)
+        loo_truth[:, known] = answered[:, known]
+        p_answer = np.add.reduce(loo_truth * held, axis=0)
         answers = float(np.mean(np.log(np.maximum(p_answer, 1e-300))))
         gold_total = float(_gold_terms(fit, tau, 0.0, gold_like).sum())
         total = answers * data.n_answers + gold_total
@@ -384,15 +413,6 @@ def _paired(better: FloatArray, other: FloatArray) -> tuple[float, float]:
     n = difference.shape[0]
     error = float(np.sqrt(n) * difference.std(ddof=1)) if n > 1 else 0.0
     return float(difference.sum()), error
-
-
-def _clamped(posteriors: FloatArray, gold: np.ndarray) -> FloatArray:
-    known = gold >= 0
-    if known.any():
-        posteriors = posteriors.copy()
-        posteriors[known] = 0.0
-        posteriors[known, gold[known]] = 1.0
-    return posteriors
 
 
 GoldLikelihood = tuple[FloatArray, NDArray[np.intp]]
