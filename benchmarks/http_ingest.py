@@ -275,6 +275,12 @@ async def fixed_rate(
     return latencies, failures
 
 
+def rotated(items: list[str], n: int, of: int) -> list[str]:
+    """``items`` starting at the ``n``-th of ``of`` equal offsets."""
+    start = n * len(items) // of
+    return items[start:] + items[:start]
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -313,8 +319,17 @@ def run_backend(
             for column, n_clients, per_client, batch in runs:
                 crowd = wallets(column, n_clients)
                 chosen = take(per_client)
+                # every client answers the same items, each starting at its own offset, as
+                # `next` deals contributors different items
                 work = [
-                    (w, [entry(w, task_id, c, i + 1) for i, c in enumerate(chosen)]) for w in crowd
+                    (
+                        w,
+                        [
+                            entry(w, task_id, c, i + 1)
+                            for i, c in enumerate(rotated(chosen, n, len(crowd)))
+                        ],
+                    )
+                    for n, w in enumerate(crowd)
                 ]
                 rate, server_ms, client_ms = run_clients(
                     url, task_hex, work, batch, min(args.client_processes, n_clients), process.pid
