@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from datafair.quality import get_aggregator
+from datafair.quality import dependence, get_aggregator
 from datafair.quality._encode import encode_answers
 from datafair.quality.dependence import (
     detect_copies,
@@ -266,3 +266,33 @@ def test_honest_structured_answers_are_not_grouped(seed: int, flip: tuple[float,
     items, workers, answers, n = _label_sets(seed, flip=flip)
     assert detect_copies(items, workers, answers, n).n_groups == 0
     assert detect_copies(items[:0], workers[:0], answers[:0], n).n_groups == 0
+
+
+def test_blocks_and_pair_lookups_do_not_change_a_bit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # five classes take the answer-pair path; tiny blocks and the sorted lookup must give the
+    # very same floats as one block and the dense table (the settlement audit recomputes them)
+    items, workers, labels, _, _ = _with_copiers(0, 5)
+    data = encode_answers(items, workers, labels)
+    rng = np.random.default_rng(0)
+    posteriors = rng.dirichlet(np.ones(5), size=data.n_items)
+    confusion = rng.dirichlet(np.ones(5), size=(data.n_workers, 5))
+    references = [(posteriors, confusion), (posteriors[::-1].copy(), confusion)]
+    whole = detect_dependence(data, references)
+    monkeypatch.setattr(dependence, "PAIR_CHUNK", 7)
+    monkeypatch.setattr(dependence, "PAIR_TABLE", 0)
+    blocked = detect_dependence(data, references)
+    assert whole.tested_pairs > 0 and whole.n_groups >= 1
+    for name in ("group", "score", "partner", "shared", "agree_wrong", "expected", "p_value"):
+        assert np.array_equal(getattr(whole, name), getattr(blocked, name)), name
+    assert np.array_equal(whole.pair_a, blocked.pair_a)
+
+
+def test_poisson_tails_equal_scipy_stats() -> None:
+    from scipy.stats import poisson
+
+    rng = np.random.default_rng(3)
+    k = np.concatenate([rng.integers(-2, 300, 5000).astype(float), rng.uniform(-2, 50, 500)])
+    mu = rng.gamma(0.5, 40.0, k.shape[0])
+    mu[::17] = 0.0
+    assert np.array_equal(dependence._poisson_sf(k, mu), poisson.sf(k, mu))
+    assert np.array_equal(dependence._poisson_cdf(k, mu), poisson.cdf(k, mu))

@@ -68,9 +68,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.csgraph import connected_components
-from scipy.stats import poisson
+from scipy.special import pdtr, pdtrc
 
 from datafair.quality._em import (
     answer_matrix,
@@ -158,6 +158,23 @@ def no_dependence(n_workers: int) -> Dependence:
     )
 
 
+def _poisson_sf(k: ArrayLike, mu: ArrayLike) -> FloatArray:
+    """``P(Poisson(mu) > k)``, as ``scipy.stats.poisson.sf`` gives it (1 for ``k < 0``), from the
+    regularised incomplete gamma function (``scipy.special.pdtrc``) without importing
+    ``scipy.stats``."""
+    k = np.asarray(k, dtype=np.float64)
+    tail = pdtrc(np.maximum(k, 0.0), mu)
+    return np.asarray(np.where(k < 0, 1.0, tail), dtype=np.float64)
+
+
+def _poisson_cdf(k: ArrayLike, mu: ArrayLike) -> FloatArray:
+    """``P(Poisson(mu) ≤ k)``, as ``scipy.stats.poisson.cdf`` gives it (0 for ``k < 0``), from
+    ``scipy.special.pdtr``."""
+    k = np.asarray(k, dtype=np.float64)
+    head = pdtr(np.maximum(k, 0.0), mu)
+    return np.asarray(np.where(k < 0, 0.0, head), dtype=np.float64)
+
+
 def _pair_values(matrix: sp.csr_matrix, a: IntArray, b: IntArray) -> FloatArray:
     """``matrix[a, b]`` as a flat array (through a dense copy when the matrix is small)."""
     if matrix.shape[0] * matrix.shape[1] <= 4_000_000:
@@ -175,6 +192,12 @@ DENSE_FLOPS = 2_000_000
 
 SPARSE_CLASSES = 3
 """Up to this many classes the ``2·K²`` sparse products are faster than pairing answers."""
+
+PAIR_TABLE = 1 << 24
+"""Crowds with ``workers²`` up to this find each answer pair's worker pair in a dense table."""
+
+PAIR_CHUNK = 1 << 18
+"""Answer pairs per block of the ``(pairs, K, K)`` product (~50 MB of memory at K = 5)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -204,10 +227,17 @@ def _answer_pairs(data: EncodedAnswers, a: IntArray, b: IntArray) -> _AnswerPair
     second = np.concatenate(seconds) if seconds else np.zeros(0, dtype=np.intp)
     wa, wb = data.worker_idx[first], data.worker_idx[second]
     low, high = np.minimum(wa, wb).astype(np.int64), np.maximum(wa, wb).astype(np.int64)
-    keys = a.astype(np.int64) * data.n_workers + b
     key = low * data.n_workers + high
-    where = np.minimum(np.searchsorted(keys, key), keys.shape[0] - 1)
-    found = keys[where] == key
+    if data.n_workers**2 <= PAIR_TABLE:
+        # a workers × workers table of pair indices (-1: not tested): one gather per pair
+        table = np.full(data.n_workers**2, -1, dtype=np.int64)
+        table[a.astype(np.int64) * data.n_workers + b] = np.arange(a.shape[0])
+        where = table[key]
+        found = where >= 0
+    else:
+        keys = a.astype(np.int64) * data.n_workers + b
+        where = np.minimum(np.searchsorted(keys, key), keys.shape[0] - 1)
+        found = keys[where] == key
     return _AnswerPairs(first[found], second[found], where[found].astype(np.intp))
 
 
@@ -222,12 +252,19 @@ def _pairs_test(
     wa, wb = data.worker_idx[pairs.first], data.worker_idx[pairs.second]
     same = label == data.label_idx[pairs.second]
     wrong = same & (label != best[item])
-    # Σ_c T[i, c] π_a[c, k] π_b[c, k] for every class k: (n, k)
-    product = confusion[wa] * confusion[wb]  # (n, c, k)
-    product *= posteriors[item][:, :, None]
-    both = product.sum(axis=1)
-    right_class = both[np.arange(item.shape[0]), best[item]]
-    total = both.sum(axis=1)
+    # Σ_c T[i, c] π_a[c, k] π_b[c, k] for every class k, in blocks of answer pairs: the same
+    # element-wise operations and per-row sums as on the whole (n, c, k) array, so the values
+    # are identical, with memory bounded by the block
+    n = item.shape[0]
+    right_class = np.empty(n)
+    total = np.empty(n)
+    for start in range(0, n, PAIR_CHUNK):
+        block = slice(start, min(start + PAIR_CHUNK, n))
+        product = confusion[wa[block]] * confusion[wb[block]]  # (block, c, k)
+        product *= posteriors[item[block]][:, :, None]
+        both = product.sum(axis=1)
+        right_class[block] = both[np.arange(both.shape[0]), best[item[block]]]
+        total[block] = both.sum(axis=1)
 
     def per_pair(values: NDArray[np.float64] | NDArray[np.bool_]) -> FloatArray:
         summed = np.bincount(pairs.pair, weights=values, minlength=n_pairs)
@@ -261,13 +298,13 @@ def _reference_test(
         observed, expected, agreed, expected_agreed = _sparse_test(
             data, incidence, reference, a, b, copies
         )
-    p_wrong = np.asarray(poisson.sf(observed - 1.0, RATIO * expected + 0.5), dtype=np.float64)
+    p_wrong = _poisson_sf(observed - 1.0, RATIO * expected + 0.5)
     if not copies:
         return observed, expected, p_wrong, agreed
     # too few disagreements: a copy disagrees with its source far less than independence allows
     disagreed = n_shared - agreed
     expected_disagreed = np.maximum(n_shared - expected_agreed, 0.0)
-    p_copy = np.asarray(poisson.cdf(disagreed, expected_disagreed / COPY_RATIO), dtype=np.float64)
+    p_copy = _poisson_cdf(disagreed, expected_disagreed / COPY_RATIO)
     return observed, expected, np.minimum(2.0 * np.minimum(p_wrong, p_copy), 1.0), agreed
 
 
@@ -529,7 +566,7 @@ def _member_test(
     )
     disagreed = tested - agreements
     expected_disagreed = np.maximum(tested - expected, 0.0)
-    p_value = np.asarray(poisson.cdf(disagreed, expected_disagreed / COPY_RATIO), dtype=np.float64)
+    p_value = _poisson_cdf(disagreed, expected_disagreed / COPY_RATIO)
     p_value[tested == 0] = 1.0
     return tested, agreements.astype(np.intp), expected, p_value
 
@@ -717,10 +754,7 @@ def detect_copies(
     expected: FloatArray = np.bincount(
         members, weights=p_all[together], minlength=n_workers
     ).astype(np.float64)
-    p_value = np.asarray(
-        poisson.cdf(tested - agreements, np.maximum(tested - expected, 0.0) / COPY_RATIO),
-        dtype=np.float64,
-    )
+    p_value = _poisson_cdf(tested - agreements, np.maximum(tested - expected, 0.0) / COPY_RATIO)
     p_value[tested == 0] = 1.0
     adjusted = np.ones(n_workers)
     judged = np.flatnonzero(tested > 0)
