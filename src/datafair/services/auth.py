@@ -234,10 +234,10 @@ NOT_SIGNED_IN = "session: not signed in, expired or signed out (sign in again)"
 def session_address(session: Session, token: str, *, clock: Clock = time.time) -> str:
     """The address signed in with ``token``; ``Unauthenticated`` if unknown, expired or
     revoked."""
-    row = session.execute(_SESSION_LOOKUP, {"token_hash": _token_hash(token)}).first()
-    if row is None or row.revoked_at is not None or row.expires_at <= now_ms(clock):
+    address = session_addresses(session, [token], clock=clock).get(token)
+    if address is None:
         raise Unauthenticated(NOT_SIGNED_IN)
-    return str(row.address)
+    return address
 
 
 def session_addresses(
@@ -257,14 +257,10 @@ def session_addresses(
     }
 
 
+# built once: every authenticated request runs it (a column read, no ORM identity map)
 _SESSIONS_LOOKUP = select(
     ApiSession.token_hash, ApiSession.address, ApiSession.revoked_at, ApiSession.expires_at
 ).where(ApiSession.token_hash.in_(bindparam("hashes", expanding=True)))
-
-# built once: every authenticated request runs it (a column read, no ORM identity map)
-_SESSION_LOOKUP = select(ApiSession.address, ApiSession.revoked_at, ApiSession.expires_at).where(
-    ApiSession.token_hash == bindparam("token_hash")
-)
 
 
 def sign_out(session: Session, token: str, *, clock: Clock = time.time) -> None:
