@@ -2,7 +2,8 @@
 PostgreSQL (2 workers), against Label Studio's annotation API as the peer.
 
 Usage: ``python benchmarks/http_ingest.py [--items 2600] [--rate 200] [--rate-seconds 10]
-[--client-processes 2] [--sqlite-normal] [--skip-postgres] [--peer label-studio]``
+[--client-processes 2] [--sqlite-normal] [--skip-postgres] [--skip-sqlite]
+[--peer label-studio]``
 
 For each backend a real ``datafair serve`` process is started on a free port; a requester
 uploads a CSV dataset and creates a classification task (k = 8) over HTTP; every contributor
@@ -17,7 +18,8 @@ own items:
 * batches of 100 (``/submissions/batch``), 4 concurrent clients;
 * latency p50/p99 of single submissions at a fixed arrival rate (open loop: requests are sent
   on schedule whether or not earlier ones returned);
-* the CPU time per accepted submission of the server (all its processes, from ``/proc``) and
+* the CPU time per accepted submission of the server (all its processes, from ``/proc``), of
+  PostgreSQL's processes (every ``postgres`` process of the machine: run it on a quiet one) and
   of the clients: on a shared, loaded machine the rates move with the load, the CPU cost
   much less, so it is the figure to compare across runs.
 
@@ -40,7 +42,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -190,10 +192,10 @@ def run_clients(
     batch: int,
     processes: int,
     server_pid: int,
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float, float]:
     """Run ``work`` from ``processes`` client processes (the clients dealt round-robin);
-    (accepted per second, server CPU ms per accepted submission, client CPU ms per accepted
-    submission). Every entry was signed before this is called."""
+    (accepted per second, then CPU ms per accepted submission of the server, of the
+    PostgreSQL processes and of the clients). Every entry was signed before this is called."""
     context = multiprocessing.get_context("fork")
     shares = [[(w.token, entries) for w, entries in work[i::processes]] for i in range(processes)]
     shares = [share for share in shares if share]
@@ -209,22 +211,34 @@ def run_clients(
     for child in children:
         child.start()
     ready.wait()
-    server_before = process_group_cpu(server_pid)
+    server_before, database_before = process_group_cpu(server_pid), database_cpu()
     go.set()
     outcomes = [results.get(timeout=900) for _ in children]
     server_cpu = process_group_cpu(server_pid) - server_before
+    database = database_cpu() - database_before
     for child in children:
         child.join()
     accepted = sum(o[0] for o in outcomes)
     seconds = max(o[2] for o in outcomes) - min(o[1] for o in outcomes)
     client_cpu = sum(o[3] for o in outcomes)
     per = 1000 / max(accepted, 1)
-    return accepted / seconds, server_cpu * per, client_cpu * per
+    return accepted / seconds, server_cpu * per, database * per, client_cpu * per
 
 
 def process_group_cpu(pgid: int) -> float:
     """CPU seconds (user + system) used so far by the live processes of group ``pgid`` (the
     server and its workers: ``serving`` starts it in a new session)."""
+    return _cpu_of(lambda name, group: group == pgid)
+
+
+def database_cpu() -> float:
+    """CPU seconds used so far by the live PostgreSQL processes of this machine (its
+    backends are not the server's children; 0 with SQLite, which runs inside the server)."""
+    return _cpu_of(lambda name, group: name == "postgres")
+
+
+def _cpu_of(wanted: Callable[[str, int], bool]) -> float:
+    """CPU seconds (user + system) of the live processes ``wanted(name, process group)``."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
     for entry in os.listdir("/proc"):
@@ -232,10 +246,11 @@ def process_group_cpu(pgid: int) -> float:
             continue
         try:
             with open(f"/proc/{entry}/stat", encoding="ascii") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
+                head, tail = handle.read().rsplit(")", 1)
         except OSError:
             continue
-        if int(fields[2]) == pgid:  # fields[2] is the process group
+        fields = tail.split()
+        if wanted(head.split("(", 1)[1], int(fields[2])):  # fields[2] is the process group
             total += (int(fields[11]) + int(fields[12])) / tick
     return total
 
@@ -331,11 +346,12 @@ def run_backend(
                     )
                     for n, w in enumerate(crowd)
                 ]
-                rate, server_ms, client_ms = run_clients(
+                rate, server_ms, database_ms, client_ms = run_clients(
                     url, task_hex, work, batch, min(args.client_processes, n_clients), process.pid
                 )
                 result[column] = rate
                 result[f"{column} server ms"] = server_ms
+                result[f"{column} database ms"] = database_ms
                 result[f"{column} client ms"] = client_ms
             paced = wallets("paced", 8)
             total = int(args.rate * args.rate_seconds)
@@ -389,10 +405,14 @@ def print_table(rows: list[tuple[str, dict[str, Any]]], args: argparse.Namespace
         cells = [f"{result[column]:>24.0f} /s" for column in RUNS]
         cells += [f"{result[column]:>27.1f}" for column in ("p50 ms", "p99 ms")]
         print(f"{name:34} " + "".join(cells) + f"  ({result['failures']} failed)")
-    print("CPU ms per accepted submission, server (all its processes) / clients")
+    print(
+        "CPU ms per accepted submission: server (all its processes) / PostgreSQL's processes "
+        "/ clients"
+    )
     for name, result in rows:
         cells = [
-            f"{result[f'{column} server ms']:>14.2f} / {result[f'{column} client ms']:<10.2f}"
+            f"{result[f'{column} server ms']:>11.2f} / {result[f'{column} database ms']:.2f}"
+            f" / {result[f'{column} client ms']:<6.2f}"
             for column in RUNS
         ]
         print(f"{name:34} " + "".join(cells), flush=True)
@@ -414,7 +434,8 @@ def main(argv: list[str]) -> int:
         help="also SQLite with synchronous=normal (no fsync per commit; survives a process "
         "crash, not a power loss)",
     )
-    parser.add_argument("--skip-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--skip-postgres", action="store_true", help="no PostgreSQL run")
+    parser.add_argument("--skip-sqlite", action="store_true", help="no SQLite run")
     parser.add_argument("--peer", choices=["label-studio"], help="measure the peer too")
     args = parser.parse_args(argv)
     rows: list[tuple[str, dict[str, Any]]] = []
@@ -423,7 +444,8 @@ def main(argv: list[str]) -> int:
         rows.append((name, result))
         print_table(rows, args)  # after each backend: a long run's early rows are not lost
 
-    measured("datafair, SQLite, 1 worker", run_backend("sqlite", {}, 1, args))
+    if not args.skip_sqlite:
+        measured("datafair, SQLite, 1 worker", run_backend("sqlite", {}, 1, args))
     if not args.skip_postgres:
         env, schema = postgres_env()
         try:

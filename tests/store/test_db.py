@@ -145,3 +145,41 @@ def test_only_a_relaxed_transaction_commits_without_fsync(tmp_path: Path):
     # NORMAL (1) only where asked, FULL (2) on the same pooled connection afterwards
     assert levels == [1, 2, 1, 2] and len(raw) == 1 and timeout == 30_000
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_postgres_connection_killed_while_idle_is_replaced(
+    pg_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datafair.store import db as db_module
+
+    def backend(session: Session) -> int:
+        return int(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+    with pg_db.session() as session:
+        first = backend(session)
+        session.rollback()
+        assert backend(session) == first  # used a moment ago: handed out again, untested
+        session.rollback()
+    killer = make_engine(pg_db.engine.url.render_as_string(hide_password=False))
+    with killer.connect() as connection:  # another connection, as a server restart would
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+    killer.dispose()
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_S", 0.0)  # every pooled connection is "idle"
+    with pg_db.session() as session:
+        replacement = backend(session)  # the test found the dead connection and replaced it
+    assert replacement != first
+
+
+@pytest.mark.postgres
+def test_a_postgres_read_transaction_costs_no_begin(pg_db: Database) -> None:
+    with pg_db.session() as session:
+        begin_read(session)
+        assert session.execute(text("SELECT 1")).scalar() == 1
+        status = session.connection().connection.driver_connection.info.transaction_status
+        assert status.name == "IDLE"  # autocommit: no transaction was opened on the server
+        session.rollback()
+        session.execute(text("SELECT 1"))  # the next transaction is an ordinary one
+        status = session.connection().connection.driver_connection.info.transaction_status
+        assert status.name == "INTRANS"
+        session.rollback()

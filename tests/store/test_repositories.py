@@ -222,13 +222,54 @@ def test_nonces_use_the_whole_uint64_range(session: Session, make_task):
     assert columns.nonces == [2**64 - 1, 0]
     assert columns.decoded_answers() == ["pos", "pos"]
     assert len(columns) == 2
-    asked = [(ADDRESS, 2**64 - 1), (ADDRESS, 0), (other, 0), (other, 2**63)]
-    assert submissions.used_nonces(task_pk, asked) == {(ADDRESS, 2**64 - 1), (other, 0)}
-    assert submissions.used_nonces(task_pk + 1, asked) == set()
     (slot,) = TaskRepository(session).slots(task_pk, task.items).values()
-    pairs = [(slot.task_item_id, ADDRESS), (slot.task_item_id, "0x" + "c" * 40)]
-    assert submissions.answered(pairs) == {(slot.task_item_id, ADDRESS)}
-    assert submissions.answered([]) == set() and submissions.used_nonces(task_pk, []) == set()
+    item = slot.task_item_id
+    asked = [(item, ADDRESS, 2**64 - 1), (item, ADDRESS, 0), (item, other, 0), (item, other, 2**63)]
+    state = submissions.answer_state(task_pk, asked)
+    assert state.used_nonces == {(ADDRESS, 2**64 - 1), (other, 0)}
+    assert submissions.answer_state(task_pk + 1, asked).used_nonces == set()
+    pairs = [(item, ADDRESS), (item, "0x" + "c" * 40)]
+    assert submissions.answered(pairs) == {(item, ADDRESS)} and submissions.answered([]) == set()
+
+
+def test_the_answer_state_finds_every_kind_of_stored_fact(session: Session, make_task):
+    from datafair.store.models import Assignment, ReviewExclusion
+    from datafair.store.reputation_models import TaskStanding
+
+    task = make_task(n=2)
+    tasks = TaskRepository(session)
+    task_pk = tasks.by_task_id(task.task_id).id  # type: ignore[union-attr]
+    first, second = (s.task_item_id for s in tasks.slots(task_pk, task.items).values())
+    other, third = "0x" + "b" * 40, "0x" + "c" * 40
+    _submission(session, task, ADDRESS, 7)  # ADDRESS answered the first item with nonce 7
+    session.add(
+        ReviewExclusion(task_item_id=second, contributor=other, task_pk=task_pk, created_at=1)
+    )
+    session.add(
+        Assignment(
+            task_pk=task_pk,
+            task_item_id=second,
+            contributor=third,
+            is_gold=False,
+            created_at=1,
+            expires_at=2,
+        )
+    )
+    session.add(
+        TaskStanding(task_pk=task_pk, contributor=third, paused=True, reason="spam", updated_at=1)
+    )
+    session.add(TaskStanding(task_pk=task_pk, contributor=other, paused=False, updated_at=1))
+    session.commit()
+    probes = [(first, ADDRESS, 8), (second, ADDRESS, 7), (second, other, 1), (second, third, 2)]
+    state = SubmissionRepository(session).answer_state(task_pk, probes)
+    assert state.used_nonces == {(ADDRESS, 7)}
+    assert state.answered == {(first, ADDRESS)}
+    assert state.excluded == {(second, other)}
+    assert set(state.held) == {(second, third)}
+    assert state.paused == {third: "spam"}
+    empty = SubmissionRepository(session).answer_state(task_pk, [])
+    assert (empty.used_nonces, empty.answered, empty.held, empty.paused) == (set(), set(), {}, {})
+    session.rollback()
 
 
 def test_a_task_without_submissions_lists_empty_columns(session: Session, make_task):
@@ -334,15 +375,23 @@ def test_duplicate_checks_probe_the_unique_indexes_on_sqlite(session, make_task)
     engine = session.get_bind()
     event.listen(engine, "before_cursor_execute", capture)
     try:
-        SubmissionRepository(session).used_nonces(task_pk, [(ADDRESS, 1)])
         SubmissionRepository(session).answered([(1, ADDRESS)])
+        SubmissionRepository(session).answer_state(task_pk, [(1, ADDRESS, 1), (2, ADDRESS, 2)])
     finally:
         event.remove(engine, "before_cursor_execute", capture)
-    probes = [(sql, params) for sql, params in statements if "json_each" in sql]
-    assert len(probes) == 2
-    for sql, params in probes:
-        plan = session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params).all()
-        steps = [str(row[-1]) for row in plan]
-        assert steps[0].startswith("SCAN k"), steps  # the short list drives the loop
-        assert "SEARCH s USING COVERING INDEX" in steps[1], steps
+    (answered_sql, answered_params), (sql, params) = statements
+    plan = (
+        session.connection()
+        .exec_driver_sql("EXPLAIN QUERY PLAN " + answered_sql, answered_params)
+        .all()
+    )
+    steps = [str(row[-1]) for row in plan]
+    assert steps[0].startswith("SCAN k"), steps  # the short list drives the loop
+    assert "SEARCH s USING COVERING INDEX" in steps[1], steps
+    plan = session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params).all()
+    steps = [str(row[-1]) for row in plan]
+    tables = {"s", "e", "a", "t"}  # submissions (twice), exclusions, assignments, standings
+    assert not [step for step in steps if step.split(" ")[:2] in (["SCAN", t] for t in tables)]
+    searches = [step for step in steps if step.startswith("SEARCH")]
+    assert len(searches) == 5 and all("INDEX" in step for step in searches), steps
     session.rollback()

@@ -50,7 +50,7 @@ from datafair.services.reviews import (
     review_message,
     submit_reviews,
 )
-from datafair.services.submissions import SubmissionInput, submit_many
+from datafair.services.submissions import Screen, SubmissionInput, submit_many
 from datafair.services.tasks import Clock, TaskInfo, checksum_address, get_task, parse_task_id
 from datafair.store.blobs import BlobStore
 from datafair.store.models import Review, Submission, Task
@@ -189,11 +189,16 @@ def check_batch_size(size: int, field: str = "submissions") -> None:
 
 
 def submit_signed(
-    session: Session, entries: Sequence[SubmissionInput], *, clock: Clock = time.time
+    session: Session,
+    entries: Sequence[SubmissionInput],
+    *,
+    clock: Clock = time.time,
+    screen: Screen | None = None,
 ) -> list[Intake]:
-    """Store signed submissions (at most :data:`MAX_BATCH`), idempotent by signature."""
+    """Store signed submissions (at most :data:`MAX_BATCH`), idempotent by signature;
+    ``screen`` as in :func:`~datafair.services.submissions.submit_many`."""
     check_batch_size(len(entries), "submissions")
-    results = submit_many(session, entries, clock=clock)
+    results = submit_many(session, entries, clock=clock, screen=screen)
     outcome: list[Intake] = []
     for result in results:
         if result.error is None:

@@ -80,16 +80,23 @@ def blocked_contributors(
 
 
 def blocked_on(
-    session: Session, task_pk: int, task_type: str, minimum: int, addresses: Iterable[str]
+    session: Session,
+    task_pk: int,
+    task_type: str,
+    minimum: int,
+    addresses: Iterable[str],
+    *,
+    paused_on_task: Iterable[str] | None = None,
 ) -> dict[str, str]:
     """:func:`blocked_contributors` for a caller that already knows the task's type and its
     minimum reputation (``min_reputation_bps`` of its spec; both fixed for the task's life):
-    the pauses, and the records only when ``minimum`` is set."""
+    the pauses (read here unless the caller read ``paused_on_task``, the contributors paused
+    on the task, in the same transaction), and the records only when ``minimum`` is set."""
     wanted = sorted(set(addresses))
     if not wanted:
         return {}
     store = ReputationRepository(session)
-    paused = set(store.paused(task_pk))
+    paused = set(store.paused(task_pk) if paused_on_task is None else paused_on_task)
     records: dict[str, Reputation] = {}
     if minimum:
         rows = store.pooled_for_type(task_type, wanted)

@@ -13,9 +13,10 @@ acknowledged is lost, and each entry keeps its own result (one bad entry never f
 others). With one request at a time it is a direct call: there is never a wait for more.
 
 Each submission may carry its caller's sign-in token and a *permit*: on the writer thread, one
-query in a read-only snapshot finds the signed-in address of every token of the batch, and each
-permit is called with its caller's address (``None`` without a token) before the batch is
-stored, so the sign-in check costs neither its own transaction nor its own thread hop. An
+query in the read-only snapshot where the batch's signatures are checked finds the signed-in
+address of every token of the batch, and each permit is called with its caller's address
+(``None`` without a token) before anything else is checked, so the sign-in check costs neither
+its own transaction nor its own thread hop. An
 unknown, expired or revoked token, or a permit that raises, refuses that entry alone (its error
 is its result; it is not stored).
 
@@ -36,7 +37,6 @@ from datafair.core.errors import DatafairError, Unauthenticated
 from datafair.services.auth import NOT_SIGNED_IN, session_addresses
 from datafair.services.contributions import Intake, submit_signed
 from datafair.services.submissions import SubmissionInput
-from datafair.store.db import begin_read
 
 Permit = Callable[[str | None], None]
 """Whether the caller signed in as this address (``None``: anonymous) may submit the entry;
@@ -91,33 +91,24 @@ class GroupCommit:
             self._drainer = None
 
     def _store(self, batch: list[_Waiter]) -> list[Intake]:
-        """On the writer thread: the permits in one snapshot, then one ``submit_signed``."""
+        """On the writer thread: one ``submit_signed`` whose read snapshot checks the permits
+        first."""
+
+        def screen(session: Session, indices: range) -> dict[int, DatafairError]:
+            return self._refused(session, {n: batch[n] for n in indices})
+
         with self._sessions() as session:
-            refused = self._refused(session, batch)
-            allowed = [w.entry for n, w in enumerate(batch) if n not in refused]
-            stored = iter(submit_signed(session, allowed) if allowed else [])
-        results = []
-        for position in range(len(batch)):
-            if position in refused:
-                results.append(Intake(0, None, error=refused[position]))
-            else:
-                result = next(stored)
-                results.append(Intake(0, result.stored_id, result.duplicate, result.error))
-        return results
+            stored = submit_signed(session, [w.entry for w in batch], screen=screen)
+        return [Intake(0, r.stored_id, r.duplicate, r.error) for r in stored]
 
     @staticmethod
-    def _refused(session: Session, batch: list[_Waiter]) -> dict[int, DatafairError]:
-        """The entries (by position) whose caller's token or permit refuses them."""
-        checked = [(n, w) for n, w in enumerate(batch) if w.permit is not None]
-        if not checked:
-            return {}
-        begin_read(session)
-        try:
-            signed_in = session_addresses(session, (w.token for _, w in checked if w.token))
-        finally:
-            session.rollback()
+    def _refused(session: Session, waiters: dict[int, _Waiter]) -> dict[int, DatafairError]:
+        """The entries (by index) whose caller's token or permit refuses them, read in the
+        session's current (read-only) transaction."""
+        checked = {n: w for n, w in waiters.items() if w.permit is not None}
+        signed_in = session_addresses(session, (w.token for w in checked.values() if w.token))
         refused: dict[int, DatafairError] = {}
-        for position, waiter in checked:
+        for position, waiter in checked.items():
             assert waiter.permit is not None
             address = signed_in.get(waiter.token) if waiter.token else None
             try:

@@ -44,7 +44,7 @@ from __future__ import annotations
 import time
 import weakref
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -78,7 +78,6 @@ from datafair.store.models import TASK_CLOSED
 from datafair.store.repositories import (
     AssignmentRepository,
     ItemRepository,
-    ReviewRepository,
     Slot,
     SubmissionColumns,
     SubmissionRepository,
@@ -87,6 +86,10 @@ from datafair.store.repositories import (
 
 CHUNK_SIZE = 1000
 _ATTEMPTS = 4
+
+Screen = Callable[[Session, range], Mapping[int, DatafairError]]
+"""A caller's own check of entries (by index) in a chunk's read snapshot, before any other:
+the errors of the entries it refuses (they are neither checked further nor stored)."""
 
 
 @dataclass(frozen=True)
@@ -175,26 +178,36 @@ def submit_many(
     *,
     clock: Clock = time.time,
     chunk_size: int = CHUNK_SIZE,
+    screen: Screen | None = None,
 ) -> list[SubmitResult]:
     """Verify and store many submissions; one result per entry, in order.
 
     Each bad entry is rejected on its own (and not stored); the good ones are committed, one
-    transaction per chunk of ``chunk_size`` entries, before this returns.
+    transaction per chunk of ``chunk_size`` entries, before this returns. ``screen``, when
+    given, is called first in each chunk's read snapshot with the chunk's indices (e.g. the
+    sign-in checks of a server's callers, :mod:`datafair.services.intake`).
     """
     batch = list(entries)
     results: list[SubmitResult] = []
     for start in range(0, len(batch), chunk_size):
-        results.extend(_submit_chunk(session, batch[start : start + chunk_size], start, clock))
+        chunk = batch[start : start + chunk_size]
+        results.extend(_submit_chunk(session, chunk, start, clock, screen))
     return results
 
 
 def _submit_chunk(
-    session: Session, entries: Sequence[SubmissionInput], offset: int, clock: Clock
+    session: Session,
+    entries: Sequence[SubmissionInput],
+    offset: int,
+    clock: Clock,
+    screen: Screen | None = None,
 ) -> list[SubmitResult]:
     errors: dict[int, DatafairError] = {}
     session.rollback()  # a pending transaction of the caller ends here (see the module docstring)
     begin_read(session)  # the checks read a snapshot without the write lock
     try:
+        if screen is not None:
+            errors.update(screen(session, range(offset, offset + len(entries))))
         checked = _check_entries(session, entries, offset, errors, clock)
     finally:
         session.rollback()  # ends the read transaction; the checks copied what they need
@@ -223,6 +236,8 @@ def _check_entries(
     """Everything that depends only on the request and on immutable stored data."""
     task_ids: dict[int, bytes] = {}
     for position, entry in enumerate(entries):
+        if offset + position in errors:  # refused by the caller's screen
+            continue
         try:
             task_ids[offset + position] = parse_task_id(entry.task_id)
         except InvalidInput as error:
@@ -400,7 +415,15 @@ def _store(
     by_task: dict[int, list[_Checked]] = defaultdict(list)
     for entry in checked:
         by_task[entry.context.pk].append(entry)
-    statuses = tasks.lock_status(sorted(by_task))
+    locked: dict[int, dict[str, Slot]] = {}
+    if len(by_task) == 1:  # the usual batch: its task and items locked in one statement
+        ((task_pk, group),) = by_task.items()
+        status, locked[task_pk] = tasks.lock_status_and_slots(
+            task_pk, [entry.slot.item_cid for entry in group]
+        )
+        statuses = {task_pk: status} if status is not None else {}
+    else:
+        statuses = tasks.lock_status(sorted(by_task))
     accepted_at = now_ms(clock)
     unix_now = clock()
     rows: list[dict[str, Any]] = []
@@ -423,14 +446,17 @@ def _store(
                     f"task 0x{task.task_id.hex()}: {problem}, it takes no more answers"
                 )
             continue
-        live = tasks.slots(task_pk, [entry.slot.item_cid for entry in group], lock=True)
-        used = submissions.used_nonces(task_pk, [(e.contributor, e.nonce) for e in group])
-        answered = submissions.answered([(e.slot.task_item_id, e.contributor) for e in group])
-        excluded = ReviewRepository(session).excluded(
-            [(e.slot.task_item_id, e.contributor) for e in group]
+        live = locked.get(task_pk) or tasks.slots(
+            task_pk, [entry.slot.item_cid for entry in group], lock=True
         )
-        held = AssignmentRepository(session).held_for_items(
-            [live[e.slot.item_cid].task_item_id for e in group]
+        state = submissions.answer_state(
+            task_pk, [(e.slot.task_item_id, e.contributor, e.nonce) for e in group]
+        )
+        used, answered, excluded, held = (
+            state.used_nonces,
+            state.answered,
+            state.excluded,
+            state.held,
         )
         blocked = blocked_on(
             session,
@@ -438,6 +464,7 @@ def _store(
             task.task_type,
             task.min_reputation_bps,
             [e.contributor for e in group],
+            paused_on_task=state.paused,
         )
         gold_cids = [e.slot.item_cid for e in group if live[e.slot.item_cid].is_gold]
         retired = tasks.retired_gold(task_pk, gold_cids) if gold_cids else {}

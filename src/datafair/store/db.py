@@ -41,7 +41,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from datafair.core.errors import InvalidInput
@@ -52,6 +52,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_BEGIN_POLL_S = 0.001
 RELAXED_SYNC = "datafair_relaxed_sync"
 """Execution option: this SQLite transaction commits without fsync (see poll_begin_immediate)."""
+PING_AFTER_IDLE_S = 1.0
+"""A pooled PostgreSQL connection idle this long is tested before use (:func:`_ping_after_idle`)."""
+_IDLE_SINCE = "datafair_idle_since"
 READ_ONLY = "datafair_read_only"  # execution option: the transaction only reads (begin_read)
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -78,12 +81,41 @@ def make_engine(
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False}, **pooling)
         _configure_sqlite(engine, path, synchronous.upper())
         return engine
-    engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
+    _ping_after_idle(engine)
     if schema is not None:
         if not _SCHEMA_NAME.match(schema):
             raise ValueError(f"invalid schema name {schema!r}")
         _use_schema(engine, schema)
     return engine
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Test a pooled PostgreSQL connection before handing it out, if it sat in the pool for
+    :data:`PING_AFTER_IDLE_S` or more (SQLAlchemy's "pessimistic" disconnect handling, as
+    ``pool_pre_ping`` does on every checkout, without a round trip for a connection used a
+    moment ago: a request's transactions check a connection out several times in a row). A
+    connection that fails the test is replaced; one that dies while briefly idle fails its
+    statement, which invalidates the pool, and a write is retried by :func:`retry_transaction`.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _connected(dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is not None and time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as failure:  # whatever the driver raises: this connection is gone
+            raise DisconnectionError(f"pooled connection failed its test: {failure}") from failure
 
 
 def _sqlite_file(database: str | None) -> Path | None:
@@ -157,11 +189,17 @@ def poll_begin_immediate(dbapi_connection: Any, timeout_ms: int) -> bool:
 
 def begin_read(session: Session) -> None:
     """Start the session's next transaction as a read-only one: on SQLite a deferred ``BEGIN``
-    (a WAL snapshot, no write lock), on PostgreSQL an ordinary transaction. The caller must not
-    write in it; it ends with the session's next ``rollback``/``commit``. A no-op when the session
-    is already in a transaction."""
-    if not session.in_transaction():
+    (a WAL snapshot, no write lock), on PostgreSQL autocommit statements (at READ COMMITTED each
+    statement of a transaction reads its own snapshot anyway, so a reader's ``BEGIN`` and
+    ``ROLLBACK`` would be two round trips for nothing). The caller must not write in it; it ends
+    with the session's next ``rollback``/``commit``. A no-op when the session is already in a
+    transaction."""
+    if session.in_transaction():
+        return
+    if session.get_bind().dialect.name == "sqlite":
         session.connection(execution_options={READ_ONLY: True})
+    else:
+        session.connection(execution_options={READ_ONLY: True, "isolation_level": "AUTOCOMMIT"})
 
 
 def _use_schema(engine: Engine, schema: str) -> None:

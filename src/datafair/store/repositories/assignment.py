@@ -9,7 +9,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from datafair.store.models import (
@@ -107,12 +107,6 @@ _DUE = text(
 
 
 # built once: the submission path runs it for every chunk
-_HELD_FOR_ITEMS = select(Assignment.id, Assignment.task_item_id, Assignment.contributor).where(
-    Assignment.task_item_id.in_(bindparam("ids", expanding=True)),
-    Assignment.status == ASSIGNMENT_HELD,
-)
-
-
 class AssignmentRepository:
     """Held slots: one row per (task item, contributor)."""
 
@@ -233,16 +227,6 @@ class AssignmentRepository:
             connection.execute(_UNRESERVE, {"item": task_item_id})
             return None
         return int(held)
-
-    def held_for_items(self, task_item_ids: Sequence[int]) -> dict[tuple[int, str], int]:
-        """Held assignments on the items: ``{(task_item_id, contributor): assignment_id}``."""
-        found: dict[tuple[int, str], int] = {}
-        connection = self.session.connection()
-        for part in chunked(sorted(set(task_item_ids))):
-            rows = connection.execute(_HELD_FOR_ITEMS, {"ids": list(part)})
-            for assignment_id, item_id, contributor in rows:
-                found[(item_id, contributor)] = assignment_id
-        return found
 
     def mark_submitted(self, assignment_ids: Sequence[int]) -> None:
         """Close held assignments whose answers were accepted."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, exists, func, insert, select, text, tuple_
+from sqlalchemy import Table, and_, exists, func, insert, select, text
 from sqlalchemy.orm import Session, aliased
 
 from datafair.core.errors import Conflict, InvalidInput, NotFound
@@ -18,7 +18,6 @@ from datafair.store.models import (
     VERDICT_REJECT,
     Assignment,
     Review,
-    ReviewExclusion,
     Submission,
     TaskItem,
 )
@@ -73,13 +72,6 @@ def _eligible(task_pk: int, address: str, *, ordered_scan: bool = False) -> list
 
 
 # built once: the submission path runs it for every chunk
-_EXCLUDED = select(ReviewExclusion.task_item_id, ReviewExclusion.contributor).where(
-    tuple_(ReviewExclusion.task_item_id, ReviewExclusion.contributor).in_(
-        bindparam("pairs", expanding=True)
-    )
-)
-
-
 class ReviewRepository:
     """Reviews of submissions: a verdict (accept/reject), a rating (1-5), or both."""
 
@@ -197,15 +189,6 @@ class ReviewRepository:
         ]
         if params:
             self.session.connection().execute(_EXCLUDE, params)
-
-    def excluded(self, pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
-        """Which ``(task item id, contributor)`` pairs a review excluded (:meth:`exclude`)."""
-        found: set[tuple[int, str]] = set()
-        connection = self.session.connection()
-        for part in chunked(sorted(set(pairs))):
-            rows = connection.execute(_EXCLUDED, {"pairs": list(part)})
-            found.update((int(item_id), str(who)) for item_id, who in rows)
-        return found
 
     def signatures_of(self, task_pk: int, submission_ids: Sequence[int]) -> dict[int, bytes]:
         """The signatures of those submissions that belong to the task, by id."""

@@ -14,6 +14,7 @@ from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from datafair.store.models import (
+    ASSIGNMENT_HELD,
     UINT64_OFFSET,
     Submission,
 )
@@ -59,6 +60,52 @@ _SUBMISSION_ARRAYS = (
     ("accepted_at", "bigint"),
 )
 
+
+@dataclass(frozen=True)
+class AnswerState:
+    """What the store holds about a batch of answers to one task
+    (:meth:`SubmissionRepository.answer_state`): the ``(contributor, nonce)`` pairs already
+    used, the ``(task item id, contributor)`` pairs already answered or excluded by a review,
+    the held assignments by ``(task item id, contributor)``, and the contributors paused on the
+    task with their reason."""
+
+    used_nonces: set[tuple[str, int]]
+    answered: set[tuple[int, str]]
+    excluded: set[tuple[int, str]]
+    held: dict[tuple[int, str], int]
+    paused: dict[str, str | None]
+
+
+# One statement for everything a batch's write transaction re-reads under its locks, one row
+# per finding, tagged by kind; ``k`` is the batch's (task item id, contributor, nonce) probes,
+# and every branch is an index probe per probe row (the outer loop on SQLite: CROSS JOIN).
+_USED, _ANSWERED, _EXCLUDED, _HELD, _PAUSED = range(5)
+_ANSWER_STATE = f"""
+SELECT {_USED}, CAST(NULL AS INTEGER), s.contributor, s.nonce, CAST(NULL AS VARCHAR)
+  FROM k CROSS JOIN submissions s
+  WHERE s.task_pk = {{task}} AND s.contributor = k.c AND s.nonce = k.n
+UNION ALL
+SELECT {_ANSWERED}, s.task_item_id, s.contributor, CAST(NULL AS BIGINT), NULL
+  FROM k CROSS JOIN submissions s WHERE s.task_item_id = k.i AND s.contributor = k.c
+UNION ALL
+SELECT {_EXCLUDED}, e.task_item_id, e.contributor, NULL, NULL
+  FROM k CROSS JOIN review_exclusions e WHERE e.task_item_id = k.i AND e.contributor = k.c
+UNION ALL
+SELECT {_HELD}, a.task_item_id, a.contributor, a.id, NULL
+  FROM k CROSS JOIN assignments a
+  WHERE a.task_item_id = k.i AND a.contributor = k.c AND a.status = '{ASSIGNMENT_HELD}'
+UNION ALL
+SELECT {_PAUSED}, NULL, t.contributor, NULL, t.reason
+  FROM task_standings t WHERE t.task_pk = {{task}} AND t.paused
+"""
+_PROBES_POSTGRES = (
+    "WITH k(i, c, n) AS (SELECT * FROM unnest(%(items)s::integer[], %(who)s::varchar[], "
+    "%(nonces)s::bigint[]))"
+)
+_PROBES_SQLITE = (
+    "WITH k(i, c, n) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+    "json_extract(value, '$[2]') FROM json_each(:probes))"
+)
 
 # built once: every chunk of submissions runs them on SQLite
 _SUBMISSIONS = cast(Table, Submission.__table__)
@@ -116,38 +163,43 @@ class SubmissionRepository:
         ids = {(item_id, contributor): row_id for row_id, item_id, contributor in returned}
         return [ids[(row["task_item_id"], row["contributor"])] for row in rows]
 
-    def used_nonces(self, task_pk: int, pairs: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
-        """Which ``(contributor, nonce)`` pairs the task already has a submission for.
-
-        The pairs travel as one parameter (PostgreSQL arrays, a SQLite JSON array), joined
-        against the ``(task_pk, contributor, nonce)`` unique index.
-        """
-        unique = sorted(set(pairs))
+    def answer_state(self, task_pk: int, probes: Sequence[tuple[int, str, int]]) -> AnswerState:
+        """Everything the store says of answers ``(task item id, contributor, nonce)`` to task
+        ``task_pk`` (:class:`AnswerState`), in one statement: what a batch's write transaction
+        re-reads once it holds its locks."""
+        state = AnswerState(set(), set(), set(), {}, {})
+        unique = sorted(set(probes))
         if not unique:
-            return set()
+            return state
+        shifted = [(item, who, nonce - UINT64_OFFSET) for item, who, nonce in unique]
         connection = self.session.connection()
         if self._on_postgres():
             rows = connection.exec_driver_sql(
-                "SELECT s.contributor, s.nonce FROM submissions s "
-                "JOIN unnest(%s::varchar[], %s::bigint[]) AS k(c, n) "
-                "ON s.contributor = k.c AND s.nonce = k.n WHERE s.task_pk = %s",
-                (
-                    [contributor for contributor, _ in unique],
-                    [nonce - UINT64_OFFSET for _, nonce in unique],
-                    task_pk,
-                ),
+                _PROBES_POSTGRES + _ANSWER_STATE.format(task="%(task)s"),
+                {
+                    "items": [item for item, _, _ in shifted],
+                    "who": [who for _, who, _ in shifted],
+                    "nonces": [nonce for _, _, nonce in shifted],
+                    "task": task_pk,
+                },
             )
         else:
             rows = connection.exec_driver_sql(
-                # CROSS JOIN keeps the JSON list as the outer loop: one index probe per pair
-                "SELECT s.contributor, s.nonce FROM json_each(?) AS k "
-                "CROSS JOIN submissions s WHERE s.task_pk = ? "
-                "AND s.contributor = json_extract(k.value, '$[0]') "
-                "AND s.nonce = json_extract(k.value, '$[1]')",
-                (json.dumps([[c, nonce - UINT64_OFFSET] for c, nonce in unique]), task_pk),
+                _PROBES_SQLITE + _ANSWER_STATE.format(task=":task"),
+                {"probes": json.dumps(shifted), "task": task_pk},
             )
-        # raw SQL bypasses the Uint64 column type: shift the nonces back
-        return {(contributor, nonce + UINT64_OFFSET) for contributor, nonce in rows}
+        for kind, item, who, number, reason in rows:
+            if kind == _USED:
+                state.used_nonces.add((who, number + UINT64_OFFSET))  # raw SQL: shift back
+            elif kind == _ANSWERED:
+                state.answered.add((item, who))
+            elif kind == _EXCLUDED:
+                state.excluded.add((item, who))
+            elif kind == _HELD:
+                state.held[(item, who)] = number
+            else:
+                state.paused[who] = reason
+        return state
 
     def answered(self, pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
         """Which ``(task_item_id, contributor)`` pairs already have a submission (one

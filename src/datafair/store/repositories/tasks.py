@@ -83,6 +83,28 @@ _SLOTS = (
     .order_by(TaskItem.id)
 )
 _SLOTS_LOCKED = _SLOTS.with_for_update(of=TaskItem)
+# one task's status (share-locked first, as lock_status does) and its slots, in one statement
+_STATUS_AND_SLOTS_LOCKED = (
+    _SLOTS.add_columns(Task.status)
+    .join(Task, Task.id == TaskItem.task_pk)
+    .suffix_with("FOR SHARE OF tasks FOR UPDATE OF task_items", dialect="postgresql")
+)
+
+
+def _slot(row: Sequence[Any]) -> Slot:
+    """A :class:`Slot` from the first columns of a ``_SLOTS`` row."""
+    return Slot(
+        task_item_id=row[0],
+        item_cid=row[1],
+        is_gold=row[2],
+        capacity=row[3],
+        answers=row[4],
+        reserved=row[5],
+        context=ItemContext(ItemKind(row[6]), row[7], row[8], row[9]),
+        sealed_epoch=row[10],
+    )
+
+
 CAPACITY_LEFT = or_(
     TaskItem.capacity.is_(None), TaskItem.answers + TaskItem.reserved < TaskItem.capacity
 )
@@ -317,17 +339,27 @@ class TaskRepository:
         connection = self.session.connection()
         for part in chunked(sorted(set(item_cids))):
             for row in connection.execute(query, {"task_pk": task_pk, "cids": list(part)}):
-                found[row[1]] = Slot(
-                    task_item_id=row[0],
-                    item_cid=row[1],
-                    is_gold=row[2],
-                    capacity=row[3],
-                    answers=row[4],
-                    reserved=row[5],
-                    context=ItemContext(ItemKind(row[6]), row[7], row[8], row[9]),
-                    sealed_epoch=row[10],
-                )
+                found[row[1]] = _slot(row)
         return found
+
+    def lock_status_and_slots(
+        self, task_pk: int, item_cids: Sequence[str]
+    ) -> tuple[str | None, dict[str, Slot]]:
+        """:meth:`lock_status` and :meth:`slots` with ``lock`` for one task, in one statement
+        per chunk of CIDs: the task's status (``None`` when none of the CIDs is found) and the
+        locked slots. PostgreSQL locks the task's row (shared) before the items' (in id order),
+        the order of :meth:`lock_status` then :meth:`slots`."""
+        status: str | None = None
+        found: dict[str, Slot] = {}
+        connection = self.session.connection()
+        for part in chunked(sorted(set(item_cids))):
+            rows = connection.execute(
+                _STATUS_AND_SLOTS_LOCKED, {"task_pk": task_pk, "cids": list(part)}
+            )
+            for row in rows:
+                found[row[1]] = _slot(row)
+                status = row[11]
+        return status, found
 
     def lock_items(self, task_item_ids: Sequence[int]) -> None:
         """Lock task item rows (PostgreSQL ``FOR UPDATE``, in id order) until the transaction
