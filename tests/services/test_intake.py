@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from dataclasses import replace
 
 import pytest
@@ -139,3 +140,62 @@ def test_a_database_failure_reaches_every_caller_of_the_batch(make_task, contrib
             asyncio.run(intake.submit(entry))
     finally:
         intake.close()
+
+
+class SlowSessions(CountingSessions):
+    """Sessions that take ``delay_s`` to open, as a database round trip would."""
+
+    def __init__(self, db: Database, delay_s: float) -> None:
+        super().__init__(db)
+        self.delay_s = delay_s
+
+    def __call__(self) -> Session:
+        time.sleep(self.delay_s)
+        return super().__call__()
+
+
+@pytest.mark.parametrize("sibling_wait_s", [0.0, 0.5])
+def test_clients_that_answer_back_to_back_share_batches(
+    db: Database, make_task, contributors, sibling_wait_s: float
+) -> None:
+    task = make_task(n=10, overlap=8)
+    rounds, clients = 10, 4
+    sessions = SlowSessions(db, delay_s=0.01)
+    intake = GroupCommit(sessions, sibling_wait_s=sibling_wait_s)
+
+    async def client(number: int) -> None:
+        for position, item in enumerate(task.items[:rounds]):
+            entry = contributors[number].sign(task.info, item, "pos", nonce=position)
+            await asyncio.sleep(0.002 * number)  # the network and the client, before each send
+            assert (await intake.submit(entry)).error is None
+
+    async def all_clients() -> None:
+        await asyncio.gather(*(client(n) for n in range(clients)))
+
+    try:
+        asyncio.run(all_clients())
+    finally:
+        intake.close()
+    if sibling_wait_s:  # each batch waits (at most one store's time) for the others to return
+        assert sessions.opened <= rounds + 2
+    else:  # one caller goes alone, the others after it: twice as many transactions
+        assert sessions.opened >= 2 * rounds - 2
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Submission)) == rounds * clients
+
+
+def test_a_lone_caller_never_waits_for_siblings(db: Database, make_task, contributors) -> None:
+    task = make_task(n=6)
+    intake = GroupCommit(db.session, sibling_wait_s=5.0)
+
+    async def one_after_another() -> None:
+        for position, item in enumerate(task.items):
+            entry = contributors[0].sign(task.info, item, "pos", nonce=position)
+            assert (await intake.submit(entry)).error is None
+
+    started = time.monotonic()
+    try:
+        asyncio.run(one_after_another())
+    finally:
+        intake.close()
+    assert time.monotonic() - started < 5.0  # a wait would cost up to a store's time each

@@ -20,8 +20,13 @@ its own transaction nor its own thread hop. An
 unknown, expired or revoked token, or a permit that raises, refuses that entry alone (its error
 is its result; it is not stored).
 
-The batching is the "group commit" of database logs (Gawlick & Kinkade, IMS FastPath, 1985;
-PostgreSQL's ``commit_delay``), without any delay: it only merges what is already waiting.
+The batching is the "group commit" of database logs (Gawlick & Kinkade, IMS FastPath, 1985).
+It adds no delay for a lone caller: a batch takes what is already waiting. Only when the last
+cycle had more callers than now wait (clients that send their next answer as soon as they get
+a reply: after a batch of 3 is stored, the one that came meanwhile would otherwise go alone and
+the 3 after it, a batch of 1 then of 3 forever) does the next batch wait for those callers to
+come back, for at most the last batch's storing time and :data:`SIBLING_WAIT_S`, like
+PostgreSQL's ``commit_delay`` with ``commit_siblings``.
 """
 
 from __future__ import annotations
@@ -37,6 +42,9 @@ from datafair.core.errors import DatafairError, Unauthenticated
 from datafair.services.auth import NOT_SIGNED_IN, session_addresses
 from datafair.services.contributions import Intake, submit_signed
 from datafair.services.submissions import SubmissionInput
+
+SIBLING_WAIT_S = 0.005
+"""The longest a batch waits for the callers of the previous one to come back (see module)."""
 
 Permit = Callable[[str | None], None]
 """Whether the caller signed in as this address (``None``: anonymous) may submit the entry;
@@ -54,10 +62,18 @@ class _Waiter:
 class GroupCommit:
     """Store single submissions, merging the ones that wait at the same time (see module)."""
 
-    def __init__(self, sessions: Callable[[], Session], *, max_batch: int = 256) -> None:
+    def __init__(
+        self,
+        sessions: Callable[[], Session],
+        *,
+        max_batch: int = 256,
+        sibling_wait_s: float = SIBLING_WAIT_S,
+    ) -> None:
         self._sessions = sessions
         self._max_batch = max_batch
+        self._sibling_wait_s = sibling_wait_s
         self._pending: list[_Waiter] = []
+        self._arrival: asyncio.Future[None] | None = None
         self._drainer: asyncio.Task[None] | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake")
 
@@ -69,16 +85,24 @@ class GroupCommit:
         loop = asyncio.get_running_loop()
         waiter = _Waiter(entry, token, permit, loop.create_future())
         self._pending.append(waiter)
+        if self._arrival is not None and not self._arrival.done():
+            self._arrival.set_result(None)
         if self._drainer is None:
             self._drainer = loop.create_task(self._drain())
         return await asyncio.shield(waiter.future)
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
+        callers, wait_s = 0, 0.0
         try:
-            while self._pending:
+            while True:
+                if callers > len(self._pending):
+                    await self._siblings(min(callers, self._max_batch), wait_s)
+                if not self._pending:
+                    return
                 batch = self._pending[: self._max_batch]
                 del self._pending[: self._max_batch]
+                started = loop.time()
                 try:
                     results = await loop.run_in_executor(self._writer, self._store, batch)
                 except Exception as failure:  # the database failed: every caller sees it
@@ -87,8 +111,27 @@ class GroupCommit:
                     continue
                 for waiter, result in zip(batch, results, strict=True):
                     waiter.future.set_result(result)
+                # the callers of this cycle: the batch's and those who arrived meanwhile
+                callers = len(batch) + len(self._pending)
+                wait_s = min(self._sibling_wait_s, loop.time() - started)
         finally:
             self._drainer = None
+
+    async def _siblings(self, callers: int, wait_s: float) -> None:
+        """Wait until ``callers`` entries are pending, for at most ``wait_s`` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        while len(self._pending) < callers:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            self._arrival = arrival = loop.create_future()
+            timer = loop.call_later(remaining, _settle, arrival)
+            try:
+                await arrival
+            finally:
+                timer.cancel()
+                self._arrival = None
 
     def _store(self, batch: list[_Waiter]) -> list[Intake]:
         """On the writer thread: one ``submit_signed`` whose read snapshot checks the permits
@@ -122,3 +165,8 @@ class GroupCommit:
     def close(self) -> None:
         """Stop the writer thread once the batches queued on it are stored."""
         self._writer.shutdown(wait=True)
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
