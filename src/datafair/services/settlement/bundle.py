@@ -90,6 +90,7 @@ from datafair.quality.reviews import (
     says_right,
 )
 from datafair.quality.skills import SPAM_THRESHOLD, spam_scores
+from datafair.services.settlement.difficulty import ease_factors
 from datafair.services.settlement.gold import GoldOpening, gold_section, parse_gold_section
 from datafair.services.settlement.structured import (
     OWN_AGGREGATOR,
@@ -218,6 +219,9 @@ class EpochResult:
     """Per reviewer: the informedness that weighs their reviews (:func:`reviewer_section`)."""
     held: dict[str, dict[str, str]] = field(default_factory=dict)
     """Per account with money carried in or held: ``carried`` and ``held`` (:func:`hold_pay`)."""
+    ease: dict[str, Any] = field(default_factory=dict)
+    """Quality pay measured on the typical item (:func:`ease_adjusted`): ``spread`` (τ²) and
+    each account's ``factor``; empty when the items' ease did not differ between accounts."""
 
     @property
     def total(self) -> int:
@@ -678,11 +682,41 @@ def collection_evidence(inputs: EpochInputs) -> _Evidence:
     )
 
 
+def ease_adjusted(
+    evidence: _Evidence,
+    item: np.ndarray,
+    contributor: np.ndarray,
+    items: int,
+    accounts: Sequence[str],
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Each row's ``p_correct`` measured on the typical item (:mod:`.difficulty`) and the
+    bundle's ``ease`` section (empty when every factor is 1). The two-way fit uses the answers
+    of accounts neither spam-flagged nor in a dependence group."""
+    independent = ~evidence.spam_accounts
+    if evidence.groups is not None:
+        independent &= evidence.groups < 0
+    factors = ease_factors(
+        item, contributor, evidence.p_correct, independent[contributor], items, len(accounts)
+    )
+    if factors.tau2 <= 0.0:
+        return evidence.p_correct, {}
+    section = {
+        "spread": f"{factors.tau2:.9f}",
+        "factor": {
+            account: f"{factors.factor[index]:.6f}"
+            for index, account in enumerate(accounts)
+            if factors.factor[index] != 1.0
+        },
+    }
+    return factors.adjust(contributor, evidence.p_correct), section
+
+
 def compute_epoch(inputs: EpochInputs) -> EpochResult:
     """Infer, reward, take the fee and build the tree of one epoch (see the module docstring)."""
     spec = TaskSpec.from_dict(inputs.spec)
     mechanism, review_bps = task_settings(spec)
     informedness: dict[int, Informedness] = {}
+    ease: dict[str, Any] = {}
     subs = inputs.submissions
     if not len(subs):
         raise InvalidInput("task", "has no submissions", "nothing to settle")
@@ -717,11 +751,16 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
         by_index = pp.amounts
     else:
         informedness = review_informedness(inputs, evidence.correct)
+        p_correct = evidence.p_correct
+        if spec.task_type is not TaskType.COLLECTION:  # contributed items have no difficulty
+            p_correct, ease = ease_adjusted(
+                evidence, item, contributor, len(subs.items), subs.accounts
+            )
         rewards = quality_weighted_rewards(
             AnswerColumns(
                 item=item[paid],
                 contributor=contributor[paid],
-                p_correct=evidence.p_correct[paid],
+                p_correct=p_correct[paid],
                 is_spam=spam_accounts[contributor[paid]],
                 failed_gold=evidence.failed_gold[paid],
                 group=None if evidence.groups is None else evidence.groups[contributor[paid]],
@@ -744,6 +783,7 @@ def compute_epoch(inputs: EpochInputs) -> EpochResult:
         dependence=evidence.dependence,
         reviewers=reviewer_section(subs.accounts, informedness),
         held=held_section(held),
+        ease=ease,
         model_selection=evidence.model_selection,
         estimator=evidence.estimator,
         params=dict(inputs.params),
@@ -840,6 +880,7 @@ def bundle_document(inputs: EpochInputs, result: EpochResult) -> dict[str, Any]:
         },
         **({"reviewers": result.reviewers} if result.reviewers else {}),
         **({"held": result.held} if result.held else {}),
+        **({"ease": result.ease} if result.ease else {}),
         "rewards": {
             "mechanism": result.mechanism,
             "price_per_answer": str(result.price_per_answer),
