@@ -1,9 +1,11 @@
-"""Quality pay measured on the typical item: choosing easy items earns no more than the skill.
-
-``datafair.services.settlement.difficulty``: a worker's pay factor is the typical item's ease
-over the (shrunk) ease of their own items, judged by the other answers on them."""
+"""Quality pay measured on the typical item: choosing easy items earns no more than the skill
+(``datafair.services.settlement.difficulty``: a worker's pay factor is the typical item's ease
+over the (shrunk) ease of their own items, judged by the other answers on them); peer
+prediction scores accounts against peers not flagged as spam."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -12,7 +14,9 @@ from settle_helpers import unsigned_inputs
 from datafair.core.schemas import LabelSchema, TaskType
 from datafair.core.task import TaskSpec
 from datafair.crypto.cid import compute_cid
+from datafair.economics import peer_prediction_rewards
 from datafair.services.settlement.bundle import (
+    PEER_PREDICTION_DRAWS,
     EpochInputs,
     bundle_document,
     compute_epoch,
@@ -21,7 +25,7 @@ from datafair.services.settlement.bundle import (
     read_document,
 )
 from datafair.services.settlement.difficulty import ease_factors
-from datafair.sim.adversaries import Crowd, Role, easy_picker_crowd, honest_crowd
+from datafair.sim.adversaries import Crowd, Role, easy_picker_crowd, honest_crowd, ring_crowd
 
 CLASSES = ("a", "b", "c")
 
@@ -110,7 +114,7 @@ def test_no_fitting_answers_gives_factor_one() -> None:
     assert found.factor.tolist() == [1.0, 1.0, 1.0] and found.tau2 == 0.0
 
 
-def _inputs(crowd: Crowd) -> EpochInputs:
+def _inputs(crowd: Crowd, mechanism: str = "quality") -> EpochInputs:
     cids = [compute_cid(f"ease item {i}".encode()) for i in range(crowd.n_items)]
     items = sorted(cids)
     at = {cid: position for position, cid in enumerate(items)}
@@ -122,6 +126,7 @@ def _inputs(crowd: Crowd) -> EpochInputs:
         title="ease",
         schema=LabelSchema(TaskType.CLASSIFICATION, CLASSES),
         price_per_answer=10**6,
+        extra={} if mechanism == "quality" else {"mechanism": mechanism},
     )
     return unsigned_inputs(
         spec,
@@ -149,3 +154,27 @@ def test_settlement_records_the_factors_and_recomputes_them_from_the_bundle() ->
     per_answer = pay / crowd.answers_of()
     honest = np.array([r is Role.HONEST for r in crowd.roles])
     assert per_answer[~honest].mean() < 1.15 * np.median(per_answer[honest])
+
+
+def test_peer_prediction_scores_against_accounts_not_flagged_only() -> None:
+    """Spam-flagged accounts earn nothing under peer prediction and are nobody's peer: the
+    others are paid exactly as if the flagged accounts' answers were not there."""
+    crowd = ring_crowd(0, 600, share=0.25)
+    inputs = _inputs(crowd, mechanism="peer-prediction")
+    result = compute_epoch(inputs)
+    flagged = set(result.spammers)
+    assert flagged  # the ring
+    assert all(result.rewards.get(account, 0) == 0 for account in flagged)
+    subs = inputs.submissions
+    keep = [r for r, c in enumerate(subs.contributor) if subs.accounts[c] not in flagged]
+    alone = peer_prediction_rewards(
+        [subs.item[r] for r in keep],
+        [subs.contributor[r] for r in keep],
+        [CLASSES.index(json.loads(subs.answer[r])) for r in keep],
+        n_classes=len(CLASSES),
+        pool=result.budget,
+        seed=inputs.epoch,
+        draws=PEER_PREDICTION_DRAWS,
+    )
+    paid = {subs.accounts[c]: v for c, v in alone.amounts.items() if v}
+    assert {a: v for a, v in result.rewards.items() if v} == paid
