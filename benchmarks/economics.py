@@ -21,7 +21,9 @@ and of plain majority vote (every answer one vote, no dependence groups) on the 
 items; ``spearman`` = Spearman(pay per answer, accuracy) of the honest workers;
 ``honest flagged`` = spam-flagged honest workers whose accuracy in the crowd is at least
 :data:`HONEST_FLOOR` (the issue's target), with all spam-flagged honest workers in brackets;
-``adv flagged`` = spam-flagged adversaries.
+``adv flagged`` = spam-flagged adversaries; ``adv/skill`` (crowds that record each wallet's
+drawn skill: easy-item pickers) = adversaries' pay over what honest workers of the same skill
+are paid for as many answers (honest pay per answer fitted linearly on skill).
 
 Targets (issue 14): noise producers (rings, sybils, gold cheaters, bad reviewers) ≤ 0.25× the
 honest median and ≤ 1 % of the pay; copiers together ≤ the original; inferred labels at least
@@ -158,6 +160,7 @@ class Figures:
     adv_flagged: int
     n_adversaries: int
     seconds: float
+    skill_ratio: float = float("nan")
 
 
 def _majority_accuracy(crowd: Crowd, scored: np.ndarray) -> float:
@@ -232,6 +235,11 @@ def measure_crowd(crowd: Crowd, mechanism: str) -> Figures:
     inferred = np.array([result.classes.index(label) for label in labels])
     scored = np.setdiff1d(np.arange(crowd.n_items), np.fromiter(crowd.gold, dtype=np.int64))
     total = pay.sum()
+    skill_ratio = float("nan")
+    if crowd.skill is not None and not constant:
+        slope, intercept = np.polyfit(crowd.skill[workers], rate, 1)
+        expected = (slope * crowd.skill[adversary] + intercept) * answers[adversary]
+        skill_ratio = _ratio(pay[adversary].sum(), float(expected.sum()))
     return Figures(
         adv_share=float(pay[adversary].sum() / total) if total else 0.0,
         adv_ratio=_ratio(adv_rate, honest_rate),
@@ -244,6 +252,7 @@ def measure_crowd(crowd: Crowd, mechanism: str) -> Figures:
         adv_flagged=int(is_flagged[adversary].sum()),
         n_adversaries=int(adversary.sum()),
         seconds=seconds,
+        skill_ratio=skill_ratio,
     )
 
 
@@ -267,6 +276,7 @@ def _worst(rows: list[Figures]) -> Figures:
         adv_flagged=min(r.adv_flagged for r in rows),
         n_adversaries=rows[0].n_adversaries,
         seconds=max(r.seconds for r in rows),
+        skill_ratio=pick([r.skill_ratio for r in rows], "max"),
     )
 
 
@@ -296,6 +306,7 @@ def _row(label: str, seed: str, f: Figures, worst: bool = False) -> list[str]:
         seed,
         f"{f.adv_share:.1%}",
         _fmt(f.adv_ratio, ".2f"),
+        _fmt(f.skill_ratio, ".2f"),
         _fmt(f.copy_ratio, ".2f"),
         accuracy,
         "(worst Δ)" if worst else f"{f.majority:.3f}",
@@ -311,6 +322,7 @@ COLUMNS = (
     "seed",
     "adv share",
     "adv/honest",
+    "adv/skill",
     "copy/orig",
     "acc",
     "mv",
@@ -359,6 +371,7 @@ def summary_table(outcomes: list[tuple[str, str, dict[str, bool], Figures]]) -> 
         "mechanism",
         "adv share",
         "adv/honest",
+        "adv/skill",
         "copy/orig",
         "acc − mv",
         "spearman",
@@ -373,6 +386,7 @@ def summary_table(outcomes: list[tuple[str, str, dict[str, bool], Figures]]) -> 
             mechanism,
             f"{worst.adv_share:.1%}",
             _fmt(worst.adv_ratio, ".2f"),
+            _fmt(worst.skill_ratio, ".2f"),
             _fmt(worst.copy_ratio, ".2f"),
             f"{worst.accuracy:+.3f}",
             _fmt(worst.spearman, ".3f"),
@@ -396,7 +410,7 @@ def main() -> None:
     unknown = sorted(set(args.only or []) - set(known))
     if unknown:
         parser.error(f"unknown scenario {', '.join(unknown)}; choose from {', '.join(known)}")
-    console = Console(width=150)
+    console = Console(width=165)
     outcomes = []
     for key, build in listing:
         if args.only and key not in args.only:

@@ -139,6 +139,9 @@ def test_easy_pickers_take_only_easy_items_and_score_higher() -> None:
     accuracy = crowd.accuracy()
     honest = [c for c, role in enumerate(crowd.roles) if role is Role.HONEST]
     assert np.nanmean(accuracy[crowd.adversaries]) > np.nanmean(accuracy[honest]) + 0.05
+    # the drawn skill is recorded, the same range for pickers and honest workers
+    assert crowd.skill is not None and crowd.skill.shape == (crowd.n_contributors,)
+    assert np.all((crowd.skill >= 0.65) & (crowd.skill <= 0.95))
 
 
 def test_weak_honest_workers_on_imbalanced_data_are_weak_but_informative() -> None:

@@ -35,7 +35,7 @@ path.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
@@ -79,7 +79,9 @@ class Crowd:
     and ``truth`` are class indices in ``range(n_classes)``; ``gold`` maps gold items to their
     true class; ``review_row``/``reviewer``/``accept`` are aligned review rows (the reviewed
     answer row, the reviewing contributor, whether it accepts); ``roles[c]`` and
-    ``addresses[c]`` describe contributor ``c``; ``original`` is the worker copiers copy.
+    ``addresses[c]`` describe contributor ``c``; ``original`` is the worker copiers copy;
+    ``skill`` (where a crowd sets it) is each contributor's accuracy drawn by the generator, for
+    crowds whose share of right answers depends on the items a contributor chose.
     """
 
     name: str
@@ -95,6 +97,7 @@ class Crowd:
     reviewer: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     accept: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     original: int | None = None
+    skill: np.ndarray | None = None
 
     @property
     def n_items(self) -> int:
@@ -501,7 +504,8 @@ def easy_picker_crowd(
 ) -> Crowd:
     """Items are easy (accuracy raised halfway to 1) or hard (lowered halfway to chance); honest
     workers take items uniformly, pickers (accuracy U(0.65, 0.95) like the rest) only easy ones,
-    an average wallet's load each."""
+    an average wallet's load each, bypassing assignment (an answer is accepted on any item with
+    a free slot). ``skill`` is every wallet's drawn accuracy."""
     rng = np.random.default_rng(seed)
     accuracies = _honest_accuracies(n_honest + n_pickers, rng, 0.65, 0.95)
     chance = 1 / n_classes
@@ -522,7 +526,8 @@ def easy_picker_crowd(
 
     roles = [Role.HONEST] * n_honest + [Role.EASY_PICKER] * n_pickers
     name = f"{n_pickers} easy-item pickers"
-    return _crowd(name, easy_pop, truth, slots, roles, {}, answer_of)
+    crowd = _crowd(name, easy_pop, truth, slots, roles, {}, answer_of)
+    return replace(crowd, skill=accuracies)
 
 
 def weak_imbalanced_crowd(
