@@ -106,7 +106,6 @@ _DUE = text(
 )
 
 
-# built once: the submission path runs it for every chunk
 class AssignmentRepository:
     """Held slots: one row per (task item, contributor)."""
 

@@ -20,7 +20,7 @@ from datafair.store.reputation_models import ContributorReputation, TaskStanding
 _PAUSED = text("SELECT paused FROM task_standings WHERE task_pk = :task AND contributor = :who")
 
 
-# built once: the submission path runs it for every chunk
+# built once: every eligibility check of a task runs it
 _PAUSED_ON_TASK = (
     select(TaskStanding.contributor, TaskStanding.reason)
     .where(TaskStanding.task_pk == bindparam("task_pk"), TaskStanding.paused.is_(True))

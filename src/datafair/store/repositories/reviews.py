@@ -71,7 +71,6 @@ def _eligible(task_pk: int, address: str, *, ordered_scan: bool = False) -> list
     ]
 
 
-# built once: the submission path runs it for every chunk
 class ReviewRepository:
     """Reviews of submissions: a verdict (accept/reject), a rating (1-5), or both."""
 
