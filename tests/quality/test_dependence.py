@@ -363,3 +363,30 @@ def test_poisson_tails_equal_scipy_stats() -> None:
     mu[::17] = 0.0
     assert np.array_equal(dependence._poisson_sf(k, mu), poisson.sf(k, mu))
     assert np.array_equal(dependence._poisson_cdf(k, mu), poisson.cdf(k, mu))
+
+
+def test_beta_quantiles_and_tails_equal_scipy_stats() -> None:
+    # the skills step takes Beta quantiles and tails from scipy.special (no scipy.stats import)
+    from scipy.stats import beta
+
+    from datafair.quality.skills import (
+        CREDIBLE_MASS,
+        beta_summary,
+        chance_floor,
+        skills_from_agreement,
+    )
+
+    rng = np.random.default_rng(4)
+    trials = np.concatenate([rng.integers(0, 60, 3000), rng.integers(0, 10**5, 3000)]) * 1.0
+    successes = np.floor(rng.random(6000) * trials) + 0.5 * (rng.random(6000) < 0.3)
+    successes = np.minimum(successes, trials)
+    a, b = 1.0 + successes, 1.0 + trials - successes
+    _, low, high = beta_summary(successes, trials)
+    tail = (1.0 - CREDIBLE_MASS) / 2.0
+    assert np.array_equal(low, beta.ppf(tail, a, b))
+    assert np.array_equal(high, beta.ppf(1.0 - tail, a, b))
+    for chance in (0.0, 1 / 3, 0.5, 0.9):
+        _, scores = skills_from_agreement(
+            np.arange(6000), successes, trials, trials.astype(np.intp), chance=chance
+        )
+        assert np.array_equal(scores, beta.cdf(chance_floor(chance), a, b))
