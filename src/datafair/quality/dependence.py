@@ -201,7 +201,7 @@ each answer pair's tested pair is found in a ``workers²`` table, above by a sor
 PAIR_CHUNK = 1 << 21
 """Answer pairs per block (bounds the memory of the pairing)."""
 
-CONTRACT_CHUNK = 1 << 16
+CONTRACT_CHUNK = 1 << 13
 """Tested pairs per block of the dense ``(pairs, K, K)`` contraction."""
 
 
