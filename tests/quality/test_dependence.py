@@ -324,13 +324,18 @@ def _brute_force(data, references):  # type: ignore[no-untyped-def]
     return rows
 
 
-@pytest.mark.parametrize(("seed", "n_classes", "table"), [(0, 2, 1 << 21), (1, 3, 0), (2, 5, 7)])
+@pytest.mark.parametrize(
+    ("seed", "n_classes", "table", "dense"),
+    [(0, 2, 1 << 21, 8), (1, 3, 0, 8), (2, 5, 7, 8), (3, 4, 1 << 21, 0), (4, 3, 0, 0)],
+)
 def test_pair_statistics_equal_a_brute_force_count(
-    monkeypatch: pytest.MonkeyPatch, seed: int, n_classes: int, table: int
+    monkeypatch: pytest.MonkeyPatch, seed: int, n_classes: int, table: int, dense: int
 ) -> None:
     # the factorised sums (co-occurrence bands, blocks, the dense contraction) against the
-    # per-pair, per-item definitions; small tables and blocks take the banded and searched paths
+    # per-pair, per-item definitions; small tables and blocks take the banded and searched
+    # paths, DENSE_CELLS = 0 the sorted counting of sparse co-occurrence
     monkeypatch.setattr(dependence, "PAIR_TABLE", table)
+    monkeypatch.setattr(dependence, "DENSE_CELLS", dense)
     monkeypatch.setattr(dependence, "PAIR_CHUNK", 50)
     crowd = dawid_skene_crowd(
         n_items=120, n_workers=12, n_classes=n_classes, answers_per_item=4, seed=seed

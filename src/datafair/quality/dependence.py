@@ -201,6 +201,10 @@ each answer pair's tested pair is found in a ``workers²`` table, above by a sor
 PAIR_CHUNK = 1 << 21
 """Answer pairs per block (bounds the memory of the pairing)."""
 
+DENSE_CELLS = 8
+"""Shared items are counted in dense ``workers²`` tables (in bands) up to this many cells per
+answer pair; above, many workers share few items and worker pairs are counted by sorting."""
+
 CONTRACT_CHUNK = 1 << 13
 """Tested pairs per block of the dense ``(pairs, K, K)`` contraction."""
 
@@ -272,32 +276,59 @@ def _cooccurring_pairs(
     data: EncodedAnswers, by_item: _ByItem
 ) -> tuple[IntArray, IntArray, IntArray]:
     """Worker pairs ``a < b`` sharing at least :data:`MIN_SHARED` items, sorted by ``(a, b)``,
-    and their shared items: the answer pairs counted by lower worker, in ranges of lower workers
-    whose ``range × workers`` count table holds at most :data:`PAIR_TABLE` cells (the
-    co-occurrence matrix ``B · Bᵀ`` of the worker × item incidence ``B``, one band at a time)."""
+    and their shared items: the off-diagonal of the co-occurrence matrix ``B · Bᵀ`` of the
+    worker × item incidence ``B``, from the answer pairs counted by lower worker, one band of
+    lower workers at a time. Bands hold at most :data:`PAIR_TABLE` cells of a dense count table
+    when the whole table (``workers²`` cells) is at most :data:`DENSE_CELLS` per answer pair;
+    with more workers (sparse co-occurrence), about :data:`PAIR_CHUNK` answer pairs whose worker
+    pairs are counted by sorting."""
     w = data.n_workers
-    span = max(1, PAIR_TABLE // max(w, 1))
-    band = by_item.worker // span
-    n_bands = -(-w // span)
+    partners = np.bincount(by_item.worker, weights=by_item.later, minlength=w)
+    dense = w * w <= DENSE_CELLS * max(float(partners.sum()), 1.0)
+    if dense:
+        lows = np.arange(0, w, max(1, PAIR_TABLE // max(w, 1)))
+    else:
+        total = np.cumsum(partners)
+        cuts = np.searchsorted(total, np.arange(PAIR_CHUNK, total[-1] + PAIR_CHUNK, PAIR_CHUNK))
+        lows = np.unique(np.concatenate([[0], np.minimum(cuts + 1, w - 1)]))
+    band = np.searchsorted(lows, by_item.worker, side="right") - 1
     # positions grouped by band, ascending within each (a radix sort for small band numbers)
-    by_band = np.argsort(band.astype(np.int16 if n_bands < 1 << 15 else np.int64), kind="stable")
-    edges = np.searchsorted(band[by_band], np.arange(n_bands + 1))
+    by_band = np.argsort(
+        band.astype(np.int16 if lows.shape[0] < 1 << 15 else np.int64), kind="stable"
+    )
+    edges = np.searchsorted(band[by_band], np.arange(lows.shape[0] + 1))
     found_a, found_b, found_n = [], [], []
-    for index, low in enumerate(range(0, w, span)):
-        high = min(low + span, w)
-        cells = (high - low) * w
+    for index, (low, high) in enumerate(zip(lows.tolist(), [*lows[1:].tolist(), w], strict=True)):
         firsts = by_band[edges[index] : edges[index + 1]]
-        counts = np.zeros(cells, dtype=np.int64)
-        for block, partners, second in _answer_pair_blocks(by_item, firsts, PAIR_CHUNK):
-            cell = np.repeat((by_item.worker[block] - low) * w, partners)
-            cell += by_item.worker[second]
-            counts += np.bincount(cell, minlength=cells)
-        cell = np.flatnonzero(counts >= MIN_SHARED)
+        blocks = _answer_pair_blocks(by_item, firsts, PAIR_CHUNK)
+        if dense:
+            cells = (high - low) * w
+            counts = np.zeros(cells, dtype=np.int64)
+            for block, repeat, second in blocks:
+                cell = np.repeat((by_item.worker[block] - low) * w, repeat)
+                cell += by_item.worker[second]
+                counts += np.bincount(cell, minlength=cells)
+            cell = np.flatnonzero(counts >= MIN_SHARED)
+            shared = counts[cell]
+        else:
+            keys = [
+                np.repeat((by_item.worker[block].astype(np.int64) - low) * w, repeat)
+                + by_item.worker[second]
+                for block, repeat, second in blocks
+            ]
+            if not keys:
+                continue
+            distinct, counts = np.unique(np.concatenate(keys), return_counts=True)
+            kept = counts >= MIN_SHARED
+            cell, shared = distinct[kept], counts[kept]
         a, b = cell // w + low, cell % w
         apart = b > a  # two answers of one worker on an item are no pair
         found_a.append(a[apart])
         found_b.append(b[apart])
-        found_n.append(counts[cell[apart]])
+        found_n.append(shared[apart])
+    if not found_a:
+        empty = np.zeros(0, dtype=np.intp)
+        return empty, empty, empty
     return (
         np.concatenate(found_a).astype(np.intp),
         np.concatenate(found_b).astype(np.intp),
