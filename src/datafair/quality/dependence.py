@@ -57,15 +57,18 @@ Dong et al.'s copy detection, where dependence is judged by how sources relate t
 ``1 − p`` of their strongest pair (adjusted), with that pair's evidence (partner, shared items,
 agreements on wrong answers, expected under independence) — or, when the cluster test speaks
 louder, the agreements with the rest of the cluster and their expectation (``by_cluster``).
+
 **Computation.** Shared items are the co-occurrence matrix ``B · Bᵀ`` of the worker × item
 incidence ``B``, counted from the pairs of answers on one item in bands of lower workers (dense
-count tables of at most :data:`PAIR_TABLE` cells). The expectations factorise over items: with
+count tables of at most :data:`PAIR_TABLE` cells, or sorted keys when many workers share few
+items: :data:`DENSE_CELLS`). The expectations factorise over items: with
 ``G_ab[k, c]`` the sum of ``T[i, c]`` over the shared items whose reference class is ``k``,
 ``E_ab = Σ_{k, c} G_ab[k, c] Σ_{k' ≠ k} π_a[c, k'] π_b[c, k']``, so each answer pair of a tested
 pair adds ``K`` numbers per reference (``B · diag(T[:, c] · 1[ĉ = k]) · Bᵀ`` restricted to the
 tested pairs), and the ``(pairs, K, K)`` contraction with the confusions is dense. Answers are
 paired once for all references, in blocks (:data:`PAIR_CHUNK`), and only among workers of some
-tested pair, so memory stays bounded; every sum is taken in a fixed order (deterministic).
+tested pair, so memory stays bounded; every sum is taken in a fixed order, so a run is
+reproducible bit for bit (the floating sums depend on the block size only through that order).
 """
 
 from __future__ import annotations
@@ -195,8 +198,9 @@ def _pair_values(matrix: sp.csr_matrix, a: IntArray, b: IntArray) -> FloatArray:
 
 PAIR_TABLE = 1 << 21
 """Cells of a dense count or index table over worker pairs: shared items are counted in bands
-of lower workers ``band × workers ≤ PAIR_TABLE``; up to this many pairs of involved workers,
-each answer pair's tested pair is found in a ``workers²`` table, above by a sorted search."""
+of lower workers with ``band × workers ≤ PAIR_TABLE``; when ``involved²`` (the workers of some
+tested pair) is at most this, each answer pair's tested pair is found in a dense table, above
+by a sorted search."""
 
 PAIR_CHUNK = 1 << 21
 """Answer pairs per block (bounds the memory of the pairing)."""
