@@ -15,7 +15,8 @@ Run by hand: ``python benchmarks/quality.py [--no-slow] [--no-big] [--sets a,b]`
 4. **Whole process.** Start-up of ``datafair quality infer --help`` and ``datafair --help``;
    1M answers from a CSV file to a labels file: ``datafair quality infer`` (auto, ds) against a
    crowd-kit DawidSkene script (pandas read, fit, write), each a fresh process, back to back;
-   10M answers with ``datafair quality infer`` (seconds and the child's peak memory).
+   10M answers with ``datafair quality infer``: seconds, each process's own peak resident memory
+   (``wait4``) and the load average after it (the machine may be shared).
 
 crowd-kit is a benchmark-only dependency (``pip install -e '.[bench]'``).
 """
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -265,12 +265,17 @@ labels.rename("label").to_csv(sys.argv[2], index_label="item")
 
 
 def run_process(args: list[str]) -> tuple[float, float]:
-    """Wall seconds of a fresh process and the peak memory (GiB) of the largest child so far."""
+    """Wall seconds of a fresh process and its own peak resident memory (GiB, from ``wait4``)."""
     start = time.perf_counter()
-    subprocess.run(args, check=True, capture_output=True)
+    child = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert child.stderr is not None
+    errors = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 / 1024
-    return seconds, peak
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise subprocess.CalledProcessError(child.returncode, args, stderr=errors)
+    return seconds, usage.ru_maxrss / 1024 / 1024
 
 
 def write_crowd(path: Path, n_items: int, n_workers: int, seed: int) -> int:
@@ -309,15 +314,24 @@ def process_rows(big: bool) -> None:
         answers = Path(folder) / "answers.csv"
         n = write_crowd(answers, 100_000, 1_000, seed=7)
         out = str(Path(folder) / "labels.csv")
-        ck_seconds, _ = run_process([sys.executable, "-c", CROWD_KIT_SCRIPT, str(answers), out])
+        ck_seconds, ck_peak = run_process(
+            [sys.executable, "-c", CROWD_KIT_SCRIPT, str(answers), out]
+        )
         print(f"crowd-kit script on {n:,} answers: {ck_seconds:.1f} s", file=sys.stderr, flush=True)
-        rows.append((f"{n:,} answers", "crowd-kit DawidSkene script", f"{ck_seconds:.1f}", ""))
+        rows.append(
+            (
+                f"{n:,} answers",
+                "crowd-kit DawidSkene script",
+                f"{ck_seconds:.1f}",
+                f"peak {ck_peak:.2f} GiB; load average {os.getloadavg()[0]:.1f}",
+            )
+        )
         for method in ("ds", "auto"):
             for label, command in (
                 ("datafair quality infer", [datafair, "quality"]),
                 ("quality group alone: infer", [sys.executable, "-c", DIRECT]),
             ):
-                seconds, _ = run_process(
+                seconds, peak = run_process(
                     [*command, "infer", str(answers), "--out", out, "--method", method]
                 )
                 rows.append(
@@ -325,7 +339,8 @@ def process_rows(big: bool) -> None:
                         f"{n:,} answers",
                         f"{label} --method {method}",
                         f"{seconds:.1f}",
-                        f"{ck_seconds / seconds:.1f}× faster than crowd-kit",
+                        f"{ck_seconds / seconds:.1f}× faster than crowd-kit; peak {peak:.2f} GiB; "
+                        f"load average {os.getloadavg()[0]:.1f}",
                     )
                 )
         if big:
@@ -339,7 +354,7 @@ def process_rows(big: bool) -> None:
                     f"{n:,} answers",
                     "datafair quality infer --method auto",
                     f"{seconds:.1f}",
-                    f"peak memory of a child process {peak:.2f} GiB",
+                    f"peak {peak:.2f} GiB; load average {os.getloadavg()[0]:.1f}",
                 )
             )
     print_table(

@@ -268,23 +268,95 @@ def test_honest_structured_answers_are_not_grouped(seed: int, flip: tuple[float,
     assert detect_copies(items[:0], workers[:0], answers[:0], n).n_groups == 0
 
 
-def test_blocks_and_pair_lookups_do_not_change_a_bit(monkeypatch: pytest.MonkeyPatch) -> None:
-    # five classes take the answer-pair path; tiny blocks and the sorted lookup must give the
-    # very same floats as one block and the dense table (the settlement audit recomputes them)
+def _random_references(data, n_classes: int, seed: int):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    posteriors = rng.dirichlet(np.ones(n_classes), size=data.n_items)
+    confusion = rng.dirichlet(np.ones(n_classes), size=(data.n_workers, n_classes))
+    return [(posteriors, confusion), (posteriors[::-1].copy(), confusion[::-1].copy())]
+
+
+def test_blocks_bands_and_pair_lookups_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    # tiny blocks, one-worker bands and the sorted lookup give the same pairs, counts and groups,
+    # and the same floats up to the order of summation; one setting always gives the same bits
     items, workers, labels, _, _ = _with_copiers(0, 5)
     data = encode_answers(items, workers, labels)
-    rng = np.random.default_rng(0)
-    posteriors = rng.dirichlet(np.ones(5), size=data.n_items)
-    confusion = rng.dirichlet(np.ones(5), size=(data.n_workers, 5))
-    references = [(posteriors, confusion), (posteriors[::-1].copy(), confusion)]
+    references = _random_references(data, 5, 0)
     whole = detect_dependence(data, references)
+    again = detect_dependence(data, references)
     monkeypatch.setattr(dependence, "PAIR_CHUNK", 7)
     monkeypatch.setattr(dependence, "PAIR_TABLE", 0)
     blocked = detect_dependence(data, references)
     assert whole.tested_pairs > 0 and whole.n_groups >= 1
-    for name in ("group", "score", "partner", "shared", "agree_wrong", "expected", "p_value"):
+    for name in ("group", "partner", "shared", "agree_wrong", "pair_a", "pair_b", "by_cluster"):
         assert np.array_equal(getattr(whole, name), getattr(blocked, name)), name
-    assert np.array_equal(whole.pair_a, blocked.pair_a)
+    for name in ("score", "expected", "p_value"):
+        assert np.allclose(getattr(whole, name), getattr(blocked, name), rtol=1e-12, atol=0)
+        assert np.array_equal(getattr(whole, name), getattr(again, name)), name
+
+
+def _brute_force(data, references):  # type: ignore[no-untyped-def]
+    """Per pair of workers sharing at least MIN_SHARED items, item by item: shared items, same
+    answers, and per reference the same wrong answers, their expectation and the expected
+    agreements in all (the module doc's definitions)."""
+    answer = {}
+    for i, w, label in zip(data.item_idx, data.worker_idx, data.label_idx, strict=True):
+        answer.setdefault(int(w), {})[int(i)] = int(label)
+    rows = []
+    for a in range(data.n_workers):
+        for b in range(a + 1, data.n_workers):
+            shared = sorted(set(answer.get(a, {})) & set(answer.get(b, {})))
+            if len(shared) < dependence.MIN_SHARED:
+                continue
+            same = [i for i in shared if answer[a][i] == answer[b][i]]
+            per_reference = []
+            for posteriors, confusion in references:
+                best = posteriors.argmax(axis=1)
+                observed = sum(answer[a][i] != best[i] for i in same)
+                expected = every = 0.0
+                for i in shared:
+                    for c in range(data.n_classes):
+                        for k in range(data.n_classes):
+                            both = posteriors[i, c] * confusion[a, c, k] * confusion[b, c, k]
+                            every += both
+                            expected += both if k != best[i] else 0.0
+                per_reference.append((observed, expected, every))
+            rows.append((a, b, len(shared), len(same), per_reference))
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("seed", "n_classes", "table", "dense"),
+    [(0, 2, 1 << 21, 8), (1, 3, 0, 8), (2, 5, 7, 8), (3, 4, 1 << 21, 0), (4, 3, 0, 0)],
+)
+def test_pair_statistics_equal_a_brute_force_count(
+    monkeypatch: pytest.MonkeyPatch, seed: int, n_classes: int, table: int, dense: int
+) -> None:
+    # the factorised sums (co-occurrence bands, blocks, the dense contraction) against the
+    # per-pair, per-item definitions; small tables and blocks take the banded and searched
+    # paths, DENSE_CELLS = 0 the sorted counting of sparse co-occurrence
+    monkeypatch.setattr(dependence, "PAIR_TABLE", table)
+    monkeypatch.setattr(dependence, "DENSE_CELLS", dense)
+    monkeypatch.setattr(dependence, "PAIR_CHUNK", 50)
+    crowd = dawid_skene_crowd(
+        n_items=120, n_workers=12, n_classes=n_classes, answers_per_item=4, seed=seed
+    )
+    data = encode_answers(crowd.items, crowd.workers, crowd.labels)
+    references = _random_references(data, n_classes, seed)
+    expected_rows = _brute_force(data, references)
+    assert len(expected_rows) > 10
+    by_item = dependence._by_item(data, np.arange(data.n_answers))
+    a, b, shared = dependence._cooccurring_pairs(data, by_item)
+    assert [(r[0], r[1], r[2]) for r in expected_rows] == list(
+        zip(a.tolist(), b.tolist(), shared.tolist(), strict=True)
+    )
+    counts = dependence._pair_statistics(data, a, b, references, by_item)
+    assert counts.agreed.tolist() == [r[3] for r in expected_rows]
+    for n in range(len(references)):
+        assert counts.observed[n].tolist() == [r[4][n][0] for r in expected_rows]
+        assert np.allclose(counts.expected[n], [r[4][n][1] for r in expected_rows], rtol=1e-12)
+        assert np.allclose(
+            counts.expected_agreed[n], [r[4][n][2] for r in expected_rows], rtol=1e-12
+        )
 
 
 def test_poisson_tails_equal_scipy_stats() -> None:
@@ -296,3 +368,30 @@ def test_poisson_tails_equal_scipy_stats() -> None:
     mu[::17] = 0.0
     assert np.array_equal(dependence._poisson_sf(k, mu), poisson.sf(k, mu))
     assert np.array_equal(dependence._poisson_cdf(k, mu), poisson.cdf(k, mu))
+
+
+def test_beta_quantiles_and_tails_equal_scipy_stats() -> None:
+    # the skills step takes Beta quantiles and tails from scipy.special (no scipy.stats import)
+    from scipy.stats import beta
+
+    from datafair.quality.skills import (
+        CREDIBLE_MASS,
+        beta_summary,
+        chance_floor,
+        skills_from_agreement,
+    )
+
+    rng = np.random.default_rng(4)
+    trials = np.concatenate([rng.integers(0, 60, 3000), rng.integers(0, 10**5, 3000)]) * 1.0
+    successes = np.floor(rng.random(6000) * trials) + 0.5 * (rng.random(6000) < 0.3)
+    successes = np.minimum(successes, trials)
+    a, b = 1.0 + successes, 1.0 + trials - successes
+    _, low, high = beta_summary(successes, trials)
+    tail = (1.0 - CREDIBLE_MASS) / 2.0
+    assert np.array_equal(low, beta.ppf(tail, a, b))
+    assert np.array_equal(high, beta.ppf(1.0 - tail, a, b))
+    for chance in (0.0, 1 / 3, 0.5, 0.9):
+        _, scores = skills_from_agreement(
+            np.arange(6000), successes, trials, trials.astype(np.intp), chance=chance
+        )
+        assert np.array_equal(scores, beta.cdf(chance_floor(chance), a, b))

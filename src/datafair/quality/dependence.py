@@ -57,14 +57,25 @@ Dong et al.'s copy detection, where dependence is judged by how sources relate t
 ``1 − p`` of their strongest pair (adjusted), with that pair's evidence (partner, shared items,
 agreements on wrong answers, expected under independence) — or, when the cluster test speaks
 louder, the agreements with the rest of the cluster and their expectation (``by_cluster``).
-Everything is computed with sparse co-occurrence products (``B · diag(w) · Bᵀ`` over the
-worker × item incidence matrix ``B``), no loop over pairs or items.
+
+**Computation.** Shared items are the co-occurrence matrix ``B · Bᵀ`` of the worker × item
+incidence ``B``, counted from the pairs of answers on one item in bands of lower workers (dense
+count tables of at most :data:`PAIR_TABLE` cells, or sorted keys when many workers share few
+items: :data:`DENSE_CELLS`). The expectations factorise over items: with
+``G_ab[k, c]`` the sum of ``T[i, c]`` over the shared items whose reference class is ``k``,
+``E_ab = Σ_{k, c} G_ab[k, c] Σ_{k' ≠ k} π_a[c, k'] π_b[c, k']``, so each answer pair of a tested
+pair adds ``K`` numbers per reference (``B · diag(T[:, c] · 1[ĉ = k]) · Bᵀ`` restricted to the
+tested pairs), and the ``(pairs, K, K)`` contraction with the confusions is dense. Answers are
+paired once for all references, in blocks (:data:`PAIR_CHUNK`), and only among workers of some
+tested pair, so memory stays bounded; every sum is taken in a fixed order, so a run is
+reproducible bit for bit (the floating sums depend on the block size only through that order).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -85,6 +96,7 @@ from datafair.quality.gold_bounds import answers_where
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
+Codes = NDArray[np.signedinteger[Any]]
 
 MIN_SHARED = 8
 """Pairs sharing fewer items are not tested."""
@@ -184,181 +196,284 @@ def _pair_values(matrix: sp.csr_matrix, a: IntArray, b: IntArray) -> FloatArray:
     return values
 
 
-MAX_ANSWER_PAIRS = 5_000_000
-"""Above this many pairs of answers sharing an item, expectations come from sparse products."""
+PAIR_TABLE = 1 << 21
+"""Cells of a dense count or index table over worker pairs: shared items are counted in bands
+of lower workers with ``band × workers ≤ PAIR_TABLE``; when ``involved²`` (the workers of some
+tested pair) is at most this, each answer pair's tested pair is found in a dense table, above
+by a sorted search."""
 
-DENSE_FLOPS = 2_000_000
-"""Crowds with ``workers² · items`` up to this use dense co-occurrence products."""
+PAIR_CHUNK = 1 << 21
+"""Answer pairs per block (bounds the memory of the pairing)."""
 
-SPARSE_CLASSES = 3
-"""Up to this many classes the ``2·K²`` sparse products are faster than pairing answers."""
+DENSE_CELLS = 8
+"""Shared items are counted in dense ``workers²`` tables (in bands) up to this many cells per
+answer pair; above, many workers share few items and worker pairs are counted by sorting."""
 
-PAIR_TABLE = 1 << 24
-"""Crowds with ``workers²`` up to this find each answer pair's worker pair in a dense table."""
-
-PAIR_CHUNK = 1 << 18
-"""Answer pairs per block of the ``(pairs, K, K)`` product (~50 MB of memory at K = 5)."""
+CONTRACT_CHUNK = 1 << 13
+"""Tested pairs per block of the dense ``(pairs, K, K)`` contraction."""
 
 
 @dataclass(frozen=True, eq=False)
-class _AnswerPairs:
-    """Every two answers on one item whose workers form a tested pair: rows and pair index."""
+class _ByItem:
+    """Answers ordered by item, then worker: their item, worker and label, and per position how
+    many later positions share its item (the answers it pairs with, all of higher or equal
+    worker index)."""
 
-    first: IntArray
-    second: IntArray
-    pair: IntArray
-
-
-def _answer_pairs(data: EncodedAnswers, a: IntArray, b: IntArray) -> _AnswerPairs | None:
-    """Pairs of answers on one item by a tested pair of workers (``None`` when too many)."""
-    if data.n_classes <= SPARSE_CLASSES:
-        return None
-    order = np.argsort(data.item_idx, kind="stable")
-    per_item = np.bincount(data.item_idx, minlength=data.n_items)
-    if int((per_item.astype(np.int64) ** 2).sum()) // 2 > MAX_ANSWER_PAIRS:
-        return None
-    item = data.item_idx[order]
-    firsts, seconds = [], []
-    for step in range(1, int(per_item.max())):
-        same = np.flatnonzero(item[step:] == item[:-step])
-        firsts.append(order[same])
-        seconds.append(order[same + step])
-    first = np.concatenate(firsts) if firsts else np.zeros(0, dtype=np.intp)
-    second = np.concatenate(seconds) if seconds else np.zeros(0, dtype=np.intp)
-    wa, wb = data.worker_idx[first], data.worker_idx[second]
-    low, high = np.minimum(wa, wb).astype(np.int64), np.maximum(wa, wb).astype(np.int64)
-    key = low * data.n_workers + high
-    if data.n_workers**2 <= PAIR_TABLE:
-        # a workers × workers table of pair indices (-1: not tested): one gather per pair
-        table = np.full(data.n_workers**2, -1, dtype=np.int64)
-        table[a.astype(np.int64) * data.n_workers + b] = np.arange(a.shape[0])
-        where = table[key]
-        found = where >= 0
-    else:
-        keys = a.astype(np.int64) * data.n_workers + b
-        where = np.minimum(np.searchsorted(keys, key), keys.shape[0] - 1)
-        found = keys[where] == key
-    return _AnswerPairs(first[found], second[found], where[found].astype(np.intp))
+    item: Codes
+    worker: Codes
+    label: Codes
+    later: Codes
 
 
-def _pairs_test(
-    data: EncodedAnswers, pairs: _AnswerPairs, reference: Reference, n_pairs: int
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Observed and expected agreements (on wrong answers, and in all) per tested pair."""
-    posteriors, confusion = reference
-    best = np.argmax(posteriors, axis=1)
-    item = data.item_idx[pairs.first]
-    label = data.label_idx[pairs.first]
-    wa, wb = data.worker_idx[pairs.first], data.worker_idx[pairs.second]
-    same = label == data.label_idx[pairs.second]
-    wrong = same & (label != best[item])
-    # Σ_c T[i, c] π_a[c, k] π_b[c, k] for every class k, in blocks of answer pairs: the same
-    # element-wise operations and per-row sums as on the whole (n, c, k) array, so the values
-    # are identical, with memory bounded by the block
-    n = item.shape[0]
-    right_class = np.empty(n)
-    total = np.empty(n)
-    for start in range(0, n, PAIR_CHUNK):
-        block = slice(start, min(start + PAIR_CHUNK, n))
-        product = confusion[wa[block]] * confusion[wb[block]]  # (block, c, k)
-        product *= posteriors[item[block]][:, :, None]
-        both = product.sum(axis=1)
-        right_class[block] = both[np.arange(both.shape[0]), best[item[block]]]
-        total[block] = both.sum(axis=1)
-
-    def per_pair(values: NDArray[np.float64] | NDArray[np.bool_]) -> FloatArray:
-        summed = np.bincount(pairs.pair, weights=values, minlength=n_pairs)
-        return np.asarray(summed, dtype=np.float64)
-
-    return (
-        per_pair(wrong.astype(np.float64)),
-        per_pair(total - right_class),
-        per_pair(same.astype(np.float64)),
-        per_pair(total),
+def _by_item(data: EncodedAnswers, rows: IntArray | None = None) -> _ByItem:
+    """The answer ``rows`` of ``data`` (all when ``None``) ordered by item, then worker
+    (stable), in 32-bit codes (half the memory of the answer columns on large crowds)."""
+    item_idx, worker_idx, label_idx = data.item_idx, data.worker_idx, data.label_idx
+    if rows is not None:
+        item_idx, worker_idx, label_idx = item_idx[rows], worker_idx[rows], label_idx[rows]
+    key = item_idx.astype(np.int64)
+    key *= max(data.n_workers, 1)
+    key += worker_idx
+    order = np.argsort(key, kind="stable")
+    del key
+    code: type[np.signedinteger[Any]] = (
+        np.int32 if max(data.n_items, data.n_workers, data.n_answers) < 1 << 31 else np.int64
     )
+    item: Codes = item_idx[order].astype(code)
+    n = order.shape[0]
+    ends = np.append(np.flatnonzero(item[1:] != item[:-1]) + 1, n).astype(code)
+    later: Codes = np.repeat(ends, np.diff(ends, prepend=0))
+    later -= np.arange(1, n + 1, dtype=code)
+    return _ByItem(item, worker_idx[order].astype(code), label_idx[order].astype(code), later)
+
+
+def _answer_pair_blocks(
+    by_item: _ByItem, firsts: Codes, chunk: int
+) -> Iterator[tuple[Codes, Codes, Codes]]:
+    """Every two answers on one item whose first (in ``by_item`` order) is at one of the
+    ascending positions ``firsts``, in blocks of about ``chunk`` answer pairs (a block holds all
+    partners of each of its first answers): the block's first positions, how many partners each
+    has (``np.repeat(block, partners)`` are the pairs' first answers) and the pairs' second
+    positions."""
+    count = by_item.later[firsts]
+    if count.shape[0] == 0:
+        return
+    total = np.cumsum(count, dtype=np.int64)
+    stops = np.searchsorted(total, np.arange(chunk, int(total[-1]) + chunk, chunk), side="right")
+    start = 0
+    for stop in np.unique(np.append(np.maximum(stops, 1), count.shape[0])).tolist():
+        if stop <= start:
+            continue
+        block, partners = firsts[start:stop], count[start:stop]
+        before = total[start - 1] if start else 0
+        pairs = int(total[stop - 1] - before)
+        if pairs:
+            # the j-th pair of first answer r is (r, r + 1 + j - its first pair's index)
+            shift = block + 1 - (total[start:stop] - partners - before)
+            second = np.repeat(shift, partners)
+            second += np.arange(pairs, dtype=second.dtype)
+            yield block, partners, second
+        start = stop
+
+
+def _cooccurring_pairs(
+    data: EncodedAnswers, by_item: _ByItem
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Worker pairs ``a < b`` sharing at least :data:`MIN_SHARED` items, sorted by ``(a, b)``,
+    and their shared items: the off-diagonal of the co-occurrence matrix ``B · Bᵀ`` of the
+    worker × item incidence ``B``, from the answer pairs counted by lower worker, one band of
+    lower workers at a time. Bands hold at most :data:`PAIR_TABLE` cells of a dense count table
+    when the whole table (``workers²`` cells) is at most :data:`DENSE_CELLS` per answer pair;
+    with more workers (sparse co-occurrence), about :data:`PAIR_CHUNK` answer pairs whose worker
+    pairs are counted by sorting."""
+    w = data.n_workers
+    partners = np.bincount(by_item.worker, weights=by_item.later, minlength=w)
+    dense = w * w <= DENSE_CELLS * max(float(partners.sum()), 1.0)
+    if dense:
+        lows = np.arange(0, w, max(1, PAIR_TABLE // max(w, 1)))
+    else:
+        total = np.cumsum(partners)
+        cuts = np.searchsorted(total, np.arange(PAIR_CHUNK, total[-1] + PAIR_CHUNK, PAIR_CHUNK))
+        lows = np.unique(np.concatenate([[0], np.minimum(cuts + 1, w - 1)]))
+    band = np.searchsorted(lows, by_item.worker, side="right") - 1
+    # positions grouped by band, ascending within each (a radix sort for small band numbers)
+    by_band = np.argsort(
+        band.astype(np.int16 if lows.shape[0] < 1 << 15 else np.int64), kind="stable"
+    )
+    edges = np.searchsorted(band[by_band], np.arange(lows.shape[0] + 1))
+    found_a, found_b, found_n = [], [], []
+    for index, (low, high) in enumerate(zip(lows.tolist(), [*lows[1:].tolist(), w], strict=True)):
+        firsts = by_band[edges[index] : edges[index + 1]]
+        blocks = _answer_pair_blocks(by_item, firsts, PAIR_CHUNK)
+        if dense:
+            cells = (high - low) * w
+            counts = np.zeros(cells, dtype=np.int64)
+            for block, repeat, second in blocks:
+                cell = np.repeat((by_item.worker[block] - low) * w, repeat)
+                cell += by_item.worker[second]
+                counts += np.bincount(cell, minlength=cells)
+            cell = np.flatnonzero(counts >= MIN_SHARED)
+            shared = counts[cell]
+        else:
+            keys = [
+                np.repeat((by_item.worker[block].astype(np.int64) - low) * w, repeat)
+                + by_item.worker[second]
+                for block, repeat, second in blocks
+            ]
+            if not keys:
+                continue
+            distinct, counts = np.unique(np.concatenate(keys), return_counts=True)
+            kept = counts >= MIN_SHARED
+            cell, shared = distinct[kept], counts[kept]
+        a, b = cell // w + low, cell % w
+        apart = b > a  # two answers of one worker on an item are no pair
+        found_a.append(a[apart])
+        found_b.append(b[apart])
+        found_n.append(shared[apart])
+    if not found_a:
+        empty = np.zeros(0, dtype=np.intp)
+        return empty, empty, empty
+    return (
+        np.concatenate(found_a).astype(np.intp),
+        np.concatenate(found_b).astype(np.intp),
+        np.concatenate(found_n).astype(np.intp),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _PairCounts:
+    """Per tested pair: shared items with the same answer (``agreed``) and, per reference, those
+    where it is not the reference's class (``observed``), that number expected under
+    independence (``expected``) and the agreements in all expected (``expected_agreed``)."""
+
+    agreed: FloatArray
+    observed: list[FloatArray]
+    expected: list[FloatArray]
+    expected_agreed: list[FloatArray]
+
+
+def _pair_lookup(
+    data: EncodedAnswers, a: IntArray, b: IntArray
+) -> tuple[NDArray[np.bool_], Callable[[IntArray, IntArray], IntArray]]:
+    """The workers in some tested pair, and a function giving the tested-pair index of worker
+    pairs (``-1`` when not tested): a dense table over those workers, or a sorted search."""
+    involved = np.zeros(data.n_workers, dtype=bool)
+    involved[a] = True
+    involved[b] = True
+    every = bool(involved.all())
+    local = np.cumsum(involved) - 1
+    n = int(involved.sum())
+    keys = local[a] * n + local[b]  # ascending: pairs are sorted by (a, b)
+
+    def key_of(wa: IntArray, wb: IntArray) -> IntArray:
+        """Keys of worker pairs ``wa ≤ wb`` (answer pairs in ``_ByItem`` order)."""
+        if every:
+            key: IntArray = wa.astype(np.int64) * n + wb
+            return key
+        local_key: IntArray = local[wa] * n + local[wb]
+        return local_key
+
+    if n * n <= PAIR_TABLE:
+        table = np.full(n * n, -1, dtype=np.intp)
+        table[keys] = np.arange(a.shape[0])
+
+        def find(wa: IntArray, wb: IntArray) -> IntArray:
+            found: IntArray = table[key_of(wa, wb)]
+            return found
+
+        return involved, find
+
+    def search(wa: IntArray, wb: IntArray) -> IntArray:
+        key = key_of(wa, wb)
+        where = np.minimum(np.searchsorted(keys, key), keys.shape[0] - 1)
+        found: IntArray = np.where(keys[where] == key, where, -1)
+        return found
+
+    return involved, search
+
+
+def _pair_statistics(
+    data: EncodedAnswers,
+    a: IntArray,
+    b: IntArray,
+    references: Sequence[Reference],
+    by_item: _ByItem,
+) -> _PairCounts:
+    """Observed and expected agreements of every tested pair under every reference (module doc).
+
+    The expectation factorises over the pair's shared items: with ``G_ab[k, c] = Σ T[i, c]``
+    over shared items whose reference class ``ĉ_i`` is ``k``,
+    ``E_ab = Σ_{k, c} G_ab[k, c] Σ_{k' ≠ k} π_a[c, k'] π_b[c, k']`` and the agreements in all
+    ``Σ_{k, c} G_ab[k, c] Σ_{k'} π_a[c, k'] π_b[c, k']``. ``G`` is summed over the answer pairs
+    of the tested pairs (``K`` additions per answer pair and reference, blocks of
+    :data:`PAIR_CHUNK`), then contracted with the confusions (dense, ``(pairs, K, K)`` blocks of
+    :data:`CONTRACT_CHUNK`). The answer pairing and the reference-free counts are shared by the
+    references."""
+    k = data.n_classes
+    n_pairs = a.shape[0]
+    involved, find = _pair_lookup(data, a, b)
+    if not involved.all():
+        by_item = _by_item(data, np.flatnonzero(involved[data.worker_idx]))
+    # per item: each reference's class, and its posterior column by column
+    bests = [np.argmax(posteriors, axis=1) for posteriors, _ in references]
+    columns = [np.ascontiguousarray(posteriors.T) for posteriors, _ in references]
+    agreed = np.zeros(n_pairs)
+    observed = [np.zeros(n_pairs) for _ in references]
+    by_class = [np.zeros((k, n_pairs * k)) for _ in references]  # [c, pair · K + ĉ]
+    every_answer = np.arange(by_item.later.shape[0], dtype=by_item.later.dtype)
+    for block, partners, second in _answer_pair_blocks(by_item, every_answer, PAIR_CHUNK):
+        first = np.repeat(block, partners)
+        pair = find(by_item.worker[first], by_item.worker[second])
+        tested = np.flatnonzero(pair >= 0)
+        pair, first = pair[tested], first[tested]
+        item = by_item.item[first]
+        label = by_item.label[first]
+        same = label == by_item.label[second[tested]]
+        # integer counts: exact in any order
+        agreed += np.bincount(pair[same], minlength=n_pairs)
+        for best, column, seen, sums in zip(bests, columns, observed, by_class, strict=True):
+            best_here = best[item]
+            seen += np.bincount(pair[same & (label != best_here)], minlength=n_pairs)
+            key = pair * k + best_here
+            for c in range(k):
+                sums[c] += np.bincount(key, weights=column[c][item], minlength=n_pairs * k)
+    expected, expected_agreed = [], []
+    for (_, confusion), sums in zip(references, by_class, strict=True):
+        wrong = np.empty(n_pairs)
+        every = np.empty(n_pairs)
+        for start in range(0, n_pairs, CONTRACT_CHUNK):
+            stop = min(start + CONTRACT_CHUNK, n_pairs)
+            both = confusion[a[start:stop]] * confusion[b[start:stop]]  # [pair, c, k']
+            # Σ_{k' ≠ k} both[:, c, k'] without cancellation: the sums before and after k
+            before = np.zeros_like(both)
+            np.cumsum(both[:, :, :-1], axis=2, out=before[:, :, 1:])
+            after = np.zeros_like(both)
+            np.cumsum(both[:, :, :0:-1], axis=2, out=after[:, :, -2::-1])
+            g = sums[:, start * k : stop * k].reshape(k, stop - start, k)  # [c, pair, k]
+            g = g.transpose(1, 2, 0)  # [pair, k, c]
+            others = (before + after).transpose(0, 2, 1)  # [pair, k, c]
+            wrong[start:stop] = (g * others).sum(axis=(1, 2))
+            every[start:stop] = (g.sum(axis=1) * both.sum(axis=2)).sum(axis=1)
+        expected.append(wrong)
+        expected_agreed.append(every)
+    return _PairCounts(agreed, observed, expected, expected_agreed)
 
 
 def _reference_test(
-    data: EncodedAnswers,
-    incidence: sp.csr_matrix,
-    reference: Reference,
-    a: IntArray,
-    b: IntArray,
-    copies: bool,
-    pairs: _AnswerPairs | None,
-    n_shared: FloatArray,
+    counts: _PairCounts, index: int, n_shared: FloatArray, copies: bool
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Observed and expected agreements on wrong answers, the p-value and the agreements in all,
-    for pairs (a, b); with ``copies``, also the test of too few disagreements (module doc)."""
-    if pairs is not None:
-        observed, expected, agreed, expected_agreed = _pairs_test(
-            data, pairs, reference, a.shape[0]
-        )
-    else:
-        observed, expected, agreed, expected_agreed = _sparse_test(
-            data, incidence, reference, a, b, copies
-        )
+    for the tested pairs under reference ``index``; with ``copies``, also the test of too few
+    disagreements (module doc)."""
+    observed, expected = counts.observed[index], counts.expected[index]
     p_wrong = _poisson_sf(observed - 1.0, RATIO * expected + 0.5)
     if not copies:
-        return observed, expected, p_wrong, agreed
+        return observed, expected, p_wrong, counts.agreed
     # too few disagreements: a copy disagrees with its source far less than independence allows
-    disagreed = n_shared - agreed
-    expected_disagreed = np.maximum(n_shared - expected_agreed, 0.0)
+    disagreed = n_shared - counts.agreed
+    expected_disagreed = np.maximum(n_shared - counts.expected_agreed[index], 0.0)
     p_copy = _poisson_cdf(disagreed, expected_disagreed / COPY_RATIO)
-    return observed, expected, np.minimum(2.0 * np.minimum(p_wrong, p_copy), 1.0), agreed
-
-
-def _sparse_test(
-    data: EncodedAnswers,
-    incidence: sp.csr_matrix,
-    reference: Reference,
-    a: IntArray,
-    b: IntArray,
-    copies: bool,
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """:func:`_pairs_test` by sparse co-occurrence products ``B · diag(w) · Bᵀ``."""
-    posteriors, confusion = reference
-    k = data.n_classes
-    best = np.argmax(posteriors, axis=1)
-    wrong = data.label_idx != best[data.item_idx]
-    # worker × (item·K + label) indicator of wrong answers: X = Aw · Awᵀ
-    columns = data.item_idx[wrong] * k + data.label_idx[wrong]
-    wrong_answers = sp.csr_matrix(
-        (np.ones(columns.shape[0]), (data.worker_idx[wrong], columns)),
-        shape=(data.n_workers, data.n_items * k),
-    )
-    observed = _pair_values((wrong_answers @ wrong_answers.T).tocsr(), a, b)
-    columns = data.item_idx * k + data.label_idx
-    answers = sp.csr_matrix(
-        (np.ones(data.n_answers), (data.worker_idx, columns)),
-        shape=(data.n_workers, data.n_items * k),
-    )
-    agreed = _pair_values((answers @ answers.T).tocsr(), a, b)
-    expected = np.zeros(a.shape[0])
-    expected_agreed = np.zeros(a.shape[0])
-    incidence_t = incidence.T.tocsr()
-
-    dense = incidence.toarray() if data.n_workers**2 * data.n_items <= DENSE_FLOPS else None
-
-    def shared_weight(weight: FloatArray) -> FloatArray:
-        """``Σ_i weight[i]`` over each pair's shared items: ``(B · diag(weight) · Bᵀ)[a, b]``."""
-        if dense is not None:  # a small crowd: one BLAS product beats sparse bookkeeping
-            product: FloatArray = ((dense * weight[None, :]) @ dense.T)[a, b]
-            return product
-        weighted = incidence.multiply(weight[None, :]).tocsr()
-        return _pair_values((weighted @ incidence_t).tocsr(), a, b)
-
-    for c in range(k):
-        # all items weighted by T[:, c] (only the copy test needs agreements in all)
-        every = shared_weight(posteriors[:, c]) if copies else None
-        for answered in range(k):
-            weight = posteriors[:, c] * (best != answered)
-            wrong_items = shared_weight(weight) if weight.any() else np.zeros(a.shape[0])
-            both = confusion[a, c, answered] * confusion[b, c, answered]
-            expected += both * wrong_items
-            if every is not None:
-                expected_agreed += both * every
-    return observed, expected, agreed, expected_agreed
+    return observed, expected, np.minimum(2.0 * np.minimum(p_wrong, p_copy), 1.0), counts.agreed
 
 
 def _benjamini_hochberg(p_values: FloatArray) -> FloatArray:
@@ -381,26 +496,13 @@ def detect_dependence(
     n_workers = data.n_workers
     if data.n_answers == 0 or n_workers < 2 or data.n_classes < 2 or not references:
         return no_dependence(n_workers)
-    incidence = sp.csr_matrix(
-        (np.ones(data.n_answers), (data.worker_idx, data.item_idx)),
-        shape=(n_workers, data.n_items),
-    )
-    co = sp.triu((incidence @ incidence.T).tocsr(), k=1).tocoo()
-    keep = co.data >= MIN_SHARED
-    a = co.row[keep].astype(np.intp)
-    b = co.col[keep].astype(np.intp)
-    shared = co.data[keep].astype(np.intp)
-    order = np.lexsort((b, a))
-    a, b, shared = a[order], b[order], shared[order]
+    by_item = _by_item(data)
+    a, b, shared = _cooccurring_pairs(data, by_item)
     if a.shape[0] == 0:
         return no_dependence(n_workers)
-    pairs = _answer_pairs(data, a, b)
-    tests = [
-        _reference_test(
-            data, incidence, ref, a, b, copies=n == 0, pairs=pairs, n_shared=shared.astype(float)
-        )
-        for n, ref in enumerate(references)
-    ]
+    counts = _pair_statistics(data, a, b, references, by_item)
+    n_shared = shared.astype(np.float64)
+    tests = [_reference_test(counts, n, n_shared, copies=n == 0) for n in range(len(references))]
     observed = np.stack([t[0] for t in tests])
     expected = np.stack([t[1] for t in tests])
     adjusted = _benjamini_hochberg(np.concatenate([t[2] for t in tests])).reshape(len(tests), -1)

@@ -35,8 +35,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import ndtr
-from scipy.stats import beta
+from scipy.special import betainc, betaincinv, ndtr
 
 from datafair.quality._em import leave_one_out_posteriors
 from datafair.quality._encode import EncodedAnswers
@@ -75,8 +74,10 @@ def beta_summary(
     b = 1.0 + np.maximum(trials - successes, 0.0)
     tail = (1.0 - CREDIBLE_MASS) / 2.0
     mean = a / (a + b)
-    low = np.asarray(beta.ppf(tail, a, b), dtype=np.float64)
-    high = np.asarray(beta.ppf(1.0 - tail, a, b), dtype=np.float64)
+    # the Beta quantiles and distribution function of scipy.stats.beta (same values), from
+    # scipy.special without importing scipy.stats
+    low = np.asarray(betaincinv(a, b, tail), dtype=np.float64)
+    high = np.asarray(betaincinv(a, b, 1.0 - tail), dtype=np.float64)
     return mean, low, high
 
 
@@ -321,7 +322,7 @@ def skills_from_agreement(
     mean, low, high = beta_summary(successes, trials)
     a = 1.0 + successes
     b = 1.0 + np.maximum(trials - successes, 0.0)
-    scores = np.asarray(beta.cdf(chance_floor(chance), a, b), dtype=np.float64)
+    scores = np.asarray(betainc(a, b, chance_floor(chance)), dtype=np.float64)
     if confusion is None:
         row = np.stack([1.0 - mean, mean], axis=1)
         confusion = np.repeat(row[:, None, :], 2, axis=1)
