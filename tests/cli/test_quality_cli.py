@@ -244,6 +244,25 @@ def test_quality_module_imports_nothing_heavy() -> None:
     assert done.stdout.strip() == "[]"
 
 
+def test_infer_loads_only_what_it_runs(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    answers = tmp_path / "answers.csv"
+    answers.write_text("item,worker,label\ni1,w1,a\ni1,w2,a\ni2,w1,b\ni2,w2,b\n")
+    out = tmp_path / "out.csv"
+    code = (
+        "import sys; from datafair.cli.app import main; "
+        f"code = main(['quality', 'infer', {str(answers)!r}, '--out', {str(out)!r}]); "
+        "unused = {'pandas', 'scipy.stats', 'scipy.optimize', 'datafair.quality.agreement', "
+        "'datafair.quality.preference', 'web3', 'sqlalchemy'} & set(sys.modules); "
+        "print(code, sorted(unused))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "0 []"
+    assert out.read_text().splitlines()[0] == "item,label,confidence"
+
+
 def test_infer_reports_a_copier_group_with_its_evidence(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -301,6 +301,31 @@ def write_table(path: Path, header: Sequence[str], rows: Iterable[Sequence[objec
         raise
 
 
+# Arrow arrays are built from their buffers: ``pyarrow.array`` imports pandas (0.2 s) to ask
+# whether its argument is a pandas object, even for a list or a numpy array.
+
+
+def _arrow_int64(values: Any) -> Any:
+    """A pyarrow int64 array over the numpy int64 array ``values`` (no copy of the data)."""
+    import numpy as np
+    import pyarrow as pa
+
+    data = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])
+
+
+def _arrow_strings(values: list[str]) -> Any:
+    """A pyarrow large_string array of ``values``: their UTF-8 bytes and 64-bit offsets."""
+    import numpy as np
+    import pyarrow as pa
+
+    encoded = [value.encode("utf-8") for value in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    return pa.Array.from_buffers(pa.large_string(), len(encoded), buffers)
+
+
 def write_labels(path: Path, items: Any, labels: Any, confidence: Any) -> None:
     """``item,label,confidence`` (6 decimals) with pyarrow's CSV writer, atomically."""
     import numpy as np
@@ -312,13 +337,22 @@ def write_labels(path: Path, items: Any, labels: Any, confidence: Any) -> None:
     if not folder.is_dir():
         raise InvalidInput(str(path), "its folder does not exist", "create the folder first")
     micro = np.rint(np.asarray(confidence, dtype=np.float64) * 1e6).astype(np.int64)
-    whole = pa.array(micro // 1_000_000)
-    fraction = pc.utf8_lpad(pc.cast(pa.array(micro % 1_000_000), pa.string()), 6, "0")
-    text = pc.binary_join_element_wise(pc.cast(whole, pa.string()), fraction, ".")
+    whole = _arrow_int64(micro // 1_000_000)
+    fraction = pc.utf8_lpad(pc.cast(_arrow_int64(micro % 1_000_000), pa.string()), 6, "0")
+    points = pa.Array.from_buffers(  # "." per row: a scalar separator would import pandas
+        pa.string(),
+        len(micro),
+        [
+            None,
+            pa.py_buffer(np.arange(len(micro) + 1, dtype=np.int32)),
+            pa.py_buffer(b"." * len(micro)),
+        ],
+    )
+    text = pc.binary_join_element_wise(pc.cast(whole, pa.string()), fraction, points)
     table = pa.table(
         {
-            "item": pa.array(np.asarray(items, dtype=str).tolist(), type=pa.string()),
-            "label": pa.array(np.asarray(labels, dtype=str).tolist(), type=pa.string()),
+            "item": _arrow_strings(np.asarray(items, dtype=str).tolist()),
+            "label": _arrow_strings(np.asarray(labels, dtype=str).tolist()),
             "confidence": text,
         }
     )

@@ -14,26 +14,64 @@ tuning and never looks at the truth beyond the gold given.
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from datafair.core.errors import InvalidInput
-from datafair.quality.agreement import (
-    agreement_with_aggregate,
-    cohen_kappa,
-    fleiss_kappa,
-    krippendorff_alpha,
-)
-from datafair.quality.auto import AutoAggregator
-from datafair.quality.base import CategoricalAggregator
-from datafair.quality.bayesian_dawid_skene import BayesianDawidSkene
-from datafair.quality.boxes import BoxAggregator
-from datafair.quality.dawid_skene import DawidSkene, OneCoin
-from datafair.quality.majority_vote import MajorityVote, WeightedMajorityVote
-from datafair.quality.multilabel import MultiLabelAggregator
-from datafair.quality.preference import PreferenceAggregator
-from datafair.quality.skills import MIN_COMPETENCE, SPAM_THRESHOLD, WorkerSkill
-from datafair.quality.spans import SpanAggregator
-from datafair.quality.transcription import TranscriptionAggregator
+
+if TYPE_CHECKING:
+    from datafair.quality.agreement import (
+        agreement_with_aggregate,
+        cohen_kappa,
+        fleiss_kappa,
+        krippendorff_alpha,
+    )
+    from datafair.quality.auto import AutoAggregator
+    from datafair.quality.base import CategoricalAggregator
+    from datafair.quality.bayesian_dawid_skene import BayesianDawidSkene
+    from datafair.quality.boxes import BoxAggregator
+    from datafair.quality.dawid_skene import DawidSkene, OneCoin
+    from datafair.quality.majority_vote import MajorityVote, WeightedMajorityVote
+    from datafair.quality.multilabel import MultiLabelAggregator
+    from datafair.quality.preference import PreferenceAggregator
+    from datafair.quality.skills import MIN_COMPETENCE, SPAM_THRESHOLD, WorkerSkill
+    from datafair.quality.spans import SpanAggregator
+    from datafair.quality.transcription import TranscriptionAggregator
+
+# Each public name and the module that defines it: a name is imported on first use (PEP 562),
+# so a command imports only the models it runs (``quality infer`` never loads the agreement
+# metrics' or the preference model's scipy modules).
+_HOMES = {
+    "agreement_with_aggregate": "agreement",
+    "cohen_kappa": "agreement",
+    "fleiss_kappa": "agreement",
+    "krippendorff_alpha": "agreement",
+    "AutoAggregator": "auto",
+    "CategoricalAggregator": "base",
+    "BayesianDawidSkene": "bayesian_dawid_skene",
+    "BoxAggregator": "boxes",
+    "DawidSkene": "dawid_skene",
+    "OneCoin": "dawid_skene",
+    "MajorityVote": "majority_vote",
+    "WeightedMajorityVote": "majority_vote",
+    "MultiLabelAggregator": "multilabel",
+    "PreferenceAggregator": "preference",
+    "MIN_COMPETENCE": "skills",
+    "SPAM_THRESHOLD": "skills",
+    "WorkerSkill": "skills",
+    "SpanAggregator": "spans",
+    "TranscriptionAggregator": "transcription",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
 
 METHODS = ("auto", "mv", "wmv", "ds", "onecoin", "bds")
 """Names accepted by :func:`get_aggregator`."""
@@ -50,13 +88,13 @@ def get_aggregator(method: str = "auto", **params: Any) -> CategoricalAggregator
     audit.
     """
     key = method.strip().lower()
-    factories: dict[str, type[CategoricalAggregator]] = {
-        "auto": AutoAggregator,
-        "mv": MajorityVote,
-        "wmv": WeightedMajorityVote,
-        "ds": DawidSkene,
-        "onecoin": OneCoin,
-        "bds": BayesianDawidSkene,
+    factories = {
+        "auto": "AutoAggregator",
+        "mv": "MajorityVote",
+        "wmv": "WeightedMajorityVote",
+        "ds": "DawidSkene",
+        "onecoin": "OneCoin",
+        "bds": "BayesianDawidSkene",
     }
     if key not in factories:
         raise InvalidInput(
@@ -65,8 +103,9 @@ def get_aggregator(method: str = "auto", **params: Any) -> CategoricalAggregator
     if key == "auto" and set(params) & _PREVIOUS_AUTO_PARAMS:
         # bundles settled when ``auto`` was Bayesian Dawid-Skene name its parameters: keep
         # recomputing them with the model they were settled with
-        return BayesianDawidSkene(**params)
-    return factories[key](**params)
+        key = "bds"
+    factory: type[CategoricalAggregator] = __getattr__(factories[key])
+    return factory(**params)
 
 
 _PREVIOUS_AUTO_PARAMS = {"prior", "prior_strength", "inference"}
