@@ -16,9 +16,8 @@ Each submission may carry its caller's sign-in token and a *permit*: on the writ
 query in the read-only snapshot where the batch's signatures are checked finds the signed-in
 address of every token of the batch, and each permit is called with its caller's address
 (``None`` without a token) before anything else is checked, so the sign-in check costs neither
-its own transaction nor its own thread hop. An
-unknown, expired or revoked token, or a permit that raises, refuses that entry alone (its error
-is its result; it is not stored).
+its own transaction nor its own thread hop. An unknown, expired or revoked token, or a permit
+that raises, refuses that entry alone (its error is its result; it is not stored).
 
 The batching is the "group commit" of database logs (Gawlick & Kinkade, IMS FastPath, 1985).
 It adds no delay for a lone caller: a batch takes what is already waiting. Only when the last
