@@ -166,3 +166,78 @@ def test_pairing_hash_is_splitmix64() -> None:
     second = _splitmix(np.array([0x9E3779B97F4A7C15], dtype=np.uint64))
     assert int(first[0]) == 0xE220A8397B1DCDAF
     assert int(second[0]) == 0x6E789E6AA1B965F4
+
+
+def _imbalanced_task(
+    n_items: int, minority: float, recalls: list[tuple[float, float]], seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two classes, class 1 with prior ``minority``; worker ``w`` answers every item, right
+    with probability ``recalls[w][truth]`` (its recall of that class), else the other class."""
+    rng = np.random.default_rng(seed)
+    truth = (rng.random(n_items) < minority).astype(np.int64)
+    n_workers = len(recalls)
+    items = np.repeat(np.arange(n_items), n_workers)
+    workers = np.tile(np.arange(n_workers), n_items)
+    recall = np.array(recalls)[workers, truth[items]]
+    labels = np.where(rng.random(items.size) < recall, truth[items], 1 - truth[items])
+    return items, workers, labels
+
+
+@pytest.mark.parametrize("minority", [0.5, 0.2, 0.05])
+def test_constant_reports_score_zero_whatever_the_class_prior(minority: float) -> None:
+    n_items = 3_000
+    items, workers, labels = _imbalanced_task(n_items, minority, [(0.8, 0.8)] * 5, seed=11)
+    majority, rare = 5, 6  # always class 0, always class 1
+    result = peer_prediction_rewards(
+        np.concatenate([items, np.arange(n_items), np.arange(n_items)]),
+        np.concatenate([workers, np.full(n_items, majority), np.full(n_items, rare)]),
+        np.concatenate([labels, np.zeros(n_items, dtype=np.int64), np.ones(n_items)]).astype(
+            np.int64
+        ),
+        n_classes=2,
+        pool=10**18,
+        seed=4,
+    )
+    # Agreeing with the peer on the shared item is as likely as on unrelated items, however
+    # common the constant answer is (without the penalty task, "always class 0" would score
+    # P(peer says 0) = 0.2-0.8 per draw here).
+    for worker in (majority, rare):
+        assert abs(result.mean_score(worker)) < 4 / np.sqrt(n_items)
+        assert result.amounts[worker] <= 10**18 // 100
+
+
+def test_informed_beat_uninformed_on_imbalanced_data() -> None:
+    n_items = 2_000
+    recalls = [(0.9, 0.9), (0.8, 0.8), (0.7, 0.7), (0.8, 0.8), (0.8, 0.8)]
+    items, workers, labels = _imbalanced_task(n_items, 0.2, recalls, seed=7)
+    # Random reports with the honest workers' marginal (class 1 about 0.2 * 0.8 + 0.8 * 0.2 of
+    # the time): the same answer distribution, no information about the item.
+    guesser = len(recalls)
+    guesses = (np.random.default_rng(8).random(n_items) < 0.32).astype(np.int64)
+    result = peer_prediction_rewards(
+        np.concatenate([items, np.arange(n_items)]),
+        np.concatenate([workers, np.full(n_items, guesser)]),
+        np.concatenate([labels, guesses]),
+        n_classes=2,
+        pool=10**18,
+        seed=1,
+    )
+    assert result.amounts[guesser] <= 10**18 // 100
+    for worker in range(len(recalls)):
+        assert result.amounts[worker] > 10 * result.amounts[guesser]
+    # more accurate (on every class), more pay
+    assert result.amounts[0] > result.amounts[1] > result.amounts[2]
+
+
+def test_two_class_pay_follows_informedness_not_accuracy() -> None:
+    # Both workers are right on 80 % of 80/20 items; the first by recalling both classes at
+    # 0.8 (informedness 0.8 + 0.8 - 1 = 0.6), the second by nearly always answering the common
+    # class (0.95 and 0.2: informedness 0.15). Any score that pays uninformed reports nothing
+    # in expectation must pay a right rare answer 0.8 / 0.2 times a right common one
+    # (docs/economics.md, section 9.1): the second earns under a third of the first (expected
+    # 0.30 here: informedness times the peers' summed informedness).
+    recalls = [(0.8, 0.8), (0.95, 0.2), (0.85, 0.85), (0.85, 0.85), (0.85, 0.85)]
+    items, workers, labels = _imbalanced_task(4_000, 0.2, recalls, seed=3)
+    result = peer_prediction_rewards(items, workers, labels, n_classes=2, pool=10**18, seed=2)
+    ratio = result.mean_score(1) / result.mean_score(0)
+    assert 0.1 < ratio < 0.45

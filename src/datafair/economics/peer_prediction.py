@@ -16,6 +16,14 @@ score is 0; truthful informed reports score ``sum of the positive Delta`` per dr
 from every ordered pair of answers by two contributors on one item, ``P(i)`` from its margins.
 The sign is computed in integers (``N * M[i, j] - m_i * m_j``), so it is exact.
 
+With two classes of prior ``pi_0, pi_1``, zero expected score for every constant report forces
+``pi_0 g(x, 0) + pi_1 g(x, 1) = 0`` (``g(x, y)``: the expected score of report ``x`` on an item
+of class ``y``), so a right rare answer is worth ``pi_common / pi_rare`` right common ones and
+pay follows informedness (balanced accuracy), not the share of right answers, under this or
+any other score with that property (docs/economics.md, section 9.1). Weighing agreement by
+``1 / prior`` of the answer (the peer truth serum of Radanovic, Faltings and Jurca, ACM TIST
+7(4), 2016) was measured to rank honest workers worse on 80/20 data and is not used.
+
 Pairing is deterministic: for each answer and draw, the peer and the penalty tasks are chosen
 by a SplitMix64 hash of ``(seed, item, contributor, draw)`` (Steele, Lea & Flood, "Fast
 splittable pseudorandom number generators", OOPSLA 2014), independent of row order and of the
