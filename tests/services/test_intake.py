@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from datafair.core.errors import Forbidden, InvalidInput, Unauthenticated
 from datafair.services.contributions import Intake
-from datafair.services.intake import GroupCommit
+from datafair.services.intake import GroupCommit, ReturnTimes
 from datafair.store.api_models import ApiSession
 from datafair.store.db import Database
 from datafair.store.models import Submission
@@ -199,3 +199,48 @@ def test_a_lone_caller_never_waits_for_siblings(db: Database, make_task, contrib
     finally:
         intake.close()
     assert time.monotonic() - started < 5.0  # a wait would cost up to a store's time each
+
+
+def test_return_times_are_a_running_mean_of_each_callers_comeback() -> None:
+    returns = ReturnTimes(memory=0.5)
+    returns.arrived("a", 0.0)  # never stored before: no return to measure
+    assert returns.mean is None
+    returns.stored(["a", None, "b"], 1.0)
+    returns.arrived("a", 1.004)
+    assert returns.mean == pytest.approx(0.004)
+    returns.arrived("a", 1.5)  # "a" was not stored again: not a return
+    returns.arrived("b", 1.012)
+    assert returns.mean == pytest.approx(0.008)
+
+
+def test_the_wait_follows_how_soon_callers_come_back(db: Database) -> None:
+    intake = GroupCommit(db.session, sibling_wait_s=0.02)
+    try:
+        assert intake.sibling_wait(0.003) == 0.003  # nobody signed in: one storing time
+        intake._returns.mean = 0.001  # clients that answer back to back
+        assert intake.sibling_wait(0.003) == pytest.approx(0.002)
+        intake._returns.mean = 0.040  # clients sending every 40 ms: never waited for
+        assert intake.sibling_wait(0.003) == 0.0
+    finally:
+        intake.close()
+
+
+def test_paced_callers_are_not_held_back(db: Database, make_task, contributors) -> None:
+    task = make_task(n=12, overlap=8)
+    intake = GroupCommit(db.session, sibling_wait_s=0.02)
+
+    async def paced(number: int) -> None:
+        for position, item in enumerate(task.items):
+            entry = contributors[number].sign(task.info, item, "pos", nonce=position)
+            assert (await intake.submit(entry, f"token {number}")).error is None
+            await asyncio.sleep(0.05)  # a steady pace, far slower than a store
+
+    async def both() -> None:
+        await asyncio.gather(paced(0), paced(1))
+
+    try:
+        asyncio.run(both())
+    finally:
+        intake.close()
+    assert intake._returns.mean is not None and intake._returns.mean > 0.02  # they came back
+    assert intake.sibling_wait(0.01) == 0.0  # too late to wait for: batches take what is there

@@ -395,3 +395,56 @@ def test_duplicate_checks_probe_the_unique_indexes_on_sqlite(session, make_task)
     searches = [step for step in steps if step.startswith("SEARCH")]
     assert len(searches) == 5 and all("INDEX" in step for step in searches), steps
     session.rollback()
+
+
+def test_the_answer_state_probes_indexes_on_postgres_with_stale_statistics(session, make_task):
+    import json
+
+    from datafair.store.repositories import submissions as module
+
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("query plan check for PostgreSQL")
+    task = make_task(n=300)
+    tasks = TaskRepository(session)
+    task_pk = tasks.by_task_id(task.task_id).id  # type: ignore[union-attr]
+    slots = list(tasks.slots(task_pk, task.items).values())
+    workers = [f"0x{n:040x}" for n in range(10)]
+    rows = [
+        {
+            "task_pk": task_pk,
+            "task_item_id": slot.task_item_id,
+            "item_cid": slot.item_cid,
+            "contributor": who,
+            "answer": canonical_json("pos").decode(),
+            "answer_hash": bytes(32),
+            "nonce": n * 10 + w,
+            "duration_ms": 10,
+            "signature": bytes(65),
+            "accepted_at": 1,
+        }
+        for n, slot in enumerate(slots)
+        for w, who in enumerate(workers)
+    ]
+    SubmissionRepository(session).insert_many(rows)  # 3,000 rows the statistics never saw
+    session.commit()
+    probes = [(slot.task_item_id, "0x" + "e" * 40, n) for n, slot in enumerate(slots[:100])]
+    params = {
+        "items": [p[0] for p in probes],
+        "who": [p[1] for p in probes],
+        "nonces": [p[2] - module.UINT64_OFFSET for p in probes],
+        "task": task_pk,
+    }
+    sql = module._PROBES_POSTGRES + module._ANSWER_STATE.format(task="%(task)s")
+    (plan,) = session.connection().exec_driver_sql("EXPLAIN (FORMAT JSON) " + sql, params).one()
+    nodes = []
+
+    def walk(node: dict) -> None:
+        nodes.append(node)
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk((plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"])
+    scans = [n for n in nodes if n.get("Relation Name") in ("submissions", "assignments")]
+    assert len(scans) == 3 and all("Index" in n["Node Type"] for n in scans), scans
+    assert not [n for n in nodes if "Hash" in n["Node Type"]]
+    session.rollback()

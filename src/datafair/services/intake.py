@@ -24,8 +24,11 @@ It adds no delay for a lone caller: a batch takes what is already waiting. Only 
 cycle had more callers than now wait (clients that send their next answer as soon as they get
 a reply: after a batch of 3 is stored, the one that came meanwhile would otherwise go alone and
 the 3 after it, a batch of 1 then of 3 forever) does the next batch wait for those callers to
-come back, for at most the last batch's storing time and :data:`SIBLING_WAIT_S`, like
-PostgreSQL's ``commit_delay`` with ``commit_siblings``.
+come back, like PostgreSQL's ``commit_delay`` with ``commit_siblings``. It waits only for
+callers who do come back that fast: for at most twice their mean return time (how soon a
+signed-in caller sends again once its last submission was stored, :class:`ReturnTimes`), and
+not at all when that exceeds :data:`SIBLING_WAIT_S` (callers sending at a steady pace); with
+no signed-in caller, for at most the last batch's storing time.
 """
 
 from __future__ import annotations
@@ -42,8 +45,10 @@ from datafair.services.auth import NOT_SIGNED_IN, session_addresses
 from datafair.services.contributions import Intake, submit_signed
 from datafair.services.submissions import SubmissionInput
 
-SIBLING_WAIT_S = 0.005
+SIBLING_WAIT_S = 0.02
 """The longest a batch waits for the callers of the previous one to come back (see module)."""
+RETURN_MEMORY = 0.2
+"""Weight of the newest return time in their running mean (:class:`ReturnTimes`)."""
 
 Permit = Callable[[str | None], None]
 """Whether the caller signed in as this address (``None``: anonymous) may submit the entry;
@@ -56,6 +61,33 @@ class _Waiter:
     token: str | None
     permit: Permit | None
     future: asyncio.Future[Intake]
+
+
+class ReturnTimes:
+    """How soon signed-in callers send their next submission once the last one was stored: an
+    exponentially weighted mean over every return seen (a caller is known by its token)."""
+
+    def __init__(self, *, memory: float = RETURN_MEMORY, remembered: int = 4096) -> None:
+        self.mean: float | None = None
+        self._memory = memory
+        self._remembered = remembered
+        self._stored_at: dict[str, float] = {}
+
+    def stored(self, tokens: list[str | None], now: float) -> None:
+        """The submissions of callers ``tokens`` were stored at ``now``."""
+        if len(self._stored_at) > self._remembered:  # callers who never came back
+            self._stored_at.clear()
+        for token in tokens:
+            if token is not None:
+                self._stored_at[token] = now
+
+    def arrived(self, token: str | None, now: float) -> None:
+        """Caller ``token`` sent a submission at ``now``."""
+        stored_at = self._stored_at.pop(token, None) if token is not None else None
+        if stored_at is None:
+            return
+        gap = now - stored_at
+        self.mean = gap if self.mean is None else self.mean + self._memory * (gap - self.mean)
 
 
 class GroupCommit:
@@ -72,6 +104,7 @@ class GroupCommit:
         self._max_batch = max_batch
         self._sibling_wait_s = sibling_wait_s
         self._pending: list[_Waiter] = []
+        self._returns = ReturnTimes()
         self._arrival: asyncio.Future[None] | None = None
         self._drainer: asyncio.Task[None] | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake")
@@ -83,6 +116,7 @@ class GroupCommit:
         ``token``; its own result, or the database's error."""
         loop = asyncio.get_running_loop()
         waiter = _Waiter(entry, token, permit, loop.create_future())
+        self._returns.arrived(token, loop.time())
         self._pending.append(waiter)
         if self._arrival is not None and not self._arrival.done():
             self._arrival.set_result(None)
@@ -110,11 +144,23 @@ class GroupCommit:
                     continue
                 for waiter, result in zip(batch, results, strict=True):
                     waiter.future.set_result(result)
+                self._returns.stored([w.token for w in batch], loop.time())
                 # the callers of this cycle: the batch's and those who arrived meanwhile
                 callers = len(batch) + len(self._pending)
-                wait_s = min(self._sibling_wait_s, loop.time() - started)
+                wait_s = self.sibling_wait(loop.time() - started)
         finally:
             self._drainer = None
+
+    def sibling_wait(self, stored_s: float) -> float:
+        """How long the next batch may wait for the last one's callers, after a batch that
+        took ``stored_s`` to store: twice the callers' mean return time when that is within
+        :data:`SIBLING_WAIT_S` (callers who come back later, such as ones sending at a steady
+        rate, are not waited for), and the storing time, within the same bound, when no caller
+        signed in."""
+        mean = self._returns.mean
+        if mean is None:
+            return min(self._sibling_wait_s, stored_s)
+        return 2 * mean if 2 * mean <= self._sibling_wait_s else 0.0
 
     async def _siblings(self, callers: int, wait_s: float) -> None:
         """Wait until ``callers`` entries are pending, for at most ``wait_s`` seconds."""

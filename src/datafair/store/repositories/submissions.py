@@ -76,27 +76,28 @@ class AnswerState:
     paused: dict[str, str | None]
 
 
-# One statement for everything a batch's write transaction re-reads under its locks, one row
-# per finding, tagged by kind; ``k`` is the batch's (task item id, contributor, nonce) probes,
-# and every branch is an index probe per probe row (the outer loop on SQLite: CROSS JOIN).
-_USED, _ANSWERED, _EXCLUDED, _HELD, _PAUSED = range(5)
+# One statement for everything a batch's write transaction re-reads under its locks: a row per
+# probe ``k`` (the batch's task item id, contributor and nonce) with a scalar subquery per fact
+# (1, an assignment id, or NULL), then a row per contributor paused on the task. A scalar
+# subquery is run per probe row, through its unique index, on both databases and whatever the
+# planner's statistics say: a join, or EXISTS, lets a PostgreSQL planner with stale statistics
+# (a table that grew since its last ANALYZE) hash the task's whole submissions table instead.
+_PROBE, _PAUSED = 0, 1
 _ANSWER_STATE = f"""
-SELECT {_USED}, CAST(NULL AS INTEGER), s.contributor, s.nonce, CAST(NULL AS VARCHAR)
-  FROM k CROSS JOIN submissions s
-  WHERE s.task_pk = {{task}} AND s.contributor = k.c AND s.nonce = k.n
+SELECT {_PROBE}, k.i, k.c, k.n,
+  (SELECT 1 FROM submissions s
+   WHERE s.task_pk = {{task}} AND s.contributor = k.c AND s.nonce = k.n LIMIT 1),
+  (SELECT 1 FROM submissions s WHERE s.task_item_id = k.i AND s.contributor = k.c LIMIT 1),
+  (SELECT 1 FROM review_exclusions e
+   WHERE e.task_item_id = k.i AND e.contributor = k.c LIMIT 1),
+  (SELECT a.id FROM assignments a
+   WHERE a.task_item_id = k.i AND a.contributor = k.c AND a.status = '{ASSIGNMENT_HELD}'
+   LIMIT 1),
+  CAST(NULL AS VARCHAR)
+FROM k
 UNION ALL
-SELECT {_ANSWERED}, s.task_item_id, s.contributor, CAST(NULL AS BIGINT), NULL
-  FROM k CROSS JOIN submissions s WHERE s.task_item_id = k.i AND s.contributor = k.c
-UNION ALL
-SELECT {_EXCLUDED}, e.task_item_id, e.contributor, NULL, NULL
-  FROM k CROSS JOIN review_exclusions e WHERE e.task_item_id = k.i AND e.contributor = k.c
-UNION ALL
-SELECT {_HELD}, a.task_item_id, a.contributor, a.id, NULL
-  FROM k CROSS JOIN assignments a
-  WHERE a.task_item_id = k.i AND a.contributor = k.c AND a.status = '{ASSIGNMENT_HELD}'
-UNION ALL
-SELECT {_PAUSED}, NULL, t.contributor, NULL, t.reason
-  FROM task_standings t WHERE t.task_pk = {{task}} AND t.paused
+SELECT {_PAUSED}, NULL, t.contributor, NULL, NULL, NULL, NULL, NULL, t.reason
+FROM task_standings t WHERE t.task_pk = {{task}} AND t.paused
 """
 _PROBES_POSTGRES = (
     "WITH k(i, c, n) AS (SELECT * FROM unnest(%(items)s::integer[], %(who)s::varchar[], "
@@ -188,17 +189,18 @@ class SubmissionRepository:
                 _PROBES_SQLITE + _ANSWER_STATE.format(task=":task"),
                 {"probes": json.dumps(shifted), "task": task_pk},
             )
-        for kind, item, who, number, reason in rows:
-            if kind == _USED:
-                state.used_nonces.add((who, number + UINT64_OFFSET))  # raw SQL: shift back
-            elif kind == _ANSWERED:
-                state.answered.add((item, who))
-            elif kind == _EXCLUDED:
-                state.excluded.add((item, who))
-            elif kind == _HELD:
-                state.held[(item, who)] = number
-            else:
+        for kind, item, who, nonce, used, answered, excluded, held, reason in rows:
+            if kind == _PAUSED:
                 state.paused[who] = reason
+                continue
+            if used is not None:
+                state.used_nonces.add((who, nonce + UINT64_OFFSET))  # raw SQL: shift back
+            if answered is not None:
+                state.answered.add((item, who))
+            if excluded is not None:
+                state.excluded.add((item, who))
+            if held is not None:
+                state.held[(item, who)] = held
         return state
 
     def answered(self, pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
