@@ -387,3 +387,17 @@ def test_task_terms_out_of_range_are_422_naming_the_field(party: Any, tmp_path: 
                 deadline=deadline,
             )
         assert raised.value.status == 422 and raised.value.field == "deadline"
+
+
+def test_a_server_process_freezes_its_long_lived_objects() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import gc, sys; from datafair.api.app import WARM_MODULES, freeze_long_lived; "
+        "before = gc.get_freeze_count(); freeze_long_lived(); "
+        "print(before, gc.get_freeze_count() > 100_000, "
+        "all(m in sys.modules for m in WARM_MODULES))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", "True", "True"]

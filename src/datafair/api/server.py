@@ -10,4 +10,4 @@ from datafair.settings import load_settings
 
 def app_from_environment() -> FastAPI:
     """``create_app`` over ``DATAFAIR_*`` settings (``datafair serve`` sets ``DATAFAIR_HOME``)."""
-    return create_app(load_settings())
+    return create_app(load_settings(), server_process=True)
