@@ -224,11 +224,25 @@ def leave_one_out_counts(
     k = data.n_classes
     total = np.zeros(data.n_workers * k * k)
     for worker, label, loo, weight in leave_one_out_posteriors(data, posteriors, log_confusion):
-        loo *= weight[:, None]
-        cell = (worker * k + label) * k  # row (w, answered k), column c
-        for c in range(k):
-            total += np.bincount(cell + c, weights=loo[:, c], minlength=total.shape[0])
-    return np.ascontiguousarray(total.reshape(data.n_workers, k, k).transpose(0, 2, 1))
+        add_loo_counts(total, worker, label, loo, weight)
+    return loo_counts_matrix(total, data.n_workers, k)
+
+
+def add_loo_counts(
+    total: FloatArray, worker: IntArray, label: IntArray, loo: FloatArray, weight: FloatArray
+) -> None:
+    """Add one chunk of :func:`leave_one_out_posteriors` to the flat counts ``total`` (cells
+    ``(worker, answered k, class c)``; :func:`loo_counts_matrix` turns them into counts)."""
+    k = loo.shape[1]
+    weighted = loo * weight[:, None]
+    cell = (worker * k + label) * k  # row (w, answered k), column c
+    for c in range(k):
+        total += np.bincount(cell + c, weights=weighted[:, c], minlength=total.shape[0])
+
+
+def loo_counts_matrix(total: FloatArray, n_workers: int, k: int) -> FloatArray:
+    """``counts[w, c, k]`` from the flat cells :func:`add_loo_counts` filled."""
+    return np.ascontiguousarray(total.reshape(n_workers, k, k).transpose(0, 2, 1))
 
 
 def leave_one_out_vote_counts(data: EncodedAnswers, weights: FloatArray | None) -> FloatArray:

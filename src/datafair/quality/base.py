@@ -37,7 +37,6 @@ from numpy.typing import ArrayLike, NDArray
 from datafair.quality._em import (
     answer_matrix,
     clamp_gold,
-    leave_one_out_counts,
     leave_one_out_vote_counts,
     soft_counts,
     vote_shares,
@@ -63,7 +62,7 @@ from datafair.quality.skills import (
     WorkerSkill,
     build_skills,
     corrected_spam_scores,
-    reference_confusion,
+    counts_and_reference,
 )
 
 FloatArray = NDArray[np.float64]
@@ -178,14 +177,11 @@ class CategoricalAggregator:
     ) -> None:
         posteriors = clamp_gold(outcome.posteriors, data.gold)
         k = data.n_classes
-        counts = _loo_counts(data, posteriors, outcome)
-        reference = _reference(data, posteriors, outcome)
+        counts, reference = _scored_counts(data, posteriors, outcome)
         # gold-bounds rule 3: spam scores of workers with gold come from their other answers
         off_gold = off_reference = None
         if record is not None:
-            free = without_gold_items(data)
-            off_gold = _loo_counts(free, posteriors, outcome)
-            off_reference = _reference(free, posteriors, outcome)
+            off_gold, off_reference = _scored_counts(without_gold_items(data), posteriors, outcome)
         confusion = outcome.confusion
         if confusion is None and data.n_answers:
             confusion = _row_normalise(soft_counts(answer_matrix(data), posteriors) + 1.0 / k)
@@ -228,23 +224,17 @@ class CategoricalAggregator:
         return {name: value for name, value in vars(self).items() if not name.endswith("_")}
 
 
-def _loo_counts(data: EncodedAnswers, posteriors: FloatArray, outcome: FitOutcome) -> FloatArray:
-    """Soft confusion counts, each answer scored against the other answers on its item."""
+def _scored_counts(
+    data: EncodedAnswers, posteriors: FloatArray, outcome: FitOutcome
+) -> tuple[FloatArray, FloatArray | None]:
+    """Soft confusion counts, each answer scored against the other answers on its item, and the
+    leave-one-out reference each worker was scored against (models with confusions only)."""
     k = data.n_classes
     if not data.n_answers:
-        return np.zeros((data.n_workers, k, k))
+        return np.zeros((data.n_workers, k, k)), None
     if outcome.log_confusion is not None:
-        return leave_one_out_counts(data, posteriors, outcome.log_confusion)
-    return leave_one_out_vote_counts(data, outcome.vote_weights)
-
-
-def _reference(
-    data: EncodedAnswers, posteriors: FloatArray, outcome: FitOutcome
-) -> FloatArray | None:
-    """The leave-one-out reference each worker was scored against (models with confusions)."""
-    if not data.n_answers or outcome.log_confusion is None:
-        return None
-    return reference_confusion(data, posteriors, outcome.log_confusion)
+        return counts_and_reference(data, posteriors, outcome.log_confusion)
+    return leave_one_out_vote_counts(data, outcome.vote_weights), None
 
 
 def _row_normalise(counts: FloatArray) -> FloatArray:

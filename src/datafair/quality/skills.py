@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import betainc, betaincinv, ndtr
 
-from datafair.quality._em import leave_one_out_posteriors
+from datafair.quality._em import add_loo_counts, leave_one_out_posteriors, loo_counts_matrix
 from datafair.quality._encode import EncodedAnswers
 
 SPAM_THRESHOLD = 0.5
@@ -157,25 +157,28 @@ MAX_REFERENCE_CONDITION = 1e6
 _JOINT_CELLS = 1 << 22
 
 
-def reference_confusion(
+def counts_and_reference(
     data: EncodedAnswers, posteriors: NDArray[np.float64], log_confusion: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    """``M[w, z, c]``: how the leave-one-out reference ``T₋ₐ`` that worker ``w``'s answers were
-    scored against reads items whose truth is ``z``: ``E[T₋ₐ[c] | z]``.
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The leave-one-out counts (:func:`datafair.quality._em.leave_one_out_counts`) and
+    ``M[w, z, c]``, how the leave-one-out reference ``T₋ₐ`` that worker ``w``'s answers were
+    scored against reads items whose truth is ``z``: ``E[T₋ₐ[c] | z]``; both from one pass over
+    the answers' leave-one-out posteriors.
 
     ``T₋ₐ`` is the item's posterior without answer ``a`` (its own, or its dependent group's,
-    factor divided out), as in the leave-one-out counts of
-    :func:`datafair.quality._em.leave_one_out_counts`. Taking ``T₋ₐ`` as calibrated (it is the
-    model's ``P(z | the other answers)``), ``P(z, reference c) = E[T₋ₐ[z] T₋ₐ[c]]``, so
+    factor divided out). Taking ``T₋ₐ`` as calibrated (it is the model's ``P(z | the other
+    answers)``), ``P(z, reference c) = E[T₋ₐ[z] T₋ₐ[c]]``, so
     ``M[z, c] = Σₐ T₋ₐ[z] T₋ₐ[c] / Σₐ T₋ₐ[z]`` over ``w``'s answers; judging the reference by
     the full posterior instead would flatter it, since that posterior shares the very answers
     whose errors are in question. Rows are normalised (a row without weight is the
     identity's)."""
     k = data.n_classes
+    counts = np.zeros(data.n_workers * k * k)
     total = np.zeros(data.n_workers * k * k)
     cells = np.arange(k * k)
     step = max(1, _JOINT_CELLS // (k * k))  # bounds the answer × z × c block's memory
-    for worker, _, loo, weight in leave_one_out_posteriors(data, posteriors, log_confusion):
+    for worker, label, loo, weight in leave_one_out_posteriors(data, posteriors, log_confusion):
+        add_loo_counts(counts, worker, label, loo, weight)
         for start in range(0, worker.shape[0], step):
             part = slice(start, start + step)
             joint = (loo[part] * weight[part, None])[:, :, None] * loo[part, None, :]
@@ -184,10 +187,10 @@ def reference_confusion(
     matrix = total.reshape(data.n_workers, k, k)
     rows = matrix.sum(axis=2, keepdims=True)
     identity = np.broadcast_to(np.eye(k), matrix.shape)
-    result: NDArray[np.float64] = np.where(
+    reference: NDArray[np.float64] = np.where(
         rows > 0, matrix / np.where(rows > 0, rows, 1.0), identity
     )
-    return result
+    return loo_counts_matrix(counts, data.n_workers, k), reference
 
 
 def deattenuate(
@@ -254,8 +257,8 @@ def build_skills(
     """Skills and spam scores from soft confusion counts ``counts[w, c, k]``.
 
     ``confusion`` is the model's own estimate when it has one; otherwise the counts are
-    smoothed with one pseudo-answer per row spread evenly. ``reference`` (the
-    :func:`reference_confusion` the counts were scored against), when given, corrects the
+    smoothed with one pseudo-answer per row spread evenly. ``reference`` (the reference the
+    counts were scored against, from :func:`counts_and_reference`), when given, corrects the
     counts the spam score reads (:func:`deattenuate`).
     """
     n_classes = counts.shape[-1]
