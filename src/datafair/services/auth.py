@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -234,7 +234,13 @@ NOT_SIGNED_IN = "session: not signed in, expired or signed out (sign in again)"
 def session_address(session: Session, token: str, *, clock: Clock = time.time) -> str:
     """The address signed in with ``token``; ``Unauthenticated`` if unknown, expired or
     revoked."""
-    address = session_addresses(session, [token], clock=clock).get(token)
+    return signed_in_address(session_addresses(session, [token], clock=clock), token)
+
+
+def signed_in_address(addresses: Mapping[str, str], token: str) -> str:
+    """``token``'s address among those :func:`session_addresses` found; ``Unauthenticated``
+    when it has none (unknown, expired or revoked)."""
+    address = addresses.get(token)
     if address is None:
         raise Unauthenticated(NOT_SIGNED_IN)
     return address

@@ -40,8 +40,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from datafair.core.errors import DatafairError, Unauthenticated
-from datafair.services.auth import NOT_SIGNED_IN, session_addresses
+from datafair.core.errors import DatafairError
+from datafair.services.auth import session_addresses, signed_in_address
 from datafair.services.contributions import Intake, submit_signed
 from datafair.services.submissions import SubmissionInput
 
@@ -198,11 +198,8 @@ class GroupCommit:
         refused: dict[int, DatafairError] = {}
         for position, waiter in checked.items():
             assert waiter.permit is not None
-            address = signed_in.get(waiter.token) if waiter.token else None
             try:
-                if waiter.token and address is None:
-                    raise Unauthenticated(NOT_SIGNED_IN)
-                waiter.permit(address)
+                waiter.permit(signed_in_address(signed_in, waiter.token) if waiter.token else None)
             except DatafairError as error:
                 refused[position] = error
         return refused
