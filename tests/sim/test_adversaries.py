@@ -98,6 +98,19 @@ def test_copiers_repeat_the_originals_answers() -> None:
     assert 0.6 < crowd.accuracy()[0] < 0.8
 
 
+def test_partial_copiers_repeat_the_original_on_their_share_and_guess_elsewhere() -> None:
+    crowd = copier_crowd(5, 1500, n_copiers=2, copy_share=0.8)
+    by_item = _rows_by_item(crowd)
+    for copier in crowd.adversaries.tolist():
+        shared = [answers for answers in by_item.values() if copier in answers]
+        same = np.mean([answers[copier] == answers[0] for answers in shared])
+        # 80 % copied, and a third of the guesses land on the original's answer by chance
+        assert 0.8 < same < 0.93
+    assert "80% copied" in crowd.name
+    with pytest.raises(ValueError, match="copy_share"):
+        copier_crowd(5, 100, copy_share=0.0)
+
+
 def test_sybils_answer_the_majority_class_a_few_times_each() -> None:
     crowd = sybil_crowd(6, 1000, n_sybils=40, answers_each=6)
     sybils = crowd.adversaries

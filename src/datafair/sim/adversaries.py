@@ -349,9 +349,14 @@ def copier_crowd(
     original_accuracy: float = 0.70,
     n_honest: int = 40,
     n_classes: int = 3,
+    copy_share: float = 1.0,
 ) -> Crowd:
     """Copiers repeat worker 0's answers (accuracy ``original_accuracy``) on every item worker 0
-    answered, each taking the slot of another honest worker there."""
+    answered, each taking the slot of another honest worker there. With ``copy_share < 1`` a
+    copier repeats worker 0 on that share of the items (a fixed-seed draw per answer) and answers
+    the others at random, to look independent."""
+    if not 0.0 < copy_share <= 1.0:
+        raise ValueError(f"copy_share must be in (0, 1], got {copy_share}")
     rng = np.random.default_rng(seed)
     accuracies = np.concatenate(
         [
@@ -373,12 +378,17 @@ def copier_crowd(
         by_item = dict(
             zip(items[workers == 0].tolist(), answers[workers == 0].tolist(), strict=True)
         )
-        for row in np.flatnonzero(workers >= n_honest).tolist():
-            copied[row] = by_item[int(items[row])]
+        rows = np.flatnonzero(workers >= n_honest)
+        copies = rng.random(rows.shape[0]) < copy_share
+        guesses = rng.integers(0, n_classes, size=rows.shape[0])
+        for row, copy, guess in zip(rows.tolist(), copies.tolist(), guesses.tolist(), strict=True):
+            copied[row] = by_item[int(items[row])] if copy else guess
         return copied
 
     roles = [Role.HONEST] * n_honest + [Role.COPIER] * n_copiers
     name = f"{n_copiers} copier{'s' if n_copiers > 1 else ''} of a {original_accuracy:.2f} worker"
+    if copy_share < 1.0:
+        name += f" ({copy_share:.0%} copied, the rest guessed)"
     return _crowd(name, population, truth, slots, roles, {}, answer_of, original=0)
 
 
@@ -575,6 +585,13 @@ def scenarios() -> list[tuple[str, Builder]]:
     listing.append(("ring-3-dense", bind(dense_ring_crowd, size=3, per_item=2)))
     for copiers in (1, 3):
         listing.append((f"copiers-{copiers}", bind(copier_crowd, n_copiers=copiers)))
+    for share in (0.8, 0.5):
+        listing.append(
+            (
+                f"copiers-2-partial-{round(share * 100)}",
+                bind(copier_crowd, n_copiers=2, copy_share=share),
+            )
+        )
     for sybils, each in ((20, 10), (60, 5), (150, 3)):
         listing.append((f"sybils-{sybils}", bind(sybil_crowd, n_sybils=sybils, answers_each=each)))
     listing.append(("gold-cheaters", bind(gold_cheater_crowd)))
