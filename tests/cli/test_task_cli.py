@@ -10,6 +10,7 @@ import pytest
 from datafair.cli.app import main
 from datafair.cli.task import parse_answer, parse_deadline, read_gold
 from datafair.core.errors import InvalidInput
+from datafair.crypto.cid import compute_cid
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -18,17 +19,32 @@ def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
     return code, captured.out, captured.err
 
 
-def test_tour(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _alice_and_dataset(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    texts: list[str],
+) -> tuple[list[str], str, str]:
+    """A home with the account ``alice`` and a dataset of ``texts``: the ``--home`` options,
+    the dataset's CID and what the import printed."""
     monkeypatch.setenv("DATAFAIR_PASSWORD", "pw")
     home = ["--home", str(tmp_path / "home")]
     source = tmp_path / "texts.csv"
-    source.write_text("text\nI love it\nTerrible\nI love it\n", encoding="utf-8")
+    source.write_text("text\n" + "".join(f"{text}\n" for text in texts), encoding="utf-8")
     assert _run(capsys, "account", "new", "alice", *home)[0] == 0
-    code, out, _ = _run(capsys, "dataset", "import", str(source), "--title", "t", *home)
-    assert code == 0 and "1 duplicates collapsed" in out
+    code, out, err = _run(capsys, "dataset", "import", str(source), "--title", "t", *home)
+    assert code == 0, err
     dataset = re.search(r"bafkrei[a-z2-7]+", out).group(0)  # type: ignore[union-attr]
+    return home, dataset, out
+
+
+def test_tour(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, dataset, out = _alice_and_dataset(
+        tmp_path, capsys, monkeypatch, ["I love it", "Terrible", "I love it"]
+    )
+    assert "1 duplicates collapsed" in out
     gold = tmp_path / "gold.csv"
     code, out, err = _run(
         capsys,
@@ -127,3 +143,23 @@ def test_fund_refuses_an_amount_above_uint256_in_one_line(
     assert code == 1 and err.startswith("error: AMOUNT: ") and "above 2**256-1" in err
     assert err.count("\n") == 1 and "(give a smaller amount in base units)" in err
     assert not (tmp_path / "home").exists()  # refused before anything was opened
+
+
+def test_an_assigned_only_task_refuses_an_item_not_taken_with_task_next(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, dataset, _ = _alice_and_dataset(tmp_path, capsys, monkeypatch, ["first", "second"])
+    code, out, err = _run(
+        capsys, "task", "create", dataset, "--title", "s", "--classes", "pos,neg",
+        "--assigned-only", *home,
+    )  # fmt: skip
+    assert code == 0, err
+    task = re.search(r"0x[0-9a-f]{64}", out).group(0)  # type: ignore[union-attr]
+    code, out, _ = _run(capsys, "task", "next", task, "--account", "alice", *home)
+    held = re.search(r"bafkrei[a-z2-7]+", out).group(0)  # type: ignore[union-attr]
+    other = next(c for c in (compute_cid(b"first"), compute_cid(b"second")) if c != held)
+    code, _, err = _run(capsys, "task", "submit", task, other, "pos", "--account", "alice", *home)
+    assert code == 1 and err.count("\n") == 1
+    assert "does not hold item" in err and "task next" in err
+    code, _, err = _run(capsys, "task", "submit", task, held, "pos", "--account", "alice", *home)
+    assert code == 0, err

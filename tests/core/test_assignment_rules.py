@@ -25,6 +25,8 @@ def test_defaults_with_and_without_gold() -> None:
     )
     assert assignment_rules({}, has_gold=False).onboarding_items == 0
     assert assignment_rules({}, has_gold=False).onboarding_gold == 0
+    assert not with_gold.assigned_only
+    assert assignment_rules({"assigned_only": True}, has_gold=False).assigned_only
 
 
 def test_the_share_cap_is_a_share_of_the_slots_with_a_floor() -> None:
@@ -63,6 +65,8 @@ def test_exactly_the_quota_of_gold_in_the_window_whatever_the_draws(
         ({"onboarding_items": 1_001}, "extra.onboarding_items: must be an integer 0..1000"),
         ({"onboarding_gold": -1}, "extra.onboarding_gold: must be an integer 0..1000"),
         ({"onboarding_items": 1}, "extra.onboarding_gold: 3 gold items do not fit"),
+        ({"assigned_only": "yes"}, "extra.assigned_only: must be true or false, got 'yes'"),
+        ({"assigned_only": 1}, "extra.assigned_only: must be true or false, got 1"),
     ],
 )
 def test_bad_values_are_one_line_errors_naming_the_field(

@@ -299,6 +299,28 @@ def test_free_slots_exclude_those_held_by_others(session, make_task, contributor
     assert _stored(session) == 0
 
 
+def test_an_assigned_only_task_takes_answers_only_on_held_items(
+    session, make_task, contributors, clock
+):
+    from datafair.services.assignment import next_item
+
+    task = make_task(n=3, overlap=2, extra={"assigned_only": True})
+    with pytest.raises(Conflict, match=r"does not hold item .*assigned to the contributor"):
+        submit(session, contributors[0].sign(task.info, task.items[0], "pos", 1), clock=clock)
+    assert _stored(session) == 0
+    held = next_item(session, task.task_id, contributors[0].address, clock=clock)
+    assert held is not None
+    others = [cid for cid in task.items if cid != held.item_cid]
+    with pytest.raises(Conflict, match="does not hold item"):
+        submit(session, contributors[0].sign(task.info, others[0], "pos", 2), clock=clock)
+    submit(session, contributors[0].sign(task.info, held.item_cid, "pos", 3), clock=clock)
+    assert _stored(session) == 1
+    # the same answers on a task without the rule are taken on any free slot
+    open_task = make_task(n=3, overlap=2)
+    submit(session, contributors[0].sign(open_task.info, open_task.items[0], "pos", 1), clock=clock)
+    assert _stored(session) == 2
+
+
 # --------------------------------------------------------------------------- batches
 
 

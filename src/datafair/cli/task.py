@@ -122,6 +122,12 @@ def create(
         help="Share of every future sale of data built from this task promised to its "
         "contributors, in basis points (default 3000 = 30 %; at least DATAFAIR_ROYALTY_FLOOR_BPS).",
     ),
+    assigned_only: bool = typer.Option(
+        False,
+        "--assigned-only",
+        help="Take answers only on items held through `task next` (no choosing items: "
+        "extra.assigned_only).",
+    ),
     home: Path | None = HOME_OPTION,
 ) -> None:
     """Create a labelling task over a stored dataset."""
@@ -140,7 +146,7 @@ def create(
         deadline=parse_deadline(deadline, now),
         chain_id=settings.chain_id,
         salt=time.time_ns(),
-        extra={"royalty_bps": royalty_bps},
+        extra={"royalty_bps": royalty_bps} | ({"assigned_only": True} if assigned_only else {}),
     )
     gold = read_gold(gold_file) if gold_file else {}
     database = open_database(settings)

@@ -18,6 +18,12 @@ contributor agrees to) and are checked when the task is created; a bad value is 
   contributor's first N assignments in the task, M are gold items, placed at random among the
   N, as qualification works on Toloka and Mechanical Turk; a new wallet is measured on known
   answers before it has earned much.
+* ``assigned_only`` (default false): the task takes an answer only on an item the contributor
+  holds through an assignment (:func:`datafair.services.assignment.next_item`). Otherwise an
+  answer is also taken on any item with a free slot, so a wallet may choose its items: only
+  easy ones, or the items a partner answered (copies then share many items, and a cluster of
+  them can be the majority of their items). Holding the item makes the seeded random choice,
+  the share cap and the skip bound the only way onto an item.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ class AssignmentRules:
     max_skips: int = DEFAULT_MAX_SKIPS
     onboarding_items: int = 0
     onboarding_gold: int = 0
+    assigned_only: bool = False
 
     def share_cap(self, items: int, overlap: int) -> int:
         """Most ordinary answers (and holds) one contributor may have in a task of ``items``
@@ -76,6 +83,13 @@ def _integer(extra: dict[str, Any], key: str, default: int, low: int, high: int)
     return value
 
 
+def _boolean(extra: dict[str, Any], key: str, default: bool) -> bool:
+    value = extra.get(key, default)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"extra.{key}", f"must be true or false, got {value!r}")
+    return value
+
+
 def assignment_rules(extra: dict[str, Any], *, has_gold: bool) -> AssignmentRules:
     """The rules in a spec's ``extra``; ``has_gold``: whether the task has gold items.
 
@@ -100,4 +114,4 @@ def assignment_rules(extra: dict[str, Any], *, has_gold: bool) -> AssignmentRule
             "the task has no gold items to onboard with",
             "give gold answers and a gold_ratio, or set onboarding_gold to 0",
         )
-    return AssignmentRules(share, skips, items, gold)
+    return AssignmentRules(share, skips, items, gold, _boolean(extra, "assigned_only", False))

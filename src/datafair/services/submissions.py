@@ -21,8 +21,9 @@ An answer is accepted only if, in this order:
    contributor has not answered this item yet nor been handed another's answer to it for
    review (``Conflict``, :func:`datafair.services.reviews.next_review`), and the item has a
    free slot: a slot the contributor holds through an assignment, or one not held by anyone
-   (``Conflict`` when it already has its k answers), and it is not a gold item a settlement
-   bundle revealed (``Conflict``: revealed gold is retired,
+   (``Conflict`` when it already has its k answers; on a task with ``extra.assigned_only``,
+   only a slot the contributor holds, :mod:`datafair.core.assignment_rules`), and it is not a
+   gold item a settlement bundle revealed (``Conflict``: revealed gold is retired,
    :mod:`datafair.services.settlement.gold`) nor an item whose answers a settlement bundle
    published (``Conflict``: a published item is sealed,
    :mod:`datafair.services.settlement.settle`);
@@ -52,6 +53,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from datafair.core.assignment_rules import assignment_rules
 from datafair.core.canonical import canonical_json, keccak256
 from datafair.core.errors import Conflict, DatafairError, InvalidInput, NotFound
 from datafair.core.ids import checksum_address, parse_task_id
@@ -136,6 +138,7 @@ class _TaskContext:
     domain: SubmissionDomain
     task_type: str
     min_reputation_bps: int
+    assigned_only: bool
 
 
 # Task contexts by database engine and task id: parsing a spec costs more than checking an
@@ -286,6 +289,9 @@ def _task_contexts(session: Session, task_ids: set[bytes]) -> dict[bytes, _TaskC
             SubmissionDomain(task.chain_id),
             task.task_type,
             min_reputation_bps(task.spec),
+            assignment_rules(
+                dict(task.spec.get("extra") or {}), has_gold=task.gold_ratio > 0
+            ).assigned_only,
         )
         cache[task_id] = found[task_id] = context
     return found
@@ -522,6 +528,13 @@ def _store(
             if assignment_id is not None:
                 consumed_assignments.append(assignment_id)
                 changes[slot.task_item_id] = (added + 1, consumed + 1)
+            elif task.assigned_only:
+                errors[entry.index] = Conflict(
+                    f"item_cid: {entry.contributor} does not hold item {slot.item_cid}; this "
+                    "task takes answers only on items assigned to the contributor (take one "
+                    "with `datafair task next` or POST /tasks/{task_id}/next)"
+                )
+                continue
             elif slot.capacity is not None and (
                 slot.answers + added + slot.reserved - consumed >= slot.capacity
             ):
