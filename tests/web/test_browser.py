@@ -167,6 +167,7 @@ def _requester_uploads_creates_prices_and_funds(
     page.fill("#price_per_answer", "1000")
     page.wait_for_selector("#fair-pay .ok")
     page.fill("#overlap", "3")
+    assert page.is_checked("#assigned_only")  # contributors take items through /next only
     shoot(page, "new-task")
     page.click("#task-form button[type=submit]")
     page.wait_for_url("**/fund")

@@ -45,6 +45,7 @@
         gold_ratio: Number(value("gold_ratio")),
         price_per_answer: value("price_per_answer").trim(),
         deadline: Math.floor(Date.now() / 1000) + Math.round(days * 86400),
+        extra: document.getElementById("assigned_only").checked ? { assigned_only: true } : {},
       };
       if (["preference", "transcription"].includes(body.task_type)) body.classes = [];
       const task = await DF.api("POST", "/tasks", body);
