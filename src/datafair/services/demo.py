@@ -289,7 +289,11 @@ def _run_round(
         chain_id=settings.chain_id,
         token=market.token.address,
         salt=time.time_ns(),
-        extra={"review_bps": REVIEW_BPS, "reviews_per_submission": REVIEWS_PER_SUBMISSION},
+        extra={
+            "review_bps": REVIEW_BPS,
+            "reviews_per_submission": REVIEWS_PER_SUBMISSION,
+            "assigned_only": True,
+        },
     )
     with database.session() as session:
         create_task(
