@@ -146,6 +146,7 @@ def test_deterministic_and_recorded() -> None:
     record = first.selection_.as_dict()
     assert record["winner"] in CANDIDATES
     assert set(record["held_out_per_answer_by_model"]) == set(CANDIDATES)  # type: ignore[arg-type]
+    assert set(record["split_half_agreement_by_model"]) == set(CANDIDATES)  # type: ignore[arg-type]
     assert first.selection_.winner in first.selection_.reason()
 
 

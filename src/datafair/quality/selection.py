@@ -33,6 +33,20 @@ one by more than :data:`GOLD_Z` standard errors of the per-item differences (and
 :data:`GOLD_MIN_NATS`) replaces it: the gold labels measure what the answers cannot, how far
 the truth is from what the crowd says.
 
+**Reproducibility across disjoint workers.** The answer score rewards a model whose latent
+class explains the answers best, which need not be the truth: where some workers share a bias a
+full confusion model can make its latent class follow them. The truth is a property of the
+items, so labels that are right should be reproduced by an *independent* crowd on the same
+items (split-half reliability, Spearman 1910 and Brown 1910; stability-based model selection,
+Ben-Hur, Elisseeff & Guyon 2002, Lange, Roth, Braun & Buhmann 2004). The workers are dealt into
+two halves of about equal answer volume (:func:`worker_halves`, fixed seed); every candidate is
+fitted from scratch on each half, and on each item answered in both (gold items excepted) its
+two labels agree or not. When a candidate *simpler* than the answers' choice reproduces its labels
+on more items by more than :data:`REPRODUCIBILITY_Z` standard errors of the per-item differences,
+the simpler candidate with the highest agreement replaces it (:func:`choose`); a simpler model is
+never replaced by a richer one this way, so the guard only leans toward the models the
+one-standard-error rule prefers anyway.
+
 **Temperature.** Answers on one item are not independent given its class (hard items fool
 several workers at once), so the product of answer likelihoods is over-confident. The reported
 posteriors are ``T ∝ ρ · exp(τ · Σ log π)``, ``τ`` one of :data:`TEMPERATURES` (0.1 to 1;
@@ -96,6 +110,11 @@ SE_RULE = 1.0
 
 GOLD_Z = 2.0
 """Gold overrides the answers' choice when ahead by more than this many standard errors ..."""
+
+REPRODUCIBILITY_Z = 2.0
+"""A simpler candidate replaces the answers' choice when its labels agree across the two worker
+halves on more items than the choice's by more than this many standard errors (the same bar as
+:data:`GOLD_Z`)."""
 
 GOLD_MIN_NATS = 1.0
 """... and by more than this many nats (a likelihood ratio of e: "positive" evidence, Kass &
@@ -280,6 +299,36 @@ def cross_validate(
     return terms
 
 
+def worker_halves(data: EncodedAnswers) -> NDArray[np.bool_]:
+    """Per worker, True for the first of two halves of about equal answer volume: the workers
+    (sorted keys) in a fixed-seed random order, cut where half of the answers are reached. A
+    dependent group fitted as one worker stays in one half."""
+    volume = np.bincount(data.worker_idx, minlength=data.n_workers)
+    order = np.random.default_rng(_SEED).permutation(data.n_workers)
+    first = np.zeros(data.n_workers, dtype=bool)
+    first[order[np.cumsum(volume[order]) <= volume.sum() / 2]] = True
+    return first
+
+
+def split_half_agreement(
+    data: EncodedAnswers, fit_all: Callable[[EncodedAnswers], dict[str, CandidateFit]]
+) -> dict[str, FloatArray]:
+    """Per candidate, 1 or 0 for every item answered in both :func:`worker_halves` (gold items
+    excepted): whether the candidate's labels fitted on either half alone agree (module doc)."""
+    first = worker_halves(data)[data.worker_idx]
+    halves = [answer_subset(data, first), answer_subset(data, ~first)]
+    answered = [np.bincount(h.item_idx, minlength=data.n_items) > 0 for h in halves]
+    both = np.flatnonzero(answered[0] & answered[1] & (data.gold < 0))
+    if both.shape[0] == 0:
+        return {}
+    left, right = (fit_all(h) for h in halves)
+    agreement: dict[str, FloatArray] = {}
+    for name, fit in left.items():
+        same = fit.posteriors[both].argmax(axis=1) == right[name].posteriors[both].argmax(axis=1)
+        agreement[name] = same.astype(np.float64)
+    return agreement
+
+
 def _normalise_first(log_joint: FloatArray) -> FloatArray:
     """Softmax over the first axis (the classes), in place."""
     peak = np.maximum.reduce(log_joint, axis=0)
@@ -374,13 +423,20 @@ def temper(data: EncodedAnswers, fit: CandidateFit) -> Score:
     return Score(best.name, best.temperature, best.answers, on_gold[eps], best.total, eps)
 
 
-def choose(held: dict[str, HeldOut], order: tuple[str, ...]) -> tuple[str, str]:
+def choose(
+    held: dict[str, HeldOut],
+    order: tuple[str, ...],
+    agreement: dict[str, FloatArray] | None = None,
+) -> tuple[str, str]:
     """The winning candidate and why, from every candidate's :class:`HeldOut` (module doc).
 
     ``order`` lists the candidates simplest first. Answers: the simplest candidate within
-    :data:`SE_RULE` standard errors of the best held-out answer score. Gold: the candidate that
-    predicts the gold labels best replaces it when ahead by more than :data:`GOLD_Z` standard
-    errors and :data:`GOLD_MIN_NATS`.
+    :data:`SE_RULE` standard errors of the best held-out answer score. Reproducibility (with
+    ``agreement``, :func:`split_half_agreement`): the simpler candidate whose labels agree
+    across the worker halves most often replaces it when ahead by more than
+    :data:`REPRODUCIBILITY_Z` standard errors. Gold: the candidate that predicts the gold labels
+    best replaces either when ahead by more than :data:`GOLD_Z` standard errors and
+    :data:`GOLD_MIN_NATS`.
     """
     names = [n for n in order if n in held]
     best = max(names, key=lambda n: (round(held[n].score.answers, 9), -names.index(n)))
@@ -395,6 +451,16 @@ def choose(held: dict[str, HeldOut], order: tuple[str, ...]) -> tuple[str, str]:
                 )
             winner = name
             break
+    simpler = [n for n in names[: names.index(winner)] if agreement and n in agreement]
+    if simpler and agreement and winner in agreement and agreement[winner].shape[0] > 1:
+        steady = max(simpler, key=lambda n: (float(agreement[n].sum()), -names.index(n)))
+        ahead, error = _paired(agreement[steady], agreement[winner])
+        if ahead > REPRODUCIBILITY_Z * error:
+            why = (
+                f"labels reproduced by disjoint halves of the workers on {ahead:.0f} more "
+                f"items than {winner}'s (standard error {error:.1f})"
+            )
+            winner = steady
     if held[winner].gold_terms.shape[0]:
         on_gold = max(names, key=lambda n: (round(held[n].score.gold, 9), -names.index(n)))
         ahead, error = _paired(held[on_gold].gold_terms, held[winner].gold_terms)
