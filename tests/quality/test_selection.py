@@ -3,10 +3,12 @@ temperature and contamination of the chosen model."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from datafair.quality._em import answer_matrix, vote_shares
-from datafair.quality._encode import encode_answers
+from datafair.quality._encode import EncodedAnswers, encode_answers
 from datafair.quality.auto import AutoAggregator, build_candidate
 from datafair.quality.calibration import expected_calibration_error
 from datafair.quality.selection import (
@@ -14,6 +16,7 @@ from datafair.quality.selection import (
     GOLD_MIN_NATS,
     REPRODUCIBILITY_Z,
     TEMPERATURES,
+    CandidateFit,
     HeldOut,
     Score,
     answer_folds,
@@ -105,7 +108,23 @@ def test_worker_halves_are_fixed_and_split_the_answers_evenly() -> None:
     assert set(agreement) == {"majority", "dawid-skene"}
     shared = agreement["majority"].shape[0]
     assert 0 < shared <= data.n_items and agreement["dawid-skene"].shape == (shared,)
-    assert set(np.unique(agreement["majority"]).tolist()) <= {0.0, 1.0}
+    assert len(np.unique(agreement["majority"])) <= 2  # agree or not, less the chance share
+    assert 0.0 < agreement["dawid-skene"].mean() <= 1.0  # Cohen's kappa
+
+
+def test_agreement_a_constant_label_would_give_by_chance_does_not_count() -> None:
+    crowd = dawid_skene_crowd(n_items=300, n_workers=30, n_classes=3, answers_per_item=5, seed=6)
+    data = encode_answers(crowd.items, crowd.workers, crowd.labels)
+
+    def constant(half: EncodedAnswers) -> dict[str, CandidateFit]:
+        fit = AutoAggregator()._fit_all(half, ["majority"])["majority"]
+        posteriors = np.zeros_like(fit.posteriors)
+        posteriors[:, 0] = 1.0  # every item labelled with the first class in both halves
+        return {"majority": fit, "constant": replace(fit, posteriors=posteriors)}
+
+    agreement = split_half_agreement(data, constant)
+    np.testing.assert_allclose(agreement["constant"], 0.0)  # full agreement, all of it chance
+    assert agreement["majority"].mean() > 0.3  # about 2.5 answers per item in each half
 
 
 def test_folds_are_fixed_and_keep_an_items_worker_together() -> None:

@@ -41,11 +41,13 @@ items (split-half reliability, Spearman 1910 and Brown 1910; stability-based mod
 Ben-Hur, Elisseeff & Guyon 2002, Lange, Roth, Braun & Buhmann 2004). The workers are dealt into
 two halves of about equal answer volume (:func:`worker_halves`, fixed seed); every candidate is
 fitted from scratch on each half, and on each item answered in both (gold items excepted) its
-two labels agree or not. When a candidate *simpler* than the answers' choice reproduces its labels
-on more items by more than :data:`REPRODUCIBILITY_Z` standard errors of the per-item differences,
-the simpler candidate with the highest agreement replaces it (:func:`choose`); a simpler model is
-never replaced by a richer one this way, so the guard only leans toward the models the
-one-standard-error rule prefers anyway.
+two labels agree or not, corrected for the agreement their label shares give by chance (Cohen's
+kappa). When the candidate with the highest agreement is *simpler* than the answers' choice and
+ahead of it by more than :data:`REPRODUCIBILITY_Z` standard errors of the per-item differences,
+it replaces the choice (:func:`choose`). A simpler choice is never replaced by a richer model
+this way, so the guard only leans toward the models the one-standard-error rule prefers anyway;
+and a candidate that is not the most reproducible of all cannot replace it (a fit on half of a
+sparse crowd can collapse onto one class, which says nothing about the simpler models).
 
 **Temperature.** Answers on one item are not independent given its class (hard items fool
 several workers at once), so the product of answer likelihoods is over-confident. The reported
@@ -112,9 +114,9 @@ GOLD_Z = 2.0
 """Gold overrides the answers' choice when ahead by more than this many standard errors ..."""
 
 REPRODUCIBILITY_Z = 2.0
-"""A simpler candidate replaces the answers' choice when its labels agree across the two worker
-halves on more items than the choice's by more than this many standard errors (the same bar as
-:data:`GOLD_Z`)."""
+"""A simpler candidate replaces the answers' choice when its chance-corrected agreement across
+the two worker halves exceeds the choice's by more than this many standard errors of the
+per-item differences (the same bar as :data:`GOLD_Z`)."""
 
 GOLD_MIN_NATS = 1.0
 """... and by more than this many nats (a likelihood ratio of e: "positive" evidence, Kass &
@@ -313,8 +315,12 @@ def worker_halves(data: EncodedAnswers) -> NDArray[np.bool_]:
 def split_half_agreement(
     data: EncodedAnswers, fit_all: Callable[[EncodedAnswers], dict[str, CandidateFit]]
 ) -> dict[str, FloatArray]:
-    """Per candidate, 1 or 0 for every item answered in both :func:`worker_halves` (gold items
-    excepted): whether the candidate's labels fitted on either half alone agree (module doc)."""
+    """Per candidate, for every item answered in both :func:`worker_halves` (gold items
+    excepted), whether the candidate's labels fitted on either half alone agree, corrected for
+    chance: ``(1[agree] − p_e) / (1 − p_e)``, ``p_e = Σ_c q_c q'_c`` from the two halves' label
+    shares, so the mean is Cohen's kappa (Cohen, "A coefficient of agreement for nominal scales",
+    1960). A model that falls back on one class wherever it is unsure agrees with itself for
+    free; the correction takes that away (module doc)."""
     first = worker_halves(data)[data.worker_idx]
     halves = [answer_subset(data, first), answer_subset(data, ~first)]
     answered = [np.bincount(h.item_idx, minlength=data.n_items) > 0 for h in halves]
@@ -323,9 +329,15 @@ def split_half_agreement(
         return {}
     left, right = (fit_all(h) for h in halves)
     agreement: dict[str, FloatArray] = {}
+    k = data.n_classes
     for name, fit in left.items():
-        same = fit.posteriors[both].argmax(axis=1) == right[name].posteriors[both].argmax(axis=1)
-        agreement[name] = same.astype(np.float64)
+        one = fit.posteriors[both].argmax(axis=1)
+        other = right[name].posteriors[both].argmax(axis=1)
+        chance = float(
+            np.bincount(one, minlength=k) @ np.bincount(other, minlength=k) / both.shape[0] ** 2
+        )
+        same = (one == other).astype(np.float64)
+        agreement[name] = (same - chance) / max(1.0 - chance, 1e-12)
     return agreement
 
 
@@ -432,9 +444,9 @@ def choose(
 
     ``order`` lists the candidates simplest first. Answers: the simplest candidate within
     :data:`SE_RULE` standard errors of the best held-out answer score. Reproducibility (with
-    ``agreement``, :func:`split_half_agreement`): the simpler candidate whose labels agree
-    across the worker halves most often replaces it when ahead by more than
-    :data:`REPRODUCIBILITY_Z` standard errors. Gold: the candidate that predicts the gold labels
+    ``agreement``, :func:`split_half_agreement`): the candidate whose labels the worker halves
+    reproduce best, if simpler, replaces it when ahead by more than :data:`REPRODUCIBILITY_Z`
+    standard errors. Gold: the candidate that predicts the gold labels
     best replaces either when ahead by more than :data:`GOLD_Z` standard errors and
     :data:`GOLD_MIN_NATS`.
     """
@@ -451,14 +463,15 @@ def choose(
                 )
             winner = name
             break
-    simpler = [n for n in names[: names.index(winner)] if agreement and n in agreement]
-    if simpler and agreement and winner in agreement and agreement[winner].shape[0] > 1:
-        steady = max(simpler, key=lambda n: (float(agreement[n].sum()), -names.index(n)))
+    rated = [n for n in names if agreement and n in agreement]
+    if agreement and winner in rated and agreement[winner].shape[0] > 1:
+        steady = max(rated, key=lambda n: (float(agreement[n].sum()), -names.index(n)))
         ahead, error = _paired(agreement[steady], agreement[winner])
-        if ahead > REPRODUCIBILITY_Z * error:
+        if names.index(steady) < names.index(winner) and ahead > REPRODUCIBILITY_Z * error:
             why = (
-                f"labels reproduced by disjoint halves of the workers on {ahead:.0f} more "
-                f"items than {winner}'s (standard error {error:.1f})"
+                f"labels reproduced by disjoint halves of the workers better than {winner}'s "
+                f"(chance-corrected agreement {ahead / agreement[winner].shape[0]:+.3f}, "
+                f"{ahead:.1f} items ahead, standard error {error:.1f})"
             )
             winner = steady
     if held[winner].gold_terms.shape[0]:
