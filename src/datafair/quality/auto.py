@@ -227,7 +227,10 @@ class AutoAggregator(CategoricalAggregator):
         terms = cross_validate(sample, lambda train: self._fit_all(train, names, warm=fits))
         held = {name: score_candidate(sample, fit, terms[name]) for name, fit in fits.items()}
         agreement = split_half_agreement(sample, lambda half: self._fit_all(half, names))
-        winner, why = choose(held, self.candidates, agreement)
+        # a model without worker parameters reproduces the errors the crowd shares as well as
+        # the truth: it takes no part in the split-half rule (selection module doc)
+        rivals = {n: a for n, a in agreement.items() if fits[n].model.per_worker}
+        winner, why = choose(held, self.candidates, rivals)
         # chosen on a sample of the items: refit the winner on every answer
         fit = fits[winner] if sample is data else self._refit(data, fits[winner])
         score = temper(data, fit)
