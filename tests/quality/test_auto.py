@@ -146,6 +146,11 @@ def test_deterministic_and_recorded() -> None:
     record = first.selection_.as_dict()
     assert record["winner"] in CANDIDATES
     assert set(record["held_out_per_answer_by_model"]) == set(CANDIDATES)  # type: ignore[arg-type]
+    # 4 answers per item: no item has 3 in each worker half, so nothing to compare
+    assert record["split_half_agreement_by_model"] == {}
+    crowd = dawid_skene_crowd(n_items=300, n_workers=25, n_classes=4, answers_per_item=8, seed=9)
+    record = AutoAggregator().fit(crowd.items, crowd.workers, crowd.labels).selection_.as_dict()
+    assert set(record["split_half_agreement_by_model"]) == set(CANDIDATES)  # type: ignore[arg-type]
     assert first.selection_.winner in first.selection_.reason()
 
 

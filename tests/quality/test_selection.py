@@ -3,23 +3,31 @@ temperature and contamination of the chosen model."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from datafair.quality._em import answer_matrix, vote_shares
-from datafair.quality._encode import encode_answers
+from datafair.quality._encode import EncodedAnswers, encode_answers
 from datafair.quality.auto import AutoAggregator, build_candidate
 from datafair.quality.calibration import expected_calibration_error
 from datafair.quality.selection import (
     FOLDS,
     GOLD_MIN_NATS,
+    HALF_ANSWERS,
+    REPRODUCIBILITY_Z,
+    SPLITS,
     TEMPERATURES,
+    CandidateFit,
     HeldOut,
     Score,
     answer_folds,
     choose,
     cross_validate,
     fit_candidate,
+    split_half_agreement,
     temper,
+    worker_halves,
 )
 from datafair.quality.synthetic import dawid_skene_crowd
 
@@ -62,6 +70,71 @@ def test_gold_overrides_only_when_clearly_ahead() -> None:
     held["dawid-skene"] = _held("dawid-skene", better, gold=[-2e-4] * 20)
     assert GOLD_MIN_NATS > 20 * 1e-4
     assert choose(held, ORDER)[0] == "dawid-skene"
+
+
+def test_a_clearly_more_reproducible_simpler_model_replaces_the_answers_choice() -> None:
+    answers = list(np.linspace(-2.0, -1.0, 300))
+    held = {
+        "majority": _held("majority", [a - 1.0 for a in answers]),
+        "one-coin": _held("one-coin", [a - 0.5 for a in answers]),
+        "dawid-skene": _held("dawid-skene", answers),
+    }
+    rng = np.random.default_rng(0)
+    steady = (rng.random(300) < 0.9).astype(np.float64)
+    shaky = steady.copy()
+    shaky[rng.choice(300, 30, replace=False)] = 0.0  # 10 % fewer items reproduced
+    agreement = {"majority": steady * 0.0, "one-coin": steady, "dawid-skene": shaky}
+    winner, why = choose(held, ORDER, agreement)
+    assert winner == "one-coin" and why.startswith("labels reproduced by disjoint halves")
+    # two items apart (standard error 1.4) is within the noise: the answers' choice stands
+    assert REPRODUCIBILITY_Z * 1.4 > 2
+    agreement["dawid-skene"] = steady.copy()
+    agreement["dawid-skene"][np.flatnonzero(steady)[:2]] = 0.0
+    assert choose(held, ORDER, agreement) == ("dawid-skene", "best held-out answer score")
+    # a richer model never replaces a simpler choice this way
+    held["dawid-skene"] = _held("dawid-skene", [a - 2.0 for a in answers])
+    agreement = {"majority": shaky, "one-coin": shaky, "dawid-skene": steady}
+    assert choose(held, ORDER, agreement) == ("one-coin", "best held-out answer score")
+
+
+def test_worker_halves_are_fixed_and_split_the_answers_evenly() -> None:
+    crowd = dawid_skene_crowd(n_items=300, n_workers=30, n_classes=3, answers_per_item=8, seed=6)
+    data = encode_answers(crowd.items, crowd.workers, crowd.labels)
+    first = worker_halves(data)
+    np.testing.assert_array_equal(first, worker_halves(data))
+    volume = np.bincount(data.worker_idx, minlength=data.n_workers)
+    assert abs(volume[first].sum() - data.n_answers / 2) <= volume.max()
+    agreement = split_half_agreement(
+        data, lambda half: AutoAggregator()._fit_all(half, ["majority", "dawid-skene"])
+    )
+    assert set(agreement) == {"majority", "dawid-skene"}
+    shared = agreement["majority"].shape[0]  # items with 3 answers or more in each half
+    compared = np.zeros(data.n_items, dtype=bool)
+    for split in range(SPLITS):
+        rows = worker_halves(data, split)[data.worker_idx]
+        first_half, second_half = (
+            np.bincount(data.item_idx[r], minlength=data.n_items) for r in (rows, ~rows)
+        )
+        compared |= (first_half >= HALF_ANSWERS) & (second_half >= HALF_ANSWERS)
+    assert shared == int(compared.sum())
+    assert 0 < shared < data.n_items and agreement["dawid-skene"].shape == (shared,)
+    assert np.all(agreement["majority"] <= 1.0)  # agree or not, less the chance share
+    assert 0.0 < agreement["dawid-skene"].mean() <= 1.0  # Cohen's kappa
+
+
+def test_agreement_a_constant_label_would_give_by_chance_does_not_count() -> None:
+    crowd = dawid_skene_crowd(n_items=300, n_workers=30, n_classes=3, answers_per_item=8, seed=6)
+    data = encode_answers(crowd.items, crowd.workers, crowd.labels)
+
+    def constant(half: EncodedAnswers) -> dict[str, CandidateFit]:
+        fit = AutoAggregator()._fit_all(half, ["majority"])["majority"]
+        posteriors = np.zeros_like(fit.posteriors)
+        posteriors[:, 0] = 1.0  # every item labelled with the first class in both halves
+        return {"majority": fit, "constant": replace(fit, posteriors=posteriors)}
+
+    agreement = split_half_agreement(data, constant)
+    np.testing.assert_allclose(agreement["constant"], 0.0)  # full agreement, all of it chance
+    assert agreement["majority"].mean() > 0.3
 
 
 def test_folds_are_fixed_and_keep_an_items_worker_together() -> None:

@@ -7,8 +7,9 @@ one-coin, class-conditional one-coin, Dawid-Skene with a crowd-shaped prior, and
 Dawid-Skene with 2 and 3 communities — by EM from majority-vote shares, scores each by its
 held-out predictive log-likelihood (5-fold cross-validation over answers) at its best posterior
 temperature, takes the
-simplest candidate within one standard error of the best (with gold: unless another predicts
-the held-out gold labels clearly better), and reports the winner's tempered posteriors
+simplest candidate within one standard error of the best (unless a simpler one's labels are
+clearly more often reproduced by two disjoint halves of the workers; with gold: unless another
+predicts the held-out gold labels clearly better), and reports the winner's tempered posteriors
 (:mod:`datafair.quality.selection`). Nothing depends on the data set or on truth other than the
 gold given; iteration counts, grids and candidates are fixed, so the same answers give the same
 result everywhere.
@@ -48,6 +49,7 @@ from datafair.quality.selection import (
     fit_candidate,
     score_candidate,
     selection_sample,
+    split_half_agreement,
     temper,
     tempered_posteriors,
 )
@@ -99,6 +101,10 @@ class Selection:
     """The rule that picked the winner (:func:`datafair.quality.selection.choose`)."""
     sampled_answers: int = 0
     """Answers the candidates were compared on (all of them unless the crowd is large)."""
+    agreement: tuple[tuple[str, float], ...] = ()
+    """Per candidate, the share of the items answered by both halves of the workers on which
+    its labels fitted on either half agree
+    (:func:`~datafair.quality.selection.split_half_agreement`)."""
 
     @property
     def contamination(self) -> float:
@@ -132,6 +138,7 @@ class Selection:
             "compared_on_answers": self.sampled_answers,
             "held_out_per_answer_by_model": {name: f"{v:.6f}" for name, v, _ in self.scores},
             "held_out_gold_by_model": {name: f"{g:.6f}" for name, _, g in self.scores},
+            "split_half_agreement_by_model": {name: f"{a:.6f}" for name, a in self.agreement},
         }
 
 
@@ -219,7 +226,11 @@ class AutoAggregator(CategoricalAggregator):
         fits = self._fit_all(sample, names)
         terms = cross_validate(sample, lambda train: self._fit_all(train, names, warm=fits))
         held = {name: score_candidate(sample, fit, terms[name]) for name, fit in fits.items()}
-        winner, why = choose(held, self.candidates)
+        agreement = split_half_agreement(sample, lambda half: self._fit_all(half, names))
+        # a model without worker parameters reproduces the errors the crowd shares as well as
+        # the truth: it takes no part in the split-half rule (selection module doc)
+        rivals = {n: a for n, a in agreement.items() if fits[n].model.per_worker}
+        winner, why = choose(held, self.candidates, rivals)
         # chosen on a sample of the items: refit the winner on every answer
         fit = fits[winner] if sample is data else self._refit(data, fits[winner])
         score = temper(data, fit)
@@ -232,6 +243,9 @@ class AutoAggregator(CategoricalAggregator):
             description=fit.model.describe(),
             why=why,
             sampled_answers=sample.n_answers,
+            agreement=tuple(
+                (name, float(agreement[name].mean())) for name in names if name in agreement
+            ),
         )
         posteriors = tempered_posteriors(fit, score.temperature, score.contamination)
         posteriors = clamp_gold(posteriors, data.gold)
