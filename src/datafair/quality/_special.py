@@ -136,7 +136,7 @@ def _log_gamma_density(a: FloatArray, x: FloatArray) -> FloatArray:
     return -stirlerr(a) - bd0(a, x) - 0.5 * np.log(2.0 * math.pi * a)
 
 
-def _compact(keep: NDArray[np.bool_], *arrays: FloatArray) -> list[Any]:
+def _compact(keep: NDArray[np.bool_], *arrays: NDArray[Any]) -> list[Any]:
     """Each of ``arrays`` restricted to ``keep``: iterations run on the unfinished entries."""
     return [array[keep] for array in arrays]
 
