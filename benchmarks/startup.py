@@ -4,7 +4,9 @@ Runs each command line ``--runs`` times in a fresh process and prints the median
 the median CPU time (user + system, from ``os.wait4``), which stays meaningful on a loaded
 machine. Peers measured in the same run: the bare interpreter (``python -c pass``) and, with
 ``--peer PATH``, another installation's ``datafair`` script (for instance an older checkout's
-``.venv/bin/datafair``). Usage: ``python benchmarks/startup.py [--runs 15] [--peer PATH]``.
+``.venv/bin/datafair``). The last line runs ``quality infer`` on a 4-answer CSV file (reading,
+fitting ``auto`` and writing included). Usage: ``python benchmarks/startup.py [--runs 15]
+[--peer PATH]``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -46,10 +49,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15, help="Runs per command line.")
     parser.add_argument("--peer", type=Path, help="Another datafair script to compare with.")
     options = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="datafair-startup-"))
+    tiny = folder / "answers.csv"
+    tiny.write_text("item,worker,label\ni1,w1,a\ni1,w2,b\ni2,w1,a\ni2,w2,a\n")
+    lines = [*LINES, ["quality", "infer", str(tiny), "--out", str(folder / "labels.csv")]]
     programs = [("python -c pass", [sys.executable, "-c", "pass"], [[]])]
-    programs.append(("datafair (this checkout)", [str(DATAFAIR)], list(LINES)))
+    programs.append(("datafair (this checkout)", [str(DATAFAIR)], list(lines)))
     if options.peer is not None:
-        programs.append((f"datafair ({options.peer})", [str(options.peer)], list(LINES)))
+        programs.append((f"datafair ({options.peer})", [str(options.peer)], list(lines)))
     print(f"{'program':<44} {'arguments':<24} {'wall s':>8} {'CPU s':>8}")
     for name, program, lines in programs:
         for line in lines:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -50,6 +51,26 @@ def test_usage_errors_import_no_heavy_package(name: str) -> None:
     assert result["code"] == 2
     assert "no such option" in str(result["err"]).lower()
     assert result["heavy"] == [], f"datafair {name} imports {result['heavy']} at start-up"
+
+
+@pytest.mark.parametrize("method", ["auto", "ds"])
+def test_quality_infer_on_a_small_file_imports_neither_scipy_nor_pyarrow(
+    tmp_path: Path, method: str
+) -> None:
+    """scipy (0.2 s) is for large inputs and the structured tasks only, pyarrow (0.1 s) for large
+    files: a small file is read and written with the csv module, the engine's special functions
+    are numpy (an import-set check, not a timing)."""
+    answers = tmp_path / "answers.csv"
+    answers.write_text("item,worker,label\ni1,w1,a\ni1,w2,b\ni2,w1,a\ni2,w2,a\n")
+    out = tmp_path / "labels.csv"
+    skills = tmp_path / "skills.csv"
+    result = _probe(
+        "quality", "infer", str(answers), "--out", str(out), "--skills", str(skills),
+        "--method", method,
+    )  # fmt: skip
+    assert result["code"] == 0, result["err"]
+    assert result["heavy"] == [], f"quality infer imports {result['heavy']}"
+    assert out.read_text().splitlines()[0] == "item,label,confidence"
 
 
 def test_every_lazy_command_loads_with_its_help(capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -70,3 +71,28 @@ def test_normalise_log_and_row_max() -> None:
         np.testing.assert_allclose(
             log_norm, np.log(np.exp(values - values.max(1, keepdims=True)).sum(1)) + values.max(1)
         )
+
+
+def test_numpy_and_sparse_products_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small inputs use bincount, large ones scipy's CSR products: the same numbers."""
+    from datafair.quality import _em
+
+    rng = np.random.default_rng(5)
+    n, k = 3000, 4
+    data = encode_answers(
+        rng.integers(0, 400, n), rng.integers(0, 60, n), rng.integers(0, k, n), classes=range(k)
+    )
+    posteriors = rng.dirichlet(np.ones(k), data.n_items)
+    log_confusion = np.log(rng.dirichlet(np.ones(k), (data.n_workers, k)))
+    small = _em.answer_matrix(data)
+    monkeypatch.setattr(_em, "SPARSE_FROM", 0)
+    large = _em.answer_matrix(data)
+    assert small.forward is None and large.forward is not None
+    np.testing.assert_allclose(
+        _em.soft_counts(small, posteriors), _em.soft_counts(large, posteriors), rtol=1e-13
+    )
+    np.testing.assert_allclose(
+        _em.item_log_likelihood(small, log_confusion),
+        _em.item_log_likelihood(large, log_confusion),
+        rtol=1e-13,
+    )

@@ -192,7 +192,9 @@ def _coded_inputs(
                     "fix the answer or declare the class",
                 )
     else:
-        class_names = np.unique(np.asarray(label_keys.tolist() + list(gold.values()), dtype=str))
+        # sorted by code point, as np.unique would (which imports numpy.ma: 10 ms)
+        observed = sorted(set(label_keys.tolist()) | set(gold.values()))
+        class_names = np.asarray(observed, dtype=str)
     position = {name: i for i, name in enumerate(class_names.tolist())}
     label_to_class = np.asarray([position[v] for v in label_keys.tolist()], dtype=np.int64)
     labels = (

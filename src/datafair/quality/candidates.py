@@ -37,9 +37,9 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import gammaln
 
 from datafair.quality._em import FloatArray, MStep
+from datafair.quality._special import gammaln
 
 IntArray = NDArray[np.intp]
 

@@ -78,10 +78,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
-from scipy.sparse.csgraph import connected_components
-from scipy.special import pdtr, pdtrc
 
 from datafair.quality._em import (
     answer_matrix,
@@ -92,6 +89,7 @@ from datafair.quality._em import (
     vote_shares,
 )
 from datafair.quality._encode import EncodedAnswers
+from datafair.quality._special import pdtr, pdtrc
 from datafair.quality.gold_bounds import answers_where
 
 FloatArray = NDArray[np.float64]
@@ -172,8 +170,7 @@ def no_dependence(n_workers: int) -> Dependence:
 
 def _poisson_sf(k: ArrayLike, mu: ArrayLike) -> FloatArray:
     """``P(Poisson(mu) > k)``, as ``scipy.stats.poisson.sf`` gives it (1 for ``k < 0``), from the
-    regularised incomplete gamma function (``scipy.special.pdtrc``) without importing
-    ``scipy.stats``."""
+    regularised incomplete gamma function (:func:`datafair.quality._special.pdtrc`)."""
     k = np.asarray(k, dtype=np.float64)
     tail = pdtrc(np.maximum(k, 0.0), mu)
     return np.asarray(np.where(k < 0, 1.0, tail), dtype=np.float64)
@@ -181,13 +178,13 @@ def _poisson_sf(k: ArrayLike, mu: ArrayLike) -> FloatArray:
 
 def _poisson_cdf(k: ArrayLike, mu: ArrayLike) -> FloatArray:
     """``P(Poisson(mu) ≤ k)``, as ``scipy.stats.poisson.cdf`` gives it (0 for ``k < 0``), from
-    ``scipy.special.pdtr``."""
+    :func:`datafair.quality._special.pdtr`."""
     k = np.asarray(k, dtype=np.float64)
     head = pdtr(np.maximum(k, 0.0), mu)
     return np.asarray(np.where(k < 0, 0.0, head), dtype=np.float64)
 
 
-def _pair_values(matrix: sp.csr_matrix, a: IntArray, b: IntArray) -> FloatArray:
+def _pair_values(matrix: Any, a: IntArray, b: IntArray) -> FloatArray:
     """``matrix[a, b]`` as a flat array (through a dense copy when the matrix is small)."""
     if matrix.shape[0] * matrix.shape[1] <= 4_000_000:
         dense: FloatArray = matrix.toarray()[a, b]
@@ -261,7 +258,9 @@ def _answer_pair_blocks(
     total = np.cumsum(count, dtype=np.int64)
     stops = np.searchsorted(total, np.arange(chunk, int(total[-1]) + chunk, chunk), side="right")
     start = 0
-    for stop in np.unique(np.append(np.maximum(stops, 1), count.shape[0])).tolist():
+    # return_counts: the plain call imports numpy.ma (10 ms) to ask whether it is masked
+    ends = np.unique(np.append(np.maximum(stops, 1), count.shape[0]), return_counts=True)[0]
+    for stop in ends.tolist():
         if stop <= start:
             continue
         block, partners = firsts[start:stop], count[start:stop]
@@ -675,13 +674,28 @@ def _member_test(
 
 def groups_of_pairs(n_workers: int, pair_a: IntArray, pair_b: IntArray) -> IntArray:
     """Group of each worker (``-1``: none) from dependent pairs: connected components."""
-    graph = sp.csr_matrix(
-        (np.ones(pair_a.shape[0]), (pair_a, pair_b)), shape=(n_workers, n_workers)
-    )
-    return _number_groups(connected_components(graph, directed=False)[1])
+    return _number_groups(connected_components(n_workers, pair_a, pair_b))
 
 
-def _number_groups(component: NDArray[np.int32]) -> IntArray:
+def connected_components(n_nodes: int, pair_a: IntArray, pair_b: IntArray) -> IntArray:
+    """Component of each node of the undirected graph with edges ``(pair_a, pair_b)``, named
+    by its lowest node: every node takes the lowest label among its neighbours' and, by
+    pointer jumping, its label's label (Shiloach & Vishkin 1982), until nothing changes."""
+    label = np.arange(n_nodes, dtype=np.intp)
+    a = np.asarray(pair_a, dtype=np.intp)
+    b = np.asarray(pair_b, dtype=np.intp)
+    while True:
+        lowest = np.minimum(label[a], label[b])
+        updated = label.copy()
+        np.minimum.at(updated, a, lowest)
+        np.minimum.at(updated, b, lowest)
+        updated = updated[updated]  # pointer jumping: a label's own label is no larger
+        if np.array_equal(updated, label):
+            return label
+        label = updated
+
+
+def _number_groups(component: Codes) -> IntArray:
     """Components of two or more workers numbered 0.. by lowest member; singletons ``-1``."""
     sizes = np.bincount(component)
     group = np.full(component.shape[0], -1, dtype=np.intp)
@@ -804,6 +818,8 @@ def detect_copies(
         item_idx.astype(np.int64) * (int(answer.max()) + 1) + answer, return_inverse=True
     )
     n_items, n_keys = int(item_idx.max()) + 1, int(key_idx.max()) + 1
+    import scipy.sparse as sp  # structured answers only; 0.2 s of import
+
     incidence = sp.csr_matrix(
         (np.ones(item.shape[0]), (worker, item_idx)), shape=(n_workers, n_items)
     )

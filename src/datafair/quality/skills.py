@@ -35,10 +35,10 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import betainc, betaincinv, ndtr
 
 from datafair.quality._em import add_loo_counts, leave_one_out_posteriors, loo_counts_matrix
 from datafair.quality._encode import EncodedAnswers
+from datafair.quality._special import betainc, betaincinv, ndtr
 
 SPAM_THRESHOLD = 0.5
 """Default threshold on ``spam_score`` above which a worker is flagged and earns nothing."""
