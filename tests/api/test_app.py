@@ -401,3 +401,36 @@ def test_a_server_process_freezes_its_long_lived_objects() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["0", "True", "True"]
+
+
+def test_an_assigned_only_task_takes_answers_only_on_items_taken_with_next(
+    party: Any, tmp_path: Path
+) -> None:
+    from datafair.client.client import ApiError
+    from datafair.crypto.cid import compute_cid
+
+    from .conftest import write_reviews_csv
+
+    requester, bob = party("requester"), party("bob")
+    imported = requester.upload_dataset(write_reviews_csv(tmp_path / "r.csv", 3), title="R")
+    terms = {
+        "dataset_cid": imported["manifest_cid"],
+        "title": "T",
+        "classes": ["pos", "neg"],
+        "deadline": int(time.time()) + 3600,
+    }
+    with pytest.raises(ApiError, match="true or false") as raised:
+        requester.create_task(**terms, extra={"assigned_only": "yes"})
+    assert raised.value.status == 422 and raised.value.field == "extra.assigned_only"
+    task_id = requester.create_task(**terms, extra={"assigned_only": True})["task_id"]
+    held = bob.next_item(task_id)
+    assert held is not None
+    texts = [f"review number {i}: {'great' if i % 2 else 'awful'} product" for i in range(3)]
+    other = next(
+        cid for cid in map(compute_cid, (t.encode() for t in texts)) if cid != held["item_cid"]
+    )
+    with pytest.raises(ApiError, match="does not hold item") as refused:
+        bob.submit(task_id, bob.signed_answer(bob.wallet, task_id, other, "pos"))
+    assert refused.value.status == 409 and refused.value.field == "item_cid"
+    accepted = bob.submit(task_id, bob.signed_answer(bob.wallet, task_id, held["item_cid"], "pos"))
+    assert accepted["duplicate"] is False

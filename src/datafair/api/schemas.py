@@ -100,7 +100,14 @@ class TaskCreateIn(Strict):
     )
     deadline: int = Field(ge=0, le=2**63 - 1, examples=[1_900_000_000], description="Unix s")
     token: str = Field(default="", max_length=42, examples=[HEX_ADDRESS])
-    extra: dict[str, Any] = Field(default_factory=dict, examples=[{"review_bps": 1000}])
+    extra: dict[str, Any] = Field(
+        default_factory=dict,
+        examples=[{"review_bps": 1000, "assigned_only": True}],
+        description="task settings, e.g. mechanism, review_bps, reviews_per_submission, "
+        "royalty_bps, min_reputation_bps, hold_min_answers, max_share_bps, max_skips, "
+        "onboarding_items, onboarding_gold, collection, and assigned_only (answers only on items "
+        "taken with POST /tasks/{task_id}/next); each is checked when the task is created",
+    )
 
 
 class TaskOut(BaseModel):
