@@ -69,14 +69,27 @@ _LANCZOS = (
 """Lanczos' approximation of Γ with ``g = 7`` and nine terms (relative error below 2e-15)."""
 
 
+SCIPY_GAMMALN_FROM = 1 << 16
+"""Arrays of at least this many values take ``scipy.special.gammaln`` (imported then): twice as
+fast as the numpy series, which repays the import on large crowds (the community models'
+assignment evaluates ``workers × 3 × K²`` values per EM round); a small input never imports
+scipy. Which one runs depends only on the array's size, so a fit is reproducible bit for bit."""
+
+
 def gammaln(x: ArrayLike) -> FloatArray:
     """``log Γ(x)`` for ``x > 0`` (``scipy.special.gammaln`` on that domain).
 
     Stirling's asymptotic series with seven terms for ``x ≥ 10`` (Abramowitz & Stegun 6.1.40);
     below, Lanczos' approximation (Lanczos 1964; Press et al., *Numerical Recipes* §6.1), at
     ``x + 1`` with ``log Γ(x) = log Γ(x + 1) − log x`` below ½. Absolute error about ``1e-15``.
+    From :data:`SCIPY_GAMMALN_FROM` values on, ``scipy.special.gammaln`` itself.
     """
     x = np.asarray(x, dtype=np.float64)
+    if x.size >= SCIPY_GAMMALN_FROM:
+        from scipy.special import gammaln as scipy_gammaln
+
+        large_input: FloatArray = scipy_gammaln(x)
+        return large_input
     value = np.empty_like(x)
     large = x >= _STIRLING_FROM
     xl = x[large]
