@@ -423,6 +423,7 @@ def test_an_assigned_only_task_takes_answers_only_on_items_taken_with_next(
         requester.create_task(**terms, extra={"assigned_only": "yes"})
     assert raised.value.status == 422 and raised.value.field == "extra.assigned_only"
     task_id = requester.create_task(**terms, extra={"assigned_only": True})["task_id"]
+    assert bob.task(task_id)["assigned_only"] is True
     held = bob.next_item(task_id)
     assert held is not None
     texts = [f"review number {i}: {'great' if i % 2 else 'awful'} product" for i in range(3)]

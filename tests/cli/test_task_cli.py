@@ -155,6 +155,7 @@ def test_an_assigned_only_task_refuses_an_item_not_taken_with_task_next(
     )  # fmt: skip
     assert code == 0, err
     task = re.search(r"0x[0-9a-f]{64}", out).group(0)  # type: ignore[union-attr]
+    assert "assigned only" in _run(capsys, "task", "show", task, *home)[1]
     code, out, _ = _run(capsys, "task", "next", task, "--account", "alice", *home)
     held = re.search(r"bafkrei[a-z2-7]+", out).group(0)  # type: ignore[union-attr]
     other = next(c for c in (compute_cid(b"first"), compute_cid(b"second")) if c != held)

@@ -128,6 +128,11 @@ class TaskOut(BaseModel):
     hourly_pay: str | None = Field(
         description="effective pay per hour at the median time, base units"
     )
+    assigned_only: bool = Field(
+        default=False,
+        description="answers are taken only on items the contributor holds through "
+        "POST /tasks/{task_id}/next (extra.assigned_only)",
+    )
 
 
 class ProgressOut(BaseModel):

@@ -211,6 +211,8 @@ def show(
     table.add_row("type", f"{spec.task_type} ({shown(', '.join(spec.schema.choices))})")
     table.add_row("dataset", info.dataset_cid)
     table.add_row("overlap k", str(spec.overlap))
+    if spec.extra.get("assigned_only") is True:
+        table.add_row("answers", "only on items taken with `task next` (assigned only)")
     table.add_row("price per answer", str(spec.price_per_answer))
     table.add_row("deadline", datetime.fromtimestamp(spec.deadline, UTC).isoformat())
     table.add_row("status", info.status)

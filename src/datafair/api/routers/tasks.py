@@ -57,6 +57,7 @@ def task_out(entry: task_board.BoardEntry) -> TaskOut:
         requester=info.requester,
         median_seconds=None if pay.median_ms is None else pay.median_ms / 1000,
         hourly_pay=None if pay.hourly is None else str(pay.hourly),
+        assigned_only=spec.extra.get("assigned_only") is True,
     )
 
 
