@@ -307,18 +307,6 @@ def read_gold(path: Path) -> dict[str, str]:
     return gold
 
 
-def _write_atomically(path: Path, content: bytes) -> None:
-    """``content`` to ``path`` through a temporary file in the same folder and a rename."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.resolve().parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def write_table(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
     """Write a CSV atomically (temporary file in the same folder, then rename)."""
     folder = path.resolve().parent
@@ -378,17 +366,14 @@ def write_labels(path: Path, items: Any, labels: Any, confidence: Any) -> None:
         item_text = np.asarray(items, dtype=str).tolist()
         label_text = np.asarray(labels, dtype=str).tolist()
         if not any(c in value for value in item_text + label_text for c in ',"\r\n'):
-            lines = [
-                f"{item},{label},{whole}.{part:06d}\n"
-                for item, label, whole, part in zip(
-                    item_text,
-                    label_text,
-                    (micro // 1_000_000).tolist(),
-                    (micro % 1_000_000).tolist(),
-                    strict=True,
+            confidence_text = [
+                f"{whole}.{part:06d}"
+                for whole, part in zip(
+                    (micro // 1_000_000).tolist(), (micro % 1_000_000).tolist(), strict=True
                 )
             ]
-            _write_atomically(path, ("item,label,confidence\n" + "".join(lines)).encode())
+            rows = zip(item_text, label_text, confidence_text, strict=True)
+            write_table(path, ("item", "label", "confidence"), rows)
             return
     import pyarrow as pa
     import pyarrow.compute as pc

@@ -90,10 +90,8 @@ def soft_counts(matrix: AnswerMatrix, posteriors: FloatArray) -> FloatArray:
     if matrix.backward is not None:
         flat = np.asarray(matrix.backward @ posteriors)  # (w·k_answered, c_true)
     else:
-        flat = np.empty((w * k, posteriors.shape[1]))
         per_answer = posteriors[matrix.item] * matrix.weight[:, None]
-        for c in range(posteriors.shape[1]):
-            flat[:, c] = np.bincount(matrix.column, weights=per_answer[:, c], minlength=w * k)
+        flat = _sum_rows_by(matrix.column, per_answer, w * k)
     return np.ascontiguousarray(flat.reshape(w, k, k).transpose(0, 2, 1))
 
 
@@ -103,10 +101,16 @@ def item_log_likelihood(matrix: AnswerMatrix, log_confusion: FloatArray) -> Floa
     table = np.ascontiguousarray(log_confusion.transpose(0, 2, 1)).reshape(w * k, k)
     if matrix.forward is not None:
         return np.asarray(matrix.forward @ table)
-    out = np.empty((matrix.n_items, k))
     per_answer = table[matrix.column] * matrix.weight[:, None]
-    for c in range(k):
-        out[:, c] = np.bincount(matrix.item, weights=per_answer[:, c], minlength=matrix.n_items)
+    return _sum_rows_by(matrix.item, per_answer, matrix.n_items)
+
+
+def _sum_rows_by(index: IntArray, values: FloatArray, length: int) -> FloatArray:
+    """``out[j] = Σ values[r]`` over the rows ``r`` with ``index[r] = j`` (``length`` rows; one
+    weighted ``bincount`` per column): the numpy form of the indicator matrix's products."""
+    out = np.empty((length, values.shape[1]))
+    for column in range(values.shape[1]):
+        out[:, column] = np.bincount(index, weights=values[:, column], minlength=length)
     return out
 
 
@@ -244,28 +248,14 @@ def leave_one_out_posteriors(
         yield worker, label, loo, weight[start:stop]
 
 
-def leave_one_out_counts(
-    data: EncodedAnswers, posteriors: FloatArray, log_confusion: FloatArray
-) -> FloatArray:
-    """Soft confusion counts where each answer is scored against the *other* answers.
-
-    For answer ``a`` by worker ``w`` on item ``i``, the truth posterior without it is
-    ``T[i] / π_w[:, label_a]`` renormalised; the counts ``counts[w, c, k]`` sum these. This keeps
-    a worker's own answers from vouching for them (a spammer alone on an item would otherwise
-    agree with "the truth" it created). Processed in chunks to bound memory.
-    """
-    k = data.n_classes
-    total = np.zeros(data.n_workers * k * k)
-    for worker, label, loo, weight in leave_one_out_posteriors(data, posteriors, log_confusion):
-        add_loo_counts(total, worker, label, loo, weight)
-    return loo_counts_matrix(total, data.n_workers, k)
-
-
 def add_loo_counts(
     total: FloatArray, worker: IntArray, label: IntArray, loo: FloatArray, weight: FloatArray
 ) -> None:
     """Add one chunk of :func:`leave_one_out_posteriors` to the flat counts ``total`` (cells
-    ``(worker, answered k, class c)``; :func:`loo_counts_matrix` turns them into counts)."""
+    ``(worker, answered k, class c)``; :func:`loo_counts_matrix` turns them into counts): soft
+    confusion counts where each answer is scored against the *other* answers, so that a
+    worker's own answers never vouch for them (a spammer alone on an item would otherwise agree
+    with "the truth" it created)."""
     k = loo.shape[1]
     weighted = loo * weight[:, None]
     cell = (worker * k + label) * k  # row (w, answered k), column c
@@ -279,7 +269,8 @@ def loo_counts_matrix(total: FloatArray, n_workers: int, k: int) -> FloatArray:
 
 
 def leave_one_out_vote_counts(data: EncodedAnswers, weights: FloatArray | None) -> FloatArray:
-    """Like :func:`leave_one_out_counts` for vote-based aggregators: the other answers' shares."""
+    """The leave-one-out counts of vote-based aggregators (as :func:`add_loo_counts` gives
+    them for models with confusions): each answer scored against the other answers' shares."""
     k = data.n_classes
     w = answer_weights(data) if weights is None else weights[data.worker_idx] * answer_weights(data)
     votes = (

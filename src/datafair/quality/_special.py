@@ -309,17 +309,20 @@ def _betainc_flat(
     lower = np.empty_like(a)
     upper = np.empty_like(a)
     if direct.any():
-        ad, bd, xd, yd = a[direct], b[direct], x[direct], y[direct]
-        value = np.exp(_log_beta_density(ad, bd, xd, yd)) * _beta_fraction(ad, bd, xd) / ad
-        value = np.minimum(value, 1.0)
+        value = _beta_side(a[direct], b[direct], x[direct], y[direct])
         lower[direct], upper[direct] = value, 1.0 - value
     flip = ~direct
     if flip.any():
-        af, bf, xf, yf = a[flip], b[flip], x[flip], y[flip]
-        value = np.exp(_log_beta_density(bf, af, yf, xf)) * _beta_fraction(bf, af, yf) / bf
-        value = np.minimum(value, 1.0)
+        value = _beta_side(b[flip], a[flip], y[flip], x[flip])
         lower[flip], upper[flip] = 1.0 - value, value
     return lower, upper
+
+
+def _beta_side(a: FloatArray, b: FloatArray, x: FloatArray, y: FloatArray) -> FloatArray:
+    """``I_x(a, b)`` by :func:`_beta_fraction` with Loader's prefactor, at most 1 (``y = 1 − x``;
+    accurate where ``x < (a + 1) / (a + b + 2)``)."""
+    value = np.exp(_log_beta_density(a, b, x, y)) * _beta_fraction(a, b, x) / a
+    return np.minimum(value, 1.0)
 
 
 def _beta_arguments(

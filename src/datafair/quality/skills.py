@@ -74,8 +74,7 @@ def beta_summary(
     b = 1.0 + np.maximum(trials - successes, 0.0)
     tail = (1.0 - CREDIBLE_MASS) / 2.0
     mean = a / (a + b)
-    # the Beta quantiles and distribution function of scipy.stats.beta (same values), from
-    # scipy.special without importing scipy.stats
+    # the Beta quantiles of scipy.stats.beta (same values to 1e-10), without importing scipy
     low = np.asarray(betaincinv(a, b, tail), dtype=np.float64)
     high = np.asarray(betaincinv(a, b, 1.0 - tail), dtype=np.float64)
     return mean, low, high
@@ -160,7 +159,7 @@ _JOINT_CELLS = 1 << 22
 def counts_and_reference(
     data: EncodedAnswers, posteriors: NDArray[np.float64], log_confusion: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """The leave-one-out counts (:func:`datafair.quality._em.leave_one_out_counts`) and
+    """The leave-one-out counts (:func:`datafair.quality._em.add_loo_counts`) and
     ``M[w, z, c]``, how the leave-one-out reference ``T₋ₐ`` that worker ``w``'s answers were
     scored against reads items whose truth is ``z``: ``E[T₋ₐ[c] | z]``; both from one pass over
     the answers' leave-one-out posteriors.
