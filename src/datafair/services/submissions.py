@@ -53,7 +53,6 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from datafair.core.assignment_rules import assignment_rules
 from datafair.core.canonical import canonical_json, keccak256
 from datafair.core.errors import Conflict, DatafairError, InvalidInput, NotFound
 from datafair.core.ids import checksum_address, parse_task_id
@@ -67,6 +66,7 @@ from datafair.crypto.eip712 import (
     recover_signer,
     signing_digest,
 )
+from datafair.services.assignment import rules_of
 from datafair.services.delegations import (
     answers_left,
     link_submissions,
@@ -289,9 +289,7 @@ def _task_contexts(session: Session, task_ids: set[bytes]) -> dict[bytes, _TaskC
             SubmissionDomain(task.chain_id),
             task.task_type,
             min_reputation_bps(task.spec),
-            assignment_rules(
-                dict(task.spec.get("extra") or {}), has_gold=task.gold_ratio > 0
-            ).assigned_only,
+            rules_of(task).assigned_only,
         )
         cache[task_id] = found[task_id] = context
     return found

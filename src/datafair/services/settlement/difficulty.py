@@ -4,10 +4,11 @@ Quality-weighted pay (:func:`datafair.economics.quality_weighted_rewards`) pays 
 probability of being right, ``p_a``. A contributor's pay per answer is then their share of right
 answers *on the items they answered*, which mixes two things: how good they are and how easy
 their items were. Assignment hands items out at random (:mod:`datafair.services.assignment`),
-but an answer is accepted on any item with a free slot, so a competent worker who only takes
-easy items would be paid as a better worker than they are (1.2–1.3× an honest worker of the same
-skill in ``benchmarks/economics.py``'s ``easy-pickers`` crowd). Measured accuracy confounds
-ability and item difficulty (Whitehill, Ruvolo, Wu, Bergsma & Movellan, "Whose vote should
+but unless the task is ``assigned_only`` (:mod:`datafair.core.assignment_rules`) an answer is
+accepted on any item with a free slot, so a competent worker who only takes easy items would be
+paid as a better worker than they are (1.2–1.3× an honest worker of the same skill in
+``benchmarks/economics.py``'s ``easy-pickers`` crowd). Measured accuracy confounds ability and
+item difficulty (Whitehill, Ruvolo, Wu, Bergsma & Movellan, "Whose vote should
 count more: optimal integration of labels from labelers of unknown expertise", NIPS 2009,
 GLAD: ``P(right) = σ(α_worker · β_item)``); this module removes the item part from pay.
 
