@@ -18,7 +18,9 @@ the estimator. Fitted attributes (all aligned, numpy arrays unless noted):
   more than independence allows are grouped (:mod:`datafair.quality.dependence`; Dong,
   Berti-Equille & Srivastava, VLDB 2009) and the model is refitted with each group as one
   worker whose answers on an item weigh one vote; a group's members share its skill and spam
-  score. ``detect_dependence = False`` (class or instance attribute) skips this.
+  score. ``detect_dependence = False`` (class or instance attribute) skips this, and the worker
+  keys in ``never_grouped`` (instance attribute) are left out of every tested pair: their answers
+  depend on others' by design, as a review's accept repeats the label it accepts.
 
 Empty input yields empty arrays (``probas_`` of shape ``(0, len(classes))``) and
 ``converged_ = True``. Ties in ``probas_`` resolve to the first class in ``classes_``, except for
@@ -27,7 +29,7 @@ majority vote, which documents its own rule (:mod:`datafair.quality.majority_vot
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -102,6 +104,9 @@ class CategoricalAggregator:
     detect_dependence = True
     """Group dependent workers and refit (see the module doc)."""
 
+    never_grouped: Collection[Any] = ()
+    """Worker keys whose pairs are not tested for dependence (see the module doc)."""
+
     def __init__(self, *, spam_threshold: float = SPAM_THRESHOLD) -> None:
         self.spam_threshold = spam_threshold
 
@@ -130,7 +135,11 @@ class CategoricalAggregator:
         else:
             outcome = self._fit_encoded(fitted)
             if self.detect_dependence:
-                dependence = detect_dependence(fitted, self._references(fitted, outcome))
+                dependence = detect_dependence(
+                    fitted,
+                    self._references(fitted, outcome),
+                    exempt=self._never_grouped_mask(fitted),
+                )
                 if dependence.n_groups:
                     fitted = group_answers(fitted, dependence.group)
                     outcome = self._fit_encoded(fitted)
@@ -138,6 +147,13 @@ class CategoricalAggregator:
         self._store(stored, outcome, n_answers, dependence, record)
         self.dependence_ = dependence
         return self
+
+    def _never_grouped_mask(self, data: EncodedAnswers) -> NDArray[np.bool_] | None:
+        """Per encoded worker, whether its key is in ``never_grouped`` (``None``: none is)."""
+        if not len(self.never_grouped):
+            return None
+        mask: NDArray[np.bool_] = np.isin(data.workers, np.asarray(list(self.never_grouped)))
+        return mask
 
     def _references(self, data: EncodedAnswers, outcome: FitOutcome) -> list[Reference]:
         """The fitted model's posteriors and confusions, and majority vote's (module doc of

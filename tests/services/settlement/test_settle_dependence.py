@@ -3,6 +3,8 @@ why, so that recomputing it from the bundle gives the same bytes."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from settle_helpers import unsigned_inputs
@@ -11,8 +13,10 @@ from datafair.core.schemas import LabelSchema, TaskType
 from datafair.core.task import TaskSpec
 from datafair.crypto.cid import compute_cid
 from datafair.quality.synthetic import dawid_skene_crowd
+from datafair.services.settlement import bundle
 from datafair.services.settlement.bundle import (
     EpochInputs,
+    Reviews,
     bundle_document,
     compute_epoch,
     encode_bundle,
@@ -120,6 +124,49 @@ def test_the_bundle_records_the_groups_and_recomputes_bit_for_bit() -> None:
     data = encode_bundle(document)
     again = parse_bundle(document)
     assert encode_bundle(bundle_document(again, compute_epoch(again))) == data
+
+
+def test_reviews_are_never_grouped_with_the_labellers_they_judge(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # an inverting reviewer accepts exactly the wrong answers of one labeller: its accepts
+    # repeat them (57 shared items, 56 of them wrong), a dependence by design that must not put
+    # the labeller in one group with the reviewer's pseudo-worker (they would share a skill and
+    # a spam score)
+    crowd = dawid_skene_crowd(
+        n_items=1500, n_workers=40, n_classes=3, answers_per_item=5, seed=4, accuracy=(0.65, 0.95)
+    )
+    inputs = _inputs(crowd.items, crowd.workers, crowd.labels, "quality")
+    subs = inputs.submissions
+    cids = sorted(compute_cid(f"dependence item {i}".encode()) for i in range(1500))
+    truth = {cids.index(cid): CLASSES[int(crowd.truth[i])] for i, cid in enumerate(cids)}
+    rows = [r for r, c in enumerate(subs.contributor) if c == 0]
+    right = [subs.answer[r] == f'"{truth[subs.item[r]]}"' for r in rows]
+    verdicts = ["reject" if is_right else "accept" for is_right in right]
+    inputs = replace(
+        inputs,
+        submissions=replace(subs, accounts=[*subs.accounts, f"0x{41:040x}"]),
+        reviews=Reviews(
+            rows, [40] * len(rows), verdicts, [None] * len(rows), [b"\x02" * 65] * len(rows)
+        ),
+    )
+    fitted = []
+    original = bundle.get_aggregator
+
+    def keep(*args: object, **options: object) -> object:
+        fitted.append(original(*args, **options))  # type: ignore[arg-type]
+        return fitted[-1]
+
+    monkeypatch.setattr(bundle, "get_aggregator", keep)
+    compute_epoch(inputs)
+    model = fitted[-1]
+    workers = np.asarray(model.workers_)
+    pseudo = workers[workers >= len(inputs.submissions.accounts)]
+    assert pseudo.shape[0] and set(model.never_grouped) == set(pseudo.tolist())
+    found = model.dependence_
+    paired = workers[np.concatenate([found.pair_a, found.pair_b])]
+    assert not np.isin(paired, pseudo).any()
+    assert found.group[list(workers).index(0)] == -1
 
 
 def test_an_honest_crowd_has_no_groups_in_its_bundle() -> None:

@@ -81,6 +81,7 @@ from datafair.quality import get_aggregator
 from datafair.quality.answer_scores import PASS_SCORE, score_rows
 from datafair.quality.dependence import (
     Dependence,
+    dependence_test_name,
     detect_copies,
     groups_of_pairs,
     representative,
@@ -429,7 +430,7 @@ def dependence_record(
             if partner >= 0 and workers[partner] < len(accounts)
             else None,
             "shared_items": int(found.shared[at]),
-            "test": "cluster" if found.by_cluster[at] else "pair",
+            "test": dependence_test_name(found, at),
             "agree_wrong": int(found.agree_wrong[at]),
             "expected": f"{found.expected[at]:.6f}",
             "p_value": f"{found.p_value[at]:.6e}",
@@ -562,6 +563,8 @@ def _categorical_evidence(
     declared = list(spec.schema.choices)
     extra_items, extra_workers, extra_labels = _review_evidence(inputs, values, declared)
     if extra_items:
+        # a review's accept repeats the label it judges: dependent by design, never a copier
+        model.never_grouped = sorted(set(extra_workers))
         model.fit(
             np.concatenate([item, np.asarray(extra_items, dtype=np.int64)]),
             np.concatenate([contributor, np.asarray(extra_workers, dtype=np.int64)]),
