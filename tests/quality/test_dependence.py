@@ -232,6 +232,41 @@ def test_very_accurate_honest_crowds_are_not_grouped(
     assert model.dependence_.n_groups == 0
 
 
+def _difficult_crowd(
+    seed: int, n_items: int, n_workers: int, k: int, n_classes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Honest workers whose chance of being right depends on the item (GLAD-style:
+    ``σ(α_w β_i)``, ``log β_i ~ N(0, 1)``; Whitehill et al. 2009), whose errors fall on the next
+    class 60 % of the time, and whose workloads are heavy-tailed (Pareto): the correlations
+    between honest workers that independence given the truth does not model."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, n_classes, n_items)
+    ability = rng.uniform(0.5, 3.0, n_workers)
+    ease = np.exp(rng.normal(0.0, 1.0, n_items))
+    load = rng.pareto(1.0, n_workers) + 1.0
+    workers = np.stack(
+        [rng.choice(n_workers, k, replace=False, p=load / load.sum()) for _ in truth]
+    )
+    items = np.repeat(np.arange(n_items), k)
+    workers = workers.reshape(-1)
+    sure = 2.0 / (1.0 + np.exp(-ability[workers] * ease[items])) - 1.0
+    right = rng.random(items.shape[0]) < 1.0 / n_classes + (1.0 - 1.0 / n_classes) * sure
+    neighbour = rng.random(items.shape[0]) < 0.6
+    shift = np.where(neighbour, 1, rng.integers(1, max(n_classes, 2), items.shape[0]))
+    labels = np.where(right, truth[items], (truth[items] + shift) % n_classes)
+    return items, workers, labels
+
+
+@pytest.mark.parametrize(("seed", "n_classes"), [(0, 2), (1, 3), (2, 5)])
+def test_honest_crowds_with_item_difficulty_are_not_grouped(seed: int, n_classes: int) -> None:
+    # heavy workers share hundreds of items, on hard ones several honest workers err together
+    # and on a neighbouring class: more agreement than their confusions say, yet no copying
+    items, workers, labels = _difficult_crowd(seed, 2000, 40, 6, n_classes)
+    model = get_aggregator("auto").fit(items, workers, labels, classes=list(range(n_classes)))
+    assert model.dependence_.tested_pairs > 100
+    assert model.dependence_.n_groups == 0
+
+
 def test_a_group_weighs_one_vote_per_item() -> None:
     data = encode_answers([0, 0, 0, 1, 1], ["a", "b", "c", "a", "c"], ["x", "x", "y", "y", "y"])
     group = np.array([0, 0, -1])
