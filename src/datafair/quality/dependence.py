@@ -961,8 +961,9 @@ def detect_copies(
     """Copiers and rings among workers whose answers have no classes to model (structured
     answers: label sets, spans, boxes, transcriptions), from *identical* answers alone.
 
-    ``answer`` is an integer key per row: equal keys on one item are the same answer (e.g. the
-    canonical JSON text, numbered per item). As in the cluster test (module doc), pairs
+    ``answer`` is an integer key per row: equal keys on one item are the same answer (settlement
+    uses :func:`datafair.quality.near_identical.near_identity_keys`, the same answer up to a
+    copy's jitter). As in the cluster test (module doc), pairs
     identical on at least ``1 −`` :data:`SCREEN_DISAGREE` of at least :data:`MIN_SHARED`
     shared items form candidate clusters (minority clusters only), and each member is judged
     by third parties: under independence given the truth, with different wrong answers rarely

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from settle_helpers import unsigned_inputs
 
-from datafair.core.schemas import LabelSchema, TaskType
+from datafair.core.canonical import canonical_json
+from datafair.core.schemas import ItemContext, ItemKind, LabelSchema, TaskType
 from datafair.core.task import TaskSpec
 from datafair.crypto.cid import compute_cid
 from datafair.quality.synthetic import dawid_skene_crowd
@@ -246,3 +247,98 @@ def test_structured_copiers_and_rings_are_paid_as_one(copiers: int, ring: int) -
 @pytest.mark.parametrize("seed", range(3))
 def test_an_honest_structured_crowd_has_no_groups(seed: int) -> None:
     assert compute_epoch(_multilabel_inputs(seed)).dependence is None
+
+
+BOX_LABELS = ("car", "person")
+
+
+def _box_inputs(seed: int, *, copiers: int = 0, jitter: float = 0.0) -> EpochInputs:
+    """A boxes task (200 images of 100 × 80, one or two objects each, 5 answers per image) of
+    16 honest workers who draw each object with corners off by N(0, σ) of its size, σ ~ U(0.02,
+    0.10), and miss it 10 % of the time; ``copiers`` wallets repeat worker 0's boxes, each
+    coordinate moved by up to ``jitter`` of the box's size."""
+    rng = np.random.default_rng(seed)
+    n_items, n_honest = 200, 16
+    schema = LabelSchema(TaskType.BOXES, BOX_LABELS)
+    context = ItemContext(ItemKind.IMAGE, width=100, height=80)
+    sigma = rng.uniform(0.02, 0.10, n_honest)
+
+    def drawn(box: np.ndarray, spread: float) -> list[float]:
+        x, y, w, h = box + rng.uniform(-spread, spread, 4) * np.repeat(box[2:], 2)
+        x, y = min(max(x, 0.0), 90.0), min(max(y, 0.0), 70.0)
+        return [
+            round(x, 1),
+            round(y, 1),
+            round(min(max(w, 2.0), 100 - x), 1),
+            round(min(max(h, 2.0), 80 - y), 1),
+        ]
+
+    rows: list[tuple[int, int, str]] = []
+    for i in range(n_items):
+        objects = [
+            (
+                np.array(
+                    [
+                        rng.uniform(0, 60),
+                        rng.uniform(0, 45),
+                        rng.uniform(15, 40),
+                        rng.uniform(15, 35),
+                    ]
+                ),
+                BOX_LABELS[int(rng.integers(2))],
+            )
+            for _ in range(int(rng.integers(1, 3)))
+        ]
+        for w in rng.choice(n_honest, 5, replace=False).tolist():
+            boxes = [
+                (box + rng.normal(0.0, sigma[w], 4) * np.repeat(box[2:], 2), label)
+                for box, label in objects
+                if rng.random() >= 0.1
+            ]
+            answer = [
+                dict(zip("xywh", drawn(b, 0.0), strict=True), label=label) for b, label in boxes
+            ]
+            rows.append((i, w, canonical_json(schema.validate(answer, context)).decode()))
+            for c in range(copiers if w == 0 else 0):
+                copy = [
+                    dict(
+                        zip("xywh", drawn(np.array([b[k] for k in "xywh"]), jitter), strict=True),
+                        label=b["label"],
+                    )
+                    for b in answer
+                ]
+                rows.append(
+                    (i, n_honest + c, canonical_json(schema.validate(copy, context)).decode())
+                )
+    rows.sort()
+    cids = sorted(compute_cid(f"boxes image {i}".encode()) for i in range(n_items))
+    spec = TaskSpec(dataset_cid=cids[0], title="boxes", schema=schema, price_per_answer=10**6)
+    return unsigned_inputs(
+        spec,
+        cids,
+        [f"0x{w + 1:040x}" for w in range(n_honest + copiers)],
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        method="auto",
+    )
+
+
+@pytest.mark.parametrize("jitter", [0.0, 0.01, 0.02])
+def test_box_copiers_who_move_each_corner_a_little_are_paid_as_one(jitter: float) -> None:
+    # moved by up to 2 % of the box's size, no copy is identical to its source, but every copy
+    # is near-identical (IoU ≥ 0.9) while honest workers' boxes of one object rarely all are
+    inputs = _box_inputs(0, copiers=2, jitter=jitter)
+    accounts = inputs.submissions.accounts
+    result = compute_epoch(inputs)
+    assert result.dependence is not None
+    assert [sorted(g) for g in result.dependence["groups"]] == [
+        sorted([accounts[0], *accounts[16:]])
+    ]
+    pays = [result.rewards.get(a, 0) for a in (accounts[0], *accounts[16:])]
+    assert sum(pays) <= compute_epoch(_box_inputs(0)).rewards[accounts[0]]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_an_honest_box_crowd_has_no_groups(seed: int) -> None:
+    assert compute_epoch(_box_inputs(seed)).dependence is None

@@ -86,6 +86,7 @@ from datafair.quality.dependence import (
     groups_of_pairs,
     representative,
 )
+from datafair.quality.near_identical import near_identity_keys
 from datafair.quality.reviews import (
     Informedness,
     informedness_weights,
@@ -617,11 +618,9 @@ def _structured_evidence(
     item = np.asarray(subs.item, dtype=np.int64)
     contributor = np.asarray(subs.contributor, dtype=np.int64)
     n_accounts = len(subs.accounts)
-    # copiers and rings: identical canonical answers beyond what third parties imply; each
-    # group is fitted as one voice, its lowest member's answer on an item standing for it
-    _, answer_key = np.unique(
-        np.asarray(subs.answer, dtype=object).astype(str), return_inverse=True
-    )
+    # copiers and rings: near-identical answers beyond what third parties imply; each group
+    # is fitted as one voice, its lowest member's answer on an item standing for it
+    answer_key = near_identity_keys(spec.task_type, subs.answer, subs.item)
     copies = detect_copies(item, contributor, answer_key, n_accounts)
     groups, dependence = dependence_record(copies, np.arange(n_accounts), subs.accounts)
     owner = representative(copies.group)

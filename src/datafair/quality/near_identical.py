@@ -1,0 +1,161 @@
+"""Which structured answers to one item are the same answer, up to the jitter of a copy.
+
+The copy test for structured answers (:func:`datafair.quality.dependence.detect_copies`) counts
+the items where two workers gave the same answer. Taken literally, "the same" is identical
+canonical JSON, and a copier evades it by moving each box a pixel, a span boundary a character,
+or changing a letter of a transcription. Here two answers are *near-identical* when they differ
+by no more than such a copy would:
+
+* **multi-label**: the same label set (a set has nothing to jitter);
+* **spans**: the same number of spans, matched one to one with the same label and both
+  boundaries within :data:`SPAN_SHIFT` characters;
+* **boxes**: the same number of boxes, matched one to one with the same label at IoU ≥
+  :data:`BOX_IOU` (the union's area outside the overlap a fifth of what the PASCAL VOC match of
+  :data:`datafair.quality.answer_scores.BOX_MATCH_IOU` allows);
+* **transcription**: normalised Levenshtein similarity ≥ :data:`TEXT_SIMILARITY`
+  (:func:`datafair.quality.answer_scores.transcription_score`).
+
+Matching is greedy (closest pairs first), which for these tolerances finds a full matching
+whenever one exists in practice. On each item, answers linked by near-identity form one class
+(connected components, so the classes do not depend on the order of the rows), and
+:func:`near_identity_keys` gives every row its class. Honest workers who draw the same box
+tightly are near-identical too: that is why the copy test judges agreement against third
+parties (:mod:`datafair.quality.dependence`), not against zero.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from datafair.core.errors import InvalidInput
+from datafair.core.schemas import TaskType
+from datafair.quality.answer_scores import multilabel_score, transcription_score
+from datafair.quality.boxes import iou
+
+SPAN_SHIFT = 2
+"""Characters a span boundary may move between near-identical span answers."""
+
+BOX_IOU = 0.9
+"""IoU at which two boxes of one label are the same box in near-identical answers."""
+
+TEXT_SIMILARITY = 0.95
+"""Similarity from which two transcriptions are near-identical (a letter in twenty)."""
+
+
+def _spans(answer: Sequence[Mapping[str, Any]]) -> list[tuple[str, int, int]]:
+    return sorted((str(s["label"]), int(s["start"]), int(s["end"])) for s in answer)
+
+
+def spans_near(a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, Any]]) -> bool:
+    """Same number of spans, matched one to one: same label, boundaries within
+    :data:`SPAN_SHIFT`."""
+    left, right = _spans(a), _spans(b)
+    if len(left) != len(right):
+        return False
+    pairs = sorted(
+        (abs(s[1] - t[1]) + abs(s[2] - t[2]), i, j)
+        for i, s in enumerate(left)
+        for j, t in enumerate(right)
+        if s[0] == t[0] and abs(s[1] - t[1]) <= SPAN_SHIFT and abs(s[2] - t[2]) <= SPAN_SHIFT
+    )
+    return _full_matching(pairs, len(left))
+
+
+def _boxes(answer: Sequence[Mapping[str, Any]]) -> tuple[list[str], NDArray[np.float64]]:
+    ordered = sorted(
+        (str(b["label"]), float(b["x"]), float(b["y"]), float(b["w"]), float(b["h"]))
+        for b in answer
+    )
+    coords = np.asarray([box[1:] for box in ordered], dtype=np.float64).reshape(-1, 4)
+    return [box[0] for box in ordered], coords
+
+
+def boxes_near(a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, Any]]) -> bool:
+    """Same number of boxes, matched one to one: same label, IoU ≥ :data:`BOX_IOU`."""
+    labels_a, coords_a = _boxes(a)
+    labels_b, coords_b = _boxes(b)
+    if len(labels_a) != len(labels_b):
+        return False
+    pairs = []
+    for i, box in enumerate(coords_a):
+        overlaps = iou(box, coords_b)
+        for j in np.flatnonzero(overlaps >= BOX_IOU).tolist():
+            if labels_a[i] == labels_b[j]:
+                pairs.append((-float(overlaps[j]), i, j))
+    return _full_matching(sorted(pairs), len(labels_a))
+
+
+def _full_matching(pairs: Sequence[tuple[float, int, int]], n: int) -> bool:
+    """Whether greedy one-to-one matching over ``pairs`` (best first) matches all ``n``."""
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    for _, i, j in pairs:
+        if i not in used_a and j not in used_b:
+            used_a.add(i)
+            used_b.add(j)
+    return len(used_a) == n
+
+
+NEAR: dict[TaskType, Callable[[Any, Any], bool]] = {
+    TaskType.MULTILABEL: lambda a, b: multilabel_score(a, b) == 1.0,
+    TaskType.SPANS: spans_near,
+    TaskType.BOXES: boxes_near,
+    TaskType.TRANSCRIPTION: lambda a, b: transcription_score(a, b) >= TEXT_SIMILARITY,
+}
+"""Near-identity of two decoded answers, per structured task type (module doc)."""
+
+
+def near_identity_keys(
+    task_type: TaskType | str, answer_json: Sequence[str], item: Sequence[int]
+) -> NDArray[np.intp]:
+    """Per row, the class of near-identical answers (module doc) it belongs to on its item:
+    rows with equal keys gave the same answer up to a copy's jitter; keys are numbered from 0
+    in the order of each class's first row."""
+    try:
+        near = NEAR[TaskType(task_type)]
+    except (KeyError, ValueError):
+        raise InvalidInput("task_type", f"{task_type!r} has no structured answers") from None
+    keys = np.full(len(answer_json), -1, dtype=np.intp)
+    rows_of: dict[int, dict[str, list[int]]] = {}
+    for row, (text, at) in enumerate(zip(answer_json, item, strict=True)):
+        rows_of.setdefault(int(at), {}).setdefault(text, []).append(row)
+    next_key = 0
+    for distinct in rows_of.values():
+        texts = list(distinct)
+        try:
+            answers = [json.loads(text) for text in texts]
+            root = list(range(len(texts)))
+            for i in range(len(texts)):
+                for j in range(i):
+                    if near(answers[i], answers[j]):
+                        _union(root, i, j)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise InvalidInput(
+                "answer", f"is not a {task_type} answer ({type(error).__name__}: {error})"
+            ) from None
+        numbered: dict[int, int] = {}
+        for index, text in enumerate(texts):
+            top = _find(root, index)
+            if top not in numbered:
+                numbered[top] = next_key
+                next_key += 1
+            keys[distinct[text]] = numbered[top]
+    return keys
+
+
+def _find(root: list[int], i: int) -> int:
+    while root[i] != i:
+        root[i] = root[root[i]]
+        i = root[i]
+    return i
+
+
+def _union(root: list[int], i: int, j: int) -> None:
+    a, b = _find(root, i), _find(root, j)
+    if a != b:
+        root[max(a, b)] = min(a, b)
