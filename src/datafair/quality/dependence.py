@@ -27,10 +27,12 @@ items, with ``ĉ_i`` the reference's most probable class of item ``i``:
 the rest captures both references on the items they share (two of five answers then carry the
 posterior), so its copies rarely look wrong and its guesses keep it above the copy test's
 margin. Pairs whose disagreements are improbably few under independence even without a margin,
-``P(Poisson(E[D_ab]) ≤ D_ab) ≤`` :data:`THIRD_PARTY_SCREEN` under the first reference, are
-tested once more against the posterior the *other* answers on each shared item imply under that
+``P(Poisson(E[D_ab]) ≤ D_ab) ≤`` :data:`THIRD_PARTY_SCREEN` under either reference, are tested
+once more against the posterior the *other* answers on each shared item imply under the first
 reference's confusions and class prior ``ρ`` (its mean posterior):
-``T⁻ᵃᵇ[i, c] ∝ ρ_c Π_{w ∉ {a, b}} π_w[c, y_wi]``, gold items keeping their gold class. Given the
+``T⁻ᵃᵇ[i, c] ∝ ρ_c Π_{w ∉ L} π_w[c, y_wi]``, where ``L`` is the pair and every worker screened
+with both of them (a third copy is no third party), gold items keeping their gold class; items
+with no answer outside ``L`` and no gold are not counted. Given the
 others' answers, independent ``a`` and ``b`` both answer ``k`` with probability
 ``Σ_c T⁻ᵃᵇ[i, c] π_a[c, k] π_b[c, k]``; the shared items where they agree on a class other than
 ``argmax_c T⁻ᵃᵇ[i, c]`` are counted and compared with that expectation as in the first test
@@ -545,8 +547,9 @@ def _third_party_test(
     by_item: _ByItem,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Per tested pair: agreements on a class the third parties reject, their expectation under
-    independence and the p-value (module doc, pairs judged by third parties); zeros and ones for
-    the pairs outside ``screened``."""
+    independence and the p-value (module doc, pairs judged by third parties), over the shared
+    items with an answer from outside the pair and its common screened neighbours (or gold);
+    zeros and ones for the pairs outside ``screened``. ``by_item`` orders all of ``data``."""
     n_pairs, n_workers = a.shape[0], data.n_workers
     observed, expected, p_value = np.zeros(n_pairs), np.zeros(n_pairs), np.ones(n_pairs)
     judged = np.flatnonzero(screened)
@@ -662,8 +665,7 @@ def detect_dependence(
     observed = np.vstack([observed, by_others[0]])
     expected = np.vstack([expected, by_others[1]])
     judged = np.ones(a.shape[0])
-    tested = by_others[1] > 0
-    judged[tested] = _benjamini_hochberg(by_others[2][tested])
+    judged[screened] = _benjamini_hochberg(by_others[2][screened])
     adjusted = np.vstack([adjusted, judged])
     strongest = np.argmin(adjusted, axis=0)  # the reference that speaks loudest per pair
     rows = np.arange(a.shape[0])
