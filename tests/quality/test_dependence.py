@@ -162,21 +162,6 @@ def test_three_copiers_who_are_four_of_five_answers_join_their_source(seed: int)
     assert len({model.skills_[w].accuracy for w in group}) == 1
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_partial_copiers_are_judged_by_third_parties(seed: int) -> None:
-    # two wallets repeat worker 0 on 80 % of its items and guess the rest: with the source they
-    # are three of five answers there, so the fitted model rates all three as accurate and the
-    # guesses keep them clear of the copy test's margin; the other answers on those items show
-    # them agreeing on classes the third parties reject
-    crowd = copier_crowd(seed, 1500, n_copiers=2, copy_share=0.8)
-    found = _fit(crowd).dependence_
-    group = [0, *_members(crowd, Role.COPIER)]
-    assert found.n_groups == 1
-    assert found.members(0).tolist() == group
-    assert (found.agree_wrong[group] > 2 * found.expected[group]).all()
-    assert (found.p_value[group] < 0.01).all()
-
-
 def test_exempt_workers_take_part_in_no_tested_pair() -> None:
     # a review's accepts repeat the labels it judges: such a pseudo-worker copies its labeller
     # by design, and the settlement marks it never to be grouped
@@ -355,7 +340,6 @@ def test_blocks_bands_and_pair_lookups_agree(monkeypatch: pytest.MonkeyPatch) ->
     whole = detect_dependence(data, references)
     again = detect_dependence(data, references)
     monkeypatch.setattr(dependence, "PAIR_CHUNK", 7)
-    monkeypatch.setattr(dependence, "THIRD_PARTY_CHUNK", 5)
     monkeypatch.setattr(dependence, "PAIR_TABLE", 0)
     blocked = detect_dependence(data, references)
     assert whole.tested_pairs > 0 and whole.n_groups >= 1
@@ -429,65 +413,6 @@ def test_pair_statistics_equal_a_brute_force_count(
         assert np.allclose(
             counts.expected_agreed[n], [r[4][n][2] for r in expected_rows], rtol=1e-12
         )
-
-
-@pytest.mark.parametrize(("seed", "n_classes"), [(0, 2), (1, 3), (2, 5)])
-def test_third_party_test_equals_a_brute_force_count(
-    monkeypatch: pytest.MonkeyPatch, seed: int, n_classes: int
-) -> None:
-    # pairs within {0, 1, 2} and {5, 6} screened: per screened pair and shared item with an
-    # answer from outside the pair and the workers screened with both (or gold), the posterior
-    # of those others' answers, agreements on a class it rejects and their expectation under
-    # independence (module doc)
-    monkeypatch.setattr(dependence, "THIRD_PARTY_CHUNK", 11)
-    crowd = dawid_skene_crowd(
-        n_items=150, n_workers=12, n_classes=n_classes, answers_per_item=5, seed=seed
-    )
-    gold = {int(i): int(crowd.truth[i]) for i in range(0, 150, 10)}
-    data = encode_answers(crowd.items, crowd.workers, crowd.labels, gold=gold)
-    posteriors, confusion = _random_references(data, n_classes, seed)[0]
-    by_item = dependence._by_item(data, np.arange(data.n_answers))
-    a, b, _ = dependence._cooccurring_pairs(data, by_item)
-    cluster = {0: 0, 1: 0, 2: 0, 5: 1, 6: 1}
-    screened = np.array(
-        [
-            x in cluster and cluster.get(x) == cluster.get(y)
-            for x, y in zip(a.tolist(), b.tolist(), strict=True)
-        ]
-    )
-    assert screened.sum() >= 3
-    edges = {(x, y) for x, y, s in zip(a.tolist(), b.tolist(), screened, strict=True) if s}
-    edges |= {(y, x) for x, y in edges}
-    observed, expected, p_value = dependence._third_party_test(
-        data, a, b, screened, (posteriors, confusion), by_item
-    )
-    answer: dict[int, dict[int, int]] = {}
-    for i, w, label in zip(data.item_idx, data.worker_idx, data.label_idx, strict=True):
-        answer.setdefault(int(i), {})[int(w)] = int(label)
-    prior = posteriors.mean(axis=0)
-    for row, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
-        if not screened[row]:
-            assert observed[row] == expected[row] == 0 and p_value[row] == 1
-            continue
-        seen = wrong = 0.0
-        for i, on_item in answer.items():
-            if x not in on_item or y not in on_item:
-                continue
-            left_out = {x, y} | {w for w in range(data.n_workers) if {(x, w), (y, w)} <= edges}
-            others = {w: k for w, k in on_item.items() if w not in left_out}
-            if data.gold[i] >= 0:
-                third = np.eye(n_classes)[data.gold[i]]
-            elif others:
-                log = np.log(prior) + sum(np.log(confusion[w, :, k]) for w, k in others.items())
-                third = np.exp(log - log.max()) / np.exp(log - log.max()).sum()
-            else:
-                continue
-            best = int(np.argmax(third))
-            seen += on_item[x] == on_item[y] != best
-            both = third @ (confusion[x] * confusion[y])
-            wrong += both.sum() - both[best]
-        assert observed[row] == seen
-        assert expected[row] == pytest.approx(wrong, rel=1e-12)
 
 
 def test_poisson_tails_match_scipy_stats() -> None:

@@ -23,25 +23,6 @@ items, with ``ĉ_i`` the reference's most probable class of item ``i``:
   ``E[D_ab] = shared − Σ_i Σ_c T[i, c] Σ_k π_a[c, k] π_b[c, k]``. The pair's p-value is twice
   the smaller of the two (Bonferroni over the two statistics).
 
-**Pairs judged by third parties.** A wallet that copies most of another's answers and guesses
-the rest captures both references on the items they share (two of five answers then carry the
-posterior), so its copies rarely look wrong and its guesses keep it above the copy test's
-margin. Pairs whose disagreements are improbably few under independence even without a margin,
-``P(Poisson(E[D_ab]) ≤ D_ab) ≤`` :data:`THIRD_PARTY_SCREEN` under either reference, are tested
-once more against the posterior the *other* answers on each shared item imply under the first
-reference's confusions and class prior ``ρ`` (its mean posterior):
-``T⁻ᵃᵇ[i, c] ∝ ρ_c Π_{w ∉ L} π_w[c, y_wi]``, where ``L`` is the pair and every worker screened
-with both of them (a third copy is no third party), gold items keeping their gold class; items
-with no answer outside ``L`` and no gold are not counted. Given the
-others' answers, independent ``a`` and ``b`` both answer ``k`` with probability
-``Σ_c T⁻ᵃᵇ[i, c] π_a[c, k] π_b[c, k]``; the shared items where they agree on a class other than
-``argmax_c T⁻ᵃᵇ[i, c]`` are counted and compared with that expectation as in the first test
-(margin :data:`RATIO`). This is Dong et al.'s judgement of a copy by the sources that do not
-take part in it, for one pair at a time. Its p-values form their own Benjamini-Hochberg family
-over the screened pairs, so the test adds dependent pairs without changing what the others
-decide; the screen counts every agreement, the test only those the other answers call wrong,
-and the margin absorbs what the selection leaves of their correlation.
-
 Every pair is one hypothesis per reference; the Benjamini-Hochberg step-up rule at level
 :data:`ALPHA` over all of them decides which pairs are dependent (Benjamini & Hochberg, JRSS B
 1995; under the global null of an honest crowd it bounds the chance of any false pair by
@@ -101,7 +82,6 @@ from numpy.typing import ArrayLike, NDArray
 
 from datafair.quality._em import (
     answer_matrix,
-    answer_weights,
     clamp_gold,
     item_log_likelihood,
     normalise_log,
@@ -128,10 +108,6 @@ COPY_RATIO = 3.0
 SCREEN_DISAGREE = 0.05
 """Pairs disagreeing on at most this share of their shared items are candidate clusters."""
 
-THIRD_PARTY_SCREEN = 0.01
-"""Pairs whose disagreements are at most this probable under independence (no margin) are judged
-again against the other answers on their shared items (module doc, third-party test)."""
-
 ALPHA = 0.01
 """False discovery rate of the Benjamini-Hochberg rule over every tested pair."""
 
@@ -150,9 +126,7 @@ class Dependence:
     ``pair_b`` list the dependent pairs (``pair_a < pair_b``, ascending). ``by_cluster`` marks
     workers whose evidence is the cluster test (module doc): then ``shared`` counts the items
     they share with the rest of their cluster, ``agree_wrong`` the items where all members gave
-    the same answer and ``expected`` that number under independence. ``by_third_parties`` marks
-    workers whose evidence is their pair judged by third parties (module doc): ``agree_wrong``
-    then counts the shared items where the pair agreed on a class the other answers reject.
+    the same answer and ``expected`` that number under independence.
     """
 
     group: IntArray
@@ -166,7 +140,6 @@ class Dependence:
     pair_a: IntArray
     pair_b: IntArray
     by_cluster: NDArray[np.bool_]
-    by_third_parties: NDArray[np.bool_]
 
     @property
     def n_groups(self) -> int:
@@ -176,13 +149,6 @@ class Dependence:
         """Worker indices of ``group``."""
         found: IntArray = np.flatnonzero(self.group == group).astype(np.intp)
         return found
-
-
-def dependence_test_name(found: Dependence, worker: int) -> str:
-    """Which test speaks for ``worker``'s evidence: ``cluster``, ``third-party`` or ``pair``."""
-    if found.by_cluster[worker]:
-        return "cluster"
-    return "third-party" if found.by_third_parties[worker] else "pair"
 
 
 def no_dependence(n_workers: int) -> Dependence:
@@ -199,7 +165,6 @@ def no_dependence(n_workers: int) -> Dependence:
         pair_a=np.zeros(0, dtype=np.intp),
         pair_b=np.zeros(0, dtype=np.intp),
         by_cluster=np.zeros(n_workers, dtype=bool),
-        by_third_parties=np.zeros(n_workers, dtype=bool),
     )
 
 
@@ -247,15 +212,14 @@ CONTRACT_CHUNK = 1 << 13
 
 @dataclass(frozen=True, eq=False)
 class _ByItem:
-    """Answers ordered by item, then worker: their item, worker and label, per position how many
-    later positions share its item (the answers it pairs with, all of higher or equal worker
-    index), and the answer's row in the encoded answers."""
+    """Answers ordered by item, then worker: their item, worker and label, and per position how
+    many later positions share its item (the answers it pairs with, all of higher or equal
+    worker index)."""
 
     item: Codes
     worker: Codes
     label: Codes
     later: Codes
-    row: IntArray
 
 
 def _by_item(data: EncodedAnswers, rows: IntArray | None = None) -> _ByItem:
@@ -277,8 +241,7 @@ def _by_item(data: EncodedAnswers, rows: IntArray | None = None) -> _ByItem:
     ends = np.append(np.flatnonzero(item[1:] != item[:-1]) + 1, n).astype(code)
     later: Codes = np.repeat(ends, np.diff(ends, prepend=0))
     later -= np.arange(1, n + 1, dtype=code)
-    row = order if rows is None else rows[order]
-    return _ByItem(item, worker_idx[order].astype(code), label_idx[order].astype(code), later, row)
+    return _ByItem(item, worker_idx[order].astype(code), label_idx[order].astype(code), later)
 
 
 def _answer_pair_blocks(
@@ -512,112 +475,6 @@ def _reference_test(
     return observed, expected, np.minimum(2.0 * np.minimum(p_wrong, p_copy), 1.0), counts.agreed
 
 
-THIRD_PARTY_CHUNK = 1 << 17
-"""Answer pairs per block of the third-party test (each holds a ``(pairs, K, K)`` product)."""
-
-
-def _common_neighbours(
-    n_workers: int, a: IntArray, b: IntArray, screened: NDArray[np.bool_], judged: IntArray
-) -> tuple[IntArray, IntArray]:
-    """For each judged pair ``(a, b)``, the workers screened with both: ``(pair, worker)`` rows,
-    sorted by pair (the index into ``judged``) then worker."""
-    u = np.concatenate([a[screened], b[screened]]).astype(np.int64)
-    v = np.concatenate([b[screened], a[screened]]).astype(np.int64)
-    order = np.lexsort((v, u))
-    u, v = u[order], v[order]
-    starts = np.searchsorted(u, np.arange(n_workers + 1))
-    degree = np.diff(starts)[a[judged]]
-    pair = np.repeat(np.arange(judged.shape[0]), degree)
-    first = np.repeat(starts[a[judged]], degree)
-    offset = np.arange(pair.shape[0]) - np.repeat(np.cumsum(degree) - degree, degree)
-    neighbour = v[first + offset]
-    edge = u * n_workers + v  # ascending
-    key = b[judged][pair].astype(np.int64) * n_workers + neighbour
-    found = np.searchsorted(edge, key)
-    common = (found < edge.shape[0]) & (edge[np.minimum(found, edge.shape[0] - 1)] == key)
-    return pair[common].astype(np.intp), neighbour[common].astype(np.intp)
-
-
-def _third_party_test(
-    data: EncodedAnswers,
-    a: IntArray,
-    b: IntArray,
-    screened: NDArray[np.bool_],
-    reference: Reference,
-    by_item: _ByItem,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Per tested pair: agreements on a class the third parties reject, their expectation under
-    independence and the p-value (module doc, pairs judged by third parties), over the shared
-    items with an answer from outside the pair and its common screened neighbours (or gold);
-    zeros and ones for the pairs outside ``screened``. ``by_item`` orders all of ``data``."""
-    n_pairs, n_workers = a.shape[0], data.n_workers
-    observed, expected, p_value = np.zeros(n_pairs), np.zeros(n_pairs), np.ones(n_pairs)
-    judged = np.flatnonzero(screened)
-    if judged.shape[0] == 0:
-        return observed, expected, p_value
-    posteriors, confusion = reference
-    tiny = np.finfo(np.float64).tiny
-    log_confusion = np.log(np.maximum(confusion, tiny))
-    table = np.ascontiguousarray(log_confusion.transpose(0, 2, 1))  # [w, answer, c]
-    log_joint = item_log_likelihood(answer_matrix(data), log_confusion)
-    log_joint += np.log(np.maximum(posteriors.mean(axis=0), tiny))
-    weight = answer_weights(data)
-    on_item = np.bincount(data.item_idx, weights=weight, minlength=data.n_items)
-    # every answer's (item, worker) key, ascending in by_item's order: the common neighbours'
-    # answers on an item are found by search
-    answer_key = by_item.item.astype(np.int64) * n_workers + by_item.worker
-    answer_label, answer_weight = by_item.label, weight[by_item.row]
-    common_pair, common_worker = _common_neighbours(n_workers, a, b, screened, judged)
-    common_starts = np.searchsorted(common_pair, np.arange(judged.shape[0] + 1))
-    involved, find = _pair_lookup(data, a[judged], b[judged])
-    if not involved.all():
-        by_item = _by_item(data, np.flatnonzero(involved[data.worker_idx]))
-    seen, wrong = np.zeros(judged.shape[0]), np.zeros(judged.shape[0])
-    every_answer = np.arange(by_item.later.shape[0], dtype=by_item.later.dtype)
-    for block, partners, second in _answer_pair_blocks(by_item, every_answer, THIRD_PARTY_CHUNK):
-        first = np.repeat(block, partners)
-        pair = find(by_item.worker[first], by_item.worker[second])
-        kept = np.flatnonzero(pair >= 0)
-        pair, first, second = pair[kept], first[kept], second[kept]
-        item = by_item.item[first].astype(np.int64)
-        wa, wb = by_item.worker[first], by_item.worker[second]
-        la, lb = by_item.label[first], by_item.label[second]
-        weight_a = weight[by_item.row[first]]
-        weight_b = weight[by_item.row[second]]
-        others = log_joint[item] - table[wa, la] * weight_a[:, None]
-        others -= table[wb, lb] * weight_b[:, None]
-        left_out = weight_a + weight_b
-        # the workers screened with both members leave too: a third copy is no third party
-        count = common_starts[pair + 1] - common_starts[pair]
-        row = np.repeat(np.arange(pair.shape[0]), count)
-        at = np.repeat(common_starts[pair], count)
-        at += np.arange(row.shape[0]) - np.repeat(np.cumsum(count) - count, count)
-        worker = common_worker[at]
-        key = item[row] * n_workers + worker
-        found = np.minimum(np.searchsorted(answer_key, key), answer_key.shape[0] - 1)
-        answered = answer_key[found] == key
-        row, found, worker = row[answered], found[answered], worker[answered]
-        np.subtract.at(others, row, table[worker, answer_label[found]] * answer_weight[found, None])
-        np.add.at(left_out, row, answer_weight[found])
-        gold = data.gold[item]
-        known = np.flatnonzero(gold >= 0)
-        others[known] = -np.inf
-        others[known, gold[known]] = 0.0
-        on = (on_item[item] - left_out > 1e-9) | (gold >= 0)
-        third, _ = normalise_log(others[on])
-        best = np.argmax(third, axis=1)
-        pair, wa, wb, la, lb = pair[on], wa[on], wb[on], la[on], lb[on]
-        both = np.einsum("pc,pck,pck->pk", third, confusion[wa], confusion[wb])
-        rows = np.arange(pair.shape[0])
-        seen += np.bincount(pair[(la == lb) & (la != best)], minlength=judged.shape[0])
-        wrong += np.bincount(
-            pair, weights=both.sum(axis=1) - both[rows, best], minlength=judged.shape[0]
-        )
-    observed[judged], expected[judged] = seen, wrong
-    p_value[judged] = _poisson_sf(seen - 1.0, RATIO * wrong + 0.5)
-    return observed, expected, p_value
-
-
 def _benjamini_hochberg(p_values: FloatArray) -> FloatArray:
     """BH-adjusted p-values (step-up, monotone)."""
     n = p_values.shape[0]
@@ -656,25 +513,13 @@ def detect_dependence(
     observed = np.stack([t[0] for t in tests])
     expected = np.stack([t[1] for t in tests])
     adjusted = _benjamini_hochberg(np.concatenate([t[2] for t in tests])).reshape(len(tests), -1)
-    disagreed = n_shared - counts.agreed
-    screened = np.zeros(a.shape[0], dtype=bool)
-    for expected_agreed in counts.expected_agreed:
-        expected_disagreed = np.maximum(n_shared - expected_agreed, 0.0)
-        screened |= _poisson_cdf(disagreed, expected_disagreed) <= THIRD_PARTY_SCREEN
-    by_others = _third_party_test(data, a, b, screened, references[0], by_item)
-    observed = np.vstack([observed, by_others[0]])
-    expected = np.vstack([expected, by_others[1]])
-    judged = np.ones(a.shape[0])
-    judged[screened] = _benjamini_hochberg(by_others[2][screened])
-    adjusted = np.vstack([adjusted, judged])
     strongest = np.argmin(adjusted, axis=0)  # the reference that speaks loudest per pair
     rows = np.arange(a.shape[0])
     p_pair = adjusted[strongest, rows]
     obs_pair = observed[strongest, rows]
     exp_pair = expected[strongest, rows]
     dependent = p_pair <= alpha
-    third_party = strongest == len(tests)
-    found = _per_worker(n_workers, a, b, shared, obs_pair, exp_pair, p_pair, third_party)
+    found = _per_worker(n_workers, a, b, shared, obs_pair, exp_pair, p_pair)
     cluster = _cluster_test(data, a, b, shared, tests[0][3], alpha)
     joined = dependent | cluster.edges
     group = groups_of_pairs(n_workers, a[joined], b[joined])
@@ -683,7 +528,6 @@ def detect_dependence(
         getattr(found, name)[louder] = getattr(cluster, name)[louder]
     found.score[louder] = 1.0 - cluster.p_value[louder]
     found.by_cluster[louder] = True
-    found.by_third_parties[louder] = False
     return replace(found, group=group, pair_a=a[joined], pair_b=b[joined])
 
 
@@ -883,10 +727,8 @@ def _per_worker(
     observed: FloatArray,
     expected: FloatArray,
     p_value: FloatArray,
-    third_party: NDArray[np.bool_],
 ) -> Dependence:
-    """Each worker's strongest pair (lowest adjusted p, then lowest partner index); whether its
-    evidence is the third-party test is ``third_party`` per pair."""
+    """Each worker's strongest pair (lowest adjusted p, then lowest partner index)."""
     out = no_dependence(n_workers)
     worker = np.concatenate([a, b])
     partner = np.concatenate([b, a])
@@ -902,7 +744,6 @@ def _per_worker(
     out.expected[who] = expected[pair]
     out.p_value[who] = p_value[pair]
     out.score[who] = 1.0 - p_value[pair]
-    out.by_third_parties[who] = third_party[pair]
     return Dependence(
         group=out.group,
         score=out.score,
@@ -915,7 +756,6 @@ def _per_worker(
         pair_a=out.pair_a,
         pair_b=out.pair_b,
         by_cluster=out.by_cluster,
-        by_third_parties=out.by_third_parties,
     )
 
 
@@ -1066,5 +906,4 @@ def detect_copies(
         pair_a=a[edges],
         pair_b=b[edges],
         by_cluster=grouped.copy(),
-        by_third_parties=np.zeros(n_workers, dtype=bool),
     )

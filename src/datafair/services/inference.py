@@ -22,7 +22,6 @@ from datafair.core.canonical import keccak256
 from datafair.core.errors import InvalidInput
 from datafair.core.schemas import TaskType
 from datafair.quality import PreferenceAggregator, WorkerSkill, get_aggregator
-from datafair.quality.dependence import dependence_test_name
 from datafair.services.submissions import TaskAnswers, task_answers
 from datafair.services.tasks import TaskInfo
 
@@ -137,7 +136,7 @@ def dependence_report(model: Any) -> dict[str, dict[str, Any]]:
             "score": round(float(found.score[w]), 6),
             "partner": names[int(found.partner[w])] if found.partner[w] >= 0 else None,
             "shared_items": int(found.shared[w]),
-            "test": dependence_test_name(found, w),
+            "test": "cluster" if found.by_cluster[w] else "pair",
             "agree_wrong": int(found.agree_wrong[w]),
             "expected": round(float(found.expected[w]), 6),
             "p_value": float(found.p_value[w]),

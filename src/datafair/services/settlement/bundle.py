@@ -81,7 +81,6 @@ from datafair.quality import get_aggregator
 from datafair.quality.answer_scores import PASS_SCORE, score_rows
 from datafair.quality.dependence import (
     Dependence,
-    dependence_test_name,
     detect_copies,
     groups_of_pairs,
     representative,
@@ -431,7 +430,7 @@ def dependence_record(
             if partner >= 0 and workers[partner] < len(accounts)
             else None,
             "shared_items": int(found.shared[at]),
-            "test": dependence_test_name(found, at),
+            "test": "cluster" if found.by_cluster[at] else "pair",
             "agree_wrong": int(found.agree_wrong[at]),
             "expected": f"{found.expected[at]:.6f}",
             "p_value": f"{found.p_value[at]:.6e}",
