@@ -35,7 +35,6 @@ from numpy.typing import NDArray
 from datafair.core.errors import InvalidInput
 from datafair.core.schemas import TaskType
 from datafair.quality.answer_scores import multilabel_score, transcription_score
-from datafair.quality.boxes import iou
 
 SPAN_SHIFT = 2
 """Characters a span boundary may move between near-identical span answers."""
@@ -66,28 +65,42 @@ def spans_near(a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, Any]]) -
     return _full_matching(pairs, len(left))
 
 
-def _boxes(answer: Sequence[Mapping[str, Any]]) -> tuple[list[str], NDArray[np.float64]]:
-    ordered = sorted(
+Box = tuple[str, float, float, float, float]
+
+
+def _boxes(answer: Sequence[Mapping[str, Any]]) -> list[Box]:
+    return sorted(
         (str(b["label"]), float(b["x"]), float(b["y"]), float(b["w"]), float(b["h"]))
         for b in answer
     )
-    coords = np.asarray([box[1:] for box in ordered], dtype=np.float64).reshape(-1, 4)
-    return [box[0] for box in ordered], coords
+
+
+def _iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes (0 when either has no area), in plain floats: the
+    answers hold a few boxes each, where numpy's per-call cost dominates."""
+    if a[3] <= 0 or a[4] <= 0 or b[3] <= 0 or b[4] <= 0:
+        return 0.0
+    width = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    height = min(a[2] + a[4], b[2] + b[4]) - max(a[2], b[2])
+    if width <= 0 or height <= 0:
+        return 0.0
+    overlap = width * height
+    return overlap / (a[3] * a[4] + b[3] * b[4] - overlap)
 
 
 def boxes_near(a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, Any]]) -> bool:
     """Same number of boxes, matched one to one: same label, IoU ≥ :data:`BOX_IOU`."""
-    labels_a, coords_a = _boxes(a)
-    labels_b, coords_b = _boxes(b)
-    if len(labels_a) != len(labels_b):
+    left, right = _boxes(a), _boxes(b)
+    if len(left) != len(right):
         return False
     pairs = []
-    for i, box in enumerate(coords_a):
-        overlaps = iou(box, coords_b)
-        for j in np.flatnonzero(overlaps >= BOX_IOU).tolist():
-            if labels_a[i] == labels_b[j]:
-                pairs.append((-float(overlaps[j]), i, j))
-    return _full_matching(sorted(pairs), len(labels_a))
+    for i, box in enumerate(left):
+        for j, other in enumerate(right):
+            if box[0] == other[0]:
+                overlap = _iou(box, other)
+                if overlap >= BOX_IOU:
+                    pairs.append((-overlap, i, j))
+    return _full_matching(sorted(pairs), len(left))
 
 
 def _full_matching(pairs: Sequence[tuple[float, int, int]], n: int) -> bool:
