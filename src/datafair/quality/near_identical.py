@@ -10,13 +10,14 @@ by no more than such a copy would:
 * **spans**: the same number of spans, matched one to one with the same label and both
   boundaries within :data:`SPAN_SHIFT` characters;
 * **boxes**: the same number of boxes, matched one to one with the same label at IoU ≥
-  :data:`BOX_IOU` (the union's area outside the overlap a fifth of what the PASCAL VOC match of
-  :data:`datafair.quality.answer_scores.BOX_MATCH_IOU` allows);
+  :data:`BOX_IOU` (the share of the union outside the overlap at most a fifth of what the
+  PASCAL VOC match of :data:`datafair.quality.answer_scores.BOX_MATCH_IOU` allows);
 * **transcription**: normalised Levenshtein similarity ≥ :data:`TEXT_SIMILARITY`
   (:func:`datafair.quality.answer_scores.transcription_score`).
 
-Matching is greedy (closest pairs first), which for these tolerances finds a full matching
-whenever one exists in practice. On each item, answers linked by near-identity form one class
+Matching is greedy, closest pairs first: at these tolerances a box or span is near at most one
+of the other answer's unless that answer holds two nearly coinciding ones, so the greedy
+matching is complete whenever a complete one exists. On each item, answers linked by near-identity form one class
 (connected components, so the classes do not depend on the order of the rows), and
 :func:`near_identity_keys` gives every row its class. Honest workers who draw the same box
 tightly are near-identical too: that is why the copy test judges agreement against third
