@@ -17,11 +17,11 @@ by no more than such a copy would:
 
 Matching is greedy, closest pairs first: at these tolerances a box or span is near at most one
 of the other answer's unless that answer holds two nearly coinciding ones, so the greedy
-matching is complete whenever a complete one exists. On each item, answers linked by near-identity form one class
-(connected components, so the classes do not depend on the order of the rows), and
-:func:`near_identity_keys` gives every row its class. Honest workers who draw the same box
-tightly are near-identical too: that is why the copy test judges agreement against third
-parties (:mod:`datafair.quality.dependence`), not against zero.
+matching is complete whenever a complete one exists. On each item, answers linked by
+near-identity form one class (connected components, so the classes do not depend on the order
+of the rows), and :func:`near_identity_keys` gives every row its class. Honest workers who draw
+the same box tightly are near-identical too: that is why the copy test judges agreement
+against third parties (:mod:`datafair.quality.dependence`), not against zero.
 """
 
 from __future__ import annotations
