@@ -144,6 +144,24 @@ def test_each_altered_field_is_named(
         audit_bundle(_edit(data, change), world.escrow)
 
 
+def test_a_difference_names_the_version_that_wrote_the_bundle(
+    world: World, settled: tuple[bytes, Any]
+) -> None:
+    # the quality engine changes between versions: an auditor is told which one to use
+    data, _ = settled
+
+    def older(document: dict[str, Any]) -> None:
+        document["software"]["version"] = "0.0.9"
+        document["payout"]["fee"] = "0"
+
+    with pytest.raises(
+        AuditMismatch, match=r"written by datafair 0\.0\.9 .* with datafair 0\.0\.9\)$"
+    ):
+        audit_bundle(_edit(data, older), world.escrow)
+    with pytest.raises(AuditMismatch, match=r"recomputed '\d+'$"):
+        audit_bundle(_edit(data, lambda d: d["payout"].__setitem__("fee", "0")), world.escrow)
+
+
 def test_non_canonical_bytes_are_refused(world: World, settled: tuple[bytes, Any]) -> None:
     data, _ = settled
     with pytest.raises(AuditMismatch, match="not in canonical JSON form"):

@@ -18,7 +18,9 @@ Checks, in order; the first that fails raises :class:`AuditMismatch` naming it:
    reviewer (:mod:`.signatures`);
 5. inference, rewards, fee and tree recomputed by :func:`~datafair.services.settlement.bundle.
    compute_epoch` equal the bundle's, section by section, and the whole recomputed bundle equals
-   the given bytes;
+   the given bytes (the quality engine's methods change between versions: when the bundle names
+   another version of datafair than this one, a difference says so and which version to audit
+   with);
 6. on chain: the escrow's gold commitment and token for the task, the epoch's root, and the
    ``PayoutPosted`` event's total, fee and bundle CID (the CID of the given bytes);
 7. history (with a chain and a ``history`` source of earlier bundles): for every earlier epoch
@@ -36,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from datafair import __version__
 from datafair.chain.base import Chain, address_of
 from datafair.chain.escrow import EscrowClient, escrow_at
 from datafair.core.canonical import canonical_hash
@@ -516,6 +519,18 @@ def _earlier_bundles(
 # ------------------------------------------------------------------------------- the audit
 
 
+def _other_version(document: dict[str, Any]) -> str:
+    """A note for a recomputation that differs when another datafair wrote the bundle."""
+    software = document.get("software")
+    written = software.get("version") if isinstance(software, dict) else None
+    if not isinstance(written, str) or written == __version__:
+        return ""
+    return (
+        f" (the bundle was written by datafair {written} and this is {__version__}: "
+        f"audit it with datafair {written})"
+    )
+
+
 def audit_bundle(
     data: bytes,
     escrow: EscrowClient | None = None,
@@ -548,6 +563,7 @@ def audit_bundle(
         if document.get(section) != recomputed.get(section):
             raise AuditMismatch(
                 _first_difference(document.get(section), recomputed.get(section), section)
+                + _other_version(document)
             )
     if encode_bundle(recomputed) != data:
         extra = sorted(set(document) - set(recomputed))
