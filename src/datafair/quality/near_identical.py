@@ -36,6 +36,7 @@ from numpy.typing import NDArray
 from datafair.core.errors import InvalidInput
 from datafair.core.schemas import TaskType
 from datafair.quality.answer_scores import multilabel_score, transcription_score
+from datafair.quality.dependence import connected_components
 
 SPAN_SHIFT = 2
 """Characters a span boundary may move between near-identical span answers."""
@@ -134,42 +135,34 @@ def near_identity_keys(
         near = NEAR[TaskType(task_type)]
     except (KeyError, ValueError):
         raise InvalidInput("task_type", f"{task_type!r} has no structured answers") from None
-    keys = np.full(len(answer_json), -1, dtype=np.intp)
-    rows_of: dict[int, dict[str, list[int]]] = {}
+    # every distinct answer text of an item is a node, numbered in the order of its first row
+    node_of_row = np.empty(len(answer_json), dtype=np.intp)
+    nodes_of: dict[int, dict[str, int]] = {}
+    n_nodes = 0
     for row, (text, at) in enumerate(zip(answer_json, item, strict=True)):
-        rows_of.setdefault(int(at), {}).setdefault(text, []).append(row)
-    next_key = 0
-    for distinct in rows_of.values():
-        texts = list(distinct)
+        nodes = nodes_of.setdefault(int(at), {})
+        if text not in nodes:
+            nodes[text] = n_nodes
+            n_nodes += 1
+        node_of_row[row] = nodes[text]
+    near_a: list[int] = []
+    near_b: list[int] = []
+    for nodes in nodes_of.values():
+        numbers = list(nodes.values())
         try:
-            answers = [json.loads(text) for text in texts]
-            root = list(range(len(texts)))
-            for i in range(len(texts)):
+            answers = [json.loads(text) for text in nodes]
+            for i in range(len(answers)):
                 for j in range(i):
                     if near(answers[i], answers[j]):
-                        _union(root, i, j)
+                        near_a.append(numbers[j])
+                        near_b.append(numbers[i])
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise InvalidInput(
                 "answer", f"is not a {task_type} answer ({type(error).__name__}: {error})"
             ) from None
-        numbered: dict[int, int] = {}
-        for index, text in enumerate(texts):
-            top = _find(root, index)
-            if top not in numbered:
-                numbered[top] = next_key
-                next_key += 1
-            keys[distinct[text]] = numbered[top]
+    component = connected_components(
+        n_nodes, np.asarray(near_a, dtype=np.intp), np.asarray(near_b, dtype=np.intp)
+    )
+    # a component is named by its lowest node, the first in row order: number them in that order
+    keys: NDArray[np.intp] = np.unique(component, return_inverse=True)[1].reshape(-1)[node_of_row]
     return keys
-
-
-def _find(root: list[int], i: int) -> int:
-    while root[i] != i:
-        root[i] = root[root[i]]
-        i = root[i]
-    return i
-
-
-def _union(root: list[int], i: int, j: int) -> None:
-    a, b = _find(root, i), _find(root, j)
-    if a != b:
-        root[max(a, b)] = min(a, b)
