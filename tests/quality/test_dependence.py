@@ -414,14 +414,55 @@ def test_pair_statistics_equal_a_brute_force_count(
     assert [(r[0], r[1], r[2]) for r in expected_rows] == list(
         zip(a.tolist(), b.tolist(), shared.tolist(), strict=True)
     )
-    counts = dependence._pair_statistics(data, a, b, references, by_item)
-    assert counts.agreed.tolist() == [r[3] for r in expected_rows]
+    agreed, observed = dependence._pair_counts(data, a, b, references, by_item)
+    expected, expected_agreed = dependence._pair_expectations(data, a, b, references, by_item)
+    assert agreed.tolist() == [r[3] for r in expected_rows]
     for n in range(len(references)):
-        assert counts.observed[n].tolist() == [r[4][n][0] for r in expected_rows]
-        assert np.allclose(counts.expected[n], [r[4][n][1] for r in expected_rows], rtol=1e-12)
-        assert np.allclose(
-            counts.expected_agreed[n], [r[4][n][2] for r in expected_rows], rtol=1e-12
+        assert observed[n].tolist() == [r[4][n][0] for r in expected_rows]
+        assert np.allclose(expected[n], [r[4][n][1] for r in expected_rows], rtol=1e-12)
+        assert np.allclose(expected_agreed[n], [r[4][n][2] for r in expected_rows], rtol=1e-12)
+
+
+@pytest.mark.parametrize("crowd", ["copiers", "ring", "dense-ring"])
+def test_pairs_left_at_their_bound_change_no_group_and_no_evidence(
+    monkeypatch: pytest.MonkeyPatch, crowd: str
+) -> None:
+    # expectations are computed only for pairs whose counts could bring them to alpha; with
+    # every pair's expectations computed, the groups and every grouped worker's evidence are
+    # the same bits, and the pairs left at their bound are reported without an expectation
+    if crowd == "copiers":
+        items, workers, labels, _, _ = _with_copiers(1, 5)
+    else:
+        made = (
+            ring_crowd(2, 600, share=0.25)
+            if crowd == "ring"
+            else dense_ring_crowd(3, 600, size=5, per_item=3)
         )
+        items, workers, labels = made.item, made.contributor, made.answer
+    data = encode_answers(items, workers, labels)
+    model = get_aggregator("ds")
+    outcome = model._fit_encoded(data)
+    references = model._references(data, outcome)
+    pruned = detect_dependence(data, references)
+    original = dependence._pair_tests
+    monkeypatch.setattr(
+        dependence,
+        "_pair_tests",
+        lambda data, a, b, shared, references, by_item, alpha: original(
+            data, a, b, shared, references, by_item, 1.0
+        ),
+    )
+    every = detect_dependence(data, references)
+    assert pruned.n_groups >= 1
+    assert np.isnan(pruned.expected).any() and not np.isnan(every.expected).any()
+    for name in ("group", "pair_a", "pair_b", "by_cluster"):
+        assert np.array_equal(getattr(pruned, name), getattr(every, name)), name
+    grouped = pruned.group >= 0
+    for name in ("score", "partner", "shared", "agree_wrong", "expected", "p_value"):
+        assert np.array_equal(getattr(pruned, name)[grouped], getattr(every, name)[grouped]), name
+    # the workers whose strongest pair was left at its bound are above alpha
+    bound = np.isnan(pruned.expected)
+    assert (pruned.p_value[bound] > dependence.ALPHA).all()
 
 
 def test_poisson_tails_match_scipy_stats() -> None:

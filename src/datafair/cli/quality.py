@@ -153,7 +153,7 @@ def _dependence_cells(dep: Any, w: int, names: list[Any]) -> tuple[object, ...]:
         "" if partner < 0 else names[partner],
         int(dep.shared[w]),
         int(dep.agree_wrong[w]),
-        f"{dep.expected[w]:.6f}",
+        "" if math.isnan(dep.expected[w]) else f"{dep.expected[w]:.6f}",
         f"{dep.p_value[w]:.6g}",
     )
 

@@ -66,9 +66,12 @@ items: :data:`DENSE_CELLS`). The expectations factorise over items: with
 ``E_ab = Σ_{k, c} G_ab[k, c] Σ_{k' ≠ k} π_a[c, k'] π_b[c, k']``, so each answer pair of a tested
 pair adds ``K`` numbers per reference (``B · diag(T[:, c] · 1[ĉ = k]) · Bᵀ`` restricted to the
 tested pairs), and the ``(pairs, K, K)`` contraction with the confusions is dense. Answers are
-paired once for all references, in blocks (:data:`PAIR_CHUNK`), and only among workers of some
-tested pair, so memory stays bounded; every sum is taken in a fixed order, so a run is
-reproducible bit for bit (the floating sums depend on the block size only through that order).
+paired once for all references, one band of lower workers at a time (:data:`BAND_CELLS`), in
+blocks (:data:`PAIR_CHUNK`), and only among workers of some tested pair, so memory stays
+bounded; every sum is taken in a fixed order, so a run is reproducible bit for bit (the floating
+sums depend on the block size only through that order). Every p-value only grows with the
+expectations, so the counts alone bound it from below; pairs whose bounds are all above the
+level are left at them, without expectations (:func:`_pair_tests`): no decision depends on them.
 """
 
 from __future__ import annotations
@@ -122,7 +125,9 @@ class Dependence:
     ``group`` is the worker's group (``-1``: independent; groups numbered from 0 in the order of
     their lowest worker index); ``score`` is ``1 − p`` of the worker's strongest pair (0 when
     none was tested); ``partner``, ``shared``, ``agree_wrong``, ``expected`` and ``p_value``
-    are that pair's evidence (``partner = -1``, ``p_value = 1`` when none). ``pair_a`` and
+    are that pair's evidence (``partner = -1``, ``p_value = 1`` when none; ``expected`` is NaN
+    when that pair's counts alone kept it above ``alpha``, so it was not computed, and
+    ``p_value`` is then the bound its counts give, still above ``alpha``). ``pair_a`` and
     ``pair_b`` list the dependent pairs (``pair_a < pair_b``, ascending). ``by_cluster`` marks
     workers whose evidence is the cluster test (module doc): then ``shared`` counts the items
     they share with the rest of their cluster, ``agree_wrong`` the items where all members gave
@@ -171,17 +176,21 @@ def no_dependence(n_workers: int) -> Dependence:
 def _poisson_sf(k: ArrayLike, mu: ArrayLike) -> FloatArray:
     """``P(Poisson(mu) > k)``, as ``scipy.stats.poisson.sf`` gives it (1 for ``k < 0``), from the
     regularised incomplete gamma function (:func:`datafair.quality._special.pdtrc`)."""
-    k = np.asarray(k, dtype=np.float64)
-    tail = pdtrc(np.maximum(k, 0.0), mu)
-    return np.asarray(np.where(k < 0, 1.0, tail), dtype=np.float64)
+    k, mu = np.broadcast_arrays(np.asarray(k, dtype=np.float64), np.asarray(mu, dtype=np.float64))
+    tail = np.ones(k.shape)
+    counted = k >= 0  # most pairs of an honest crowd share no wrong answer: no tail to compute
+    tail[counted] = pdtrc(k[counted], mu[counted])
+    return tail
 
 
 def _poisson_cdf(k: ArrayLike, mu: ArrayLike) -> FloatArray:
     """``P(Poisson(mu) ≤ k)``, as ``scipy.stats.poisson.cdf`` gives it (0 for ``k < 0``), from
     :func:`datafair.quality._special.pdtr`."""
-    k = np.asarray(k, dtype=np.float64)
-    head = pdtr(np.maximum(k, 0.0), mu)
-    return np.asarray(np.where(k < 0, 0.0, head), dtype=np.float64)
+    k, mu = np.broadcast_arrays(np.asarray(k, dtype=np.float64), np.asarray(mu, dtype=np.float64))
+    head = np.zeros(k.shape)
+    counted = k >= 0
+    head[counted] = pdtr(k[counted], mu[counted])
+    return head
 
 
 def _pair_values(matrix: Any, a: IntArray, b: IntArray) -> FloatArray:
@@ -205,6 +214,11 @@ PAIR_CHUNK = 1 << 21
 DENSE_CELLS = 8
 """Shared items are counted in dense ``workers²`` tables (in bands) up to this many cells per
 answer pair; above, many workers share few items and worker pairs are counted by sorting."""
+
+BAND_CELLS = 1 << 17
+"""Cells (per class and reference) of the sums of one band of tested pairs: the answer pairs
+are taken one band of lower workers at a time, so that the sums they add to are a contiguous
+slice small enough to stay in the processor's cache."""
 
 CONTRACT_CHUNK = 1 << 13
 """Tested pairs per block of the dense ``(pairs, K, K)`` contraction."""
@@ -275,6 +289,18 @@ def _answer_pair_blocks(
         start = stop
 
 
+def _positions_by_band(worker: Codes, lows: IntArray) -> tuple[IntArray, IntArray]:
+    """Answer positions grouped by the band of their worker (bands start at the ascending
+    ``lows``), ascending within each band (a radix sort for small band numbers), and each
+    band's ``[edges[j], edges[j + 1])`` slice of them."""
+    band = np.searchsorted(lows, worker, side="right") - 1
+    by_band = np.argsort(
+        band.astype(np.int16 if lows.shape[0] < 1 << 15 else np.int64), kind="stable"
+    )
+    edges = np.searchsorted(band[by_band], np.arange(lows.shape[0] + 1))
+    return by_band, edges
+
+
 def _cooccurring_pairs(
     data: EncodedAnswers, by_item: _ByItem
 ) -> tuple[IntArray, IntArray, IntArray]:
@@ -294,12 +320,7 @@ def _cooccurring_pairs(
         total = np.cumsum(partners)
         cuts = np.searchsorted(total, np.arange(PAIR_CHUNK, total[-1] + PAIR_CHUNK, PAIR_CHUNK))
         lows = np.unique(np.concatenate([[0], np.minimum(cuts + 1, w - 1)]))
-    band = np.searchsorted(lows, by_item.worker, side="right") - 1
-    # positions grouped by band, ascending within each (a radix sort for small band numbers)
-    by_band = np.argsort(
-        band.astype(np.int16 if lows.shape[0] < 1 << 15 else np.int64), kind="stable"
-    )
-    edges = np.searchsorted(band[by_band], np.arange(lows.shape[0] + 1))
+    by_band, edges = _positions_by_band(by_item.worker, lows)
     found_a, found_b, found_n = [], [], []
     for index, (low, high) in enumerate(zip(lows.tolist(), [*lows[1:].tolist(), w], strict=True)):
         firsts = by_band[edges[index] : edges[index + 1]]
@@ -339,16 +360,35 @@ def _cooccurring_pairs(
     )
 
 
+def _pair_bands(
+    by_item: _ByItem, a: IntArray, n_workers: int, pairs_per_band: int
+) -> Iterator[tuple[int, int, Codes]]:
+    """Bands ``[low, high)`` of lower workers holding about ``pairs_per_band`` of the tested
+    pairs (sorted by ``(a, b)``; one worker's pairs are never split), each with the ascending
+    ``by_item`` positions of its workers' answers (the first answers of its answer pairs)."""
+    if a.shape[0] == 0:
+        return
+    first_pair = np.searchsorted(a, np.arange(n_workers + 1))
+    cuts = np.searchsorted(first_pair, np.arange(0, a.shape[0], pairs_per_band), side="right") - 1
+    lows = np.unique(np.concatenate([[0], cuts]))
+    by_band, edges = _positions_by_band(by_item.worker, lows)
+    highs = [*lows[1:].tolist(), n_workers]
+    for index, (low, high) in enumerate(zip(lows.tolist(), highs, strict=True)):
+        yield low, high, by_band[edges[index] : edges[index + 1]]
+
+
 @dataclass(frozen=True, eq=False)
 class _PairCounts:
     """Per tested pair: shared items with the same answer (``agreed``) and, per reference, those
     where it is not the reference's class (``observed``), that number expected under
-    independence (``expected``) and the agreements in all expected (``expected_agreed``)."""
+    independence (``expected``) and the agreements in all expected (``expected_agreed``);
+    ``bound`` marks the pairs whose expectations were not needed (:func:`_pair_tests`)."""
 
     agreed: FloatArray
     observed: list[FloatArray]
     expected: list[FloatArray]
     expected_agreed: list[FloatArray]
+    bound: NDArray[np.bool_]
 
 
 def _pair_lookup(
@@ -391,51 +431,81 @@ def _pair_lookup(
     return involved, search
 
 
-def _pair_statistics(
+def _tested_answer_pairs(
+    data: EncodedAnswers, a: IntArray, b: IntArray, by_item: _ByItem, k: int
+) -> Iterator[tuple[int, int, IntArray, Codes, Codes, NDArray[np.bool_]]]:
+    """The answer pairs of the tested pairs ``(a, b)`` (sorted by ``(a, b)``), one band of
+    lower workers at a time (:data:`BAND_CELLS`) and in blocks of :data:`PAIR_CHUNK`: the
+    band's first and last-plus-one tested pair, and per answer pair its tested pair (relative
+    to the band's first), item, first answer's label and whether the two answers agree."""
+    involved, find = _pair_lookup(data, a, b)
+    if not involved.all():
+        by_item = _by_item(data, np.flatnonzero(involved[data.worker_idx]))
+    per_band = max(1, BAND_CELLS // max(k, 1))
+    for low, high, firsts in _pair_bands(by_item, a, data.n_workers, per_band):
+        start, stop = (int(x) for x in np.searchsorted(a, [low, high]))
+        for block, partners, second in _answer_pair_blocks(by_item, firsts, PAIR_CHUNK):
+            first = np.repeat(block, partners)
+            pair = find(by_item.worker[first], by_item.worker[second])
+            tested = np.flatnonzero(pair >= 0)
+            first = first[tested]
+            label = by_item.label[first]
+            same = label == by_item.label[second[tested]]
+            yield start, stop, pair[tested] - start, by_item.item[first], label, same
+
+
+def _pair_counts(
     data: EncodedAnswers,
     a: IntArray,
     b: IntArray,
     references: Sequence[Reference],
     by_item: _ByItem,
-) -> _PairCounts:
-    """Observed and expected agreements of every tested pair under every reference (module doc).
+) -> tuple[FloatArray, list[FloatArray]]:
+    """Per tested pair: shared items with the same answer, and per reference those where it is
+    not the reference's class (integer counts, exact in any order)."""
+    n_pairs = a.shape[0]
+    bests = [np.argmax(posteriors, axis=1) for posteriors, _ in references]
+    agreed = np.zeros(n_pairs)
+    observed = [np.zeros(n_pairs) for _ in references]
+    blocks = _tested_answer_pairs(data, a, b, by_item, 1)
+    for start, stop, pair, item, label, same in blocks:
+        span = stop - start
+        agreed[start:stop] += np.bincount(pair[same], minlength=span)
+        for best, seen in zip(bests, observed, strict=True):
+            seen[start:stop] += np.bincount(pair[same & (label != best[item])], minlength=span)
+    return agreed, observed
+
+
+def _pair_expectations(
+    data: EncodedAnswers,
+    a: IntArray,
+    b: IntArray,
+    references: Sequence[Reference],
+    by_item: _ByItem,
+) -> tuple[list[FloatArray], list[FloatArray]]:
+    """Per reference and pair ``(a, b)``: the agreements on wrong answers expected under
+    independence, and the agreements in all expected (module doc).
 
     The expectation factorises over the pair's shared items: with ``G_ab[k, c] = Σ T[i, c]``
     over shared items whose reference class ``ĉ_i`` is ``k``,
     ``E_ab = Σ_{k, c} G_ab[k, c] Σ_{k' ≠ k} π_a[c, k'] π_b[c, k']`` and the agreements in all
     ``Σ_{k, c} G_ab[k, c] Σ_{k'} π_a[c, k'] π_b[c, k']``. ``G`` is summed over the answer pairs
-    of the tested pairs (``K`` additions per answer pair and reference, blocks of
-    :data:`PAIR_CHUNK`), then contracted with the confusions (dense, ``(pairs, K, K)`` blocks of
-    :data:`CONTRACT_CHUNK`). The answer pairing and the reference-free counts are shared by the
-    references."""
+    (``K`` additions per answer pair and reference, into one band's slice at a time), then
+    contracted with the confusions (dense, ``(pairs, K, K)`` blocks of
+    :data:`CONTRACT_CHUNK`). The answer pairing is shared by the references."""
     k = data.n_classes
     n_pairs = a.shape[0]
-    involved, find = _pair_lookup(data, a, b)
-    if not involved.all():
-        by_item = _by_item(data, np.flatnonzero(involved[data.worker_idx]))
     # per item: each reference's class, and its posterior column by column
     bests = [np.argmax(posteriors, axis=1) for posteriors, _ in references]
     columns = [np.ascontiguousarray(posteriors.T) for posteriors, _ in references]
-    agreed = np.zeros(n_pairs)
-    observed = [np.zeros(n_pairs) for _ in references]
     by_class = [np.zeros((k, n_pairs * k)) for _ in references]  # [c, pair · K + ĉ]
-    every_answer = np.arange(by_item.later.shape[0], dtype=by_item.later.dtype)
-    for block, partners, second in _answer_pair_blocks(by_item, every_answer, PAIR_CHUNK):
-        first = np.repeat(block, partners)
-        pair = find(by_item.worker[first], by_item.worker[second])
-        tested = np.flatnonzero(pair >= 0)
-        pair, first = pair[tested], first[tested]
-        item = by_item.item[first]
-        label = by_item.label[first]
-        same = label == by_item.label[second[tested]]
-        # integer counts: exact in any order
-        agreed += np.bincount(pair[same], minlength=n_pairs)
-        for best, column, seen, sums in zip(bests, columns, observed, by_class, strict=True):
-            best_here = best[item]
-            seen += np.bincount(pair[same & (label != best_here)], minlength=n_pairs)
-            key = pair * k + best_here
+    for start, stop, pair, item, _, _ in _tested_answer_pairs(data, a, b, by_item, k):
+        for best, column, sums in zip(bests, columns, by_class, strict=True):
+            key = pair * k + best[item]
             for c in range(k):
-                sums[c] += np.bincount(key, weights=column[c][item], minlength=n_pairs * k)
+                sums[c, start * k : stop * k] += np.bincount(
+                    key, weights=column[c][item], minlength=(stop - start) * k
+                )
     expected, expected_agreed = [], []
     for (_, confusion), sums in zip(references, by_class, strict=True):
         wrong = np.empty(n_pairs)
@@ -448,14 +518,70 @@ def _pair_statistics(
             np.cumsum(both[:, :, :-1], axis=2, out=before[:, :, 1:])
             after = np.zeros_like(both)
             np.cumsum(both[:, :, :0:-1], axis=2, out=after[:, :, -2::-1])
-            g = sums[:, start * k : stop * k].reshape(k, stop - start, k)  # [c, pair, k]
-            g = g.transpose(1, 2, 0)  # [pair, k, c]
-            others = (before + after).transpose(0, 2, 1)  # [pair, k, c]
-            wrong[start:stop] = (g * others).sum(axis=(1, 2))
-            every[start:stop] = (g.sum(axis=1) * both.sum(axis=2)).sum(axis=1)
+            # G as [pair, c, k] (k: the reference's class), the layout of the confusions
+            g = sums[:, start * k : stop * k].reshape(k, stop - start, k).transpose(1, 0, 2)
+            g = np.ascontiguousarray(g)
+            others = before
+            others += after
+            flat = (stop - start, k * k)
+            wrong[start:stop] = np.einsum("pj,pj->p", g.reshape(flat), others.reshape(flat))
+            every[start:stop] = np.einsum("pc,pc->p", g.sum(axis=2), both.sum(axis=2))
         expected.append(wrong)
         expected_agreed.append(every)
-    return _PairCounts(agreed, observed, expected, expected_agreed)
+    return expected, expected_agreed
+
+
+def _pair_tests(
+    data: EncodedAnswers,
+    a: IntArray,
+    b: IntArray,
+    shared: IntArray,
+    references: Sequence[Reference],
+    by_item: _ByItem,
+    alpha: float,
+) -> tuple[_PairCounts, list[tuple[FloatArray, FloatArray, FloatArray, FloatArray]]]:
+    """The counts of every tested pair (:func:`_pair_counts`), the expectations where they can
+    matter, and each reference's test (:func:`_reference_test`).
+
+    A pair's p-value under a reference only grows with the expectations, so expectations of
+    0 give its smallest possible value. A pair whose every such bound is above ``alpha`` can
+    be neither dependent nor change which pairs are (the Benjamini-Hochberg rule at ``alpha``
+    compares only p-values below ``alpha``): its expectations are not computed, stay 0, its
+    p-values are those bounds, and it is marked in ``bound``. On an honest crowd that is
+    almost every pair."""
+    n_pairs = a.shape[0]
+    agreed, observed = _pair_counts(data, a, b, references, by_item)
+    counts = _PairCounts(
+        agreed,
+        observed,
+        [np.zeros(n_pairs) for _ in references],
+        [np.zeros(n_pairs) for _ in references],
+        np.ones(n_pairs, dtype=bool),
+    )
+    n_shared = shared.astype(np.float64)
+    indices = range(len(references))
+    tests = [_reference_test(counts, index, n_shared, copies=index == 0) for index in indices]
+    for test in tests:
+        counts.bound[test[2] <= alpha] = False
+    exact = np.flatnonzero(~counts.bound)
+    if exact.shape[0]:
+        expected, expected_agreed = _pair_expectations(
+            data, a[exact], b[exact], references, by_item
+        )
+        for index in indices:
+            counts.expected[index][exact] = expected[index]
+            counts.expected_agreed[index][exact] = expected_agreed[index]
+        subset = _PairCounts(
+            agreed[exact],
+            [seen[exact] for seen in observed],
+            expected,
+            expected_agreed,
+            counts.bound[exact],
+        )
+        for index, test in zip(indices, tests, strict=True):
+            # observed, expected and agreed are the counts' own arrays: only p is new
+            test[2][exact] = _reference_test(subset, index, n_shared[exact], index == 0)[2]
+    return counts, tests
 
 
 def _reference_test(
@@ -471,7 +597,13 @@ def _reference_test(
     # too few disagreements: a copy disagrees with its source far less than independence allows
     disagreed = n_shared - counts.agreed
     expected_disagreed = np.maximum(n_shared - counts.expected_agreed[index], 0.0)
-    p_copy = _poisson_cdf(disagreed, expected_disagreed / COPY_RATIO)
+    mean = expected_disagreed / COPY_RATIO
+    # At or above the Poisson median the lower tail is at least 1/2, and the pair's p-value
+    # min(2 min(p_wrong, p_copy), 1) no longer depends on it; the median is below mean + 1/3
+    # (Choi, Proc. AMS 1994), so the tail is computed only below that.
+    p_copy = np.ones(n_shared.shape[0])
+    below = disagreed < mean + 1.0 / 3.0
+    p_copy[below] = _poisson_cdf(disagreed[below], mean[below])
     return observed, expected, np.minimum(2.0 * np.minimum(p_wrong, p_copy), 1.0), counts.agreed
 
 
@@ -507,9 +639,7 @@ def detect_dependence(
         a, b, shared = a[kept], b[kept], shared[kept]
     if a.shape[0] == 0:
         return no_dependence(n_workers)
-    counts = _pair_statistics(data, a, b, references, by_item)
-    n_shared = shared.astype(np.float64)
-    tests = [_reference_test(counts, n, n_shared, copies=n == 0) for n in range(len(references))]
+    counts, tests = _pair_tests(data, a, b, shared, references, by_item, alpha)
     observed = np.stack([t[0] for t in tests])
     expected = np.stack([t[1] for t in tests])
     adjusted = _benjamini_hochberg(np.concatenate([t[2] for t in tests])).reshape(len(tests), -1)
@@ -517,7 +647,7 @@ def detect_dependence(
     rows = np.arange(a.shape[0])
     p_pair = adjusted[strongest, rows]
     obs_pair = observed[strongest, rows]
-    exp_pair = expected[strongest, rows]
+    exp_pair = np.where(counts.bound, np.nan, expected[strongest, rows])
     dependent = p_pair <= alpha
     found = _per_worker(n_workers, a, b, shared, obs_pair, exp_pair, p_pair)
     cluster = _cluster_test(data, a, b, shared, tests[0][3], alpha)

@@ -36,7 +36,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from datafair.quality._em import add_loo_counts, leave_one_out_posteriors, loo_counts_matrix
+from datafair.quality._em import (
+    add_loo_counts,
+    leave_one_out_posteriors,
+    loo_counts_matrix,
+    sum_rows_by,
+)
 from datafair.quality._encode import EncodedAnswers
 from datafair.quality._special import betainc, betaincinv, ndtr
 
@@ -174,15 +179,14 @@ def counts_and_reference(
     k = data.n_classes
     counts = np.zeros(data.n_workers * k * k)
     total = np.zeros(data.n_workers * k * k)
-    cells = np.arange(k * k)
     step = max(1, _JOINT_CELLS // (k * k))  # bounds the answer × z × c block's memory
     for worker, label, loo, weight in leave_one_out_posteriors(data, posteriors, log_confusion):
         add_loo_counts(counts, worker, label, loo, weight)
         for start in range(0, worker.shape[0], step):
             part = slice(start, start + step)
             joint = (loo[part] * weight[part, None])[:, :, None] * loo[part, None, :]
-            index = (worker[part, None] * (k * k) + cells).reshape(-1)
-            total += np.bincount(index, weights=joint.reshape(-1), minlength=total.shape[0])
+            rows = joint.reshape(joint.shape[0], k * k)
+            total += sum_rows_by(worker[part], rows, data.n_workers).reshape(-1)
     matrix = total.reshape(data.n_workers, k, k)
     rows = matrix.sum(axis=2, keepdims=True)
     identity = np.broadcast_to(np.eye(k), matrix.shape)
