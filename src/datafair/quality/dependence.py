@@ -560,7 +560,7 @@ def _pair_tests(
     )
     n_shared = shared.astype(np.float64)
     indices = range(len(references))
-    tests = [_reference_test(counts, index, n_shared, copies=index == 0) for index in indices]
+    tests = _count_bounds(counts, n_shared)
     for test in tests:
         counts.bound[test[2] <= alpha] = False
     exact = np.flatnonzero(~counts.bound)
@@ -582,6 +582,38 @@ def _pair_tests(
             # observed, expected and agreed are the counts' own arrays: only p is new
             test[2][exact] = _reference_test(subset, index, n_shared[exact], index == 0)[2]
     return counts, tests
+
+
+def _count_bounds(
+    counts: _PairCounts, n_shared: FloatArray
+) -> list[tuple[FloatArray, FloatArray, FloatArray, FloatArray]]:
+    """Each reference's :func:`_reference_test` with the expectations of ``counts`` (zeros),
+    which depends on the pair's integer counts alone: taken once per distinct combination of
+    shared items, agreements and agreements on wrong answers (a few hundred on a large crowd),
+    then spread to the pairs that have it."""
+    columns = [n_shared, counts.agreed, *counts.observed]
+    base = int(max(float(column.max(initial=0.0)) for column in columns)) + 1
+    n_refs = len(counts.observed)
+    if base ** len(columns) >= 1 << 62:  # no room for one integer key: every pair on its own
+        return [_reference_test(counts, r, n_shared, copies=r == 0) for r in range(n_refs)]
+    key = np.zeros(n_shared.shape[0], dtype=np.int64)
+    for column in columns:
+        key *= base
+        key += column.astype(np.int64)
+    _, first, spread = np.unique(key, return_index=True, return_inverse=True)
+    spread = spread.reshape(-1)
+    distinct = _PairCounts(
+        counts.agreed[first],
+        [seen[first] for seen in counts.observed],
+        [expected[first] for expected in counts.expected],
+        [expected[first] for expected in counts.expected_agreed],
+        counts.bound[first],
+    )
+    tests = []
+    for r in range(n_refs):
+        p_value = _reference_test(distinct, r, n_shared[first], copies=r == 0)[2][spread]
+        tests.append((counts.observed[r], counts.expected[r], p_value, counts.agreed))
+    return tests
 
 
 def _reference_test(
