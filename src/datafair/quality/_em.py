@@ -63,6 +63,23 @@ def answer_matrix(data: EncodedAnswers) -> AnswerMatrix:
     )
 
 
+def factor_rows(confusion: FloatArray) -> FloatArray:
+    """``confusion[w, c, k]`` as a ``(w·k, c)`` table whose row ``w·K + k`` is
+    ``confusion[w, :, k]``: one answer's factor over the true classes is then a contiguous row
+    (:func:`answer_factors`)."""
+    w, c, k = confusion.shape
+    table: FloatArray = np.ascontiguousarray(confusion.transpose(0, 2, 1)).reshape(w * k, c)
+    return table
+
+
+def answer_factors(confusion: FloatArray, worker: IntArray, label: IntArray) -> FloatArray:
+    """``confusion[worker, :, label]`` (one row of ``K`` per answer), gathered as rows of
+    :func:`factor_rows`: several times faster than the mixed fancy index on millions of
+    answers, and the same numbers."""
+    rows: FloatArray = factor_rows(confusion)[worker * confusion.shape[2] + label]
+    return rows
+
+
 def answer_weights(data: EncodedAnswers) -> FloatArray:
     """Each answer's weight (ones unless a dependent group shares one vote)."""
     if data.weight is None:
@@ -252,14 +269,16 @@ def leave_one_out_posteriors(
     weight = answer_weights(data)
     grouped = None
     if data.weight is not None:  # a group's whole vote on the item is left out
-        factors = log_confusion[data.worker_idx, :, data.label_idx] * weight[:, None]
+        factors = answer_factors(log_confusion, data.worker_idx, data.label_idx) * weight[:, None]
         grouped = own_totals(data, factors)
+    table = factor_rows(log_confusion)
+    k = log_confusion.shape[2]
     for start in range(0, data.n_answers, _CHUNK):
         stop = min(start + _CHUNK, data.n_answers)
         item = data.item_idx[start:stop]
         worker = data.worker_idx[start:stop]
         label = data.label_idx[start:stop]
-        own = log_confusion[worker, :, label] if grouped is None else grouped[start:stop]
+        own = table[worker * k + label] if grouped is None else grouped[start:stop]
         loo, _ = normalise_log(log_post[item] - own)
         yield worker, label, loo, weight[start:stop]
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from datafair.quality._em import FloatArray, MStep
+from datafair.quality._em import FloatArray, MStep, answer_factors
 from datafair.quality._special import gammaln
 
 IntArray = NDArray[np.intp]
@@ -243,7 +243,7 @@ class DirichletModel(Candidate):
     ) -> FloatArray:
         alpha = np.broadcast_to(self.alpha(counts), counts.shape)
         post = counts + alpha
-        cell = post[worker, :, label] - share  # (n, c)
+        cell = answer_factors(post, worker, label) - share  # (n, c)
         row = post.sum(axis=2)[worker] - share
         out: FloatArray = cell / row
         return out

@@ -88,6 +88,7 @@ from numpy.typing import NDArray
 from datafair.quality._em import (
     AnswerMatrix,
     FloatArray,
+    answer_factors,
     answer_weights,
     item_log_likelihood,
     normalise_log,
@@ -305,7 +306,7 @@ def cross_validate(
         cell = (np.arange(len(TEMPERATURES))[:, None] * data.n_items + item[None, :]).ravel()
         for name, fit in fits.items():
             table = terms.setdefault(name, np.zeros((len(TEMPERATURES), data.n_items)))
-            like = np.exp(fit.log_confusion[worker, :, label])  # (n, c)
+            like = np.exp(answer_factors(fit.log_confusion, worker, label))  # (n, c)
             # class-major (c, τ, item): the softmax over classes is elementwise across slabs
             log_like = np.ascontiguousarray(fit.log_likelihood[local].T)[:, None, :]
             truth = _normalise_first(fit.log_prior[:, None, None] + taus * log_like)
@@ -422,11 +423,12 @@ def temper(data: EncodedAnswers, fit: CandidateFit) -> Score:
     local, item = np.unique(data.item_idx[rows], return_inverse=True)
     worker = data.worker_idx[rows]
     label = data.label_idx[rows]
-    own_log = fit.log_confusion[worker, :, label]  # (n, c): the answer's own factor
+    own_log = answer_factors(fit.log_confusion, worker, label)  # (n, c): its own factor
     share = fit.posteriors[local][item]
     if data.weight is not None:  # a dependent group's vote is left out as a whole
         weight = data.weight[:, None]
-        own_log = own_totals(data, fit.log_confusion[data.worker_idx, :, data.label_idx] * weight)
+        factors = answer_factors(fit.log_confusion, data.worker_idx, data.label_idx)
+        own_log = own_totals(data, factors * weight)
         own_log = own_log[rows]
         share = share * weight[rows]
     held = fit.model.held_out(fit.counts, worker, label, share)
