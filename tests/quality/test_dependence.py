@@ -410,11 +410,12 @@ def test_pair_statistics_equal_a_brute_force_count(
     expected_rows = _brute_force(data, references)
     assert len(expected_rows) > 10
     by_item = dependence._by_item(data, np.arange(data.n_answers))
-    a, b, shared = dependence._cooccurring_pairs(data, by_item)
+    pairs = dependence._cooccurring_pairs(data, by_item, references)
+    a, b, shared = pairs.a, pairs.b, pairs.shared
     assert [(r[0], r[1], r[2]) for r in expected_rows] == list(
         zip(a.tolist(), b.tolist(), shared.tolist(), strict=True)
     )
-    agreed, observed = dependence._pair_counts(data, a, b, references, by_item)
+    agreed, observed = pairs.agreed, pairs.observed
     expected, expected_agreed = dependence._pair_expectations(data, a, b, references, by_item)
     assert agreed.tolist() == [r[3] for r in expected_rows]
     for n in range(len(references)):
@@ -448,8 +449,8 @@ def test_pairs_left_at_their_bound_change_no_group_and_no_evidence(
     monkeypatch.setattr(
         dependence,
         "_pair_tests",
-        lambda data, a, b, shared, references, by_item, alpha: original(
-            data, a, b, shared, references, by_item, 1.0
+        lambda data, pairs, references, by_item, alpha: original(
+            data, pairs, references, by_item, 1.0
         ),
     )
     every = detect_dependence(data, references)

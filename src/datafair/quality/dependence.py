@@ -61,7 +61,8 @@ louder, the agreements with the rest of the cluster and their expectation (``by_
 **Computation.** Shared items are the co-occurrence matrix ``B · Bᵀ`` of the worker × item
 incidence ``B``, counted from the pairs of answers on one item in bands of lower workers (dense
 count tables of at most :data:`PAIR_TABLE` cells, or sorted keys when many workers share few
-items: :data:`DENSE_CELLS`). The expectations factorise over items: with
+items: :data:`DENSE_CELLS`); the same pass counts each pair's agreements, and those on a class
+each reference rejects. The expectations factorise over items: with
 ``G_ab[k, c]`` the sum of ``T[i, c]`` over the shared items whose reference class is ``k``,
 ``E_ab = Σ_{k, c} G_ab[k, c] Σ_{k' ≠ k} π_a[c, k'] π_b[c, k']``, so each answer pair of a tested
 pair adds ``K`` numbers per reference (``B · diag(T[:, c] · 1[ĉ = k]) · Bᵀ`` restricted to the
@@ -301,17 +302,43 @@ def _positions_by_band(worker: Codes, lows: IntArray) -> tuple[IntArray, IntArra
     return by_band, edges
 
 
+@dataclass(frozen=True, eq=False)
+class _Cooccurrence:
+    """Worker pairs ``a < b`` sharing at least :data:`MIN_SHARED` items, sorted by ``(a, b)``:
+    their shared items, the shared items where they gave the same answer (``agreed``) and, per
+    reference, those where that answer is not the reference's class (``observed``)."""
+
+    a: IntArray
+    b: IntArray
+    shared: IntArray
+    agreed: FloatArray
+    observed: list[FloatArray]
+
+    def where(self, kept: NDArray[np.bool_]) -> _Cooccurrence:
+        """The pairs marked in ``kept``."""
+        return _Cooccurrence(
+            self.a[kept],
+            self.b[kept],
+            self.shared[kept],
+            self.agreed[kept],
+            [seen[kept] for seen in self.observed],
+        )
+
+
 def _cooccurring_pairs(
-    data: EncodedAnswers, by_item: _ByItem
-) -> tuple[IntArray, IntArray, IntArray]:
-    """Worker pairs ``a < b`` sharing at least :data:`MIN_SHARED` items, sorted by ``(a, b)``,
-    and their shared items: the off-diagonal of the co-occurrence matrix ``B · Bᵀ`` of the
-    worker × item incidence ``B``, from the answer pairs counted by lower worker, one band of
-    lower workers at a time. Bands hold at most :data:`PAIR_TABLE` cells of a dense count table
-    when the whole table (``workers²`` cells) is at most :data:`DENSE_CELLS` per answer pair;
-    with more workers (sparse co-occurrence), about :data:`PAIR_CHUNK` answer pairs whose worker
-    pairs are counted by sorting."""
+    data: EncodedAnswers, by_item: _ByItem, references: Sequence[Reference] = ()
+) -> _Cooccurrence:
+    """The co-occurrence of every two workers, and how often they agree (:class:`_Cooccurrence`;
+    ``observed`` under each of ``references``): the off-diagonal of the co-occurrence matrix
+    ``B · Bᵀ`` of the worker × item incidence ``B``, and of its restrictions to the answer pairs
+    that agree (on a class the reference rejects), from the answer pairs counted by lower
+    worker, one band of lower workers at a time. Bands hold at most :data:`PAIR_TABLE` cells of
+    dense count tables when the whole table (``workers²`` cells) is at most
+    :data:`DENSE_CELLS` per answer pair; with more workers (sparse co-occurrence), about
+    :data:`PAIR_CHUNK` answer pairs whose worker pairs are counted by sorting. Every count is an
+    integer, exact in any order."""
     w = data.n_workers
+    bests = [np.argmax(posteriors, axis=1) for posteriors, _ in references]
     partners = np.bincount(by_item.worker, weights=by_item.later, minlength=w)
     dense = w * w <= DENSE_CELLS * max(float(partners.sum()), 1.0)
     if dense:
@@ -321,43 +348,68 @@ def _cooccurring_pairs(
         cuts = np.searchsorted(total, np.arange(PAIR_CHUNK, total[-1] + PAIR_CHUNK, PAIR_CHUNK))
         lows = np.unique(np.concatenate([[0], np.minimum(cuts + 1, w - 1)]))
     by_band, edges = _positions_by_band(by_item.worker, lows)
-    found_a, found_b, found_n = [], [], []
+    found: list[list[NDArray[Any]]] = [[] for _ in range(4 + len(bests))]
     for index, (low, high) in enumerate(zip(lows.tolist(), [*lows[1:].tolist(), w], strict=True)):
         firsts = by_band[edges[index] : edges[index + 1]]
-        blocks = _answer_pair_blocks(by_item, firsts, PAIR_CHUNK)
+        # per block: each answer pair's worker-pair cell, and the cells of the pairs that agree
+        # (on a class each reference rejects); dense tables add each block's counts at once
+        cells = (high - low) * w if dense else 0
+        counts = [np.zeros(cells, dtype=np.int64) for _ in range(2 + len(bests))]
+        keys: list[list[NDArray[Any]]] = [[] for _ in counts]
+        for block, repeat, second in _answer_pair_blocks(by_item, firsts, PAIR_CHUNK):
+            first = np.repeat(block, repeat)
+            cell = (by_item.worker[first].astype(np.int64) - low) * w
+            cell += by_item.worker[second]
+            label = by_item.label[first]
+            same = label == by_item.label[second]
+            agreeing, agreed_label = cell[same], label[same]
+            item = by_item.item[first[same]]
+            parts = [cell, agreeing]
+            parts += [agreeing[agreed_label != best[item]] for best in bests]
+            for part, count, kept in zip(parts, counts, keys, strict=True):
+                if dense:
+                    count += np.bincount(part, minlength=cells)
+                else:
+                    kept.append(part)
         if dense:
-            cells = (high - low) * w
-            counts = np.zeros(cells, dtype=np.int64)
-            for block, repeat, second in blocks:
-                cell = np.repeat((by_item.worker[block] - low) * w, repeat)
-                cell += by_item.worker[second]
-                counts += np.bincount(cell, minlength=cells)
-            cell = np.flatnonzero(counts >= MIN_SHARED)
-            shared = counts[cell]
+            cell = np.flatnonzero(counts[0] >= MIN_SHARED)
+            columns = [count[cell] for count in counts]
+        elif keys[0]:
+            cell, shared = np.unique(np.concatenate(keys[0]), return_counts=True)
+            kept_cells = shared >= MIN_SHARED
+            cell = cell[kept_cells]
+            columns = [shared[kept_cells]]
+            columns += [_counts_at(cell, np.concatenate(parts)) for parts in keys[1:]]
         else:
-            keys = [
-                np.repeat((by_item.worker[block].astype(np.int64) - low) * w, repeat)
-                + by_item.worker[second]
-                for block, repeat, second in blocks
-            ]
-            if not keys:
-                continue
-            distinct, counts = np.unique(np.concatenate(keys), return_counts=True)
-            kept = counts >= MIN_SHARED
-            cell, shared = distinct[kept], counts[kept]
+            continue
         a, b = cell // w + low, cell % w
         apart = b > a  # two answers of one worker on an item are no pair
-        found_a.append(a[apart])
-        found_b.append(b[apart])
-        found_n.append(shared[apart])
-    if not found_a:
+        found[0].append(a[apart])
+        found[1].append(b[apart])
+        for target, column in zip(found[2:], columns, strict=True):
+            target.append(column[apart])
+    if not found[0]:
         empty = np.zeros(0, dtype=np.intp)
-        return empty, empty, empty
-    return (
-        np.concatenate(found_a).astype(np.intp),
-        np.concatenate(found_b).astype(np.intp),
-        np.concatenate(found_n).astype(np.intp),
+        return _Cooccurrence(empty, empty, empty, np.zeros(0), [np.zeros(0) for _ in bests])
+    joined = [np.concatenate(parts) for parts in found]
+    return _Cooccurrence(
+        joined[0].astype(np.intp),
+        joined[1].astype(np.intp),
+        joined[2].astype(np.intp),
+        joined[3].astype(np.float64),
+        [column.astype(np.float64) for column in joined[4:]],
     )
+
+
+def _counts_at(cells: NDArray[Any], keys: NDArray[Any]) -> IntArray:
+    """How many of ``keys`` fall on each of the ascending ``cells`` (keys elsewhere ignored)."""
+    found, times = np.unique(keys, return_counts=True)
+    column = np.zeros(cells.shape[0], dtype=np.intp)
+    at = np.searchsorted(cells, found)
+    hit = at < cells.shape[0]
+    hit[hit] = cells[at[hit]] == found[hit]
+    column[at[hit]] = times[hit]
+    return column
 
 
 def _pair_bands(
@@ -433,11 +485,11 @@ def _pair_lookup(
 
 def _tested_answer_pairs(
     data: EncodedAnswers, a: IntArray, b: IntArray, by_item: _ByItem, k: int
-) -> Iterator[tuple[int, int, IntArray, Codes, Codes, NDArray[np.bool_]]]:
-    """The answer pairs of the tested pairs ``(a, b)`` (sorted by ``(a, b)``), one band of
-    lower workers at a time (:data:`BAND_CELLS`) and in blocks of :data:`PAIR_CHUNK`: the
-    band's first and last-plus-one tested pair, and per answer pair its tested pair (relative
-    to the band's first), item, first answer's label and whether the two answers agree."""
+) -> Iterator[tuple[int, int, IntArray, Codes]]:
+    """The answer pairs of the pairs ``(a, b)`` (sorted by ``(a, b)``), one band of lower
+    workers at a time (:data:`BAND_CELLS` over ``k``) and in blocks of :data:`PAIR_CHUNK`: the
+    band's first and last-plus-one pair, and per answer pair its pair (relative to the band's
+    first) and item."""
     involved, find = _pair_lookup(data, a, b)
     if not involved.all():
         by_item = _by_item(data, np.flatnonzero(involved[data.worker_idx]))
@@ -448,32 +500,7 @@ def _tested_answer_pairs(
             first = np.repeat(block, partners)
             pair = find(by_item.worker[first], by_item.worker[second])
             tested = np.flatnonzero(pair >= 0)
-            first = first[tested]
-            label = by_item.label[first]
-            same = label == by_item.label[second[tested]]
-            yield start, stop, pair[tested] - start, by_item.item[first], label, same
-
-
-def _pair_counts(
-    data: EncodedAnswers,
-    a: IntArray,
-    b: IntArray,
-    references: Sequence[Reference],
-    by_item: _ByItem,
-) -> tuple[FloatArray, list[FloatArray]]:
-    """Per tested pair: shared items with the same answer, and per reference those where it is
-    not the reference's class (integer counts, exact in any order)."""
-    n_pairs = a.shape[0]
-    bests = [np.argmax(posteriors, axis=1) for posteriors, _ in references]
-    agreed = np.zeros(n_pairs)
-    observed = [np.zeros(n_pairs) for _ in references]
-    blocks = _tested_answer_pairs(data, a, b, by_item, 1)
-    for start, stop, pair, item, label, same in blocks:
-        span = stop - start
-        agreed[start:stop] += np.bincount(pair[same], minlength=span)
-        for best, seen in zip(bests, observed, strict=True):
-            seen[start:stop] += np.bincount(pair[same & (label != best[item])], minlength=span)
-    return agreed, observed
+            yield start, stop, pair[tested] - start, by_item.item[first[tested]]
 
 
 def _pair_expectations(
@@ -499,7 +526,7 @@ def _pair_expectations(
     bests = [np.argmax(posteriors, axis=1) for posteriors, _ in references]
     columns = [np.ascontiguousarray(posteriors.T) for posteriors, _ in references]
     by_class = [np.zeros((k, n_pairs * k)) for _ in references]  # [c, pair · K + ĉ]
-    for start, stop, pair, item, _, _ in _tested_answer_pairs(data, a, b, by_item, k):
+    for start, stop, pair, item in _tested_answer_pairs(data, a, b, by_item, k):
         for best, column, sums in zip(bests, columns, by_class, strict=True):
             key = pair * k + best[item]
             for c in range(k):
@@ -533,15 +560,13 @@ def _pair_expectations(
 
 def _pair_tests(
     data: EncodedAnswers,
-    a: IntArray,
-    b: IntArray,
-    shared: IntArray,
+    pairs: _Cooccurrence,
     references: Sequence[Reference],
     by_item: _ByItem,
     alpha: float,
 ) -> tuple[_PairCounts, list[tuple[FloatArray, FloatArray, FloatArray, FloatArray]]]:
-    """The counts of every tested pair (:func:`_pair_counts`), the expectations where they can
-    matter, and each reference's test (:func:`_reference_test`).
+    """The counts of every tested pair, the expectations where they can matter, and each
+    reference's test (:func:`_reference_test`).
 
     A pair's p-value under a reference only grows with the expectations, so expectations of
     0 give its smallest possible value. A pair whose every such bound is above ``alpha`` can
@@ -549,8 +574,9 @@ def _pair_tests(
     compares only p-values below ``alpha``): its expectations are not computed, stay 0, its
     p-values are those bounds, and it is marked in ``bound``. On an honest crowd that is
     almost every pair."""
+    a, b, shared = pairs.a, pairs.b, pairs.shared
     n_pairs = a.shape[0]
-    agreed, observed = _pair_counts(data, a, b, references, by_item)
+    agreed, observed = pairs.agreed, pairs.observed
     counts = _PairCounts(
         agreed,
         observed,
@@ -665,13 +691,13 @@ def detect_dependence(
     if data.n_answers == 0 or n_workers < 2 or data.n_classes < 2 or not references:
         return no_dependence(n_workers)
     by_item = _by_item(data)
-    a, b, shared = _cooccurring_pairs(data, by_item)
+    pairs = _cooccurring_pairs(data, by_item, references)
     if exempt is not None:
-        kept = ~(exempt[a] | exempt[b])
-        a, b, shared = a[kept], b[kept], shared[kept]
-    if a.shape[0] == 0:
+        pairs = pairs.where(~(exempt[pairs.a] | exempt[pairs.b]))
+    if pairs.a.shape[0] == 0:
         return no_dependence(n_workers)
-    counts, tests = _pair_tests(data, a, b, shared, references, by_item, alpha)
+    a, b, shared = pairs.a, pairs.b, pairs.shared
+    counts, tests = _pair_tests(data, pairs, references, by_item, alpha)
     observed = np.stack([t[0] for t in tests])
     expected = np.stack([t[1] for t in tests])
     adjusted = _benjamini_hochberg(np.concatenate([t[2] for t in tests])).reshape(len(tests), -1)
