@@ -29,6 +29,12 @@ def test_keep_last_without_repeats_keeps_every_row_and_with_repeats_the_last() -
     items = np.array([0, 1, 0, 1, 0], dtype=np.intp)
     workers = np.array([0, 0, 0, 1, 0], dtype=np.intp)
     np.testing.assert_array_equal(keep_last(items, workers, 2), [1, 3, 4])
+    # rows grouped by item (the sorted path), with and without a repeat
+    items = np.array([0, 0, 0, 1, 1, 2], dtype=np.intp)
+    workers = np.array([2, 0, 1, 1, 0, 2], dtype=np.intp)
+    np.testing.assert_array_equal(keep_last(items, workers, 3), np.arange(6))
+    workers = np.array([2, 0, 2, 1, 0, 2], dtype=np.intp)
+    np.testing.assert_array_equal(keep_last(items, workers, 3), [1, 2, 3, 4, 5])
 
 
 def test_integer_and_string_columns_encode_alike() -> None:
