@@ -15,6 +15,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = (
     "quality",
     "economics",
+    "pair_agreement",
     "reviews",
     "submissions",
     "assignment",
