@@ -118,3 +118,30 @@ def test_renaming_classes_permutes_the_posteriors(method: str) -> None:
         assert same > 0.97
     else:
         np.testing.assert_allclose(est.probas_[:, [2, 0, 1]], base.probas_, atol=1e-9)
+
+
+@pytest.mark.parametrize("crowd_name", ["honest", "ring-25-gold", "copiers-3"])
+@pytest.mark.parametrize("method", ["ds", "auto", "wmv"])
+def test_dependence_test_on_a_second_thread_changes_no_bit(
+    monkeypatch: pytest.MonkeyPatch, crowd_name: str, method: str
+) -> None:
+    # large inputs run the dependence test beside the skills' counts; the outcome is the same
+    # bits as one after the other, whether a group is found (the counts are then recomputed
+    # after the refit) or not, with and without gold
+    from datafair.quality import base
+    from datafair.sim.adversaries import scenarios
+
+    crowd = dict(scenarios())[crowd_name](4, 600)
+    gold = crowd.gold or None
+    fitted = []
+    for threaded_from in (1 << 62, 0):
+        monkeypatch.setattr(base, "THREADED_FROM", threaded_from)
+        est = get_aggregator(method)
+        fitted.append(est.fit(crowd.item, crowd.contributor, crowd.answer, gold=gold))
+    alone, beside = fitted
+    if crowd_name != "honest" and method != "wmv":
+        assert alone.dependence_.n_groups >= 1
+    for name in ("probas_", "spam_scores_", "confusion_counts_"):
+        assert np.array_equal(getattr(alone, name), getattr(beside, name)), name
+    assert np.array_equal(alone.dependence_.group, beside.dependence_.group)
+    assert alone.skills_ == beside.skills_
