@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from datafair.quality._em import answer_matrix, vote_shares
 from datafair.quality._encode import EncodedAnswers, encode_answers
@@ -185,3 +186,23 @@ def test_contamination_is_fitted_on_gold_where_the_crowd_agrees_on_a_wrong_answe
     calibrated = expected_calibration_error(est.probas_[rest], key[rest])
     without = AutoAggregator().fit(crowd.items, crowd.workers, crowd.labels)
     assert calibrated < 0.05 < expected_calibration_error(without.probas_[rest], key[rest])
+
+
+def test_refits_on_two_threads_change_no_bit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the cross-validation and split-half refits of large inputs run two at a time; every
+    # score, agreement and posterior is the same bits as one after the other
+    from datafair.quality import selection
+    from datafair.quality.synthetic import dawid_skene_crowd
+
+    crowd = dawid_skene_crowd(
+        n_items=600, n_workers=30, n_classes=3, answers_per_item=6, seed=5, spammer_share=0.2
+    )
+    fitted = []
+    for parallel_from in (1 << 62, 0):
+        monkeypatch.setattr(selection, "PARALLEL_FROM", parallel_from)
+        fitted.append(AutoAggregator().fit(crowd.items, crowd.workers, crowd.labels))
+    alone, paired = fitted
+    assert alone.selection_.scores == paired.selection_.scores
+    assert alone.selection_.agreement == paired.selection_.agreement
+    assert alone.selection_.winner == paired.selection_.winner
+    assert np.array_equal(alone.probas_, paired.probas_)

@@ -275,6 +275,25 @@ def answer_subset(data: EncodedAnswers, rows: NDArray[np.bool_]) -> EncodedAnswe
     )
 
 
+PARALLEL_FROM = 1 << 16
+"""Answers (over all the refits) from which :func:`fit_each` runs the refits on two threads."""
+
+
+def fit_each(
+    fit_all: Callable[[EncodedAnswers], dict[str, CandidateFit]], subsets: list[EncodedAnswers]
+) -> list[dict[str, CandidateFit]]:
+    """``fit_all`` of every subset, in order. The refits are independent, and numpy and
+    scipy's sparse products release the interpreter lock in most of their work, so from
+    :data:`PARALLEL_FROM` answers on two run at a time; each fit is a pure function of its
+    subset, so the results are the same bits either way."""
+    if len(subsets) < 2 or sum(subset.n_answers for subset in subsets) < PARALLEL_FROM:
+        return [fit_all(subset) for subset in subsets]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(fit_all, subsets))
+
+
 def cross_validate(
     data: EncodedAnswers, fit_all: Callable[[EncodedAnswers], dict[str, CandidateFit]]
 ) -> dict[str, FloatArray]:
@@ -290,11 +309,10 @@ def cross_validate(
     folds = answer_folds(data)
     weight = answer_weights(data)
     terms: dict[str, FloatArray] = {}
-    for fold in range(FOLDS):
-        test = folds == fold
-        if not test.any():
-            continue
-        fits = fit_all(answer_subset(data, ~test))
+    held = [folds == fold for fold in range(FOLDS)]
+    held = [test for test in held if test.any()]
+    every_fit = fit_each(fit_all, [answer_subset(data, ~test) for test in held])
+    for test, fits in zip(held, every_fit, strict=True):
         item, worker, label = data.item_idx[test], data.worker_idx[test], data.label_idx[test]
         # the fold's items, each once: posteriors are computed per item, not per answer
         local, row = np.unique(item, return_inverse=True)
@@ -347,15 +365,18 @@ def split_half_agreement(
     total: dict[str, FloatArray] = {}
     compared = np.zeros(data.n_items)
     k = data.n_classes
+    splits = []
     for split in range(SPLITS):
         first = worker_halves(data, split)[data.worker_idx]
         halves = [answer_subset(data, first), answer_subset(data, ~first)]
         answered = [np.bincount(h.item_idx, minlength=data.n_items) >= HALF_ANSWERS for h in halves]
         both = np.flatnonzero(answered[0] & answered[1] & (data.gold < 0))
-        if both.shape[0] == 0:
-            continue
+        if both.shape[0]:
+            splits.append((both, halves))
+    every_fit = fit_each(fit_all, [half for _, halves in splits for half in halves])
+    for index, (both, _) in enumerate(splits):
         compared[both] += 1.0
-        left, right = (fit_all(h) for h in halves)
+        left, right = every_fit[2 * index], every_fit[2 * index + 1]
         for name, fit in left.items():
             one = fit.posteriors[both].argmax(axis=1)
             other = right[name].posteriors[both].argmax(axis=1)
