@@ -8,12 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from datafair.quality._em import (
+    SPARSE_FROM,
+    _sum_rows_by,
+    answer_factors,
     answer_matrix,
     item_log_likelihood,
     leave_one_out_vote_counts,
     normalise_log,
     row_max,
     soft_counts,
+    sum_rows_by,
 )
 from datafair.quality._encode import encode_answers
 from datafair.quality.skills import counts_and_reference
@@ -96,3 +100,19 @@ def test_numpy_and_sparse_products_agree(monkeypatch: pytest.MonkeyPatch) -> Non
         _em.item_log_likelihood(large, log_confusion),
         rtol=1e-13,
     )
+
+
+def test_sum_rows_by_and_answer_factors_are_the_plain_forms() -> None:
+    # the CSR path of sum_rows_by adds the same numbers in the same order as one bincount per
+    # column (bit for bit), and answer_factors gathers confusion[worker, :, label]
+    rng = np.random.default_rng(7)
+    n, groups = SPARSE_FROM + 500, 300
+    index = rng.integers(0, groups, n)
+    values = rng.random((n, 4)) * 10.0 ** rng.integers(-8, 8, (n, 1))
+    assert np.array_equal(sum_rows_by(index, values, groups), _sum_rows_by(index, values, groups))
+    assert np.array_equal(
+        sum_rows_by(index[:50], values[:50], groups), _sum_rows_by(index[:50], values[:50], groups)
+    )
+    confusion = rng.random((6, 3, 3))
+    worker, label = rng.integers(0, 6, 40), rng.integers(0, 3, 40)
+    assert np.array_equal(answer_factors(confusion, worker, label), confusion[worker, :, label])

@@ -185,8 +185,8 @@ def counts_and_reference(
         for start in range(0, worker.shape[0], step):
             part = slice(start, start + step)
             joint = (loo[part] * weight[part, None])[:, :, None] * loo[part, None, :]
-            rows = joint.reshape(joint.shape[0], k * k)
-            total += sum_rows_by(worker[part], rows, data.n_workers).reshape(-1)
+            per_answer = joint.reshape(joint.shape[0], k * k)
+            total += sum_rows_by(worker[part], per_answer, data.n_workers).reshape(-1)
     matrix = total.reshape(data.n_workers, k, k)
     rows = matrix.sum(axis=2, keepdims=True)
     identity = np.broadcast_to(np.eye(k), matrix.shape)
