@@ -35,6 +35,14 @@ def test_keep_last_without_repeats_keeps_every_row_and_with_repeats_the_last() -
     np.testing.assert_array_equal(keep_last(items, workers, 3), np.arange(6))
     workers = np.array([2, 0, 2, 1, 0, 2], dtype=np.intp)
     np.testing.assert_array_equal(keep_last(items, workers, 3), [1, 2, 3, 4, 5])
+    # grouped, but the codes not ascending (string keys sort apart from the file's order)
+    items = np.array([2, 2, 0, 0, 1], dtype=np.intp)
+    workers = np.array([0, 1, 0, 0, 1], dtype=np.intp)
+    np.testing.assert_array_equal(keep_last(items, workers, 2), [0, 1, 3, 4])
+    # an item in two runs is not grouped, even when the codes leave a gap
+    items = np.array([0, 2, 0], dtype=np.intp)
+    workers = np.array([1, 1, 1], dtype=np.intp)
+    np.testing.assert_array_equal(keep_last(items, workers, 2), [1, 2])
 
 
 def test_integer_and_string_columns_encode_alike() -> None:
