@@ -196,7 +196,6 @@ def show(
     task_id: str = typer.Argument(..., help="Task id (0x...)."), home: Path | None = HOME_OPTION
 ) -> None:
     """Show a task's spec and progress."""
-    from datafair.core.assignment_rules import assignment_rules
     from datafair.services.tasks import get_task, task_progress
 
     database = open_database(settings_for(home))
@@ -212,7 +211,7 @@ def show(
     table.add_row("type", f"{spec.task_type} ({shown(', '.join(spec.schema.choices))})")
     table.add_row("dataset", info.dataset_cid)
     table.add_row("overlap k", str(spec.overlap))
-    if assignment_rules(dict(spec.extra), has_gold=spec.gold_ratio > 0).assigned_only:
+    if spec.assignment_rules().assigned_only:
         table.add_row("answers", "only on items taken with `task next` (assigned only)")
     table.add_row("price per answer", str(spec.price_per_answer))
     table.add_row("deadline", datetime.fromtimestamp(spec.deadline, UTC).isoformat())

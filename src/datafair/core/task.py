@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from datafair.core.assignment_rules import AssignmentRules, assignment_rules
 from datafair.core.canonical import canonical_hash
 from datafair.core.errors import InvalidInput
 from datafair.core.schemas import LabelSchema, TaskType
@@ -105,6 +106,11 @@ class TaskSpec:
     @property
     def task_type(self) -> TaskType:
         return self.schema.task_type
+
+    def assignment_rules(self) -> AssignmentRules:
+        """The assignment rules in ``extra`` (:func:`datafair.core.assignment_rules.
+        assignment_rules`; ``InvalidInput`` naming the field for a bad value)."""
+        return assignment_rules(dict(self.extra), has_gold=self.gold_ratio > 0)
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as canonical-JSON-ready data (what ``task_id`` hashes)."""

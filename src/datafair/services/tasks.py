@@ -21,7 +21,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from datafair.core.assignment_rules import assignment_rules
 from datafair.core.canonical import canonical_json
 from datafair.core.collection import DEFAULT_ROYALTY_FLOOR_BPS, royalty_bps
 from datafair.core.errors import Conflict, InvalidInput, NotFound
@@ -205,7 +204,7 @@ def _create_task(
         )
     if len(gold_json) == len(item_cids):
         raise InvalidInput("gold", "every item is gold", "leave items without known answers")
-    assignment_rules(spec.extra, has_gold=spec.gold_ratio > 0)
+    spec.assignment_rules()
     created = now_ms(clock)
     task = tasks.add(
         Task(

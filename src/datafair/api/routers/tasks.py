@@ -25,7 +25,6 @@ from datafair.api.schemas import (
     TaskCreateIn,
     TaskOut,
 )
-from datafair.core.assignment_rules import assignment_rules
 from datafair.core.errors import InvalidInput
 from datafair.core.schemas import LabelSchema, TaskType
 from datafair.core.task import TaskSpec
@@ -58,9 +57,7 @@ def task_out(entry: task_board.BoardEntry) -> TaskOut:
         requester=info.requester,
         median_seconds=None if pay.median_ms is None else pay.median_ms / 1000,
         hourly_pay=None if pay.hourly is None else str(pay.hourly),
-        assigned_only=assignment_rules(
-            dict(spec.extra), has_gold=spec.gold_ratio > 0
-        ).assigned_only,
+        assigned_only=spec.assignment_rules().assigned_only,
     )
 
 
