@@ -154,19 +154,18 @@ class CategoricalAggregator:
         fitted: EncodedAnswers,
         outcome: FitOutcome,
         record: GoldRecord | None,
-    ) -> tuple[Dependence, _Measures]:
-        """The dependence test of the first fit and, what the skills need when nobody is
-        grouped (the common case), every answer measured against that fit. From
-        :data:`THREADED_FROM` answers on, the test runs on a second thread meanwhile: numpy
-        releases the interpreter lock in most of both, so on two cores they overlap (1M
-        answers: 0.45-0.6 s for both instead of 0.75-0.85 s). Both are pure functions of their
-        inputs, so the result is the same bits either way."""
+    ) -> tuple[Dependence, _Measures | None]:
+        """The dependence test of the first fit and, from :data:`THREADED_FROM` answers on,
+        what the skills need when nobody is grouped (the common case): every answer measured
+        against that fit, while the test runs on a second thread. numpy releases the
+        interpreter lock in most of both, so on two cores they overlap (1M answers: 0.45-0.6 s
+        for both instead of 0.75-0.85 s). Both are pure functions of their inputs, so the
+        result is the same bits either way. Below, the test runs alone (``None``: the caller
+        measures once it knows whether a group was refitted)."""
         references = self._references(fitted, outcome)
         exempt = self._never_grouped_mask(fitted)
         if data.n_answers < THREADED_FROM:
-            return detect_dependence(fitted, references, exempt=exempt), _measure(
-                data, outcome, record
-            )
+            return detect_dependence(fitted, references, exempt=exempt), None
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=1) as pool:
