@@ -442,6 +442,16 @@ class _PairCounts:
     expected_agreed: list[FloatArray]
     bound: NDArray[np.bool_]
 
+    def at(self, rows: NDArray[Any]) -> _PairCounts:
+        """The pairs at ``rows`` (indices or a mask)."""
+        return _PairCounts(
+            self.agreed[rows],
+            [seen[rows] for seen in self.observed],
+            [expected[rows] for expected in self.expected],
+            [expected[rows] for expected in self.expected_agreed],
+            self.bound[rows],
+        )
+
 
 def _pair_lookup(
     data: EncodedAnswers, a: IntArray, b: IntArray
@@ -576,10 +586,9 @@ def _pair_tests(
     almost every pair."""
     a, b, shared = pairs.a, pairs.b, pairs.shared
     n_pairs = a.shape[0]
-    agreed, observed = pairs.agreed, pairs.observed
     counts = _PairCounts(
-        agreed,
-        observed,
+        pairs.agreed,
+        pairs.observed,
         [np.zeros(n_pairs) for _ in references],
         [np.zeros(n_pairs) for _ in references],
         np.ones(n_pairs, dtype=bool),
@@ -597,13 +606,7 @@ def _pair_tests(
         for index in indices:
             counts.expected[index][exact] = expected[index]
             counts.expected_agreed[index][exact] = expected_agreed[index]
-        subset = _PairCounts(
-            agreed[exact],
-            [seen[exact] for seen in observed],
-            expected,
-            expected_agreed,
-            counts.bound[exact],
-        )
+        subset = counts.at(exact)
         for index, test in zip(indices, tests, strict=True):
             # observed, expected and agreed are the counts' own arrays: only p is new
             test[2][exact] = _reference_test(subset, index, n_shared[exact], index == 0)[2]
@@ -628,13 +631,7 @@ def _count_bounds(
         key += column.astype(np.int64)
     _, first, spread = np.unique(key, return_index=True, return_inverse=True)
     spread = spread.reshape(-1)
-    distinct = _PairCounts(
-        counts.agreed[first],
-        [seen[first] for seen in counts.observed],
-        [expected[first] for expected in counts.expected],
-        [expected[first] for expected in counts.expected_agreed],
-        counts.bound[first],
-    )
+    distinct = counts.at(first)
     tests = []
     for r in range(n_refs):
         p_value = _reference_test(distinct, r, n_shared[first], copies=r == 0)[2][spread]
